@@ -1,0 +1,63 @@
+/*
+ * config.h — rangewatch.conf (INI read with inih, git-config-style sections). The keys are
+ * a table in config.c (name, type, default, range); an unknown section or key is an error,
+ * and every error names FILE:LINE. Relative paths are resolved against the config file's
+ * folder. The struct is a plain value with public fields: it is data handed around
+ * read-only, and a reload builds a new one and swaps it only when it is entirely good.
+ */
+#ifndef RW_CONFIG_H
+#define RW_CONFIG_H
+
+#include <stddef.h>
+
+struct rw_config {
+	char *path;		/* the file read, or NULL for the built-in defaults */
+	char *dir;		/* its folder */
+
+	/* [rangewatch] */
+	char *prefixes;		/* path to prefixes.txt ("" = none: all space is ours) */
+	char *customers;	/* path to customers.csv ("" = none) */
+	char *lists;		/* path to dnsbl.conf ("" = none) */
+	char *interface;	/* capture interface ("" = none) */
+	char *nameserver;	/* "IP[:PORT][,...]", "" = the system's */
+	char *state_dir;
+	char *socket;
+	char *user;		/* drop to this user after opening the capture */
+	char *pidfile;
+	char **replay;		/* capture files the daemon replays instead of an interface */
+	size_t nreplay;
+	double replay_speed;	/* 0: as fast as it can */
+
+	/* [capture] */
+	int snaplen;
+	int buffer_size;	/* kernel ring, bytes */
+	int flow_timeout;	/* seconds of silence before a flow is forgotten */
+	long max_flows;		/* bound of the flow table */
+	long max_ips;		/* bound of the per-IP table */
+	char **cite;		/* words that make a 4xx/5xx reply cite a list */
+	size_t ncite;
+
+	/* [alert] */
+	char *alert_smtp_url;
+	char *alert_from;
+	char *alert_to;		/* comma-separated */
+
+	/* [webhook] */
+	char *webhook_url;
+
+	/* [hook] */
+	char *hook_path;
+	int hook_timeout;
+	char *hook_user;
+	int hook_auto_suspend;
+	int hook_dry_run;
+};
+
+/* The built-in defaults (no file). Never NULL (fatal on out of memory). */
+struct rw_config *config_default(void);
+/* Reads path over the defaults. -1 with "FILE:LINE: what is wrong" in err. */
+int config_load(const char *path, struct rw_config **out, char *err, size_t errlen);
+/* NULL-safe. */
+void config_free(struct rw_config *c);
+
+#endif

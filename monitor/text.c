@@ -1,0 +1,133 @@
+/*
+ * text.c — escaping untrusted text. Pure functions; see text.h for the rules.
+ */
+#include "text.h"
+
+#include <stdint.h>
+#include <string.h>
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when it is not one. Rejects overlong
+ * forms, surrogates and code points past U+10FFFF. *cp receives the code point. */
+static size_t
+utf8_seq(const unsigned char *s, size_t len, uint32_t *cp)
+{
+	uint32_t c;
+	size_t n, i;
+
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		n = 2;
+		c = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		n = 3;
+		c = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		n = 4;
+		c = s[0] & 0x07;
+	} else
+		return 0;
+	if (len < n)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (s[i] & 0x3f);
+	}
+	if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 || c > 0x10ffff)) ||
+	    (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return n;
+}
+
+static int
+is_control(uint32_t cp)
+{
+	return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) ||
+	    /* bidirectional overrides can reorder what an operator reads */
+	    (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+size_t
+text_escape(char *dst, size_t dstlen, const char *src, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = (const unsigned char *)src;
+	size_t o = 0, i = 0, n;
+	uint32_t cp;
+
+	if (dstlen == 0)
+		return 0;
+	while (i < len) {
+		n = utf8_seq(s + i, len - i, &cp);
+		if (n == 0 || is_control(cp)) {
+			/* escape each byte of the sequence (or the single bad byte) */
+			size_t k, cnt = n ? n : 1;
+			if (o + 4 * cnt >= dstlen)
+				break;
+			for (k = 0; k < cnt; k++) {
+				dst[o++] = '\\';
+				dst[o++] = 'x';
+				dst[o++] = hex[s[i + k] >> 4];
+				dst[o++] = hex[s[i + k] & 15];
+			}
+			i += cnt;
+		} else if (cp == '\\') {
+			if (o + 2 >= dstlen)
+				break;
+			dst[o++] = '\\';
+			dst[o++] = '\\';
+			i++;
+		} else {
+			if (o + n >= dstlen)
+				break;
+			memcpy(dst + o, s + i, n);
+			o += n;
+			i += n;
+		}
+	}
+	dst[o] = '\0';
+	return o;
+}
+
+int
+text_is_clean(const char *src, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	size_t i = 0, n;
+	uint32_t cp;
+
+	while (i < len) {
+		n = utf8_seq(s + i, len - i, &cp);
+		if (n == 0 || is_control(cp))
+			return 0;
+		i += n;
+	}
+	return 1;
+}
+
+const char *
+text_casefind(const char *hay, size_t len, const char *needle)
+{
+	size_t nl = strlen(needle), i, j;
+
+	if (nl == 0)
+		return hay;
+	for (i = 0; i + nl <= len; i++) {
+		for (j = 0; j < nl; j++) {
+			unsigned char a = (unsigned char)hay[i + j], b = (unsigned char)needle[j];
+			if (a >= 'A' && a <= 'Z')
+				a += 32;
+			if (b >= 'A' && b <= 'Z')
+				b += 32;
+			if (a != b)
+				break;
+		}
+		if (j == nl)
+			return hay + i;
+	}
+	return NULL;
+}

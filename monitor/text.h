@@ -1,0 +1,23 @@
+/*
+ * text.h — making untrusted text (SMTP replies, DNS TXT, customer names from billing) safe
+ * for a terminal, a log line, an email header or a JSON string. Nothing that came from
+ * outside reaches an output without passing through text_escape().
+ */
+#ifndef RW_TEXT_H
+#define RW_TEXT_H
+
+#include <stddef.h>
+
+/* Copies src (len bytes, may hold NULs) into dst as one printable line: valid UTF-8 is kept,
+ * except control characters (C0, DEL, C1), which become \xNN, as does every byte of an
+ * invalid sequence; a backslash becomes \\. The result is always NUL-terminated and cut on
+ * a character boundary when dst is too small. Returns strlen(dst). */
+size_t text_escape(char *dst, size_t dstlen, const char *src, size_t len);
+
+/* 1 when s (len bytes) is valid UTF-8 without control characters. */
+int text_is_clean(const char *s, size_t len);
+
+/* Case-insensitive search of needle (ASCII) in hay (len bytes, any content). */
+const char *text_casefind(const char *hay, size_t len, const char *needle);
+
+#endif

@@ -1,0 +1,49 @@
+/*
+ * traffic.h — the per-source-IP table of outbound SMTP counters: what the capture probe
+ * fills and what reports, the risk engine and the store read. Bounded by max_ips; an IP
+ * past the bound is not tracked and is counted in traffic_dropped(). About 100 bytes per
+ * tracked IP (record + index), so a million senders fit in ~100 MB.
+ */
+#ifndef RW_TRAFFIC_H
+#define RW_TRAFFIC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "distinct.h"
+
+/* The counters of one source IP. Records never move once created. */
+struct traffic_ip {
+	struct rw_addr addr;
+	uint64_t bytes_out;	/* TCP payload bytes sent to port 25 */
+	uint32_t syn;		/* SYN without ACK to port 25 */
+	uint32_t sessions;	/* handshakes completed */
+	uint32_t mail_from, rcpt_to, data, starttls;
+	uint32_t replies_4xx, replies_5xx;
+	int32_t customer;	/* index in the customer map, -1 when unassigned */
+	struct distinct dst;	/* distinct destination IPs */
+	uint32_t *cites;	/* per cite word: 4xx/5xx replies naming it; NULL until one */
+};
+
+struct traffic;
+
+/* A table for at most max_ips sources and ncite citation words. NULL when out of memory. */
+struct traffic *traffic_new(size_t max_ips, size_t ncite);
+/* NULL-safe. */
+void traffic_free(struct traffic *t);
+/* The record of a, or NULL. */
+struct traffic_ip *traffic_get(struct traffic *t, const struct rw_addr *a);
+/* The record of a, created (zeroed, customer -1, *created set) when new; NULL when the
+ * table is full (the source is then counted as dropped) or out of memory. */
+struct traffic_ip *traffic_add(struct traffic *t, const struct rw_addr *a, int *created);
+/* Counts a citation of word w (index into the cite words) for ip. */
+void traffic_cite(struct traffic *t, struct traffic_ip *ip, unsigned w);
+size_t traffic_count(const struct traffic *t);
+/* Record i, 0 <= i < traffic_count(), in creation order. */
+struct traffic_ip *traffic_at(const struct traffic *t, size_t i);
+size_t traffic_ncite(const struct traffic *t);
+/* Sources not tracked because the table was full. */
+uint64_t traffic_dropped(const struct traffic *t);
+
+#endif

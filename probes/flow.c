@@ -1,0 +1,383 @@
+/*
+ * flow.c — TCP connection tracking for port 25. Owns the flow records (chunked arrays with
+ * a free list, so a record never moves while tracked), their SMTP state and the hash index.
+ * It writes the counters of the traffic records it is handed but never creates or frees
+ * them. Never buffers out-of-order data: a hole is reported to the SMTP parser as a gap.
+ */
+#include "flow.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "hidx.h"
+#include "log.h"
+#include "smtp.h"
+
+#define FLOW_CHUNK	16384
+#define HASH_SEED	0xf10e5u
+#define SWEEP_EVERY	5	/* seconds of packet time between expiry sweeps */
+
+enum { ST_FREE, ST_SYN, ST_SYNACK, ST_OPEN, ST_CLOSED };
+enum { SEEN_C = 1, SEEN_S = 2 };	/* a direction's next sequence number is known */
+
+struct flow {
+	struct rw_addr server;
+	struct traffic_ip *client;	/* not owned */
+	uint32_t c_next, s_next;	/* next expected sequence number per direction */
+	uint32_t s_isn;			/* the server's SYN-ACK sequence number */
+	uint32_t last;			/* packet time of the last segment */
+	uint32_t hash;
+	uint16_t cport;
+	uint8_t state;
+	uint8_t seen;			/* SEEN_C | SEEN_S */
+	uint8_t fin;			/* SEEN_C | SEEN_S: FIN sent by that side */
+	struct smtp_state smtp;
+};
+
+struct flow_table {
+	struct traffic *traffic;	/* not owned */
+	struct flow **chunk;
+	size_t nchunk, nslots;		/* slots handed out so far */
+	uint32_t free_head;		/* list threaded through free records' hash field */
+	size_t max;
+	unsigned timeout;
+	uint32_t next_sweep;
+	struct hidx idx;
+	struct flow_stats st;
+};
+
+#define NO_FREE UINT32_MAX
+
+static inline struct flow *
+slot_at(const struct flow_table *ft, uint32_t i)
+{
+	return &ft->chunk[i / FLOW_CHUNK][i % FLOW_CHUNK];
+}
+
+struct flow_table *
+flow_new(struct traffic *t, size_t max_flows, unsigned timeout)
+{
+	struct flow_table *ft = calloc(1, sizeof *ft);
+
+	if (ft == NULL)
+		return NULL;
+	if (hidx_init(&ft->idx, 1024) == -1) {
+		free(ft);
+		return NULL;
+	}
+	ft->traffic = t;
+	ft->max = max_flows < UINT32_MAX - 1 ? max_flows : UINT32_MAX - 1;
+	ft->timeout = timeout;
+	ft->free_head = NO_FREE;
+	return ft;
+}
+
+void
+flow_free(struct flow_table *ft)
+{
+	size_t i;
+
+	if (ft == NULL)
+		return;
+	for (i = 0; i < ft->nslots; i++)
+		if (slot_at(ft, (uint32_t)i)->state != ST_FREE)
+			smtp_release(&slot_at(ft, (uint32_t)i)->smtp);
+	for (i = 0; i < ft->nchunk; i++)
+		free(ft->chunk[i]);
+	free(ft->chunk);
+	hidx_release(&ft->idx);
+	free(ft);
+}
+
+/* The connection key: client address, server address, client port. */
+static inline void
+key_of(const struct pkt *p, int from_client, const struct rw_addr **client,
+    const struct rw_addr **server, uint16_t *cport)
+{
+	if (from_client) {
+		*client = &p->src;
+		*server = &p->dst;
+		*cport = p->sport;
+	} else {
+		*client = &p->dst;
+		*server = &p->src;
+		*cport = p->dport;
+	}
+}
+
+static inline uint32_t
+key_hash(const struct rw_addr *client, const struct rw_addr *server, uint16_t cport)
+{
+	return addr_hash(client, addr_hash(server, HASH_SEED ^ cport));
+}
+
+struct flow *
+flow_find(struct flow_table *ft, const struct pkt *p, int from_client)
+{
+	const struct rw_addr *c, *s;
+	uint16_t cport;
+	uint32_t h, pos, id;
+	struct flow *f;
+
+	key_of(p, from_client, &c, &s, &cport);
+	h = key_hash(c, s, cport);
+	pos = h & ft->idx.mask;
+	while ((id = hidx_next(&ft->idx, h, &pos)) != HIDX_NONE) {
+		f = slot_at(ft, id);
+		if (f->cport == cport && memcmp(f->server.a, s->a, 16) == 0 &&
+		    memcmp(f->client->addr.a, c->a, 16) == 0)
+			return f;
+	}
+	return NULL;
+}
+
+static void
+forget(struct flow_table *ft, uint32_t id)
+{
+	struct flow *f = slot_at(ft, id);
+
+	hidx_remove(&ft->idx, f->hash, id);
+	smtp_release(&f->smtp);
+	f->state = ST_FREE;
+	f->hash = ft->free_head;
+	ft->free_head = id;
+	ft->st.active--;
+}
+
+void
+flow_expire(struct flow_table *ft, uint32_t now)
+{
+	uint32_t i, idle;
+	struct flow *f;
+
+	for (i = 0; i < ft->nslots; i++) {
+		f = slot_at(ft, i);
+		if (f->state == ST_FREE)
+			continue;
+		idle = now - f->last;
+		if ((int32_t)idle < 0)
+			continue;
+		if (idle >= ft->timeout || (f->state == ST_CLOSED && idle >= FLOW_CLOSED_LINGER)) {
+			forget(ft, i);
+			ft->st.expired++;
+		}
+	}
+	ft->next_sweep = now + SWEEP_EVERY;
+}
+
+struct flow *
+flow_create(struct flow_table *ft, const struct pkt *p, int from_client,
+    struct traffic_ip *client, uint32_t now)
+{
+	const struct rw_addr *c, *s;
+	uint16_t cport;
+	uint32_t id;
+	struct flow *f, **nc;
+
+	if (ft->st.active >= ft->max) {
+		flow_expire(ft, now);
+		if (ft->st.active >= ft->max) {
+			if (ft->st.dropped++ == 0)
+				log_warnx("flow table full at %zu connections: new ones are not "
+				    "followed until old ones expire", ft->max);
+			return NULL;
+		}
+	}
+	if (ft->free_head != NO_FREE) {
+		id = ft->free_head;
+		ft->free_head = slot_at(ft, id)->hash;
+	} else {
+		if (ft->nslots == ft->nchunk * FLOW_CHUNK) {
+			if ((nc = realloc(ft->chunk, (ft->nchunk + 1) * sizeof *nc)) == NULL)
+				return NULL;
+			ft->chunk = nc;
+			if ((nc[ft->nchunk] = malloc(FLOW_CHUNK * sizeof **nc)) == NULL)
+				return NULL;
+			ft->nchunk++;
+		}
+		id = (uint32_t)ft->nslots++;
+	}
+	key_of(p, from_client, &c, &s, &cport);
+	f = slot_at(ft, id);
+	memset(f, 0, sizeof *f);
+	f->server = *s;
+	f->client = client;
+	f->cport = cport;
+	f->hash = key_hash(c, s, cport);
+	f->last = now;
+	f->state = ST_OPEN;	/* picked up mid-stream until a SYN says otherwise */
+	if (hidx_insert(&ft->idx, f->hash, id) == -1) {
+		f->state = ST_FREE;
+		f->hash = ft->free_head;
+		ft->free_head = id;
+		return NULL;
+	}
+	ft->st.active++;
+	ft->st.created++;
+	distinct_add(&client->dst, distinct_key(s));
+	return f;
+}
+
+struct traffic_ip *
+flow_client(const struct flow *f)
+{
+	return f->client;
+}
+
+/* What the SMTP parser reports lands in the connection's client record. */
+struct sink_ctx {
+	struct flow_table *ft;
+	struct traffic_ip *ip;
+};
+
+static void
+on_command(void *v, enum smtp_cmd cmd)
+{
+	struct traffic_ip *ip = ((struct sink_ctx *)v)->ip;
+
+	switch (cmd) {
+	case SMTP_CMD_MAIL:
+		ip->mail_from++;
+		break;
+	case SMTP_CMD_RCPT:
+		ip->rcpt_to++;
+		break;
+	case SMTP_CMD_DATA:
+	case SMTP_CMD_BDAT_LAST:
+		ip->data++;
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+on_reply(void *v, int code, uint32_t cites)
+{
+	struct sink_ctx *k = v;
+	unsigned w;
+
+	if (code >= 500)
+		k->ip->replies_5xx++;
+	else if (code >= 400)
+		k->ip->replies_4xx++;
+	for (w = 0; cites; w++, cites >>= 1)
+		if (cites & 1)
+			traffic_cite(k->ft->traffic, k->ip, w);
+}
+
+static void
+on_tls(void *v)
+{
+	((struct sink_ctx *)v)->ip->starttls++;
+}
+
+static void
+on_long_line(void *v)
+{
+	((struct sink_ctx *)v)->ft->st.long_lines++;
+}
+
+static const struct smtp_sink sink = { on_command, on_reply, on_tls, on_long_line };
+
+/* Delivers a segment's payload to the parser in sequence order. next is the direction's
+ * expected sequence number. */
+static void
+deliver(struct flow_table *ft, struct flow *f, const struct pkt *p, int from_client,
+    uint32_t *next, uint8_t seenbit)
+{
+	const uint8_t *data = p->payload;
+	uint32_t len = p->paylen, skip;
+	int32_t diff;
+	struct sink_ctx k = { ft, f->client };
+
+	if (!(f->seen & seenbit)) {
+		f->seen |= seenbit;
+		*next = p->seq;
+	}
+	diff = (int32_t)(p->seq - *next);
+	if (diff > 0) {
+		/* bytes before this segment never reached us */
+		ft->st.gaps++;
+		smtp_gap(&f->smtp, from_client);
+		*next = p->seq;
+	} else if (diff < 0) {
+		skip = (uint32_t)-diff;
+		if (skip >= len)
+			return;		/* all of it was delivered already */
+		data += skip;
+		len -= skip;
+	}
+	*next += len;
+	if (p->capped < p->paylen) {
+		/* cut by the snaplen: what we have is not what was said */
+		ft->st.gaps++;
+		smtp_gap(&f->smtp, from_client);
+		return;
+	}
+	if (from_client)
+		smtp_client_data(&f->smtp, data, len, &sink, &k);
+	else
+		smtp_server_data(&f->smtp, data, len, &sink, &k);
+}
+
+void
+flow_segment(struct flow_table *ft, struct flow *f, const struct pkt *p, int from_client,
+    uint32_t now)
+{
+	struct traffic_ip *ip = f->client;
+
+	f->last = now;
+	if (from_client) {
+		ip->bytes_out += p->paylen;
+		if ((p->flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
+			ip->syn++;
+			if ((f->state == ST_SYN || f->state == ST_SYNACK) &&
+			    p->seq + 1 == f->c_next)
+				return;		/* a retransmitted SYN */
+			if (f->seen) {
+				/* the port is reused for a new connection: start afresh */
+				smtp_release(&f->smtp);
+				memset(&f->smtp, 0, sizeof f->smtp);
+				f->seen = f->fin = 0;
+			}
+			f->state = ST_SYN;
+			f->seen = SEEN_C;
+			f->c_next = p->seq + 1;
+			return;
+		}
+		if (f->state == ST_SYNACK && (p->flags & TCP_ACK) &&
+		    (int32_t)(p->ack - (f->s_isn + 1)) >= 0) {
+			f->state = ST_OPEN;
+			ip->sessions++;
+		}
+	} else if ((p->flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK)) {
+		if (f->state == ST_SYN && p->ack == f->c_next) {
+			f->state = ST_SYNACK;
+			f->s_isn = p->seq;
+		}
+		f->seen |= SEEN_S;
+		f->s_next = p->seq + 1;
+		return;
+	}
+	if (p->flags & TCP_RST) {
+		f->state = ST_CLOSED;
+		return;
+	}
+	if (p->paylen && !smtp_is_tls(&f->smtp))
+		deliver(ft, f, p, from_client, from_client ? &f->c_next : &f->s_next,
+		    from_client ? SEEN_C : SEEN_S);
+	if (p->flags & TCP_FIN) {
+		f->fin |= from_client ? SEEN_C : SEEN_S;
+		if (f->fin == (SEEN_C | SEEN_S))
+			f->state = ST_CLOSED;
+	}
+	if ((int32_t)(now - ft->next_sweep) >= 0)
+		flow_expire(ft, now);
+}
+
+void
+flow_get_stats(const struct flow_table *ft, struct flow_stats *out)
+{
+	*out = ft->st;
+}

@@ -1,0 +1,83 @@
+/*
+ * smtp.h — the plaintext SMTP of one TCP connection, both directions, as the capture sees
+ * it: client commands (MAIL, RCPT, DATA, BDAT, STARTTLS...) and server replies (code,
+ * multi-line, text naming a DNSBL). Follows the conversation the way the peers do: replies
+ * answer commands in order (PIPELINING), DATA's body after a 354 is skipped up to the lone
+ * dot, BDAT chunks are skipped by size, and after a 220 to STARTTLS nothing more is read.
+ * Lines may be split across segments anywhere; a partial line is buffered (at most
+ * SMTP_LINE_MAX bytes per direction, allocated only while one is pending). A longer line is
+ * counted and skipped, never stored.
+ *
+ * It knows nothing of addresses or tables: it reports what it read through a struct
+ * smtp_sink, and the caller decides whose counters those are.
+ */
+#ifndef RW_SMTP_H
+#define RW_SMTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SMTP_LINE_MAX	512	/* RFC 5321 4.5.3.1.4-5: a line with its CRLF */
+#define SMTP_CITE_MAX	32	/* citation words matched at once */
+
+enum smtp_cmd {
+	SMTP_CMD_OTHER = 1,	/* HELO, EHLO, RSET, NOOP, AUTH, QUIT, AUTH data, ... */
+	SMTP_CMD_MAIL,
+	SMTP_CMD_RCPT,
+	SMTP_CMD_DATA,
+	SMTP_CMD_BDAT,		/* a chunk, not the last */
+	SMTP_CMD_BDAT_LAST,	/* the last chunk: one message transferred */
+	SMTP_CMD_STARTTLS,
+	SMTP_CMD_EOD		/* the body's closing dot (not a command, but it gets a reply) */
+};
+
+/* What the parser tells its caller. ctx is the caller's. */
+struct smtp_sink {
+	void (*command)(void *ctx, enum smtp_cmd cmd);
+	/* A complete reply (its last line), with a bit per cite word named in any line. */
+	void (*reply)(void *ctx, int code, uint32_t cites);
+	/* The server accepted STARTTLS: the rest of the connection is encrypted. */
+	void (*tls)(void *ctx);
+	/* A line longer than SMTP_LINE_MAX, skipped. */
+	void (*long_line)(void *ctx);
+};
+
+struct smtp_lines;
+
+/* Per-connection state, embedded in the caller's flow record; all zero is the start. */
+struct smtp_state {
+	uint8_t mode;		/* enum in smtp.c */
+	uint8_t dot;		/* progress through CRLF "." CRLF in a body */
+	uint8_t npend;		/* commands awaiting a reply */
+	uint8_t skip;		/* per direction: discard up to the next LF */
+	uint32_t cites;		/* cite words seen so far in a multi-line reply */
+	uint64_t pend;		/* FIFO of 4-bit enum smtp_cmd, oldest in the low bits */
+	uint32_t bdat_left;	/* chunk bytes still to skip */
+	struct smtp_lines *lines; /* partial lines; NULL when none is pending */
+};
+
+/* Sets the words a 4xx/5xx reply is searched for (case-insensitive, at most SMTP_CITE_MAX,
+ * kept by pointer: they must outlive every call). Shared by all connections. */
+void smtp_set_cite_words(const char *const *words, size_t n);
+/* Feeds bytes the client sent (in order). */
+void smtp_client_data(struct smtp_state *s, const uint8_t *p, size_t len,
+    const struct smtp_sink *sink, void *ctx);
+/* Feeds bytes the server sent (in order). */
+void smtp_server_data(struct smtp_state *s, const uint8_t *p, size_t len,
+    const struct smtp_sink *sink, void *ctx);
+/* Bytes of one direction were lost (a capture gap): drop its partial line and resume at
+ * the next line. from_client says which direction. */
+void smtp_gap(struct smtp_state *s, int from_client);
+/* 1 once the connection is encrypted (nothing more to parse). */
+int smtp_is_tls(const struct smtp_state *s);
+/* Frees the partial-line buffers; the state may then be reused from zero. */
+void smtp_release(struct smtp_state *s);
+
+/* Classifies one client command line (without CR LF); for BDAT, *bdat_size gets the chunk
+ * size. Exposed for tests and fuzzing. */
+enum smtp_cmd smtp_parse_command(const char *line, size_t len, uint64_t *bdat_size);
+/* Parses one reply line (without CR LF): 0 with the code and whether it is the last line, -1 when the line is
+ * not a reply line. */
+int smtp_parse_reply(const char *line, size_t len, int *code, int *last);
+
+#endif
