@@ -1,0 +1,448 @@
+/*
+ * analyze.c — the analyze subcommand: reads capture files through the same accounting the
+ * daemon uses (probes/outbound) and prints a report, readable or as the JSON object of the
+ * design's contract. Owns everything it loads; escapes every text that came from outside
+ * (customer names, ids) before printing it.
+ */
+#include "analyze.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture.h"
+#include "config.h"
+#include "customers.h"
+#include "decode.h"
+#include "outbound.h"
+#include "prefixes.h"
+#include "smtp.h"
+#include "text.h"
+#include "traffic.h"
+
+/* A sum of per-IP counters (a customer's, or a range's). */
+struct total {
+	struct traffic_ip c;	/* counters; c.dst is the union of the members' sets */
+	uint32_t *cites;
+	size_t nips;
+	long customer;
+	struct rw_cidr range;
+};
+
+struct report {
+	struct rw_config *cfg;
+	struct prefixes *space;
+	struct customers *customers;
+	struct traffic *traffic;
+	struct outbound *outbound;
+	const char *const *cite;
+	size_t ncite;
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: rangewatch analyze [-c FILE] [--json] [--bpf] CAPTURE...\n");
+}
+
+static void
+total_add(struct total *t, const struct traffic_ip *ip, size_t ncite)
+{
+	size_t w;
+
+	t->c.syn += ip->syn;
+	t->c.sessions += ip->sessions;
+	t->c.bytes_out += ip->bytes_out;
+	t->c.mail_from += ip->mail_from;
+	t->c.rcpt_to += ip->rcpt_to;
+	t->c.data += ip->data;
+	t->c.starttls += ip->starttls;
+	t->c.replies_4xx += ip->replies_4xx;
+	t->c.replies_5xx += ip->replies_5xx;
+	distinct_merge(&t->c.dst, &ip->dst);
+	if (ip->cites) {
+		if (t->cites == NULL)
+			t->cites = calloc(ncite, sizeof *t->cites);
+		for (w = 0; t->cites && w < ncite; w++)
+			t->cites[w] += ip->cites[w];
+	}
+	t->nips++;
+}
+
+/* Activity order: recipients, then sessions, then SYNs; ties by address for stable output. */
+static int
+by_activity(const void *a, const void *b)
+{
+	const struct traffic_ip *x = *(const struct traffic_ip *const *)a;
+	const struct traffic_ip *y = *(const struct traffic_ip *const *)b;
+
+	if (x->rcpt_to != y->rcpt_to)
+		return x->rcpt_to > y->rcpt_to ? -1 : 1;
+	if (x->sessions != y->sessions)
+		return x->sessions > y->sessions ? -1 : 1;
+	if (x->syn != y->syn)
+		return x->syn > y->syn ? -1 : 1;
+	return addr_cmp(&x->addr, &y->addr);
+}
+
+static int
+total_by_activity(const void *a, const void *b)
+{
+	const struct total *x = a, *y = b;
+	const struct traffic_ip *px = &x->c, *py = &y->c;
+
+	return by_activity(&px, &py);
+}
+
+static char *
+escaped(const char *s, char *buf, size_t len)
+{
+	text_escape(buf, len, s, strlen(s));
+	return buf;
+}
+
+static void
+json_counters(json_t *o, const struct traffic_ip *c, const uint32_t *cites,
+    const struct report *r)
+{
+	json_t *rc = json_object();
+	size_t w;
+
+	json_object_set_new(o, "syn", json_integer(c->syn));
+	json_object_set_new(o, "sessions", json_integer(c->sessions));
+	json_object_set_new(o, "dst_ips", json_integer((json_int_t)distinct_count(&c->dst)));
+	if (distinct_is_estimate(&c->dst))
+		json_object_set_new(o, "dst_ips_estimated", json_true());
+	json_object_set_new(o, "bytes_out", json_integer((json_int_t)c->bytes_out));
+	json_object_set_new(o, "mail_from", json_integer(c->mail_from));
+	json_object_set_new(o, "rcpt_to", json_integer(c->rcpt_to));
+	json_object_set_new(o, "data", json_integer(c->data));
+	json_object_set_new(o, "starttls", json_integer(c->starttls));
+	json_object_set_new(o, "replies_4xx", json_integer(c->replies_4xx));
+	json_object_set_new(o, "replies_5xx", json_integer(c->replies_5xx));
+	for (w = 0; cites && w < r->ncite; w++)
+		if (cites[w])
+			json_object_set_new(rc, r->cite[w], json_integer(cites[w]));
+	json_object_set_new(o, "rejections_citing", rc);
+}
+
+/* Customers' totals, in activity order. *n gets their number. */
+static struct total *
+customer_totals(const struct report *r, struct traffic_ip **ips, size_t nips, size_t *n)
+{
+	size_t nc = r->customers ? customers_count(r->customers) : 0, i, k = 0;
+	struct total *t = calloc(nc ? nc : 1, sizeof *t);
+	long *slot = calloc(nc ? nc : 1, sizeof *slot);
+
+	if (t == NULL || slot == NULL) {
+		free(t);
+		free(slot);
+		return NULL;
+	}
+	for (i = 0; i < nc; i++)
+		slot[i] = -1;
+	for (i = 0; i < nips; i++) {
+		long c = ips[i]->customer;
+		if (c < 0)
+			continue;
+		if (slot[c] < 0) {
+			slot[c] = (long)k;
+			t[k].customer = c;
+			k++;
+		}
+		total_add(&t[slot[c]], ips[i], r->ncite);
+	}
+	free(slot);
+	qsort(t, k, sizeof *t, total_by_activity);
+	*n = k;
+	return t;
+}
+
+static void
+totals_free(struct total *t, size_t n)
+{
+	size_t i;
+
+	for (i = 0; t && i < n; i++) {
+		distinct_clear(&t[i].c.dst);
+		free(t[i].cites);
+	}
+	free(t);
+}
+
+static int
+print_json(const struct report *r, struct traffic_ip **ips, size_t nips)
+{
+	struct outbound_counts n;
+	struct flow_stats fs;
+	json_t *root = json_object(), *pk = json_object(), *arr = json_array(), *carr = json_array();
+	json_t *o, *list, *cap = json_object();
+	struct total *ct;
+	char a[ADDR_STRLEN];
+	size_t i, j, nct = 0;
+	int rc;
+
+	outbound_get_counts(r->outbound, &n);
+	outbound_get_flow_stats(r->outbound, &fs);
+	json_object_set_new(pk, "total", json_integer((json_int_t)n.total));
+	json_object_set_new(pk, "smtp", json_integer((json_int_t)n.smtp));
+	json_object_set_new(pk, "malformed", json_integer((json_int_t)n.malformed));
+	json_object_set_new(pk, "truncated", json_integer((json_int_t)n.truncated));
+	json_object_set_new(root, "packets", pk);
+	for (i = 0; i < nips; i++) {
+		const struct traffic_ip *ip = ips[i];
+		o = json_object();
+		json_object_set_new(o, "ip", json_string(addr_format(&ip->addr, a, sizeof a)));
+		if (ip->customer >= 0)
+			json_object_set_new(o, "customer", json_string(customers_get(r->customers,
+			    (size_t)ip->customer)->id));
+		else
+			json_object_set_new(o, "customer", json_null());
+		json_counters(o, ip, ip->cites, r);
+		json_array_append_new(arr, o);
+	}
+	json_object_set_new(root, "ips", arr);
+	ct = customer_totals(r, ips, nips, &nct);
+	for (i = 0; ct && i < nct; i++) {
+		const struct customer *cu = customers_get(r->customers, (size_t)ct[i].customer);
+		o = json_object();
+		json_object_set_new(o, "id", json_string(cu->id));
+		json_object_set_new(o, "name", json_string(cu->name));
+		list = json_array();
+		for (j = 0; j < nips; j++)
+			if (ips[j]->customer == ct[i].customer)
+				json_array_append_new(list, json_string(addr_format(&ips[j]->addr,
+				    a, sizeof a)));
+		json_object_set_new(o, "ips", list);
+		json_counters(o, &ct[i].c, ct[i].cites, r);
+		json_array_append_new(carr, o);
+	}
+	totals_free(ct, nct);
+	json_object_set_new(root, "customers", carr);
+	/* what was skipped or bounded, so a reader can tell a quiet capture from a lossy one */
+	json_object_set_new(cap, "fragments", json_integer((json_int_t)n.fragments));
+	json_object_set_new(cap, "unsupported", json_integer((json_int_t)n.unsupported));
+	json_object_set_new(cap, "connections", json_integer((json_int_t)fs.created));
+	json_object_set_new(cap, "connections_untracked", json_integer((json_int_t)fs.dropped));
+	json_object_set_new(cap, "sources_untracked",
+	    json_integer((json_int_t)traffic_dropped(r->traffic)));
+	json_object_set_new(cap, "gaps", json_integer((json_int_t)fs.gaps));
+	json_object_set_new(cap, "long_lines", json_integer((json_int_t)fs.long_lines));
+	json_object_set_new(root, "capture", cap);
+	/* names and ids are untrusted: jansson escapes control characters in JSON strings */
+	rc = json_dumpf(root, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+	json_decref(root);
+	fputc('\n', stdout);
+	return rc;
+}
+
+static void
+print_row(const char *label, const struct traffic_ip *c, const uint32_t *cites,
+    const struct report *r)
+{
+	char cite[256] = "";
+	size_t w, off = 0;
+
+	for (w = 0; cites && w < r->ncite; w++)
+		if (cites[w] && off < sizeof cite)
+			off += (size_t)snprintf(cite + off, sizeof cite - off, "%s%s:%u",
+			    off ? " " : "", r->cite[w], cites[w]);
+	printf("  %-39s %6u %6u %5llu%s %6u %6u %5u %4u %5u %5u  %s\n", label, c->syn, c->sessions,
+	    (unsigned long long)distinct_count(&c->dst), distinct_is_estimate(&c->dst) ? "~" : " ",
+	    c->mail_from, c->rcpt_to, c->data, c->starttls, c->replies_4xx, c->replies_5xx, cite);
+}
+
+static void
+print_header(const char *what)
+{
+	printf("  %-39s %6s %6s %6s %6s %6s %5s %4s %5s %5s  %s\n", what, "SYN", "sess", "MX",
+	    "MAIL", "RCPT", "DATA", "TLS", "4xx", "5xx", "rejections citing");
+}
+
+#define TOP_N 20
+
+static int
+print_text(const struct report *r, struct traffic_ip **ips, size_t nips)
+{
+	struct outbound_counts n;
+	struct flow_stats fs;
+	struct total *ct, *rt;
+	char a[ADDR_STRLEN], label[160], name[96], id[48];
+	size_t i, j, nct = 0, nrt = 0;
+
+	outbound_get_counts(r->outbound, &n);
+	outbound_get_flow_stats(r->outbound, &fs);
+	printf("packets: %llu read, %llu SMTP (port 25, provider space), %llu malformed, "
+	    "%llu truncated, %llu fragments skipped\n", (unsigned long long)n.total,
+	    (unsigned long long)n.smtp, (unsigned long long)n.malformed,
+	    (unsigned long long)n.truncated, (unsigned long long)n.fragments);
+	printf("connections: %llu followed, %llu gaps, %llu over-long SMTP lines\n",
+	    (unsigned long long)fs.created, (unsigned long long)fs.gaps,
+	    (unsigned long long)fs.long_lines);
+	if (r->space == NULL || prefixes_count(r->space) == 0)
+		printf("provider space: not configured (-c FILE): every sender counts as ours\n");
+
+	printf("\ntop senders (%zu sending IPs):\n", nips);
+	print_header("IP (customer)");
+	for (i = 0; i < nips && i < TOP_N; i++) {
+		const struct traffic_ip *ip = ips[i];
+		if (ip->customer >= 0)
+			snprintf(label, sizeof label, "%s (%s)", addr_format(&ip->addr, a, sizeof a),
+			    escaped(customers_get(r->customers, (size_t)ip->customer)->id, id,
+			    sizeof id));
+		else
+			snprintf(label, sizeof label, "%s (unassigned)",
+			    addr_format(&ip->addr, a, sizeof a));
+		print_row(label, ip, ip->cites, r);
+	}
+	if (nips > TOP_N)
+		printf("  ... %zu more (--json lists all)\n", nips - TOP_N);
+
+	ct = customer_totals(r, ips, nips, &nct);
+	if (ct && nct) {
+		printf("\nper customer:\n");
+		print_header("customer");
+		for (i = 0; i < nct && i < TOP_N; i++) {
+			const struct customer *cu = customers_get(r->customers,
+			    (size_t)ct[i].customer);
+			snprintf(label, sizeof label, "%s %s (%zu IPs)", escaped(cu->id, id, sizeof id),
+			    escaped(cu->name, name, sizeof name), ct[i].nips);
+			print_row(label, &ct[i].c, ct[i].cites, r);
+		}
+	}
+	totals_free(ct, nct);
+
+	/* per range: the allocation block, else the /24 (/48) */
+	rt = calloc(nips ? nips : 1, sizeof *rt);
+	for (i = 0; rt && i < nips; i++) {
+		struct rw_cidr range;
+		prefixes_range(r->space, &ips[i]->addr, &range);
+		for (j = 0; j < nrt; j++)
+			if (rt[j].range.plen == range.plen && addr_cmp(&rt[j].range.net,
+			    &range.net) == 0)
+				break;
+		if (j == nrt)
+			rt[nrt++].range = range;
+		total_add(&rt[j], ips[i], r->ncite);
+	}
+	if (rt && nrt) {
+		qsort(rt, nrt, sizeof *rt, total_by_activity);
+		printf("\nper range:\n");
+		print_header("range");
+		for (i = 0; i < nrt && i < TOP_N; i++) {
+			char c[CIDR_STRLEN];
+			snprintf(label, sizeof label, "%s (%zu IPs)",
+			    cidr_format(&rt[i].range, c, sizeof c), rt[i].nips);
+			print_row(label, &rt[i].c, rt[i].cites, r);
+		}
+	}
+	totals_free(rt, nrt);
+	return 0;
+}
+
+static void
+report_free(struct report *r)
+{
+	outbound_free(r->outbound);
+	traffic_free(r->traffic);
+	customers_free(r->customers);
+	prefixes_free(r->space);
+	config_free(r->cfg);
+}
+
+int
+analyze_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "bpf", no_argument, NULL, 'b' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct report r;
+	const char *cfgpath = NULL;
+	char err[512];
+	int ch, json = 0, bpf = 0, rc = 1;
+	struct traffic_ip **ips = NULL;
+	size_t i, nips;
+	struct capture *cap;
+
+	memset(&r, 0, sizeof r);
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': cfgpath = optarg; break;
+		case 'j': json = 1; break;
+		case 'b': bpf = 1; break;
+		case 'h': usage(); return 0;
+		default: usage(); return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage();
+		return 2;
+	}
+	if (cfgpath) {
+		if (config_load(cfgpath, &r.cfg, err, sizeof err) == -1) {
+			fprintf(stderr, "rangewatch: %s\n", err);
+			return 1;
+		}
+		if (r.cfg->prefixes[0] &&
+		    prefixes_load(r.cfg->prefixes, &r.space, err, sizeof err) == -1) {
+			fprintf(stderr, "rangewatch: %s\n", err);
+			goto out;
+		}
+		if (r.cfg->customers[0] &&
+		    customers_load(r.cfg->customers, &r.customers, err, sizeof err) == -1) {
+			fprintf(stderr, "rangewatch: %s\n", err);
+			goto out;
+		}
+	} else
+		r.cfg = config_default();
+	if (r.space == NULL && (r.space = prefixes_new_empty()) == NULL) {
+		fprintf(stderr, "rangewatch: out of memory\n");
+		goto out;
+	}
+	r.cite = (const char *const *)r.cfg->cite;
+	r.ncite = r.cfg->ncite > SMTP_CITE_MAX ? SMTP_CITE_MAX : r.cfg->ncite;
+	smtp_set_cite_words(r.cite, r.ncite);
+	if ((r.traffic = traffic_new((size_t)r.cfg->max_ips, r.ncite)) == NULL ||
+	    (r.outbound = outbound_new(r.traffic, r.space, r.customers, (size_t)r.cfg->max_flows,
+	    (unsigned)r.cfg->flow_timeout)) == NULL) {
+		fprintf(stderr, "rangewatch: out of memory\n");
+		goto out;
+	}
+	for (i = (size_t)optind; i < (size_t)argc; i++) {
+		if ((cap = capture_open_file(argv[i], bpf, r.space, err, sizeof err)) == NULL) {
+			fprintf(stderr, "rangewatch: %s\n", err);
+			goto out;
+		}
+		if (!decode_linktype_ok(capture_linktype(cap))) {
+			fprintf(stderr, "rangewatch: %s: link type %d is not supported\n", argv[i],
+			    capture_linktype(cap));
+			capture_close(cap);
+			goto out;
+		}
+		if (capture_dispatch(cap, -1, r.outbound, err, sizeof err) == -1) {
+			/* a file cut short still gave us what came before the cut */
+			fprintf(stderr, "rangewatch: %s: %s\n", argv[i], err);
+		}
+		capture_close(cap);
+	}
+	nips = traffic_count(r.traffic);
+	if ((ips = malloc((nips ? nips : 1) * sizeof *ips)) == NULL)
+		goto out;
+	for (i = 0; i < nips; i++)
+		ips[i] = traffic_at(r.traffic, i);
+	qsort(ips, nips, sizeof *ips, by_activity);
+	rc = json ? print_json(&r, ips, nips) : print_text(&r, ips, nips);
+	if (fflush(stdout) == EOF)
+		rc = 1;
+out:
+	free(ips);
+	report_free(&r);
+	return rc == 0 ? 0 : 1;
+}

@@ -1,0 +1,54 @@
+/*
+ * rangewatch.c — the `rangewatch` client: one binary, one subcommand per concern. The
+ * offline subcommands (analyze) work on files; the others talk to the daemon's control
+ * socket and come with it.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "analyze.h"
+#include "log.h"
+
+struct subcommand {
+	const char *name;
+	int (*run)(int, char **);
+	const char *help;
+};
+
+static const struct subcommand subcommands[] = {
+	{ "analyze", analyze_main, "analyze [-c FILE] [--json] [--bpf] CAPTURE...  "
+	    "outbound SMTP per IP, customer and range in capture files" },
+};
+
+static void
+usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: rangewatch COMMAND [ARGS]\n\ncommands:\n");
+	for (i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
+		fprintf(f, "  %s\n", subcommands[i].help);
+}
+
+int
+main(int argc, char **argv)
+{
+	size_t i;
+
+	log_init("rangewatch", 1, 0);
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	for (i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
+		if (strcmp(argv[1], subcommands[i].name) == 0)
+			return subcommands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "rangewatch: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}
