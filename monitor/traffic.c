@@ -1,22 +1,22 @@
 /*
- * traffic.c — the per-IP counter table. Owns its records (chunks of TRAFFIC_CHUNK, never
- * moved, so callers may keep pointers), each record's distinct set and citation array,
- * and the hash index. Single-threaded: the capture loop is its only writer.
+ * traffic.c — the per-IP counter table. Owns its records (chunks of doubling size, never
+ * moved, so callers may keep pointers: see chunk.h), each record's distinct set and
+ * citation array, and the hash index. Single-threaded: the capture loop is its only writer.
  */
 #include "traffic.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "chunk.h"
 #include "hidx.h"
 #include "log.h"
 
-#define TRAFFIC_CHUNK	65536
 #define HASH_SEED	0x5eed1u
 
 struct traffic {
-	struct traffic_ip **chunk;
-	size_t nchunk;
+	struct traffic_ip *chunk[CHUNK_MAX];
+	unsigned nchunk;
 	size_t count;
 	size_t max;
 	size_t ncite;
@@ -54,7 +54,6 @@ traffic_free(struct traffic *t)
 	}
 	for (i = 0; i < t->nchunk; i++)
 		free(t->chunk[i]);
-	free(t->chunk);
 	hidx_release(&t->idx);
 	free(t);
 }
@@ -62,7 +61,9 @@ traffic_free(struct traffic *t)
 struct traffic_ip *
 traffic_at(const struct traffic *t, size_t i)
 {
-	return &t->chunk[i / TRAFFIC_CHUNK][i % TRAFFIC_CHUNK];
+	unsigned c = chunk_of((uint32_t)i);
+
+	return &t->chunk[c][i - chunk_first(c)];
 }
 
 static struct traffic_ip *
@@ -89,7 +90,7 @@ struct traffic_ip *
 traffic_add(struct traffic *t, const struct rw_addr *a, int *created)
 {
 	uint32_t h = addr_hash(a, HASH_SEED);
-	struct traffic_ip *ip, **nc;
+	struct traffic_ip *ip;
 
 	*created = 0;
 	if ((ip = find(t, a, h)) != NULL)
@@ -100,11 +101,8 @@ traffic_add(struct traffic *t, const struct rw_addr *a, int *created)
 			    t->max);
 		return NULL;
 	}
-	if (t->count == t->nchunk * TRAFFIC_CHUNK) {
-		if ((nc = realloc(t->chunk, (t->nchunk + 1) * sizeof *nc)) == NULL)
-			return NULL;
-		t->chunk = nc;
-		if ((t->chunk[t->nchunk] = malloc(TRAFFIC_CHUNK * sizeof **nc)) == NULL)
+	if (t->count == chunk_first(t->nchunk)) {
+		if ((t->chunk[t->nchunk] = malloc(chunk_len(t->nchunk) * sizeof *ip)) == NULL)
 			return NULL;
 		t->nchunk++;
 	}

@@ -1,6 +1,6 @@
 /*
- * flow.c — TCP connection tracking for port 25. Owns the flow records (chunked arrays with
- * a free list, so a record never moves while tracked), their SMTP state and the hash index.
+ * flow.c — TCP connection tracking for port 25. Owns the flow records (chunked arrays, see
+ * chunk.h, with a free list, so a record never moves while tracked), their SMTP state and the hash index.
  * It writes the counters of the traffic records it is handed but never creates or frees
  * them. Never buffers out-of-order data: a hole is reported to the SMTP parser as a gap.
  */
@@ -9,11 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chunk.h"
 #include "hidx.h"
 #include "log.h"
 #include "smtp.h"
 
-#define FLOW_CHUNK	16384
 #define HASH_SEED	0xf10e5u
 #define SWEEP_EVERY	5	/* seconds of packet time between expiry sweeps */
 
@@ -36,8 +36,9 @@ struct flow {
 
 struct flow_table {
 	struct traffic *traffic;	/* not owned */
-	struct flow **chunk;
-	size_t nchunk, nslots;		/* slots handed out so far */
+	struct flow *chunk[CHUNK_MAX];
+	unsigned nchunk;
+	size_t nslots;			/* slots handed out so far */
 	uint32_t free_head;		/* list threaded through free records' hash field */
 	size_t max;
 	unsigned timeout;
@@ -51,7 +52,9 @@ struct flow_table {
 static inline struct flow *
 slot_at(const struct flow_table *ft, uint32_t i)
 {
-	return &ft->chunk[i / FLOW_CHUNK][i % FLOW_CHUNK];
+	unsigned c = chunk_of(i);
+
+	return &ft->chunk[c][i - chunk_first(c)];
 }
 
 struct flow_table *
@@ -84,7 +87,6 @@ flow_free(struct flow_table *ft)
 			smtp_release(&slot_at(ft, (uint32_t)i)->smtp);
 	for (i = 0; i < ft->nchunk; i++)
 		free(ft->chunk[i]);
-	free(ft->chunk);
 	hidx_release(&ft->idx);
 	free(ft);
 }
@@ -172,7 +174,7 @@ flow_create(struct flow_table *ft, const struct pkt *p, int from_client,
 	const struct rw_addr *c, *s;
 	uint16_t cport;
 	uint32_t id;
-	struct flow *f, **nc;
+	struct flow *f;
 
 	if (ft->st.active >= ft->max) {
 		flow_expire(ft, now);
@@ -187,13 +189,11 @@ flow_create(struct flow_table *ft, const struct pkt *p, int from_client,
 		id = ft->free_head;
 		ft->free_head = slot_at(ft, id)->hash;
 	} else {
-		if (ft->nslots == ft->nchunk * FLOW_CHUNK) {
-			if ((nc = realloc(ft->chunk, (ft->nchunk + 1) * sizeof *nc)) == NULL)
+		if (ft->nslots == chunk_first(ft->nchunk)) {
+			f = malloc(chunk_len(ft->nchunk) * sizeof *f);
+			if (f == NULL)
 				return NULL;
-			ft->chunk = nc;
-			if ((nc[ft->nchunk] = malloc(FLOW_CHUNK * sizeof **nc)) == NULL)
-				return NULL;
-			ft->nchunk++;
+			ft->chunk[ft->nchunk++] = f;
 		}
 		id = (uint32_t)ft->nslots++;
 	}
@@ -302,7 +302,7 @@ deliver(struct flow_table *ft, struct flow *f, const struct pkt *p, int from_cli
 		smtp_gap(&f->smtp, from_client);
 		*next = p->seq;
 	} else if (diff < 0) {
-		skip = (uint32_t)-diff;
+		skip = *next - p->seq;
 		if (skip >= len)
 			return;		/* all of it was delivered already */
 		data += skip;
