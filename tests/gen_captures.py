@@ -887,6 +887,15 @@ def cap_garbage():
                 + b"\0" * 18, kind="other"))
     udp = struct.pack("!HHHH", 53000, 53, 8 + 12, 0) + rand_bytes(12)
     g.add(Frame(eth4 + ipv4(src, "192.0.2.53", 17, udp), kind="other"))
+    # ICMP / ICMPv6 errors quoting a SYN to port 25 (tshark shows the quoted tcp.dstport 25 and
+    # SYN flag; the frame is ICMP, not an SMTP frame, and its SYN is not the client's)
+    q4 = ipv4(src, dst, 6, syn(src, dst, opts=SYN_OPTS_V % b"\0\0\0\1"))[:20 + 28]
+    icmp = b"\x03\x03\0\0\0\0\0\0" + q4
+    icmp = icmp[:2] + struct.pack("!H", csum(icmp)) + icmp[4:]
+    g.add(Frame(link_header("eth", dst, src, False, 0x0800) + ipv4(dst, src, 1, icmp), kind="other"))
+    q6 = ipv6(s6, d6, 6, syn(s6, d6))
+    icmp6 = b"\x01\x04\0\0\0\0\0\0" + q6
+    g.add(Frame(link_header("eth", d6, s6, False, 0x86dd) + ipv6(d6, s6, 58, icmp6), kind="other"))
     full_session(Flow(g, CLIENTS_V6[0], SERVERS_V6[0]), rcpts=1)
     return g
 

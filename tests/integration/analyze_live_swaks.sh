@@ -24,13 +24,14 @@ for t in tshark capinfos tcpdump swaks openssl ss; do
 done
 $PY -c 'import aiosmtpd' 2>/dev/null || skip "python3-aiosmtpd not installed"
 [ -x "$RW_BIN/rangewatch" ] || { echo "FAIL: $RW_BIN/rangewatch missing"; exit 1; }
-if [ -n "$(ss -Hltn 'sport = :25' 2>/dev/null | grep -E '127\.0\.0\.2:25|0\.0\.0\.0:25|\*:25|\[::\]:25')" ]; then
+if ss -Hltn "sport = :25" 2>/dev/null | grep -qE '127\.0\.0\.2:25|0\.0\.0\.0:25|\*:25|\[::\]:25'; then
 	skip "something already listens on port 25: $(ss -Hltn 'sport = :25' | head -n 1)"
 fi
 
 tmp=$(mktemp -d)
 srv_pid=""
 dump_pid=""
+# shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
 	[ -n "$dump_pid" ] && kill "$dump_pid" 2>/dev/null
 	[ -n "$srv_pid" ] && kill "$srv_pid" 2>/dev/null
