@@ -36,7 +36,11 @@ capture_filter_text(const struct prefixes *p, int dlt, char *buf, size_t len)
 	size_t off = 0, i, n = p ? prefixes_count(p) : 0;
 	const struct prefix *pr;
 
-	if (put(base, sizeof base, &off, "tcp port 25") == -1)
+	/* BPF cannot walk IPv6 extension headers to find TCP: IPv6 packets whose first next
+	 * header is one of them pass to the decoder, which can (they are rare) */
+	if (put(base, sizeof base, &off, "(tcp port 25 or (ip6 and (ip6[6] == 0 or "
+	    "ip6[6] == 43 or ip6[6] == 44 or ip6[6] == 51 or ip6[6] == 60 or ip6[6] == 135)))")
+	    == -1)
 		return -1;
 	if (n > 0 && n <= CAPTURE_FILTER_NETS) {
 		put(base, sizeof base, &off, " and (");

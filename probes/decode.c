@@ -68,15 +68,19 @@ decode_tcp(const uint8_t *f, uint32_t caplen, uint32_t wirelen, uint32_t off, ui
 	hl = (uint32_t)(f[off + 12] >> 4) * 4;
 	if (hl < 20 || off + hl > end)
 		return DECODE_MALFORMED;
-	if (caplen < off + hl)
-		return short_frame(caplen, wirelen);
 	out->sport = rd16(f + off);
 	out->dport = rd16(f + off + 2);
 	out->seq = rd32(f + off + 4);
 	out->ack = rd32(f + off + 8);
 	out->flags = f[off + 13];
-	out->payload = f + off + hl;
 	out->paylen = end - off - hl;
+	if (caplen < off + hl) {
+		/* options cut by the snaplen: ports and flags are still known, the payload not */
+		out->payload = f + caplen;
+		out->capped = 0;
+		return DECODE_TCP;
+	}
+	out->payload = f + off + hl;
 	out->capped = caplen >= end ? out->paylen : caplen - off - hl;
 	return DECODE_TCP;
 }

@@ -310,7 +310,13 @@ deliver(struct flow_table *ft, struct flow *f, const struct pkt *p, int from_cli
 	}
 	*next += len;
 	if (p->capped < p->paylen) {
-		/* cut by the snaplen: what we have is not what was said */
+		/* cut by the snaplen: read the whole lines captured, then it is a gap */
+		uint32_t got = p->capped > (uint32_t)(data - p->payload) ?
+		    p->capped - (uint32_t)(data - p->payload) : 0;
+		if (from_client)
+			smtp_client_data(&f->smtp, data, got, &sink, &k);
+		else
+			smtp_server_data(&f->smtp, data, got, &sink, &k);
 		ft->st.gaps++;
 		smtp_gap(&f->smtp, from_client);
 		return;

@@ -49,7 +49,9 @@ outbound_free(struct outbound *o)
 static int
 ours(const struct outbound *o, const struct rw_addr *a)
 {
-	return o->all_space || prefixes_announced(o->space, a) != NULL;
+	/* an allocation block is ours too, announced or not (a file may list only those) */
+	return o->all_space || prefixes_announced(o->space, a) != NULL ||
+	    prefixes_alloc(o->space, a) != NULL;
 }
 
 void

@@ -2,7 +2,7 @@
  * smtp.c — following one SMTP conversation from captured bytes. Owns the partial-line
  * buffers of each connection (struct smtp_lines, allocated while a line is incomplete).
  * Must never read past the bytes it was given, store more than SMTP_LINE_MAX per
- * direction, or guess: what it cannot follow (after a gap) it skips to the next line.
+ * direction, or read past what it was given. After a gap it drops the partial line.
  */
 #include "smtp.h"
 
@@ -168,21 +168,12 @@ client_line(struct smtp_state *s, const char *line, size_t len, const struct smt
 	}
 }
 
+/* The last line of a reply ended: count it, and follow what it answers. */
 static void
-server_line(struct smtp_state *s, const char *line, size_t len, const struct smtp_sink *k,
-    void *ctx)
+reply_done(struct smtp_state *s, int code, const struct smtp_sink *k, void *ctx)
 {
-	int code, last;
 	enum smtp_cmd c;
 
-	if (len && line[len - 1] == '\r')
-		len--;
-	if (smtp_parse_reply(line, len, &code, &last) == -1)
-		return;
-	if (code >= 400)
-		s->cites |= cite_scan(line, len);
-	if (!last)
-		return;
 	k->reply(ctx, code, code >= 400 ? s->cites : 0);
 	s->cites = 0;
 	if (s->mode == M_DATA || s->mode == M_BDAT) {
@@ -196,10 +187,57 @@ server_line(struct smtp_state *s, const char *line, size_t len, const struct smt
 		s->mode = M_DATA;
 		s->dot = 2;	/* the DATA line's CRLF counts toward CRLF "." CRLF */
 	} else if (c == SMTP_CMD_STARTTLS && code == 220) {
-		s->mode = M_TLS;
 		k->tls(ctx);
 		smtp_release(s);
 		s->mode = M_TLS;
+	}
+}
+
+static void
+server_line(struct smtp_state *s, const char *line, size_t len, const struct smtp_sink *k,
+    void *ctx)
+{
+	int code, last;
+
+	if (len && line[len - 1] == '\r')
+		len--;
+	if (smtp_parse_reply(line, len, &code, &last) == -1)
+		return;
+	if (code >= 400)
+		s->cites |= cite_scan(line, len);
+	if (last)
+		reply_done(s, code, k, ctx);
+}
+
+/* The head of an over-long line (its first SMTP_LINE_MAX bytes at most) decides what it
+ * is; a reply is completed when the line's LF arrives (long_line_end). */
+static void
+long_line_start(struct smtp_state *s, int dir, const char *head, size_t len,
+    const struct smtp_sink *k, void *ctx)
+{
+	int code, last;
+
+	k->long_line(ctx);
+	if (dir == 0) {
+		client_line(s, head, len, k, ctx);
+		return;
+	}
+	s->rcode = 0;
+	if (smtp_parse_reply(head, len < 4 ? len : 4, &code, &last) == -1)
+		return;
+	s->rcode = (uint16_t)code;
+	s->rlast = (uint8_t)last;
+	if (code >= 400)
+		s->cites |= cite_scan(head, len);
+}
+
+static void
+long_line_end(struct smtp_state *s, int dir, const struct smtp_sink *k, void *ctx)
+{
+	if (dir == 1 && s->rcode) {
+		if (s->rlast)
+			reply_done(s, s->rcode, k, ctx);
+		s->rcode = 0;
 	}
 }
 
@@ -255,32 +293,45 @@ typedef void (*line_fn)(struct smtp_state *, const char *, size_t, const struct 
     void *);
 
 /* Takes one line (or what there is of one) from p; returns bytes consumed. Complete lines
- * go to fn; a partial one is buffered; an overlong one is reported and skipped. */
+ * go to fn; a partial one is buffered; an over-long one goes by its head. */
 static size_t
 take_line(struct smtp_state *s, int dir, const uint8_t *p, size_t len, line_fn fn,
     const struct smtp_sink *k, void *ctx)
 {
 	const uint8_t *nl = memchr(p, '\n', len);
 	size_t n = nl ? (size_t)(nl - p) : len;	/* bytes before the LF */
+	size_t used = nl ? n + 1 : len, add;
 	uint8_t skipbit = dir == 0 ? SKIP_CLIENT : SKIP_SERVER;
 	struct smtp_lines *l = s->lines;
 	size_t have = l ? l->len[dir] : 0;
 
 	if (s->skip & skipbit) {
-		if (nl)
+		/* the tail of an over-long line: only a list's name matters in it */
+		if (dir == 1 && s->rcode >= 400)
+			s->cites |= cite_scan((const char *)p, n);
+		if (nl) {
 			s->skip &= (uint8_t)~skipbit;
-		return nl ? n + 1 : len;
+			long_line_end(s, dir, k, ctx);
+		}
+		return used;
 	}
-	if (have + n + (nl ? 1 : 0) > SMTP_LINE_MAX) {
-		/* too long for any SMTP line: count it once, drop it, resume after its LF */
-		k->long_line(ctx);
-		if (l) {
+	if (have + used > SMTP_LINE_MAX) {
+		if (have) {
+			add = SMTP_LINE_MAX - have < n ? SMTP_LINE_MAX - have : n;
+			memcpy(l->buf[dir] + have, p, add);
+			long_line_start(s, dir, l->buf[dir], have + add, k, ctx);
 			l->len[dir] = 0;
 			lines_maybe_free(s);
-		}
-		if (!nl)
+		} else
+			long_line_start(s, dir, (const char *)p, n < SMTP_LINE_MAX ? n :
+			    SMTP_LINE_MAX, k, ctx);
+		if (dir == 1 && s->rcode >= 400)
+			s->cites |= cite_scan((const char *)p, n);
+		if (nl)
+			long_line_end(s, dir, k, ctx);
+		else
 			s->skip |= skipbit;
-		return nl ? n + 1 : len;
+		return used;
 	}
 	if (nl == NULL) {
 		if ((l = lines_get(s)) == NULL)
@@ -296,7 +347,7 @@ take_line(struct smtp_state *s, int dir, const uint8_t *p, size_t len, line_fn f
 		lines_maybe_free(s);
 	} else
 		fn(s, (const char *)p, n, k, ctx);
-	return n + 1;
+	return used;
 }
 
 void
@@ -354,17 +405,17 @@ smtp_gap(struct smtp_state *s, int from_client)
 		s->lines->len[dir] = 0;
 		lines_maybe_free(s);
 	}
-	if (from_client && s->mode == M_DATA) {
+	s->skip &= (uint8_t)~(from_client ? SKIP_CLIENT : SKIP_SERVER);
+	if (!from_client) {
+		s->rcode = 0;
+		s->cites = 0;
+	} else if (s->mode == M_DATA) {
 		s->dot = 0;
-		return;
-	}
-	if (from_client && s->mode == M_BDAT) {
-		/* we do not know how much of the chunk went by: wait for the server's reply */
+	} else if (s->mode == M_BDAT) {
+		/* how much of the chunk went by is unknown: wait for the server's reply */
 		s->mode = M_DATA;
 		s->dot = 0;
-		return;
 	}
-	s->skip |= from_client ? SKIP_CLIENT : SKIP_SERVER;
 }
 
 int

@@ -6,7 +6,9 @@
  * dot, BDAT chunks are skipped by size, and after a 220 to STARTTLS nothing more is read.
  * Lines may be split across segments anywhere; a partial line is buffered (at most
  * SMTP_LINE_MAX bytes per direction, allocated only while one is pending). A longer line is
- * counted and skipped, never stored.
+ * counted as over-long and not stored: its first SMTP_LINE_MAX bytes still say which
+ * command or reply it is (a sender must not hide a RCPT by padding it), the rest is only
+ * searched for the names of lists.
  *
  * It knows nothing of addresses or tables: it reports what it read through a struct
  * smtp_sink, and the caller decides whose counters those are.
@@ -53,6 +55,8 @@ struct smtp_state {
 	uint32_t cites;		/* cite words seen so far in a multi-line reply */
 	uint64_t pend;		/* FIFO of 4-bit enum smtp_cmd, oldest in the low bits */
 	uint32_t bdat_left;	/* chunk bytes still to skip */
+	uint16_t rcode;		/* the code of an over-long reply line being skipped */
+	uint8_t rlast;		/* ... and whether it is the reply's last line */
 	struct smtp_lines *lines; /* partial lines; NULL when none is pending */
 };
 
@@ -65,8 +69,9 @@ void smtp_client_data(struct smtp_state *s, const uint8_t *p, size_t len,
 /* Feeds bytes the server sent (in order). */
 void smtp_server_data(struct smtp_state *s, const uint8_t *p, size_t len,
     const struct smtp_sink *sink, void *ctx);
-/* Bytes of one direction were lost (a capture gap): drop its partial line and resume at
- * the next line. from_client says which direction. */
+/* Bytes of one direction were lost (a hole in the capture, or a segment cut by the
+ * snaplen): its partial line is dropped, and what comes next is read as the start of a
+ * line, since SMTP peers write whole lines per segment. from_client says which side. */
 void smtp_gap(struct smtp_state *s, int from_client);
 /* 1 once the connection is encrypted (nothing more to parse). */
 int smtp_is_tls(const struct smtp_state *s);

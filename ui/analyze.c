@@ -6,7 +6,11 @@
  */
 #include "analyze.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <time.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,7 +48,8 @@ struct report {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: rangewatch analyze [-c FILE] [--json] [--bpf] CAPTURE...\n");
+	fprintf(stderr, "usage: rangewatch analyze [-c FILE] [--json] [--bpf] CAPTURE...\n"
+	    "       rangewatch analyze [-c FILE] [--json] -i INTERFACE [-t SECONDS]\n");
 }
 
 static void
@@ -342,6 +347,70 @@ print_text(const struct report *r, struct traffic_ip **ips, size_t nips)
 	return 0;
 }
 
+static volatile sig_atomic_t stop_live;
+
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	stop_live = 1;
+}
+
+/* Captures on an interface for the given seconds (0: until SIGINT/SIGTERM). */
+static int
+read_live(struct report *r, const char *ifname, long seconds)
+{
+	struct capture *cap;
+	struct capture_stats cs;
+	struct pollfd pfd;
+	struct sigaction sa;
+	struct timespec start, now;
+	char err[512];
+	int rc = -1;
+
+	cap = capture_open_live(ifname, r->cfg->snaplen, r->cfg->buffer_size, r->space, err,
+	    sizeof err);
+	if (cap == NULL) {
+		fprintf(stderr, "rangewatch: %s\n", err);
+		return -1;
+	}
+	if (!decode_linktype_ok(capture_linktype(cap))) {
+		fprintf(stderr, "rangewatch: %s: link type %d is not supported\n", ifname,
+		    capture_linktype(cap));
+		goto out;
+	}
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	pfd.fd = capture_fd(cap);
+	pfd.events = POLLIN;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (!stop_live) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (seconds > 0 && now.tv_sec - start.tv_sec >= seconds)
+			break;
+		if (poll(&pfd, 1, 100) == -1 && errno != EINTR) {
+			fprintf(stderr, "rangewatch: poll: %s\n", strerror(errno));
+			goto out;
+		}
+		if (capture_dispatch(cap, -1, r->outbound, err, sizeof err) == -1) {
+			fprintf(stderr, "rangewatch: %s: %s\n", ifname, err);
+			goto out;
+		}
+	}
+	/* what the kernel still holds belongs to the window too */
+	if (capture_dispatch(cap, -1, r->outbound, err, sizeof err) == -1)
+		goto out;
+	capture_get_stats(cap, &cs);
+	fprintf(stderr, "rangewatch: %s: %lu frames received, %lu dropped by the kernel, "
+	    "%lu by the interface\n", ifname, cs.recv, cs.drop, cs.ifdrop);
+	rc = 0;
+out:
+	capture_close(cap);
+	return rc;
+}
+
 static void
 report_free(struct report *r)
 {
@@ -359,29 +428,41 @@ analyze_main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "bpf", no_argument, NULL, 'b' },
+		{ "interface", required_argument, NULL, 'i' },
+		{ "seconds", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct report r;
-	const char *cfgpath = NULL;
-	char err[512];
-	int ch, json = 0, bpf = 0, rc = 1;
+	const char *cfgpath = NULL, *ifname = NULL;
+	char err[512], *end;
+	long seconds = 0;
+	int ch, json = 0, bpf = 0, rc = 1, read_error = 0;
 	struct traffic_ip **ips = NULL;
 	size_t i, nips;
 	struct capture *cap;
 
 	memset(&r, 0, sizeof r);
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:i:t:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': cfgpath = optarg; break;
+		case 'i': ifname = optarg; break;
+		case 't':
+			errno = 0;
+			seconds = strtol(optarg, &end, 10);
+			if (errno || *end || seconds < 0) {
+				fprintf(stderr, "rangewatch: -t wants whole seconds, not '%s'\n", optarg);
+				return 2;
+			}
+			break;
 		case 'j': json = 1; break;
 		case 'b': bpf = 1; break;
 		case 'h': usage(); return 0;
 		default: usage(); return 2;
 		}
 	}
-	if (optind >= argc) {
+	if ((optind >= argc) == (ifname == NULL)) {
 		usage();
 		return 2;
 	}
@@ -415,6 +496,8 @@ analyze_main(int argc, char **argv)
 		fprintf(stderr, "rangewatch: out of memory\n");
 		goto out;
 	}
+	if (ifname && read_live(&r, ifname, seconds) == -1)
+		goto out;
 	for (i = (size_t)optind; i < (size_t)argc; i++) {
 		if ((cap = capture_open_file(argv[i], bpf, r.space, err, sizeof err)) == NULL) {
 			fprintf(stderr, "rangewatch: %s\n", err);
@@ -427,8 +510,9 @@ analyze_main(int argc, char **argv)
 			goto out;
 		}
 		if (capture_dispatch(cap, -1, r.outbound, err, sizeof err) == -1) {
-			/* a file cut short still gave us what came before the cut */
+			/* what came before the damage is still reported, but the run failed */
 			fprintf(stderr, "rangewatch: %s: %s\n", argv[i], err);
+			read_error = 1;
 		}
 		capture_close(cap);
 	}
@@ -439,7 +523,7 @@ analyze_main(int argc, char **argv)
 		ips[i] = traffic_at(r.traffic, i);
 	qsort(ips, nips, sizeof *ips, by_activity);
 	rc = json ? print_json(&r, ips, nips) : print_text(&r, ips, nips);
-	if (fflush(stdout) == EOF)
+	if (fflush(stdout) == EOF || read_error)
 		rc = 1;
 out:
 	free(ips);

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Real third-party SMTP captures (shared/pcaps, beside the clone): checks their SHA256SUMS,
 # then compares `rangewatch analyze --json` with tshark on each (tests/compare.py), also with
-# --bpf (identical JSON required), and all six in one run (sums).
+# --bpf (identical SMTP results required), and all six in one run (sums).
 # Skips (77) only when the shared/pcaps folder is absent.
 set -u
 : "${RW_BIN:?RW_BIN must name the folder holding rangewatch}"

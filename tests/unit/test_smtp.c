@@ -228,23 +228,34 @@ test_long_line_and_gap(void **state)
 {
 	struct smtp_state st = { 0 };
 	struct seen s = { 0 };
-	char big[700];
+	char big[700], reply[900];
 
 	(void)state;
 	memset(big, 'A', sizeof big);
 	memcpy(big, "RCPT TO:<", 9);
 	big[sizeof big - 1] = '\0';
 	server(&st, &s, "220 hi\r\n");
-	client(&st, &s, big);		/* no end yet: longer than any line may be */
+	/* an over-long command still counts by its verb: padding must not hide a RCPT */
+	client(&st, &s, big);
 	client(&st, &s, ">\r\nMAIL FROM:<a@b>\r\n");
 	assert_int_equal(s.long_lines, 1);
-	assert_int_equal(s.rcpt, 0);
+	assert_int_equal(s.rcpt, 1);
 	assert_int_equal(s.mail, 1);
-	/* a gap in the middle of a line: the rest of that line is not a command */
+	/* an over-long rejection, the list named past the first 512 bytes and split */
+	memset(reply, 'x', sizeof reply);
+	memcpy(reply, "550 5.7.1 ", 10);
+	reply[sizeof reply - 1] = '\0';
+	server(&st, &s, reply);
+	server(&st, &s, " listed on bl.spamcop.net\r\n250 ok\r\n");
+	assert_int_equal(s.long_lines, 2);
+	assert_int_equal(s.r5xx, 1);
+	assert_int_equal(s.cite_count[2], 1);
+	assert_int_equal(s.r2xx, 2);
+	/* a gap in the middle of a line: that line is lost, the next segment starts afresh */
 	client(&st, &s, "RCPT T");
 	smtp_gap(&st, 1);
-	client(&st, &s, "O:<x@y>\r\nRCPT TO:<z@y>\r\n");
-	assert_int_equal(s.rcpt, 1);
+	client(&st, &s, "RCPT TO:<z@y>\r\n");
+	assert_int_equal(s.rcpt, 2);
 	smtp_release(&st);
 }
 
