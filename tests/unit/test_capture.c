@@ -1,0 +1,124 @@
+/*
+ * test_capture.c — the BPF filter the capture compiles, run by libpcap's own filter engine
+ * on hand-built frames: it must keep port-25 TCP untagged, under 802.1Q, under QinQ and
+ * in IPv6 with extension headers, and drop what is not SMTP or not the provider's.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <pcap/pcap.h>
+
+#include "capture.h"
+#include "frames.h"
+#include "prefixes.h"
+
+static int
+matches(const char *filter, int dlt, const struct frame *f)
+{
+	pcap_t *p = pcap_open_dead(dlt, 65535);
+	struct bpf_program prog;
+	struct pcap_pkthdr h;
+	int r;
+
+	assert_non_null(p);
+	assert_int_equal(pcap_compile(p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN), 0);
+	memset(&h, 0, sizeof h);
+	h.caplen = h.len = (bpf_u_int32)f->len;
+	r = pcap_offline_filter(&prog, &h, f->b);
+	pcap_freecode(&prog);
+	pcap_close(p);
+	return r != 0;
+}
+
+static char filter[8192];
+
+static void
+test_tags_and_ext_headers(void **state)
+{
+	static const uint16_t q1[1] = { 0x8100 }, qinq[2] = { 0x88a8, 0x8100 };
+	static const uint16_t qq[2] = { 0x8100, 0x8100 };
+	struct frame f;
+
+	(void)state;
+	assert_int_equal(capture_filter_text(NULL, DLT_EN10MB, filter, sizeof filter), 0);
+
+	f.len = 0;
+	eth(&f, NULL, 0, 0x0800);
+	ipv4_tcp(&f, 0, TCP_SYN, "", 0);
+	assert_true(matches(filter, DLT_EN10MB, &f));
+	/* a plain "tcp port 25" misses the tagged ones: ours must not */
+	f.len = 0;
+	eth(&f, q1, 1, 0x0800);
+	ipv4_tcp(&f, 0, TCP_SYN, "", 0);
+	assert_false(matches("tcp port 25", DLT_EN10MB, &f));
+	assert_true(matches(filter, DLT_EN10MB, &f));
+	f.len = 0;
+	eth(&f, qinq, 2, 0x0800);
+	ipv4_tcp(&f, 0, TCP_ACK, "MAIL FROM:<a@b>\r\n", 0);
+	assert_true(matches(filter, DLT_EN10MB, &f));
+	f.len = 0;
+	eth(&f, qq, 2, 0x0800);
+	ipv4_tcp(&f, 1, TCP_ACK, "x", 0);
+	assert_true(matches(filter, DLT_EN10MB, &f));
+	/* IPv6 behind hop-by-hop, destination options and fragment headers */
+	f.len = 0;
+	eth(&f, NULL, 0, 0x86dd);
+	ipv6_frame(&f, 0);
+	assert_true(matches(filter, DLT_EN10MB, &f));
+	/* not port 25 */
+	f.len = 0;
+	eth(&f, q1, 1, 0x0800);
+	ipv4_tcp(&f, 0, TCP_SYN, "", 0);
+	f.b[18 + 20 + 3] = 80;
+	assert_false(matches(filter, DLT_EN10MB, &f));
+}
+
+static void
+test_provider_space(void **state)
+{
+	char dir[] = "/tmp/rwcapXXXXXX", path[64], err[256];
+	struct prefixes *p = NULL;
+	struct frame f;
+	FILE *fp;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/prefixes.txt", dir);
+	fp = fopen(path, "w");
+	fputs("192.0.2.0/24 64500\n2001:db8::/32 64500\n", fp);
+	fclose(fp);
+	assert_int_equal(prefixes_load(path, &p, err, sizeof err), 0);
+	assert_int_equal(capture_filter_text(p, DLT_EN10MB, filter, sizeof filter), 0);
+	f.len = 0;
+	eth(&f, (const uint16_t[]){ 0x8100 }, 1, 0x0800);
+	ipv4_tcp(&f, 0, TCP_SYN, "", 0);	/* from 192.0.2.10 */
+	assert_true(matches(filter, DLT_EN10MB, &f));
+	f.b[18 + 12] = 203;			/* from 203.0.2.10: not ours */
+	assert_false(matches(filter, DLT_EN10MB, &f));
+	f.len = 0;
+	eth(&f, NULL, 0, 0x86dd);
+	ipv6_frame(&f, 0);			/* 2001:db8::1 -> 2001:db9::2 */
+	assert_true(matches(filter, DLT_EN10MB, &f));
+	/* cooked captures have no VLAN alternatives, and the filter still compiles */
+	assert_int_equal(capture_filter_text(p, DLT_LINUX_SLL, filter, sizeof filter), 0);
+	assert_null(strstr(filter, "vlan"));
+	prefixes_free(p);
+	unlink(path);
+	rmdir(dir);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tags_and_ext_headers),
+		cmocka_unit_test(test_provider_space),
+	};
+	return cmocka_run_group_tests_name("capture", tests, NULL, NULL);
+}
