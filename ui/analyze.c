@@ -379,6 +379,8 @@ read_live(struct report *r, const char *ifname, long seconds)
 		    capture_linktype(cap));
 		goto out;
 	}
+	fprintf(stderr, "rangewatch: capturing on %s%s\n", ifname,
+	    seconds ? "" : " until interrupted (Ctrl-C)");
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_stop;
 	sigaction(SIGINT, &sa, NULL);
