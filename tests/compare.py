@@ -111,7 +111,7 @@ def merge(into, c):
 
 
 def load_config(path):
-    cp = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=(";", "#"))
+    cp = configparser.ConfigParser(strict=False, interpolation=None, inline_comment_prefixes=(";", "#"))
     cp.read(path)
     base = os.path.dirname(os.path.abspath(path))
     pf = os.path.join(base, cp.get("rangewatch", "prefixes"))
