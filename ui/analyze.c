@@ -502,7 +502,7 @@ analyze_main(int argc, char **argv)
 		goto out;
 	for (i = (size_t)optind; i < (size_t)argc; i++) {
 		if ((cap = capture_open_file(argv[i], bpf, r.space, err, sizeof err)) == NULL) {
-			fprintf(stderr, "rangewatch: %s\n", err);
+			fprintf(stderr, "rangewatch: %s: %s\n", argv[i], err);
 			goto out;
 		}
 		if (!decode_linktype_ok(capture_linktype(cap))) {

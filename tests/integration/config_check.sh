@@ -1,0 +1,72 @@
+#!/bin/sh
+# `rangewatchd -n -c FILE` and `rangewatch analyze -c FILE` on good and bad files: the
+# example config in etc/ is good; every bad file gets a non-zero exit and a message that
+# names FILE:LINE and what is wrong, never a crash.
+set -u
+: "${RW_BIN:?RW_BIN must name the folder holding rangewatch and rangewatchd}"
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+
+expect_ok() {	# expect_ok LABEL CMD...
+	label=$1; shift
+	if "$@" >"$tmp/out" 2>&1; then echo "ok   $label: $(head -n 1 "$tmp/out")"
+	else echo "FAIL $label: exit $?: $(cat "$tmp/out")"; fail=1; fi
+}
+expect_err() {	# expect_err LABEL PATTERN CMD...
+	label=$1; pat=$2; shift 2
+	"$@" >"$tmp/out" 2>&1
+	rc=$?
+	if [ $rc -ne 0 ] && [ $rc -lt 128 ] && grep -q -- "$pat" "$tmp/out"; then
+		echo "ok   $label: exit $rc: $(head -n 1 "$tmp/out")"
+	else
+		echo "FAIL $label: exit $rc, wanted /$pat/: $(cat "$tmp/out")"; fail=1
+	fi
+}
+
+expect_ok "etc/rangewatch.conf is good" "$RW_BIN/rangewatchd" -n -c "$TOP/etc/rangewatch.conf"
+grep -q "10 customers" "$tmp/out" || { echo "FAIL: expected 10 customers in: $(cat "$tmp/out")"; fail=1; }
+
+mk() {	# mk NAME: a config in $tmp/NAME/ pointing at prefixes.txt and customers.csv there
+	mkdir -p "$tmp/$1"
+	printf '[rangewatch]\nprefixes = prefixes.txt\ncustomers = customers.csv\n' >"$tmp/$1/rangewatch.conf"
+	printf '192.0.2.0/24 64500\n' >"$tmp/$1/prefixes.txt"
+	printf 'id,name,cidrs,contact,tags\n1,A,192.0.2.1,a@example.net,\n' >"$tmp/$1/customers.csv"
+}
+
+mk unknown_key
+printf '[rangewatch]\nprefixes = prefixes.txt\ncustomers = customers.csv\nfrobnicate = 1\n' >"$tmp/unknown_key/rangewatch.conf"
+expect_err "unknown key" "rangewatch.conf:4:.*frobnicate" "$RW_BIN/rangewatchd" -n -c "$tmp/unknown_key/rangewatch.conf"
+
+mk bad_int
+printf '[capture]\nsnaplen = lots\n' >>"$tmp/bad_int/rangewatch.conf"
+expect_err "bad number" "rangewatch.conf:5:.*snaplen" "$RW_BIN/rangewatchd" -n -c "$tmp/bad_int/rangewatch.conf"
+
+mk bad_prefix
+printf '192.0.2.0/24 64500\n198.51.100.7/24 64500\n' >"$tmp/bad_prefix/prefixes.txt"
+expect_err "prefix with host bits" "prefixes.txt:2:" "$RW_BIN/rangewatchd" -n -c "$tmp/bad_prefix/rangewatch.conf"
+
+mk bad_csv
+printf 'id,name,cidrs,contact,tags\n1,A,192.0.2.1,a@example.net,\n2,"B, Inc",192.0.2.300,b@example.net,\n' >"$tmp/bad_csv/customers.csv"
+expect_err "customer with a bad CIDR" "customers.csv:3:" "$RW_BIN/rangewatchd" -n -c "$tmp/bad_csv/rangewatch.conf"
+expect_err "analyze refuses it too" "customers.csv:3:" "$RW_BIN/rangewatch" analyze -c "$tmp/bad_csv/rangewatch.conf" "$TOP/tests/data/sample.pcap"
+
+mk dup_id
+printf 'id,name,cidrs,contact,tags\n7,A,192.0.2.1,a@example.net,\n8,"B\nover two lines",192.0.2.2,,\n7,C,192.0.2.3,c@example.net,\n' >"$tmp/dup_id/customers.csv"
+expect_err "duplicate id after a quoted newline" "customers.csv:5:" "$RW_BIN/rangewatchd" -n -c "$tmp/dup_id/rangewatch.conf"
+
+mk missing
+rm "$tmp/missing/customers.csv"
+expect_err "missing customers file" "customers.csv" "$RW_BIN/rangewatchd" -n -c "$tmp/missing/rangewatch.conf"
+expect_err "missing config" "nowhere.conf" "$RW_BIN/rangewatchd" -n -c "$tmp/nowhere.conf"
+
+expect_err "a script given as capture" "gen_demo.py" "$RW_BIN/rangewatch" analyze "$TOP/tests/gen_demo.py"
+printf 'not a capture' >"$tmp/sample.pcap"
+expect_err "not a capture" "sample.pcap" "$RW_BIN/rangewatch" analyze "$tmp/sample.pcap"
+# a capture cut in the middle of a record: what came before still counts, the exit is non-zero
+head -c 100000 "$TOP/tests/data/sample.pcap" >"$tmp/cut.pcap"
+expect_err "capture cut mid-record" "cut.pcap" "$RW_BIN/rangewatch" analyze "$tmp/cut.pcap"
+grep -q "packets: [1-9]" "$tmp/out" || { echo "FAIL: the frames before the cut were not reported"; fail=1; }
+expect_err "usage" "usage" "$RW_BIN/rangewatch" analyze
+exit $fail
