@@ -1,0 +1,39 @@
+/*
+ * listings.h — what the DNSBLs currently say about the provider, key by key (an IP, a
+ * range, an ASN, per list), and the events when that changes: listed, delisted, changed.
+ * An `error` or `blocked` answer never changes a key's state (we do not know is not clean);
+ * it is the list's health that shows it. Persisted through the store, so a restart loses no
+ * event and a delisting after a restart is still seen as one.
+ */
+#ifndef RW_LISTINGS_H
+#define RW_LISTINGS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dnsbl.h"
+#include "store.h"
+
+enum listing_change { LISTING_SAME, LISTING_LISTED, LISTING_DELISTED, LISTING_CHANGED };
+
+struct listings;
+
+/* A view over store st (not owned; NULL: memory only). Loads the stored state. NULL with
+ * err on failure. */
+struct listings *listings_open(struct store *st, char *err, size_t errlen);
+/* NULL-safe. */
+void listings_free(struct listings *l);
+/* Applies one answer about key (see sweep_item.key) at time now; records an event when the
+ * state changed. Returns what changed, or -1 when the store failed (err says why). */
+int listings_apply(struct listings *l, const char *key, const struct dnsbl_result *r,
+    int64_t now, char *err, size_t errlen);
+/* The state of (list name, key), or NULL when never listed nor checked. */
+const struct store_listing *listings_get(const struct listings *l, const char *list,
+    const char *key);
+/* How many keys are listed now, all lists together. */
+size_t listings_count_listed(const struct listings *l);
+/* Calls cb for every key's state. */
+void listings_each(const struct listings *l, void (*cb)(void *arg,
+    const struct store_listing *s), void *arg);
+
+#endif
