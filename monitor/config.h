@@ -12,7 +12,7 @@
 
 struct rw_config {
 	char *path;		/* the file read, or NULL for the built-in defaults */
-	char *dir;		/* its folder */
+	char *dir;		/* its folder, absolute (NULL for the built-in defaults) */
 
 	/* [rangewatch] */
 	char *prefixes;		/* path to prefixes.txt ("" = none: all space is ours) */
@@ -55,9 +55,15 @@ struct rw_config {
 
 /* The built-in defaults (no file). Never NULL (fatal on out of memory). */
 struct rw_config *config_default(void);
-/* Reads path over the defaults. -1 with "FILE:LINE: what is wrong" in err. */
+/* Reads path over the defaults. -1 with "FILE:LINE: what is wrong" in err. Files the
+ * config names are not opened (they need not exist yet). A scalar key given twice is an
+ * error; a list key given twice appends (the first occurrence replaces the default). */
 int config_load(const char *path, struct rw_config **out, char *err, size_t errlen);
 /* NULL-safe. */
 void config_free(struct rw_config *c);
+/* For a reload: names in buf ("[capture] snaplen, [rangewatch] user") the keys whose value
+ * differs between old and nw but which only take effect on a restart; returns how many. */
+int config_restart_keys(const struct rw_config *old, const struct rw_config *nw, char *buf,
+    size_t len);
 
 #endif

@@ -30,10 +30,13 @@ struct customer {
 /* Reads path. Errors (-1) say "FILE:LINE: what is wrong": a bad header, a bad CIDR, an
  * empty or duplicate id, the same prefix given to two customers, a bad quote. */
 int customers_load(const char *path, struct customers **out, char *err, size_t errlen);
+/* A map with no customers (none configured); NULL when out of memory. */
 struct customers *customers_new_empty(void);
 /* NULL-safe. */
 void customers_free(struct customers *c);
+/* How many customers were read. */
 size_t customers_count(const struct customers *c);
+/* Customer i in file order, or NULL past the end. */
 const struct customer *customers_get(const struct customers *c, size_t i);
 /* Index of the customer holding a, or -1 when the IP is unassigned. */
 long customers_lookup(const struct customers *c, const struct rw_addr *a);

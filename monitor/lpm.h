@@ -14,6 +14,7 @@
 
 struct lpm;
 
+/* An empty table to lpm_add to; NULL when out of memory. */
 struct lpm *lpm_new(void);
 /* NULL-safe. */
 void lpm_free(struct lpm *t);

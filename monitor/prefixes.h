@@ -27,7 +27,9 @@ int prefixes_load(const char *path, struct prefixes **out, char *err, size_t err
 struct prefixes *prefixes_new_empty(void);
 /* NULL-safe. */
 void prefixes_free(struct prefixes *p);
+/* How many prefixes (announced and alloc) were read. */
 size_t prefixes_count(const struct prefixes *p);
+/* Prefix i in file order, or NULL past the end. */
 const struct prefix *prefixes_get(const struct prefixes *p, size_t i);
 /* The most specific announced prefix (not alloc) holding a, or NULL when a is not ours. */
 const struct prefix *prefixes_announced(const struct prefixes *p, const struct rw_addr *a);
