@@ -36,6 +36,8 @@ fail=0
 for cap in eth_basic vlan_8021q qinq_88a8 qinq_8100x2 ipv6_ext ipv4_options pipelining split \
     starttls multiline_5xx syn_retrans long_line; do
 	f=$tmp/caps/$cap.pcap
+	# a fresh file each round, or the wait below could see the previous round's line
+	rm -f "$tmp/live.err" "$tmp/live.json"
 	ip netns exec "$ns" "$RW_BIN/rangewatch" analyze --json -i rwb >"$tmp/live.json" \
 	    2>"$tmp/live.err" &
 	apid=$!
