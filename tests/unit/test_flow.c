@@ -1,0 +1,206 @@
+/*
+ * test_flow.c — connection tracking through the per-packet path (probes/outbound): the
+ * handshake makes a session, retransmissions are not counted twice, a port reused for a new
+ * connection starts afresh, idle and closed connections are forgotten on time (memory does
+ * not grow with old flows), and the bounded tables count what they cannot track.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <pcap/dlt.h>
+
+#include "decode.h"
+#include "outbound.h"
+#include "smtp.h"
+#include "traffic.h"
+
+/* A raw IPv4 TCP segment (DLT_RAW) from 192.0.2.C:cport to 198.18.0.S:25 or back. */
+static size_t
+seg(uint8_t *b, int from_client, uint8_t c, uint8_t s, uint16_t cport, uint32_t seq,
+    uint32_t ack, uint8_t flags, const char *payload)
+{
+	size_t plen = strlen(payload);
+	uint16_t tot = (uint16_t)(40 + plen);
+	uint8_t cl[4] = { 192, 0, 2, c }, sv[4] = { 198, 18, 0, s };
+	uint16_t sp = from_client ? cport : 25, dp = from_client ? 25 : cport;
+
+	memset(b, 0, 40);
+	b[0] = 0x45;
+	b[2] = (uint8_t)(tot >> 8);
+	b[3] = (uint8_t)tot;
+	b[8] = 64;
+	b[9] = 6;
+	memcpy(b + 12, from_client ? cl : sv, 4);
+	memcpy(b + 16, from_client ? sv : cl, 4);
+	b[20] = (uint8_t)(sp >> 8), b[21] = (uint8_t)sp;
+	b[22] = (uint8_t)(dp >> 8), b[23] = (uint8_t)dp;
+	b[24] = (uint8_t)(seq >> 24), b[25] = (uint8_t)(seq >> 16);
+	b[26] = (uint8_t)(seq >> 8), b[27] = (uint8_t)seq;
+	b[28] = (uint8_t)(ack >> 24), b[29] = (uint8_t)(ack >> 16);
+	b[30] = (uint8_t)(ack >> 8), b[31] = (uint8_t)ack;
+	b[32] = 5 << 4;
+	b[33] = flags;
+	memcpy(b + 40, payload, plen);
+	return 40 + plen;
+}
+
+struct env {
+	struct traffic *t;
+	struct outbound *o;
+};
+
+static void
+feed(struct env *e, uint32_t now, int from_client, uint8_t c, uint8_t s, uint16_t cport,
+    uint32_t seq, uint32_t ack, uint8_t flags, const char *payload)
+{
+	uint8_t b[1600];
+	size_t n = seg(b, from_client, c, s, cport, seq, ack, flags, payload);
+
+	outbound_frame(e->o, DLT_RAW, now, b, (uint32_t)n, (uint32_t)n);
+}
+
+static struct traffic_ip *
+ip_of(struct env *e, uint8_t c)
+{
+	struct rw_addr a;
+	uint8_t v4[4] = { 192, 0, 2, c };
+
+	addr_from_v4(&a, v4);
+	return traffic_get(e->t, &a);
+}
+
+static void
+setup_env(struct env *e, size_t max_ips, size_t max_flows)
+{
+	e->t = traffic_new(max_ips, 0);
+	e->o = outbound_new(e->t, NULL, NULL, max_flows, 300);
+	assert_non_null(e->t);
+	assert_non_null(e->o);
+}
+
+static void
+teardown_env(struct env *e)
+{
+	outbound_free(e->o);
+	traffic_free(e->t);
+}
+
+/* A whole short session: handshake, banner, one MAIL, close. */
+static void
+session(struct env *e, uint32_t now, uint8_t c, uint16_t cport, uint32_t isn)
+{
+	feed(e, now, 1, c, 1, cport, isn, 0, TCP_SYN, "");
+	feed(e, now, 0, c, 1, cport, 9000, isn + 1, TCP_SYN | TCP_ACK, "");
+	feed(e, now, 1, c, 1, cport, isn + 1, 9001, TCP_ACK, "");
+	feed(e, now, 0, c, 1, cport, 9001, isn + 1, TCP_ACK | TCP_PSH, "220 hi\r\n");
+	feed(e, now, 1, c, 1, cport, isn + 1, 9009, TCP_ACK | TCP_PSH, "MAIL FROM:<a@b>\r\n");
+	feed(e, now, 1, c, 1, cport, isn + 18, 9009, TCP_ACK | TCP_FIN, "");
+	feed(e, now, 0, c, 1, cport, 9009, isn + 19, TCP_ACK | TCP_FIN, "");
+}
+
+static void
+test_handshake_and_retransmissions(void **state)
+{
+	struct env e;
+	struct traffic_ip *ip;
+
+	(void)state;
+	setup_env(&e, 100, 100);
+	feed(&e, 1, 1, 10, 1, 40000, 100, 0, TCP_SYN, "");
+	feed(&e, 2, 1, 10, 1, 40000, 100, 0, TCP_SYN, "");	/* retransmitted SYN */
+	feed(&e, 2, 0, 10, 1, 40000, 9000, 101, TCP_SYN | TCP_ACK, "");
+	feed(&e, 2, 1, 10, 1, 40000, 101, 9001, TCP_ACK, "");
+	feed(&e, 3, 1, 10, 1, 40000, 101, 9001, TCP_ACK | TCP_PSH, "RCPT TO:<a@b>\r\n");
+	feed(&e, 4, 1, 10, 1, 40000, 101, 9001, TCP_ACK | TCP_PSH, "RCPT TO:<a@b>\r\n");
+	ip = ip_of(&e, 10);
+	assert_non_null(ip);
+	assert_int_equal(ip->syn, 2);		/* both SYN frames are SYNs, as tshark counts */
+	assert_int_equal(ip->sessions, 1);
+	assert_int_equal(ip->rcpt_to, 1);	/* the retransmission is not a second RCPT */
+	assert_int_equal(ip->bytes_out, 30);	/* bytes on the wire, retransmission included */
+	/* the port reused for a new connection (another ISN): a new session */
+	feed(&e, 5, 1, 10, 1, 40000, 101, 9001, TCP_RST, "");
+	feed(&e, 6, 1, 10, 1, 40000, 777, 0, TCP_SYN, "");
+	feed(&e, 6, 0, 10, 1, 40000, 5000, 778, TCP_SYN | TCP_ACK, "");
+	feed(&e, 6, 1, 10, 1, 40000, 778, 5001, TCP_ACK, "");
+	feed(&e, 6, 1, 10, 1, 40000, 778, 5001, TCP_ACK | TCP_PSH, "RCPT TO:<c@d>\r\n");
+	assert_int_equal(ip->sessions, 2);
+	assert_int_equal(ip->rcpt_to, 2);
+	teardown_env(&e);
+}
+
+static void
+test_flows_expire(void **state)
+{
+	struct env e;
+	struct flow_stats fs;
+	uint16_t p;
+
+	(void)state;
+	setup_env(&e, 100, 100000);
+	/* 1000 connections that never close, and 1000 that do */
+	for (p = 0; p < 1000; p++)
+		feed(&e, 10, 1, 20, 1, (uint16_t)(20000 + p), 1, 0, TCP_SYN, "");
+	for (p = 0; p < 1000; p++)
+		session(&e, 10, 21, (uint16_t)(30000 + p), 5000);
+	outbound_get_flow_stats(e.o, &fs);
+	assert_int_equal(fs.active, 2000);
+	/* closed ones go after FLOW_CLOSED_LINGER, idle ones after the flow timeout (300 s) */
+	outbound_tick(e.o, 10 + FLOW_CLOSED_LINGER + 1);
+	outbound_get_flow_stats(e.o, &fs);
+	assert_int_equal(fs.active, 1000);
+	outbound_tick(e.o, 10 + 300);
+	outbound_get_flow_stats(e.o, &fs);
+	assert_int_equal(fs.active, 0);
+	assert_int_equal(fs.expired, 2000);
+	/* the same number of new connections reuses the freed records: no growth */
+	for (p = 0; p < 2000; p++)
+		feed(&e, 400, 1, 22, 1, (uint16_t)(20000 + p), 1, 0, TCP_SYN, "");
+	outbound_get_flow_stats(e.o, &fs);
+	assert_int_equal(fs.active, 2000);
+	assert_int_equal(ip_of(&e, 20)->syn, 1000);
+	assert_int_equal(ip_of(&e, 21)->sessions, 1000);
+	assert_int_equal(ip_of(&e, 21)->mail_from, 1000);
+	teardown_env(&e);
+}
+
+static void
+test_bounds_are_counted(void **state)
+{
+	struct env e;
+	struct flow_stats fs;
+	uint16_t p;
+	uint8_t c;
+
+	(void)state;
+	setup_env(&e, 5, 10);
+	/* 20 connections of one IP: 10 tracked, the rest counted as untracked; their SYNs still
+	 * count for the IP */
+	for (p = 0; p < 20; p++)
+		feed(&e, 1, 1, 30, 1, (uint16_t)(1000 + p), 1, 0, TCP_SYN, "");
+	outbound_get_flow_stats(e.o, &fs);
+	assert_int_equal(fs.active, 10);
+	assert_int_equal(fs.dropped, 10);
+	assert_int_equal(ip_of(&e, 30)->syn, 20);
+	/* 10 source IPs into a table of 5 */
+	for (c = 40; c < 50; c++)
+		feed(&e, 400, 1, c, 1, 2000, 1, 0, TCP_SYN, "");
+	assert_int_equal(traffic_count(e.t), 5);
+	assert_int_equal(traffic_dropped(e.t), 6);	/* 30 took one place already */
+	teardown_env(&e);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_handshake_and_retransmissions),
+		cmocka_unit_test(test_flows_expire),
+		cmocka_unit_test(test_bounds_are_counted),
+	};
+	return cmocka_run_group_tests_name("flow", tests, NULL, NULL);
+}
