@@ -29,7 +29,7 @@ struct store_listing {
 
 /* One change: "listed", "delisted", or "changed" (codes or TXT). */
 struct store_listing_event {
-	int64_t id;		/* filled by the store */
+	int64_t id;		/* filled by the store when read back; see store_last_event_id() */
 	int64_t ts;
 	const char *event;
 	struct store_listing l;
@@ -48,10 +48,14 @@ int store_listing_event(struct store *s, const struct store_listing_event *e, ch
 int store_listing_put(struct store *s, const struct store_listing *l, char *err, size_t errlen);
 /* Commits the open batch. */
 int store_flush(struct store *s, char *err, size_t errlen);
-/* Calls cb for every stored listing state (at start-up: the probe resumes from it). */
+/* The id the last successful store_listing_event() got (0 before any). */
+int64_t store_last_event_id(const struct store *s);
+/* Calls cb for every stored listing state (at start-up: the probe resumes from it). The
+ * strings are valid during the call only; cb must not call the store. */
 int store_listing_load(struct store *s, void (*cb)(void *arg, const struct store_listing *l),
     void *arg, char *err, size_t errlen);
-/* Calls cb for the events with id > after_id, oldest first, at most limit (0: all). */
+/* Calls cb for the events with id > after_id, oldest first, at most limit (0: all). Same
+ * rules for cb as store_listing_load(). */
 int store_listing_events(struct store *s, int64_t after_id, size_t limit,
     void (*cb)(void *arg, const struct store_listing_event *e), void *arg, char *err,
     size_t errlen);
