@@ -1,0 +1,165 @@
+/*
+ * test_loop.c — the event loop: timers fire in time order and not early, a descriptor's
+ * callback runs when it is readable, a signal becomes an ordinary callback in the loop,
+ * sources get their pollfds back, and callbacks may remove what is being dispatched.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "loop.h"
+
+static char order[16];
+static size_t norder;
+static struct loop *L;
+
+static void
+mark(void *arg)
+{
+	order[norder++] = *(const char *)arg;
+}
+
+static void
+test_timers(void **state)
+{
+	static const char a = 'a', b = 'b', c = 'c';
+	int64_t start = loop_now_ms();
+	uint64_t id;
+
+	(void)state;
+	L = loop_new();
+	norder = 0;
+	loop_timer(L, 60, mark, (void *)&c);
+	loop_timer(L, 20, mark, (void *)&a);
+	id = loop_timer(L, 40, mark, (void *)&b);
+	loop_timer_del(L, id);
+	while (norder < 2)
+		assert_int_equal(loop_once(L, 1000), 0);
+	assert_memory_equal(order, "ac", 2);
+	assert_true(loop_now_ms() - start >= 60);
+	loop_free(L);
+}
+
+static int readable;
+
+static void
+on_read(void *arg, int fd, short revents)
+{
+	char buf[8];
+
+	(void)arg;
+	assert_true(revents & POLLIN);
+	assert_int_equal(read(fd, buf, sizeof buf), 3);
+	readable++;
+	loop_fd_del(L, fd);	/* removing itself from inside its callback */
+}
+
+static int got_signal;
+
+static void
+on_sig(void *arg)
+{
+	(void)arg;
+	got_signal++;
+}
+
+static void
+test_fd_and_signal(void **state)
+{
+	int p[2];
+
+	(void)state;
+	L = loop_new();
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(loop_fd(L, p[0], POLLIN, on_read, NULL), 0);
+	assert_int_equal(write(p[1], "abc", 3), 3);
+	assert_int_equal(loop_once(L, 1000), 0);
+	assert_int_equal(readable, 1);
+	assert_int_equal(write(p[1], "abc", 3), 3);
+	assert_int_equal(loop_once(L, 50), 0);	/* no longer watched */
+	assert_int_equal(readable, 1);
+	assert_int_equal(loop_signal(L, SIGUSR1, on_sig, NULL), 0);
+	raise(SIGUSR1);
+	assert_int_equal(got_signal, 0);	/* not in the handler: in the loop */
+	assert_int_equal(loop_once(L, 1000), 0);
+	assert_int_equal(got_signal, 1);
+	close(p[0]);
+	close(p[1]);
+	loop_free(L);
+}
+
+struct src {
+	int fd;
+	int dispatched, saw_in;
+};
+
+static int
+src_fill(void *arg, struct pollfd *fds, int max)
+{
+	struct src *s = arg;
+
+	assert_true(max >= 1);
+	fds[0] = (struct pollfd){ s->fd, POLLIN, 0 };
+	return 1;
+}
+
+static void
+src_dispatch(void *arg, const struct pollfd *fds, int n)
+{
+	struct src *s = arg;
+
+	assert_int_equal(n, 1);
+	s->dispatched++;
+	if (fds[0].revents & POLLIN)
+		s->saw_in++;
+}
+
+static int
+src_timeout(void *arg)
+{
+	(void)arg;
+	return 30;
+}
+
+static void
+test_source(void **state)
+{
+	int p[2];
+	struct src s = { 0, 0, 0 };
+	struct loop_source ls = { src_fill, src_dispatch, src_timeout, &s };
+	int64_t start;
+
+	(void)state;
+	L = loop_new();
+	assert_int_equal(pipe(p), 0);
+	s.fd = p[0];
+	assert_int_equal(loop_source(L, &ls), 0);
+	start = loop_now_ms();
+	assert_int_equal(loop_once(L, -1), 0);	/* the source's timeout bounds the wait */
+	assert_true(loop_now_ms() - start < 1000);
+	assert_int_equal(s.dispatched, 1);
+	assert_int_equal(s.saw_in, 0);
+	assert_int_equal(write(p[1], "x", 1), 1);
+	assert_int_equal(loop_once(L, -1), 0);
+	assert_int_equal(s.saw_in, 1);
+	close(p[0]);
+	close(p[1]);
+	loop_free(L);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_timers),
+		cmocka_unit_test(test_fd_and_signal),
+		cmocka_unit_test(test_source),
+	};
+	return cmocka_run_group_tests_name("loop", tests, NULL, NULL);
+}
