@@ -145,6 +145,19 @@ loop_source(struct loop *l, const struct loop_source *src)
 	return 0;
 }
 
+void
+loop_source_del(struct loop *l, void *arg)
+{
+	size_t i;
+
+	for (i = 0; i < l->nsrc; i++)
+		if (l->src[i].arg == arg) {
+			memmove(&l->src[i], &l->src[i + 1], (l->nsrc - i - 1) * sizeof l->src[0]);
+			l->nsrc--;
+			return;
+		}
+}
+
 uint64_t
 loop_timer(struct loop *l, int64_t ms, loop_cb cb, void *arg)
 {
@@ -285,7 +298,7 @@ loop_once(struct loop *l, int max_wait_ms)
 		if (pf->revents && i < l->nw && !l->w[i].dead && l->w[i].fd == pf->fd)
 			l->w[i].cb(l->w[i].arg, pf->fd, pf->revents);
 	}
-	for (i = 0; i < nsrc; i++)
+	for (i = 0; i < nsrc && i < l->nsrc; i++)
 		l->src[i].dispatch(l->src[i].arg, l->pfd + base[i], (int)(base[i + 1] - base[i]));
 	run_timers(l);
 	return 0;

@@ -38,6 +38,9 @@ int loop_fd(struct loop *l, int fd, short events, loop_fd_cb cb, void *arg);
 void loop_fd_del(struct loop *l, int fd);
 /* Adds a source; -1 when there are too many. */
 int loop_source(struct loop *l, const struct loop_source *src);
+/* Removes the source whose arg is arg (safe from inside a callback: it takes effect at the
+ * next round). */
+void loop_source_del(struct loop *l, void *arg);
 /* Calls cb once, ms milliseconds from now. Returns an id for loop_timer_del, 0 on ENOMEM. */
 uint64_t loop_timer(struct loop *l, int64_t ms, loop_cb cb, void *arg);
 void loop_timer_del(struct loop *l, uint64_t id);
