@@ -25,6 +25,9 @@ void zonefile_free(struct zonefile *z);
 /* Reloads when the file's mtime or size changed: 1 reloaded, 0 unchanged, -1 the new file
  * is broken (err says why; the old data stays). */
 int zonefile_refresh(struct zonefile *z, char *err, size_t errlen);
+/* Why the file on disk is not the data being served (the last refresh found it broken or
+ * missing, and the old data stayed), or NULL when it is. */
+const char *zonefile_broken(const struct zonefile *z);
 /* Looks ip up: 1 listed (A record in *a, host order; TXT with "$" replaced, cut to txtlen,
  * "" when none), 0 not listed. */
 int zonefile_lookup(const struct zonefile *z, const struct rw_addr *ip, uint32_t *a,
