@@ -22,6 +22,7 @@ struct traffic_ip {
 	uint32_t mail_from, rcpt_to, data, starttls;
 	uint32_t replies_4xx, replies_5xx;
 	int32_t customer;	/* index in the customer map, -1 when unassigned */
+	uint32_t last_seen;	/* packet time (s) of its last segment to port 25 */
 	struct distinct dst;	/* distinct destination IPs */
 	uint32_t *cites;	/* per cite word: 4xx/5xx replies naming it; NULL until one */
 };

@@ -335,6 +335,7 @@ flow_segment(struct flow_table *ft, struct flow *f, const struct pkt *p, int fro
 
 	f->last = now;
 	if (from_client) {
+		ip->last_seen = now;
 		ip->bytes_out += p->paylen;
 		if ((p->flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
 			ip->syn++;

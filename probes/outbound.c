@@ -112,6 +112,7 @@ outbound_frame(struct outbound *o, int dlt, uint32_t sec, const uint8_t *frame,
 	}
 	/* the flow table is full: still count what one segment says on its own */
 	if (from_client) {
+		ip->last_seen = sec;
 		ip->bytes_out += p.paylen;
 		if ((p.flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
 			ip->syn++;
