@@ -24,10 +24,13 @@ struct listings *listings_open(struct store *st, char *err, size_t errlen);
 /* NULL-safe. */
 void listings_free(struct listings *l);
 /* Applies one answer about key (see sweep_item.key) at time now; records an event when the
- * state changed. Returns what changed, or -1 when the store failed (err says why). */
+ * state changed (committed before return), else updates the key's times in the store's
+ * batch. Returns what changed, or -1 when the store failed (err says why; the state in
+ * memory is then unchanged, so the next answer raises the event again). */
 int listings_apply(struct listings *l, const char *key, const struct dnsbl_result *r,
     int64_t now, char *err, size_t errlen);
-/* The state of (list name, key), or NULL when never listed nor checked. */
+/* The state of (list name, key), or NULL when it has no record: never checked, or an
+ * ip-scope key never seen listed (clean is the default; provider space may be a /8). */
 const struct store_listing *listings_get(const struct listings *l, const char *list,
     const char *key);
 /* How many keys are listed now, all lists together. */
