@@ -77,6 +77,10 @@ int dnsbl_ask(struct dnsbl *d, const struct dnsbl_list *l, const struct rw_addr 
 int dnsbl_test(struct dnsbl *d, const struct dnsbl_list *l, dnsbl_health_cb cb, void *arg);
 enum dnsbl_health dnsbl_health(const struct dnsbl *d, const struct dnsbl_list *l,
     const char **reason);
+/* cb runs on every change of a list's health (a test's verdict, a refusal code in an
+ * answer, FAIL_STREAK failures in a row), from dnsbl_process(); NULL: none. The engine
+ * logs nothing of it itself. */
+void dnsbl_on_health(struct dnsbl *d, dnsbl_health_cb cb, void *arg);
 /* The descriptors to poll (at most max); returns how many. */
 int dnsbl_pollfds(struct dnsbl *d, struct pollfd *fds, int max);
 /* Handles what poll() reported on those descriptors, and timeouts. */
@@ -96,5 +100,10 @@ const char *dnsbl_status_name(enum dnsbl_status s);
 
 /* The query name of ip in zone: reversed octets (IPv4) or nibbles (IPv6). -1 if too long. */
 int dnsbl_qname(const struct rw_addr *ip, const char *zone, char *buf, size_t len);
+/* What the n A records (host order) of one answer mean together, each classified by
+ * dnsbl_classify(): BLOCKED when any is a refusal code, else LISTED when any is listed,
+ * else ERROR (also when n is 0); reason (len bytes) says why for BLOCKED and ERROR. */
+enum dnsbl_status dnsbl_judge(const struct dnsbl_list *l, const uint32_t *a, size_t n,
+    char *reason, size_t len);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "analyze.h"
+#include "check.h"
 #include "log.h"
 
 struct subcommand {
@@ -18,6 +19,8 @@ struct subcommand {
 static const struct subcommand subcommands[] = {
 	{ "analyze", analyze_main, "analyze [-c FILE] [--json] [--bpf] CAPTURE...  "
 	    "outbound SMTP per IP, customer and range in capture files" },
+	{ "check", check_main, "check [-c FILE] [--json | --summary] [--timeout MS] IP|CIDR...  "
+	    "ask the configured DNSBLs now" },
 };
 
 static void
