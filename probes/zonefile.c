@@ -351,10 +351,6 @@ v6_entry(const char **sp, uint8_t net[16], unsigned *plen, const char **why)
 			*why = "invalid IPv6 address";
 			return -1;
 		}
-		if (groups == 1 && slash == NULL) {
-			*why = "a bare number is not an entry";
-			return -1;
-		}
 		if (groups < 8)
 			memcpy(buf + alen, "::", 3);
 	}
@@ -550,16 +546,21 @@ parse_line(struct zf_load *ld, const char *s)
 		excl = 1;
 		s = skip_blanks(s + 1);
 	}
+	/* IPv4 when it starts with one to three digits and a '.', '/', '-' or nothing more
+	 * ("20/16" is IPv4 here, though an ip6trie file would mean 20::/16); else IPv6 when
+	 * the word holds a ':' or a '/' */
 	start = s;
 	for (p = s; *p >= '0' && *p <= '9'; p++)
 		;
-	v4 = p > s && (*p == '.' || *p == '/' || *p == '-' || *p == '\0' || is_blank(*p) ||
-	    *p == '#' || *p == ';');
+	v4 = p > s && p - s <= 3 && (*p == '.' || *p == '/' || *p == '-' || *p == '\0' ||
+	    is_blank(*p) || *p == '#' || *p == ';');
+	for (p = s; *p != '\0' && !is_blank(*p) && *p != '#' && *p != ';' && *p != ':' &&
+	    *p != '/'; p++)
+		;
 	if (v4) {
 		if (v4_entry(&s, &lo, &hi, &why) == -1)
 			goto bad_addr;
-	} else if ((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f') ||
-	    (*s >= 'A' && *s <= 'F') || *s == ':') {
+	} else if (*p == ':' || *p == '/') {
 		if (v6_entry(&s, net, &bits, &why) == -1)
 			goto bad_addr;
 	} else {
