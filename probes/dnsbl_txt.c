@@ -16,7 +16,8 @@
  *            listed for hosting a total of 55146 abusers. See: http://..."
  * The level comes from "UCEPROTECT-Level2|3" (a blank instead of the dash is accepted);
  * each other field is looked for on its own, so a cut or reworded text still yields what
- * it has. A holder's name may itself hold "/AS": the last "/AS<digits>" is the ASN.
+ * it has; a number that runs into the end of the text may have been cut, and is not taken.
+ * A holder's name may itself hold "/AS": the last "/AS<digits>" is the ASN.
  */
 #include "dnsbl_txt.h"
 
@@ -55,10 +56,10 @@ after(struct span s, const char *needle)
 	return f != NULL ? f + strlen(needle) : NULL;
 }
 
-/* The decimal number at p (at most TXT_NUM_MAX digits, before end); -1 when there is none
- * or it is too long. */
+/* The decimal number at p (at most TXT_NUM_MAX digits); -1 when there is none, it is too
+ * long, or it runs into end, the end of the text (a cut text may have cut it short). */
 static long
-number_at(const char *p, const char *end, const char **next)
+number_at(const char *p, const char *end)
 {
 	long v = 0;
 	size_t digits = 0;
@@ -69,30 +70,26 @@ number_at(const char *p, const char *end, const char **next)
 		v = v * 10 + (*p - '0');
 		p++;
 	}
-	if (next != NULL)
-		*next = p;
-	return digits > 0 ? v : -1;
+	return digits > 0 && p < end ? v : -1;
 }
 
-/* Splits "NAME/AS9829" (region s) into the escaped holder and the ASN at its last
- * "/AS<digits>"; without one, all of s is the holder. */
+/* Splits "NAME/AS9829" (region s of a text ending at end) at its last "/AS<digit>" into
+ * the escaped holder and the ASN (0 when it is not a whole 32-bit number above 0); without
+ * one, all of s is the holder. */
 static void
-holder_asn(struct span s, struct dnsbl_txt_info *out)
+holder_asn(struct span s, const char *end, struct dnsbl_txt_info *out)
 {
-	const char *p, *end = s.p + s.n, *cut = end;
+	const char *p, *q, *cut = s.p + s.n;
 	long asn;
 
-	for (p = end; p - s.p >= 4; p--) {
-		const char *q = p - 4;	/* candidate "/AS" + a digit, ending at p */
-
+	for (q = s.n >= 4 ? s.p + s.n - 4 : NULL; q != NULL; q = q > s.p ? q - 1 : NULL) {
 		if (q[0] == '/' && (q[1] == 'A' || q[1] == 'a') && (q[2] == 'S' || q[2] == 's') &&
 		    is_digit(q[3])) {
-			asn = number_at(q + 3, end, NULL);
-			if (asn > 0 && asn <= 4294967295L) {
+			asn = number_at(q + 3, end);
+			if (asn > 0 && asn <= 4294967295L)
 				out->asn = (uint32_t)asn;
-				cut = q;
-				break;
-			}
+			cut = q;
+			break;
 		}
 	}
 	while (cut > s.p && (cut[-1] == ' ' || cut[-1] == '\t'))
@@ -133,11 +130,11 @@ level2(struct span before, struct span rest, struct dnsbl_txt_info *out)
 	if ((p = after(rest, "because ")) != NULL) {
 		while (p < end && *p == ' ')
 			p++;
-		out->abusers = number_at(p, end, NULL);
+		out->abusers = number_at(p, end);
 	}
 	if ((p = after(rest, "hosted by ")) != NULL) {
 		stop = text_casefind(p, (size_t)(end - p), " there");
-		holder_asn(span_from(p, stop != NULL ? stop : end), out);
+		holder_asn(span_from(p, stop != NULL ? stop : end), end, out);
 	}
 }
 
@@ -149,7 +146,7 @@ level3(struct span before, struct span rest, struct dnsbl_txt_info *out)
 	if ((p = after(rest, "total of ")) != NULL) {
 		while (p < end && *p == ' ')
 			p++;
-		out->abusers = number_at(p, end, NULL);
+		out->abusers = number_at(p, end);
 	}
 	/* "Your ISP NAME/AS9829 is " before the marker */
 	while (hend > before.p && hend[-1] == ' ')
@@ -161,7 +158,7 @@ level3(struct span before, struct span rest, struct dnsbl_txt_info *out)
 	if (p == NULL || p > hend)
 		p = before.p;
 	if (hend > p)
-		holder_asn(span_from(p, hend), out);
+		holder_asn(span_from(p, hend), end, out);
 }
 
 /* Parses one TXT (len bytes, any content). */
