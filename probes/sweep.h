@@ -31,11 +31,17 @@ struct sweep;
  * must outlive it). now is the start. NULL when out of memory. */
 struct sweep *sweep_new(const struct dnsbl_lists *lists, const struct prefixes *space,
     int64_t now);
+/* The same over an array of n lists (the disabled ones are left out; the lists must outlive
+ * it): for a subset of the configured lists, and for tests. */
+struct sweep *sweep_new_lists(const struct dnsbl_list *const *lists, size_t n,
+    const struct prefixes *space, int64_t now);
 /* NULL-safe. */
 void sweep_free(struct sweep *s);
-/* ip sent SMTP at now: ip-scope lists re-check it at their fast interval. */
+/* ip sent SMTP at now: ip-scope lists check it soon and then re-check it at their fast
+ * interval, for a day after its last activity. IPs that are not ours are ignored. */
 void sweep_active(struct sweep *s, const struct rw_addr *ip, int64_t now);
-/* ip turned suspect: ip-scope lists check it at the next sweep_due(). */
+/* ip turned suspect: ip-scope lists check it at the next sweep_due(), before anything
+ * else (but not before the TTL of its last answer has passed). */
 void sweep_urgent(struct sweep *s, const struct rw_addr *ip, int64_t now);
 /* Writes at most max queries due at now into out (urgent first), within every budget;
  * returns how many. */
@@ -47,5 +53,13 @@ int64_t sweep_next(const struct sweep *s, int64_t now);
 /* The key of ip for list l (its IP, range or ASN as in sweep_item.key). */
 void sweep_key(const struct sweep *s, const struct dnsbl_list *l, const struct rw_addr *ip,
     char *key, size_t len);
+/* Holds list l while it is unhealthy (it is asked nothing) or, hold 0, lets it go on: its
+ * schedule resumes where it stood instead of bursting to catch up. */
+void sweep_hold(struct sweep *s, const struct dnsbl_list *l, int hold, int64_t now);
+/* How far l's current base cycle has come: keys done and keys in all (for the dashboard). */
+void sweep_progress(const struct sweep *s, const struct dnsbl_list *l, uint64_t *done,
+    uint64_t *total);
+/* Bytes the schedule holds. */
+size_t sweep_bytes(const struct sweep *s);
 
 #endif
