@@ -47,6 +47,12 @@ is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
+static int
+is_letter(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
 /* The end of s's first occurrence of needle (case-insensitive), or NULL. */
 static const char *
 after(struct span s, const char *needle)
@@ -105,8 +111,17 @@ static void
 level2_net(struct span before, struct dnsbl_txt_info *out)
 {
 	char buf[CIDR_STRLEN];
-	const char *p = after(before, "net "), *end = before.p + before.n, *q;
+	const char *p = NULL, *end = before.p + before.n, *q;
+	struct span s = before;
 
+	/* the word "Net", not the end of "Internet" */
+	while ((q = text_casefind(s.p, s.n, "net ")) != NULL) {
+		if (q == before.p || !is_letter(q[-1])) {
+			p = q + 4;
+			break;
+		}
+		s = span_from(q + 4, end);
+	}
 	if (p == NULL)
 		return;
 	while (p < end && *p == ' ')

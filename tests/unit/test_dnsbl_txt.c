@@ -129,6 +129,13 @@ test_variants(void **state)
 	assert_int_equal(t.asn, 0);
 	check_net(&t, "203.0.113.64/26");
 
+	/* "Net" as a word, not inside "Internet" */
+	assert_int_equal(parse_str("Internet: Net 192.0.2.0/24 is UCEPROTECT-Level2 listed", &t),
+	    1);
+	check_net(&t, "192.0.2.0/24");
+	assert_int_equal(parse_str("Internet 192.0.2.0/24 is UCEPROTECT-Level2 listed", &t), 1);
+	assert_int_equal(t.has_net, 0);
+
 	/* an IPv6 allocation, host bits in the prefix */
 	assert_int_equal(parse_str("Net 2001:db8::/32 is UCEPROTECT-Level2 listed because 9 "
 	    "abusers are hosted by V6/AS64502 there.", &t), 1);
