@@ -30,7 +30,8 @@ void listings_free(struct listings *l);
 int listings_apply(struct listings *l, const char *key, const struct dnsbl_result *r,
     int64_t now, char *err, size_t errlen);
 /* The state of (list name, key), or NULL when it has no record: never checked, or an
- * ip-scope key never seen listed (clean is the default; provider space may be a /8). */
+ * ip-scope key never seen listed (clean is the default; provider space may be a /8).
+ * Valid until the next listings_apply() about that key. */
 const struct store_listing *listings_get(const struct listings *l, const char *list,
     const char *key);
 /* How many keys are listed now, all lists together. */

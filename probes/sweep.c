@@ -23,7 +23,8 @@
  *
  * Base sweep. A list's N base keys are one implicit sequence with a cursor: key i of the
  * cycle starting at t0 is due at t0 + i * cycle / N, so a /16 on a 1-day interval goes out
- * at ~0.76 queries a second, not in a burst. cycle is the interval, lengthened when N keys in
+ * at ~0.76 queries a second, not in a burst. Cycles are aligned to the clock (t0 a multiple
+ * of the cycle), so a restart resumes at the key the schedule stands at. cycle is the interval, lengthened when N keys in
  * an interval would need more than 9/10 of max_qps or of max_per_day (the rest is headroom
  * for fast and urgent checks, which share the same hard limits). A cycle that fell behind
  * (budgets taken by urgent checks, a stalled loop) catches up at most at max_qps, and the
@@ -708,6 +709,51 @@ base_key(const struct sweep *s, const struct slist *L, struct rw_addr *a)
 	return NULL;
 }
 
+/* Puts L's cursor on key i of its current cycle. */
+static void
+base_seek(struct slist *L, const struct sweep *s, uint64_t i)
+{
+	uint64_t left = i, size;
+
+	L->i = i;
+	L->iv = 0;
+	L->ivoff = 0;
+	if (L->scope != DNSBL_SCOPE_IP)
+		return;
+	for (; L->iv < s->niv; L->iv++) {
+		size = (uint64_t)s->iv[L->iv][1] - s->iv[L->iv][0] + 1;
+		if (left < size)
+			break;
+		left -= size;
+	}
+	L->ivoff = left;
+}
+
+/* Starts L's schedule at now where a schedule running since the epoch of the clock would
+ * stand: cycles are aligned to multiples of their length, and the first key is the first
+ * one not yet due. A restarted daemon thus goes on where it stopped instead of asking the
+ * beginning of the space again; the first run asks every key within one cycle all the
+ * same. */
+static void
+base_start(struct slist *L, const struct sweep *s, int64_t now)
+{
+	int64_t into = now % L->cycle;
+	uint64_t i;
+
+	if (into < 0)
+		into += L->cycle;
+	L->t0 = now - into;
+	if (L->n == 0)
+		return;
+	i = (uint64_t)(((unsigned __int128)into * L->n + (uint64_t)L->cycle - 1) /
+	    (uint64_t)L->cycle);
+	if (i >= L->n) {
+		i = 0;
+		L->t0 += L->cycle;
+	}
+	base_seek(L, s, i);
+}
+
 static void
 base_advance(struct slist *L, const struct sweep *s)
 {
@@ -880,7 +926,7 @@ sweep_new_lists(const struct dnsbl_list *const *lists, size_t nlists,
 			if ((int64_t)need > L->cycle)
 				L->cycle = (int64_t)need;
 		}
-		L->t0 = now;
+		base_start(L, s, now);
 		L->sec = now - 1;
 		if (L->scope != DNSBL_SCOPE_IP && L->n > 0 &&
 		    (L->ks = calloc((size_t)L->n, sizeof *L->ks)) == NULL)
