@@ -24,13 +24,19 @@
  * Base sweep. A list's N base keys are one implicit sequence with a cursor: key i of the
  * cycle starting at t0 is due at t0 + i * cycle / N, so a /16 on a 1-day interval goes out
  * at ~0.76 queries a second, not in a burst. Cycles are aligned to the clock (t0 a multiple
- * of the cycle), so a restart resumes at the key the schedule stands at. cycle is the interval, lengthened when N keys in
- * an interval would need more than 9/10 of max_qps or of max_per_day (the rest is headroom
- * for fast and urgent checks, which share the same hard limits). A cycle that fell behind
- * (budgets taken by urgent checks, a stalled loop) catches up at most at max_qps, and the
- * next cycle starts that much later, so no key is asked twice within an interval. The base
- * skips a key asked less than an interval ago (by a fast or urgent check) or whose TTL has
- * not passed. Memory per base key: none.
+ * of the cycle), so a restart resumes at the key the schedule stands at. cycle is the
+ * interval, lengthened when N keys in an interval would need more than 9/10 of max_qps or
+ * of max_per_day (the rest is headroom for fast and urgent checks, which share the same
+ * hard limits). A cycle that fell behind (budgets taken by other checks, a stalled loop)
+ * catches up at most at max_qps, and the next cycle starts that much later, so no key is
+ * asked twice within an interval. The base skips a key asked less than an interval ago (by
+ * a fast or urgent check) or whose TTL has not passed. Memory per base key: none.
+ *
+ * Order: urgent checks, then fast re-checks, then the base; but a base sweep more than
+ * BEHIND_DIV-th of its cycle behind goes before the fast re-checks until it has caught up,
+ * so that more active IPs than a list's budget can re-check slow their own re-checks down
+ * instead of stopping the sweep of everything else (listings such as Spamhaus XBL need no
+ * SMTP from us to happen).
  *
  * Hot IPs. sweep_active() puts an IP on the fast interval for ACTIVE_WINDOW after its last
  * activity: a min-heap per list orders the fast checks (lazily: an entry whose IP was asked
@@ -55,6 +61,7 @@
 #define DAY		86400
 #define DAY_BUCKETS	1441		/* minutes: the current one and the 1440 before */
 #define GC_EVERY	3600		/* seconds between two passes over the hot table */
+#define BEHIND_DIV	8		/* a base this far behind (1/8 cycle) goes before fast */
 #define HOT_SEED	0x5117e9u
 
 #define F_HEAP		0x01		/* in the list's fast heap */
@@ -1052,6 +1059,7 @@ sweep_due(struct sweep *s, int64_t now, struct sweep_item *out, size_t max)
 {
 	size_t n = 0, k, phase;
 	struct slist *L;
+	int behind;
 
 	now = clock_now(s, now);
 	if (now >= s->next_gc) {
@@ -1065,11 +1073,14 @@ sweep_due(struct sweep *s, int64_t now, struct sweep_item *out, size_t max)
 			L = &s->lists[(s->rr + k) % s->nlists];
 			if (L->held)
 				continue;
+			behind = L->n > 0 && now - base_due(L) > L->cycle / BEHIND_DIV;
 			if (phase == 0 && L->scope == DNSBL_SCOPE_IP)
 				n += due_urgent(s, L, now, out + n, max - n);
-			else if (phase == 1 && L->scope == DNSBL_SCOPE_IP)
+			if (phase == 1 && behind)
+				n += due_base(s, L, now, out + n, max - n);
+			if (phase == 1 && L->scope == DNSBL_SCOPE_IP)
 				n += due_fast(s, L, now, out + n, max - n);
-			else if (phase == 2)
+			if (phase == 2)
 				n += due_base(s, L, now, out + n, max - n);
 		}
 	if (s->nlists > 0)

@@ -503,6 +503,42 @@ test_max_qps(void **state)
 	prefixes_free(p);
 }
 
+/* More active IPs than the budget can re-check at their fast interval: their re-checks
+ * slow down, the base sweep keeps going (at most 1/8 of a cycle late). */
+static void
+test_active_overload(void **state)
+{
+	struct prefixes *p = space("10.31.0.0/16 AS64500\n");
+	struct dnsbl_list l = mklist(name_ip, DNSBL_SCOPE_IP, 3600, 600, 5, 0);
+	const struct dnsbl_list *v[] = { &l };
+	struct sweep *s = sweep_new_lists(v, 1, p, T0);
+	struct rw_addr a = A("10.31.0.0");
+	struct sim sim;
+	uint32_t i, hot_min = UINT32_MAX;
+	int64_t cycle = (65536 * 10 + 44) / 45;
+
+	(void)state;
+	sim_init(&sim, NULL, "10.31.0.0", 65536, 86400);
+	for (i = 0; i < 6000; i++) {	/* 10 q/s of fast re-checks wanted, 5 allowed */
+		a.a[14] = (uint8_t)(i >> 8);
+		a.a[15] = (uint8_t)i;
+		sweep_active(s, &a, T0);
+	}
+	run(s, &sim, T0, T0 + 86400);
+	assert_int_equal(max_per_second(&sim), 5);
+	for (i = 6000; i < 65536; i++)
+		if (sim.count[i] < (uint32_t)(86400 / (cycle + cycle / 8) - 1))
+			fail_msg("10.31.%u.%u asked only %u times", i >> 8, i & 255, sim.count[i]);
+	for (i = 0; i < 6000; i++)
+		if (sim.count[i] < hot_min)
+			hot_min = sim.count[i];
+	assert_true(hot_min >= 5);	/* and the active ones still more often than that */
+	assert_true(sim.mingap >= 600);
+	sim_free(&sim);
+	sweep_free(s);
+	prefixes_free(p);
+}
+
 /* max_per_day holds in every window of 86400 seconds, with the base sweep, fast re-checks
  * of active IPs and a burst of urgent ones all wanting more. */
 static void
@@ -836,6 +872,7 @@ main(void)
 		cmocka_unit_test(test_range_scope),
 		cmocka_unit_test(test_asn_scope),
 		cmocka_unit_test(test_max_qps),
+		cmocka_unit_test(test_active_overload),
 		cmocka_unit_test(test_max_per_day),
 		cmocka_unit_test(test_active_fast),
 		cmocka_unit_test(test_ttl_defers),
