@@ -247,7 +247,9 @@ schema_version(sqlite3 *db, long *version)
 }
 
 /* Checks, without writing anything, that the file is a healthy SQLite database and ours,
- * of a schema version this code knows. */
+ * of a schema version this code knows. quick_check reads every page once (0.4 s for a
+ * million listing rows): paid at start-up only, it keeps a damaged file from being
+ * written to and made worse. */
 static int
 recognise(struct store *s, char *err, size_t errlen)
 {
