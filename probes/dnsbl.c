@@ -38,10 +38,15 @@
 
 #define DEFAULT_TIMEOUT_MS	2000
 #define DEFAULT_TRIES		3
-#define DEFAULT_OUTSTANDING	500
+/* In flight at most, by default: rbldnsd sets its receive buffer to 128 KiB, about 170
+ * queued queries; at 150 and more in flight, a /16 sweep on loopback lost queries there
+ * (each costing a 2 s retry), at 100 none (bench/bench_dnsbl.sh, RESULTS.md). */
+#define DEFAULT_OUTSTANDING	100
 #define DEFAULT_NEG_TTL		300	/* NXDOMAIN without a usable SOA */
 #define FAIL_STREAK		16	/* failures in a row that make a list BROKEN */
-#define RCVBUF_BYTES		(4 << 20)	/* room for a burst of answers */
+#define SOCKBUF_BYTES		(4 << 20)	/* room for a burst of answers (and of queries:
+					 * c-ares 1.18 fails a query whose send() would
+					 * block), capped by net.core.[rw]mem_max */
 #define MAX_SOCKS		16
 #define RAW_TXT_MAX		2048	/* TXT bytes joined before escaping */
 #define TP_LISTED		0x7f000002u	/* 127.0.0.2: must be listed */
@@ -917,14 +922,18 @@ dnsbl_new(const struct dnsbl_opts *o, char *err, size_t errlen)
 	if (d->o.max_outstanding == 0)
 		d->o.max_outstanding = DEFAULT_OUTSTANDING;
 	memset(&ao, 0, sizeof ao);
-	ao.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES | ARES_FLAG_STAYOPEN;
+	/* NOCHECKRESP: SERVFAIL and REFUSED come back as such (c-ares 1.18 would report
+	 * them as ECONNREFUSED after skipping the server) */
+	ao.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES | ARES_FLAG_STAYOPEN |
+	    ARES_FLAG_NOCHECKRESP;
 	ao.timeout = (int)d->o.timeout_ms;
 	ao.tries = (int)d->o.tries;
 	ao.sock_state_cb = on_sock;
 	ao.sock_state_cb_data = d;
-	ao.socket_receive_buffer_size = RCVBUF_BYTES;
+	ao.socket_receive_buffer_size = SOCKBUF_BYTES;
+	ao.socket_send_buffer_size = SOCKBUF_BYTES;
 	mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_SOCK_STATE_CB |
-	    ARES_OPT_SOCK_RCVBUF;
+	    ARES_OPT_SOCK_RCVBUF | ARES_OPT_SOCK_SNDBUF;
 	if ((rc = ares_init_options(&d->ch, &ao, mask)) != ARES_SUCCESS) {
 		snprintf(err, errlen, "c-ares: %s", ares_strerror(rc));
 		free(d);

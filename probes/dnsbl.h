@@ -59,7 +59,8 @@ struct dnsbl_opts {
 	const char *nameservers;	/* "IP[:PORT][,...]"; NULL or "": the system's */
 	unsigned timeout_ms;		/* per try (default 2000) */
 	unsigned tries;			/* default 3 */
-	unsigned max_outstanding;	/* queries in flight at most (default 500) */
+	unsigned max_outstanding;	/* queries in flight at most (default 100: more
+					 * overflows rbldnsd's 128 KiB receive buffer) */
 };
 
 struct dnsbl;

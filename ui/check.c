@@ -103,6 +103,7 @@ struct run {
 	struct detail *det;
 	size_t ndet, adet;
 	size_t total, done, dup, feed, oom;
+	double elapsed;		/* seconds from the test points to the last answer */
 	int json, summary, progress;
 };
 
@@ -121,7 +122,7 @@ usage(FILE *f)
 	    "                   with reason (error, blocked) and key (range and asn scope)\n"
 	    "  --summary        only the lists' health and their counts\n"
 	    "  --timeout MS     wait per DNS try (default 2000; 3 tries, doubling)\n"
-	    "  --outstanding N  DNS queries in flight at most (default 500)\n"
+	    "  --outstanding N  DNS queries in flight at most (default 100)\n"
 	    "  -s SOCKET        accepted like the other commands; check does not use the daemon\n"
 	    "Statuses: listed, clean, blocked (the list refuses to answer us), error (we do not\n"
 	    "know: timeout, SERVFAIL, a bogus answer, a list failing its test points).\n"
@@ -610,9 +611,10 @@ print_text(const struct run *r)
 	char a[ADDR_STRLEN], kt[CIDR_STRLEN + 8], name[128], zone[512], why[160], codes[160];
 	char prefix[CIDR_STRLEN + 16];
 	const struct detail *d;
+	struct dnsbl_stats st;
 	size_t i, j, k;
 	uint32_t key;
-	int st;
+	int stat;
 
 	if (r->summary)
 		goto summary;
@@ -624,16 +626,16 @@ print_text(const struct run *r)
 			addr_format(&r->ips[i], a, sizeof a);
 			for (j = 0; j < r->nlr; j++) {
 				const struct lrun *lr = &r->lr[j];
-				st = lookup(r, lr, i, &d, &key);
-				codes_text(st == -1 ? NULL : d, codes, sizeof codes);
+				stat = lookup(r, lr, i, &d, &key);
+				codes_text(stat == -1 ? NULL : d, codes, sizeof codes);
 				prefix[0] = '\0';
 				if (key != NO_KEY) {
 					key_text(lr, &lr->ks->v[key], kt, sizeof kt);
 					snprintf(prefix, sizeof prefix, "[%s] ", kt);
 				}
-				print_row(a, esc(lr->l->name, name, sizeof name), st, codes, prefix,
-				    st == DNSBL_LISTED ? (d && d->txt ? d->txt : "") :
-				    reason_of(lr, st, d, why, sizeof why));
+				print_row(a, esc(lr->l->name, name, sizeof name), stat, codes, prefix,
+				    stat == DNSBL_LISTED ? (d && d->txt ? d->txt : "") :
+				    reason_of(lr, stat, d, why, sizeof why));
 			}
 		}
 	} else {
@@ -682,6 +684,12 @@ summary:
 		printf("\n");
 	}
 	(void)zone;
+	dnsbl_get_stats(r->d, &st);
+	printf("%zu answers in %.2f s; DNS: %llu queries sent, %llu answered, %llu timeouts, "
+	    "%llu retried; %llu answers from files\n", r->done, r->elapsed,
+	    (unsigned long long)st.sent, (unsigned long long)st.answered,
+	    (unsigned long long)st.timeouts, (unsigned long long)st.retried,
+	    (unsigned long long)st.from_file);
 }
 
 static void
@@ -838,6 +846,7 @@ check_main(int argc, char **argv)
 	struct run r;
 	struct dnsbl_opts o;
 	const char *cfgpath = DEFAULT_CONFIG;
+	struct timespec t0, t1;
 	char err[512];
 	int ch, rc = 2;
 	size_t i, j, unknown = 0;
@@ -879,11 +888,12 @@ check_main(int argc, char **argv)
 	}
 	rc = 1;
 	the_run = &r;
-	r.feed = o.max_outstanding ? o.max_outstanding * 2 : 1000;
+	r.feed = o.max_outstanding ? o.max_outstanding * 2 : FEED_MIN;
 	if (r.feed < FEED_MIN)
 		r.feed = FEED_MIN;
 	r.progress = isatty(STDERR_FILENO);
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < r.nlr; i++)
 		if (dnsbl_test(r.d, r.lr[i].l, on_health, &r.lr[i]) == -1) {
 			fprintf(stderr, "rangewatch: out of memory\n");
@@ -905,6 +915,8 @@ check_main(int argc, char **argv)
 		fprintf(stderr, "rangewatch: out of memory\n");
 		goto out;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	r.elapsed = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	for (i = 0; i < r.nlr; i++)
 		for (j = 0; j < r.lr[i].budget; j++)
 			unknown += r.lr[i].res[j].status == UNANSWERED;

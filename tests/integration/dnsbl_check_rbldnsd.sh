@@ -6,6 +6,7 @@
 # (answers everything, 127.0.0.1 too). Checks statuses, codes, TXT, reasons, keys, the text
 # table, the exit codes, and in rbldnsd's query log: one query per range and per ASN, TXT
 # only for listings, nothing asked of an unhealthy list beyond its test points.
+# shellcheck source=dnsbl/lib.sh disable=SC2015  # ok() never fails: A && ok || bad is safe
 . "$(dirname "$0")/dnsbl/lib.sh"
 
 for z in l1 l2 l3 blocked dead; do cp "$DNSBL_FIX/$z.zone" "$tmp/"; done

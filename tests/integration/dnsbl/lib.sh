@@ -30,8 +30,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; fail=1; }
+ok() { printf 'ok   %s\n' "$*"; }
+bad() { printf 'FAIL %s\n' "$*"; fail=1; }
 
 # expect LABEL WANTED GOT
 expect() {
@@ -83,12 +83,13 @@ start_rbldnsd() {
 # start_py SCRIPT ARGS... — a python helper that binds port 0 and prints it first; sets
 # PY_PORT.
 start_py() {
-	$PY "$@" >"$tmp/py.port" 2>"$tmp/py.err" &
+	py_n=$(( ${py_n:-0} + 1 ))
+	$PY "$@" >"$tmp/py.$py_n.port" 2>"$tmp/py.$py_n.err" &
 	pids="$pids $!"
 	i=0
-	while [ $i -lt 50 ] && [ ! -s "$tmp/py.port" ]; do sleep 0.1; i=$((i + 1)); done
-	PY_PORT=$(head -n 1 "$tmp/py.port")
-	[ -n "$PY_PORT" ] || { echo "FAIL: $1 did not start: $(cat "$tmp/py.err")"; exit 1; }
+	while [ $i -lt 50 ] && [ ! -s "$tmp/py.$py_n.port" ]; do sleep 0.1; i=$((i + 1)); done
+	PY_PORT=$(head -n 1 "$tmp/py.$py_n.port")
+	[ -n "$PY_PORT" ] || { echo "FAIL: $1 did not start: $(cat "$tmp/py.$py_n.err")"; exit 1; }
 }
 
 # write_config DIR NAMESERVER — DIR/rangewatch.conf naming DIR/lists.conf and the test
