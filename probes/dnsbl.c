@@ -808,9 +808,12 @@ deliver(struct dnsbl *d)
 	d->ready.head = d->ready.tail = NULL;
 	while ((j = jq_pop(&batch)) != NULL) {
 		d->nready--;
-		if (d->closing && !j->cancelled) {
+		if (d->closing || j->cancelled) {
 			j->cancelled = 1;
 			j->status = DNSBL_ERROR;
+			j->ncodes = 0;
+			free(j->txt);
+			j->txt = NULL;
 			job_reason(j, "cancelled");
 		}
 		if (j->test) {
