@@ -57,7 +57,7 @@ decode_linktype_ok(int dlt)
 /* TCP header at off..end (end = end of the IP payload per the IP header, <= caplen or not). */
 static enum decode_result
 decode_tcp(const uint8_t *f, uint32_t caplen, uint32_t wirelen, uint32_t off, uint32_t end,
-    struct pkt *out)
+    uint16_t port, struct pkt *out)
 {
 	uint32_t hl;
 
@@ -70,6 +70,8 @@ decode_tcp(const uint8_t *f, uint32_t caplen, uint32_t wirelen, uint32_t off, ui
 		return DECODE_MALFORMED;
 	out->sport = rd16(f + off);
 	out->dport = rd16(f + off + 2);
+	if (port && out->sport != port && out->dport != port)
+		return DECODE_OTHER;
 	out->seq = rd32(f + off + 4);
 	out->ack = rd32(f + off + 8);
 	out->flags = f[off + 13];
@@ -86,10 +88,12 @@ decode_tcp(const uint8_t *f, uint32_t caplen, uint32_t wirelen, uint32_t off, ui
 }
 
 static enum decode_result
-decode_ipv4(const uint8_t *f, uint32_t caplen, uint32_t wirelen, uint32_t off, struct pkt *out)
+decode_ipv4(const uint8_t *f, uint32_t caplen, uint32_t wirelen, uint32_t off, uint16_t port,
+    struct pkt *out)
 {
 	uint32_t ihl, tot, end;
 	uint16_t frag;
+	enum decode_result r;
 
 	if (caplen < off + 20)
 		return short_frame(caplen, wirelen);
@@ -106,18 +110,25 @@ decode_ipv4(const uint8_t *f, uint32_t caplen, uint32_t wirelen, uint32_t off, s
 	if (caplen < off + ihl)
 		return short_frame(caplen, wirelen);
 	frag = rd16(f + off + 6);
-	addr_from_v4(&out->src, f + off + 12);
-	addr_from_v4(&out->dst, f + off + 16);
 	if (f[off + 9] != 6)
 		return (frag & 0x1fff) ? DECODE_FRAGMENT : DECODE_OTHER;
 	if (frag & 0x1fff)
 		return DECODE_FRAGMENT;
-	return decode_tcp(f, caplen, wirelen, off + ihl, end, out);
+	/* addresses only for the segments wanted: most traffic is not port 25 */
+	r = decode_tcp(f, caplen, wirelen, off + ihl, end, port, out);
+	if (r == DECODE_TCP) {
+		addr_from_v4(&out->src, f + off + 12);
+		addr_from_v4(&out->dst, f + off + 16);
+	}
+	return r;
 }
 
 static enum decode_result
-decode_ipv6(const uint8_t *f, uint32_t caplen, uint32_t wirelen, uint32_t off, struct pkt *out)
+decode_ipv6(const uint8_t *f, uint32_t caplen, uint32_t wirelen, uint32_t off, uint16_t port,
+    struct pkt *out)
 {
+	uint32_t ip = off;
+	enum decode_result r;
 	uint32_t end, hl;
 	uint8_t nh;
 	int i;
@@ -129,14 +140,17 @@ decode_ipv6(const uint8_t *f, uint32_t caplen, uint32_t wirelen, uint32_t off, s
 	end = off + 40 + rd16(f + off + 4);
 	if (end > wirelen || end == off + 40)	/* 0 is a jumbogram or nothing: neither is SMTP */
 		return end > wirelen ? DECODE_MALFORMED : DECODE_OTHER;
-	addr_from_v6(&out->src, f + off + 8);
-	addr_from_v6(&out->dst, f + off + 24);
 	nh = f[off + 6];
 	off += 40;
 	for (i = 0; i <= MAX_V6_EXT; i++) {
 		switch (nh) {
 		case 6:
-			return decode_tcp(f, caplen, wirelen, off, end, out);
+			r = decode_tcp(f, caplen, wirelen, off, end, port, out);
+			if (r == DECODE_TCP) {
+				addr_from_v6(&out->src, f + ip + 8);
+				addr_from_v6(&out->dst, f + ip + 24);
+			}
+			return r;
 		case 0: case 43: case 60: case 135: case 139: case 140:
 			if (off + 8 > end)
 				return DECODE_MALFORMED;
@@ -175,7 +189,7 @@ decode_ipv6(const uint8_t *f, uint32_t caplen, uint32_t wirelen, uint32_t off, s
 
 static enum decode_result
 decode_ethertype(uint16_t type, const uint8_t *f, uint32_t caplen, uint32_t wirelen,
-    uint32_t off, struct pkt *out)
+    uint32_t off, uint16_t port, struct pkt *out)
 {
 	int tags = 0;
 
@@ -188,29 +202,31 @@ decode_ethertype(uint16_t type, const uint8_t *f, uint32_t caplen, uint32_t wire
 		off += 4;
 	}
 	if (type == ETH_P_IP)
-		return decode_ipv4(f, caplen, wirelen, off, out);
+		return decode_ipv4(f, caplen, wirelen, off, port, out);
 	if (type == ETH_P_IPV6)
-		return decode_ipv6(f, caplen, wirelen, off, out);
+		return decode_ipv6(f, caplen, wirelen, off, port, out);
 	return DECODE_OTHER;
 }
 
 /* Raw IP: the version nibble says which. */
 static enum decode_result
-decode_raw(const uint8_t *f, uint32_t caplen, uint32_t wirelen, uint32_t off, struct pkt *out)
+decode_raw(const uint8_t *f, uint32_t caplen, uint32_t wirelen, uint32_t off, uint16_t port,
+    struct pkt *out)
 {
 	if (caplen < off + 1)
 		return short_frame(caplen, wirelen);
 	switch (f[off] >> 4) {
 	case 4:
-		return decode_ipv4(f, caplen, wirelen, off, out);
+		return decode_ipv4(f, caplen, wirelen, off, port, out);
 	case 6:
-		return decode_ipv6(f, caplen, wirelen, off, out);
+		return decode_ipv6(f, caplen, wirelen, off, port, out);
 	}
 	return DECODE_MALFORMED;
 }
 
 enum decode_result
-decode_frame(int dlt, const uint8_t *f, uint32_t caplen, uint32_t wirelen, struct pkt *out)
+decode_frame(int dlt, const uint8_t *f, uint32_t caplen, uint32_t wirelen, uint16_t port,
+    struct pkt *out)
 {
 	uint32_t fam;
 
@@ -220,15 +236,15 @@ decode_frame(int dlt, const uint8_t *f, uint32_t caplen, uint32_t wirelen, struc
 	case DLT_EN10MB:
 		if (caplen < 14)
 			return short_frame(caplen, wirelen);
-		return decode_ethertype(rd16(f + 12), f, caplen, wirelen, 14, out);
+		return decode_ethertype(rd16(f + 12), f, caplen, wirelen, 14, port, out);
 	case DLT_LINUX_SLL:
 		if (caplen < 16)
 			return short_frame(caplen, wirelen);
-		return decode_ethertype(rd16(f + 14), f, caplen, wirelen, 16, out);
+		return decode_ethertype(rd16(f + 14), f, caplen, wirelen, 16, port, out);
 	case DLT_LINUX_SLL2:
 		if (caplen < 20)
 			return short_frame(caplen, wirelen);
-		return decode_ethertype(rd16(f), f, caplen, wirelen, 20, out);
+		return decode_ethertype(rd16(f), f, caplen, wirelen, 20, port, out);
 	case DLT_NULL:
 	case DLT_LOOP:
 		if (caplen < 4)
@@ -238,9 +254,9 @@ decode_frame(int dlt, const uint8_t *f, uint32_t caplen, uint32_t wirelen, struc
 		if (dlt == DLT_LOOP || (fam & 0xffff) == 0)
 			fam = rd32(f);
 		if (fam == 2)
-			return decode_ipv4(f, caplen, wirelen, 4, out);
+			return decode_ipv4(f, caplen, wirelen, 4, port, out);
 		if (fam == 24 || fam == 28 || fam == 30)	/* AF_INET6 on the BSDs */
-			return decode_ipv6(f, caplen, wirelen, 4, out);
+			return decode_ipv6(f, caplen, wirelen, 4, port, out);
 		return DECODE_OTHER;
 	case DLT_RAW:
 	case DLT_IPV4:
@@ -249,7 +265,7 @@ decode_frame(int dlt, const uint8_t *f, uint32_t caplen, uint32_t wirelen, struc
 #if defined(DLT_RAW) && DLT_RAW != 12
 	case 12:
 #endif
-		return decode_raw(f, caplen, wirelen, 0, out);
+		return decode_raw(f, caplen, wirelen, 0, port, out);
 	}
 	return DECODE_UNSUPPORTED;
 }

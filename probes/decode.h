@@ -40,8 +40,9 @@ struct pkt {
 /* 1 when libpcap's DLT is one decode_frame() understands. */
 int decode_linktype_ok(int dlt);
 /* Decodes a frame of link type dlt (a pcap DLT_ value). caplen bytes are readable; wirelen
- * is the frame's length on the wire. */
+ * is the frame's length on the wire. With port set, a TCP segment with neither port equal
+ * to it is DECODE_OTHER, found before anything else is filled (the hot path's filter). */
 enum decode_result decode_frame(int dlt, const uint8_t *frame, uint32_t caplen,
-    uint32_t wirelen, struct pkt *out);
+    uint32_t wirelen, uint16_t port, struct pkt *out);
 
 #endif

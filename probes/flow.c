@@ -22,6 +22,8 @@ enum { SEEN_C = 1, SEEN_S = 2 };	/* a direction's next sequence number is known 
 
 struct flow {
 	struct rw_addr server;
+	struct rw_addr caddr;		/* the client's address, kept here so that a lookup
+					 * touches one record, not two */
 	struct traffic_ip *client;	/* not owned */
 	uint32_t c_next, s_next;	/* next expected sequence number per direction */
 	uint32_t s_isn;			/* the server's SYN-ACK sequence number */
@@ -127,7 +129,7 @@ flow_find(struct flow_table *ft, const struct pkt *p, int from_client)
 	while ((id = hidx_next(&ft->idx, h, &pos)) != HIDX_NONE) {
 		f = slot_at(ft, id);
 		if (f->cport == cport && memcmp(f->server.a, s->a, 16) == 0 &&
-		    memcmp(f->client->addr.a, c->a, 16) == 0)
+		    memcmp(f->caddr.a, c->a, 16) == 0)
 			return f;
 	}
 	return NULL;
@@ -201,6 +203,7 @@ flow_create(struct flow_table *ft, const struct pkt *p, int from_client,
 	f = slot_at(ft, id);
 	memset(f, 0, sizeof *f);
 	f->server = *s;
+	f->caddr = *c;
 	f->client = client;
 	f->cport = cport;
 	f->hash = key_hash(c, s, cport);

@@ -67,7 +67,7 @@ outbound_frame(struct outbound *o, int dlt, uint32_t sec, const uint8_t *frame,
 	o->n.total++;
 	if (caplen < wirelen)
 		o->n.truncated++;
-	switch (decode_frame(dlt, frame, caplen, wirelen, &p)) {
+	switch (decode_frame(dlt, frame, caplen, wirelen, 25, &p)) {
 	case DECODE_TCP:
 		break;
 	case DECODE_MALFORMED:

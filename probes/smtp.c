@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "text.h"
 
 enum mode { M_CMD, M_DATA, M_BDAT, M_TLS };
 enum { SKIP_CLIENT = 1, SKIP_SERVER = 2 };
@@ -20,14 +19,26 @@ struct smtp_lines {
 	char buf[2][SMTP_LINE_MAX];
 };
 
-static const char *const *cite_words;
+#define CITE_WORD_MAX 64
+
+/* The cite words, lower-cased once: a reply is lower-cased once and searched with memmem. */
+static char cite_words[SMTP_CITE_MAX][CITE_WORD_MAX];
+static size_t cite_len[SMTP_CITE_MAX];
 static size_t ncite_words;
 
 void
 smtp_set_cite_words(const char *const *words, size_t n)
 {
-	cite_words = words;
+	size_t i, j;
+
 	ncite_words = n > SMTP_CITE_MAX ? SMTP_CITE_MAX : n;
+	for (i = 0; i < ncite_words; i++) {
+		for (j = 0; words[i][j] && j < CITE_WORD_MAX - 1; j++)
+			cite_words[i][j] = (char)(words[i][j] >= 'A' && words[i][j] <= 'Z' ?
+			    words[i][j] + 32 : words[i][j]);
+		cite_words[i][j] = '\0';
+		cite_len[i] = j;
+	}
 }
 
 static int
@@ -114,12 +125,23 @@ smtp_parse_reply(const char *line, size_t len, int *code, int *last)
 static uint32_t
 cite_scan(const char *line, size_t len)
 {
+	char low[1024];
 	uint32_t m = 0;
-	size_t i;
+	size_t i, n, off;
 
-	for (i = 0; i < ncite_words; i++)
-		if (text_casefind(line, len, cite_words[i]) != NULL)
-			m |= 1u << i;
+	/* in pieces that overlap by a word's length, so no word is cut at a seam */
+	for (off = 0; off < len; off += sizeof low - CITE_WORD_MAX) {
+		n = len - off < sizeof low ? len - off : sizeof low;
+		for (i = 0; i < n; i++) {
+			char c = line[off + i];
+			low[i] = c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+		}
+		for (i = 0; i < ncite_words; i++)
+			if (cite_len[i] && memmem(low, n, cite_words[i], cite_len[i]) != NULL)
+				m |= 1u << i;
+		if (off + n >= len)
+			break;
+	}
 	return m;
 }
 

@@ -101,6 +101,25 @@ total_by_activity(const void *a, const void *b)
 	return by_activity(&px, &py);
 }
 
+struct ranged {
+	struct rw_cidr range;
+	const struct traffic_ip *ip;
+};
+
+static int
+cidr_cmp(const struct rw_cidr *x, const struct rw_cidr *y)
+{
+	int c = addr_cmp(&x->net, &y->net);
+
+	return c ? c : (x->plen > y->plen) - (x->plen < y->plen);
+}
+
+static int
+by_range(const void *a, const void *b)
+{
+	return cidr_cmp(&((const struct ranged *)a)->range, &((const struct ranged *)b)->range);
+}
+
 static char *
 escaped(const char *s, char *buf, size_t len)
 {
@@ -186,7 +205,8 @@ print_json(const struct report *r, struct traffic_ip **ips, size_t nips)
 	json_t *o, *list, *cap = json_object();
 	struct total *ct;
 	char a[ADDR_STRLEN];
-	size_t i, j, nct = 0;
+	size_t i, j, nct = 0, ncu;
+	long *head, *next;
 	int rc;
 
 	outbound_get_counts(r->outbound, &n);
@@ -210,21 +230,36 @@ print_json(const struct report *r, struct traffic_ip **ips, size_t nips)
 	}
 	json_object_set_new(root, "ips", arr);
 	ct = customer_totals(r, ips, nips, &nct);
+	/* each customer's IPs as a chain through next[], in activity order: one pass */
+	ncu = r->customers ? customers_count(r->customers) : 0;
+	head = malloc((ncu ? ncu : 1) * sizeof *head);
+	next = malloc((nips ? nips : 1) * sizeof *next);
+	if (head == NULL || next == NULL)
+		nct = 0;
+	for (i = 0; i < ncu && head; i++)
+		head[i] = -1;
+	for (j = nips; next && head && j-- > 0;)
+		if (ips[j]->customer >= 0) {
+			next[j] = head[ips[j]->customer];
+			head[ips[j]->customer] = (long)j;
+		}
 	for (i = 0; ct && i < nct; i++) {
 		const struct customer *cu = customers_get(r->customers, (size_t)ct[i].customer);
+		long k;
 		o = json_object();
 		json_object_set_new(o, "id", json_string(cu->id));
 		json_object_set_new(o, "name", json_string(cu->name));
 		list = json_array();
-		for (j = 0; j < nips; j++)
-			if (ips[j]->customer == ct[i].customer)
-				json_array_append_new(list, json_string(addr_format(&ips[j]->addr,
-				    a, sizeof a)));
+		for (k = head[ct[i].customer]; k >= 0; k = next[k])
+			json_array_append_new(list, json_string(addr_format(&ips[k]->addr, a,
+			    sizeof a)));
 		json_object_set_new(o, "ips", list);
 		json_counters(o, &ct[i].c, ct[i].cites, r);
 		json_array_append_new(carr, o);
 	}
 	totals_free(ct, nct);
+	free(head);
+	free(next);
 	json_object_set_new(root, "customers", carr);
 	/* what was skipped or bounded, so a reader can tell a quiet capture from a lossy one */
 	json_object_set_new(cap, "fragments", json_integer((json_int_t)n.fragments));
@@ -275,7 +310,8 @@ print_text(const struct report *r, struct traffic_ip **ips, size_t nips)
 	struct flow_stats fs;
 	struct total *ct, *rt;
 	char a[ADDR_STRLEN], label[160], name[96], id[48];
-	size_t i, j, nct = 0, nrt = 0;
+	size_t i, nct = 0, nrt = 0;
+	struct ranged *byrange;
 
 	outbound_get_counts(r->outbound, &n);
 	outbound_get_flow_stats(r->outbound, &fs);
@@ -320,18 +356,21 @@ print_text(const struct report *r, struct traffic_ip **ips, size_t nips)
 	totals_free(ct, nct);
 
 	/* per range: the allocation block, else the /24 (/48) */
+	/* sorted by range, the IPs of one range sit together: one pass sums them */
 	rt = calloc(nips ? nips : 1, sizeof *rt);
-	for (i = 0; rt && i < nips; i++) {
-		struct rw_cidr range;
-		prefixes_range(r->space, &ips[i]->addr, &range);
-		for (j = 0; j < nrt; j++)
-			if (rt[j].range.plen == range.plen && addr_cmp(&rt[j].range.net,
-			    &range.net) == 0)
-				break;
-		if (j == nrt)
-			rt[nrt++].range = range;
-		total_add(&rt[j], ips[i], r->ncite);
+	byrange = malloc((nips ? nips : 1) * sizeof *byrange);
+	for (i = 0; rt && byrange && i < nips; i++) {
+		prefixes_range(r->space, &ips[i]->addr, &byrange[i].range);
+		byrange[i].ip = ips[i];
 	}
+	if (rt && byrange)
+		qsort(byrange, nips, sizeof *byrange, by_range);
+	for (i = 0; rt && byrange && i < nips; i++) {
+		if (nrt == 0 || cidr_cmp(&rt[nrt - 1].range, &byrange[i].range) != 0)
+			rt[nrt++].range = byrange[i].range;
+		total_add(&rt[nrt - 1], byrange[i].ip, r->ncite);
+	}
+	free(byrange);
 	if (rt && nrt) {
 		qsort(rt, nrt, sizeof *rt, total_by_activity);
 		printf("\nper range:\n");

@@ -24,7 +24,7 @@ decode(int dlt, const struct frame *f, size_t caplen, size_t wirelen, struct pkt
 	enum decode_result r;
 
 	memcpy(copy, f->b, caplen);
-	r = decode_frame(dlt, copy, (uint32_t)caplen, (uint32_t)wirelen, p);
+	r = decode_frame(dlt, copy, (uint32_t)caplen, (uint32_t)wirelen, 0, p);
 	/* keep the payload readable for the caller's checks */
 	if (r == DECODE_TCP && p->capped) {
 		static uint8_t keep[MAXF];
