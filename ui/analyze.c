@@ -196,26 +196,42 @@ totals_free(struct total *t, size_t n)
 	free(t);
 }
 
+/* Writes one member of the top-level object, then frees it. */
+static int
+emit(json_t *v)
+{
+	/* untrusted names and ids: jansson escapes control characters, and ASCII-only output
+	 * keeps any other byte out of a terminal too */
+	int rc = json_dumpf(v, stdout, JSON_ENSURE_ASCII | JSON_COMPACT);
+
+	json_decref(v);
+	return rc;
+}
+
+/* The report as one JSON object, written member by member and array element by element:
+ * a million sources must not become a million-node tree in memory first. */
 static int
 print_json(const struct report *r, struct traffic_ip **ips, size_t nips)
 {
 	struct outbound_counts n;
 	struct flow_stats fs;
-	json_t *root = json_object(), *pk = json_object(), *arr = json_array(), *carr = json_array();
-	json_t *o, *list, *cap = json_object();
+	json_t *o, *list;
 	struct total *ct;
 	char a[ADDR_STRLEN];
 	size_t i, j, nct = 0, ncu;
 	long *head, *next;
-	int rc;
+	int rc = 0;
 
 	outbound_get_counts(r->outbound, &n);
 	outbound_get_flow_stats(r->outbound, &fs);
-	json_object_set_new(pk, "total", json_integer((json_int_t)n.total));
-	json_object_set_new(pk, "smtp", json_integer((json_int_t)n.smtp));
-	json_object_set_new(pk, "malformed", json_integer((json_int_t)n.malformed));
-	json_object_set_new(pk, "truncated", json_integer((json_int_t)n.truncated));
-	json_object_set_new(root, "packets", pk);
+	o = json_object();
+	json_object_set_new(o, "total", json_integer((json_int_t)n.total));
+	json_object_set_new(o, "smtp", json_integer((json_int_t)n.smtp));
+	json_object_set_new(o, "malformed", json_integer((json_int_t)n.malformed));
+	json_object_set_new(o, "truncated", json_integer((json_int_t)n.truncated));
+	fputs("{\"packets\": ", stdout);
+	rc |= emit(o);
+	fputs(",\n\"ips\": [", stdout);
 	for (i = 0; i < nips; i++) {
 		const struct traffic_ip *ip = ips[i];
 		o = json_object();
@@ -226,16 +242,19 @@ print_json(const struct report *r, struct traffic_ip **ips, size_t nips)
 		else
 			json_object_set_new(o, "customer", json_null());
 		json_counters(o, ip, ip->cites, r);
-		json_array_append_new(arr, o);
+		fputs(i ? ",\n  " : "\n  ", stdout);
+		rc |= emit(o);
 	}
-	json_object_set_new(root, "ips", arr);
+	fputs("],\n\"customers\": [", stdout);
 	ct = customer_totals(r, ips, nips, &nct);
 	/* each customer's IPs as a chain through next[], in activity order: one pass */
 	ncu = r->customers ? customers_count(r->customers) : 0;
 	head = malloc((ncu ? ncu : 1) * sizeof *head);
 	next = malloc((nips ? nips : 1) * sizeof *next);
-	if (head == NULL || next == NULL)
+	if (head == NULL || next == NULL) {
 		nct = 0;
+		rc = -1;
+	}
 	for (i = 0; i < ncu && head; i++)
 		head[i] = -1;
 	for (j = nips; next && head && j-- > 0;)
@@ -255,27 +274,26 @@ print_json(const struct report *r, struct traffic_ip **ips, size_t nips)
 			    sizeof a)));
 		json_object_set_new(o, "ips", list);
 		json_counters(o, &ct[i].c, ct[i].cites, r);
-		json_array_append_new(carr, o);
+		fputs(i ? ",\n  " : "\n  ", stdout);
+		rc |= emit(o);
 	}
 	totals_free(ct, nct);
 	free(head);
 	free(next);
-	json_object_set_new(root, "customers", carr);
 	/* what was skipped or bounded, so a reader can tell a quiet capture from a lossy one */
-	json_object_set_new(cap, "fragments", json_integer((json_int_t)n.fragments));
-	json_object_set_new(cap, "unsupported", json_integer((json_int_t)n.unsupported));
-	json_object_set_new(cap, "connections", json_integer((json_int_t)fs.created));
-	json_object_set_new(cap, "connections_untracked", json_integer((json_int_t)fs.dropped));
-	json_object_set_new(cap, "sources_untracked",
+	o = json_object();
+	json_object_set_new(o, "fragments", json_integer((json_int_t)n.fragments));
+	json_object_set_new(o, "unsupported", json_integer((json_int_t)n.unsupported));
+	json_object_set_new(o, "connections", json_integer((json_int_t)fs.created));
+	json_object_set_new(o, "connections_untracked", json_integer((json_int_t)fs.dropped));
+	json_object_set_new(o, "sources_untracked",
 	    json_integer((json_int_t)traffic_dropped(r->traffic)));
-	json_object_set_new(cap, "gaps", json_integer((json_int_t)fs.gaps));
-	json_object_set_new(cap, "long_lines", json_integer((json_int_t)fs.long_lines));
-	json_object_set_new(root, "capture", cap);
-	/* names and ids are untrusted: jansson escapes control characters in JSON strings */
-	rc = json_dumpf(root, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
-	json_decref(root);
-	fputc('\n', stdout);
-	return rc;
+	json_object_set_new(o, "gaps", json_integer((json_int_t)fs.gaps));
+	json_object_set_new(o, "long_lines", json_integer((json_int_t)fs.long_lines));
+	fputs("],\n\"capture\": ", stdout);
+	rc |= emit(o);
+	fputs("}\n", stdout);
+	return rc ? -1 : 0;
 }
 
 static void
