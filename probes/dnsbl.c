@@ -494,6 +494,32 @@ spend(struct lstate *ls)
 		ls->tokens -= 1.0;
 }
 
+/* How long an NXDOMAIN may be cached: the SOA minimum of its authority section (RFC
+ * 2308), else DEFAULT_NEG_TTL. c-ares 1.18's SOA parser reads only the answer section, so
+ * it is given a copy whose header counts the authority records as answers (RFC 1035 4.1.1:
+ * ANCOUNT at bytes 6-7, NSCOUNT at 8-9); the records themselves are c-ares's to read. */
+static uint32_t
+neg_ttl(const unsigned char *abuf, int alen)
+{
+	struct ares_soa_reply *soa = NULL;
+	unsigned char copy[4096];
+	uint32_t ttl = DEFAULT_NEG_TTL;
+
+	if (abuf == NULL || alen < 12 || (size_t)alen > sizeof copy)
+		return ttl;
+	memcpy(copy, abuf, (size_t)alen);
+	if (copy[6] != 0 || copy[7] != 0 || (copy[8] == 0 && copy[9] == 0))
+		return ttl;
+	copy[6] = copy[8];
+	copy[7] = copy[9];
+	copy[8] = copy[9] = 0;
+	if (ares_parse_soa_reply(copy, alen, &soa) == ARES_SUCCESS) {
+		ttl = soa->minttl;
+		ares_free_data(soa);
+	}
+	return ttl;
+}
+
 static void on_txt(void *arg, int status, int timeouts, unsigned char *abuf, int alen);
 
 static void
@@ -503,7 +529,6 @@ on_a(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 	struct dnsbl *d = j->d;
 	struct hostent *he = NULL;
 	struct ares_addrttl ttls[DNSBL_MAX_CODES];
-	struct ares_soa_reply *soa = NULL;
 	uint32_t all[64];
 	char qname[300], why[160];
 	int nttl = DNSBL_MAX_CODES, i;
@@ -516,11 +541,7 @@ on_a(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 		d->st.timeouts++;
 	if (status == ARES_ENOTFOUND) {
 		j->status = DNSBL_CLEAN;
-		j->ttl = DEFAULT_NEG_TTL;
-		if (abuf && ares_parse_soa_reply(abuf, alen, &soa) == ARES_SUCCESS) {
-			j->ttl = soa->minttl;
-			ares_free_data(soa);
-		}
+		j->ttl = neg_ttl(abuf, alen);
 		goto done;
 	}
 	if (status != ARES_SUCCESS) {
@@ -828,14 +849,15 @@ deliver(struct dnsbl *d)
 		r.status = j->status;
 		r.ttl = j->ttl;
 		r.from_file = j->from_file;
+		/* codes are what came back (none when the list was not asked) */
+		r.ncodes = j->ncodes;
+		memcpy(r.codes, j->codes, j->ncodes * sizeof j->codes[0]);
 		if (!j->cancelled && is_bad_health(j->ls->health)) {
 			/* an unhealthy list's answers are never listed or clean */
 			r.status = j->ls->health == DNSBL_H_BLOCKED ? DNSBL_BLOCKED : DNSBL_ERROR;
 			snprintf(r.reason, sizeof r.reason, "%s", j->ls->reason);
 		} else {
-			r.ncodes = j->ncodes;
-			memcpy(r.codes, j->codes, j->ncodes * sizeof j->codes[0]);
-			if (j->txt)
+			if (j->txt && r.status == DNSBL_LISTED)
 				snprintf(r.txt, sizeof r.txt, "%s", j->txt);
 			if (j->reason && (r.status == DNSBL_ERROR || r.status == DNSBL_BLOCKED))
 				snprintf(r.reason, sizeof r.reason, "%s", j->reason);

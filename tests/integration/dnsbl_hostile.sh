@@ -65,7 +65,7 @@ echo "-- a listing next to a refusal code: blocked, and the list with it"
 printf '[list "m"]\nzone = mixed.test\nscope = ip\n' >"$tmp/c/lists.conf"
 "$RW" check -c "$tmp/c/rangewatch.conf" --json 192.0.2.10 >"$tmp/out.json" 2>"$tmp/err"
 expect "exit" 1 $?
-expect "blocked, no codes" "blocked [] 127.255.255.254: refusal code: the list refuses to answer this resolver" \
+expect "blocked, with the codes that came back" "blocked ['127.0.0.2', '127.255.255.254'] 127.255.255.254: refusal code: the list refuses to answer this resolver" \
 	"$(J 'row("192.0.2.10","m")["status"] + " " + str(row("192.0.2.10","m")["codes"]) + " " + row("192.0.2.10","m")["reason"]')"
 
 echo "-- a nameserver that never answers"

@@ -5,7 +5,8 @@
  * points, a changed file seen after a second, IPv6 refused by a list without ipv6, asks from
  * inside a callback) and on a DNS list pointed at a UDP socket of ours that never answers
  * (never more in flight than max_outstanding, max_qps paces what is sent, dnsbl_free
- * cancels queued and in-flight queries with one callback each).
+ * cancels queued and in-flight queries with one callback each) or answering from this
+ * test (the TTL of a listing; an NXDOMAIN's TTL is its SOA minimum).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -447,6 +448,98 @@ test_dns_limits(void **state)
 	assert_int_equal(s.n, 4);
 }
 
+/* Answers one waiting query on our socket: NXDOMAIN with an SOA (minimum minttl) in the
+ * authority section, or an A record 127.0.0.2 with TTL a_ttl. 0 when nothing waited. */
+static int
+respond(int fd, int nx, uint32_t minttl, uint32_t a_ttl)
+{
+	static const unsigned char soa_names[] = {
+		2, 'n', 's', 4, 't', 'e', 's', 't', 0, 2, 'h', 'm', 4, 't', 'e', 's', 't', 0 };
+	unsigned char q[512], r[600];
+	struct sockaddr_in from;
+	socklen_t fl = sizeof from;
+	ssize_t n = recvfrom(fd, q, sizeof q, 0, (struct sockaddr *)&from, &fl);
+	size_t o, rd;
+	uint32_t v[5] = { 1, 3600, 600, 86400, minttl };
+	int i;
+
+	if (n < 17)
+		return 0;
+	memcpy(r, q, (size_t)n);	/* header and question */
+	o = (size_t)n;
+	r[2] = 0x84 | (q[2] & 1);
+	r[3] = nx ? 3 : 0;
+	r[6] = 0;
+	r[7] = nx ? 0 : 1;
+	r[8] = 0;
+	r[9] = nx ? 1 : 0;
+	r[10] = r[11] = 0;
+	r[o++] = 0xc0;	/* the owner: the question's name */
+	r[o++] = 12;
+	r[o++] = 0;
+	r[o++] = nx ? 6 : 1;
+	r[o++] = 0;
+	r[o++] = 1;
+	for (i = 3; i >= 0; i--)
+		r[o++] = (unsigned char)((nx ? 300 : a_ttl) >> (8 * i));
+	if (!nx) {
+		r[o++] = 0;
+		r[o++] = 4;
+		r[o++] = 127;
+		r[o++] = 0;
+		r[o++] = 0;
+		r[o++] = 2;
+	} else {
+		rd = sizeof soa_names + 20;
+		r[o++] = (unsigned char)(rd >> 8);
+		r[o++] = (unsigned char)rd;
+		memcpy(r + o, soa_names, sizeof soa_names);
+		o += sizeof soa_names;
+		for (i = 0; i < 5; i++) {
+			r[o++] = (unsigned char)(v[i] >> 24);
+			r[o++] = (unsigned char)(v[i] >> 16);
+			r[o++] = (unsigned char)(v[i] >> 8);
+			r[o++] = (unsigned char)v[i];
+		}
+	}
+	return sendto(fd, r, o, 0, (struct sockaddr *)&from, fl) == (ssize_t)o;
+}
+
+static void
+test_ttls(void **state)
+{
+	struct fixture *fx = *state;
+	const struct dnsbl_list *l;
+	struct dnsbl_opts o = { NULL, 60000, 1, 10 };
+	struct seen s;
+	struct dnsbl *d;
+	char ns[64], err[256];
+	int i;
+
+	l = load(fx, "[list \"l\"]\nzone = l.test\nscope = ip\ntxt = no\nmax_qps = 1000\n", "l");
+	snprintf(ns, sizeof ns, "127.0.0.1:%u", fx->port);
+	o.nameservers = ns;
+	assert_non_null(d = dnsbl_new(&o, err, sizeof err));
+	memset(&s, 0, sizeof s);
+	ask(d, l, "192.0.2.1", &s);
+	for (i = 0; i < 100 && s.n == 0; i++) {
+		spin(d, 10);
+		respond(fx->udp, 1, 123, 0);
+	}
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.last.status, DNSBL_CLEAN);
+	assert_int_equal(s.last.ttl, 123);	/* the SOA minimum, not the record's 300 */
+	ask(d, l, "192.0.2.2", &s);
+	for (i = 0; i < 100 && s.n == 1; i++) {
+		spin(d, 10);
+		respond(fx->udp, 0, 0, 77);
+	}
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.last.status, DNSBL_LISTED);
+	assert_int_equal(s.last.ttl, 77);
+	dnsbl_free(d);
+}
+
 static void
 test_bad_nameserver(void **state)
 {
@@ -472,6 +565,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_file_source, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_source_dead_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dns_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ttls, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
