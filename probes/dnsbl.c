@@ -1165,10 +1165,10 @@ dnsbl_timeout_ms(struct dnsbl *d)
 	if (d->queued && d->inflight < d->o.max_outstanding) {
 		for (k = 0; k < d->nls; k++) {
 			struct lstate *ls = d->ls[k];
+			/* (an unhealthy list's queue holds only test points: dispatch() answers
+			 * the rest at once) */
 			if (ls->queue.head == NULL)
 				continue;
-			if (is_bad_health(ls->health))
-				return 0;
 			if (!day_budget_left(ls, now))
 				w = (ls->day_start_us + (int64_t)86400 * 1000000 - now + 999) / 1000;
 			else if (ls->l->max_qps == 0)

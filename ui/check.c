@@ -608,7 +608,7 @@ print_row(const char *who, const char *list, int st, const char *codes, const ch
 static void
 print_text(const struct run *r)
 {
-	char a[ADDR_STRLEN], kt[CIDR_STRLEN + 8], name[128], zone[512], why[160], codes[160];
+	char a[ADDR_STRLEN], kt[CIDR_STRLEN + 8], name[128], why[160], codes[160];
 	char prefix[CIDR_STRLEN + 16];
 	const struct detail *d;
 	struct dnsbl_stats st;
@@ -683,7 +683,6 @@ summary:
 			printf(" (%zu not in provider space)", lr->not_ours);
 		printf("\n");
 	}
-	(void)zone;
 	dnsbl_get_stats(r->d, &st);
 	printf("%zu answers in %.2f s; DNS: %llu queries sent, %llu answered, %llu timeouts, "
 	    "%llu retried; %llu answers from files\n", r->done, r->elapsed,
