@@ -4,8 +4,7 @@
 # range-scope zone listing the /16. The listed set must equal the brute-force expectation
 # exactly, by DNS and by file; rbldnsd must see each of the 65,536 names (no query lost;
 # a resend after a drop is the only repeat), TXT only for the 676, and one query per /24
-# for the range list
-# (256). The text table shows only what is not clean, plus the summary.
+# for the range list (256). The text table shows only what is not clean, plus the summary.
 # shellcheck source=dnsbl/lib.sh disable=SC2015  # ok() never fails: A && ok || bad is safe
 . "$(dirname "$0")/dnsbl/lib.sh"
 
