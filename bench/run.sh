@@ -429,4 +429,11 @@ say "$table"
 } >>"$RESULTS"
 say ""
 say "appended to $RESULTS"
+
+# issue 3: the DNSBL engine against dnsperf (appends its own section)
+if [ -x bench/bench_dnsbl.sh ]; then
+	say ""
+	say "running bench/bench_dnsbl.sh"
+	BENCH_RUNS=3 bench/bench_dnsbl.sh || fail=1
+fi
 exit "$fail"
