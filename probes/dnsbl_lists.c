@@ -437,14 +437,14 @@ list_clear(struct dnsbl_list *l)
 	memset(l, 0, sizeof *l);
 }
 
-/* Adds [lo, hi] to a set. -1 when out of memory or full. */
+/* Adds [lo, hi] to a set. -1 when out of memory, -2 when full. */
 static int
 answers_add(struct dnsbl_answers *s, uint32_t lo, uint32_t hi)
 {
 	uint32_t (*r)[2];
 
 	if (s->n >= SET_MAX)
-		return -1;
+		return -2;
 	if ((r = realloc(s->range, (s->n + 1) * sizeof *r)) == NULL)
 		return -1;
 	s->range = r;
@@ -469,7 +469,7 @@ set_value(struct lists_load *ld, const struct lkey *k, const char *value, int ap
 	uint32_t lo, hi, a;
 	double d;
 	size_t i, n;
-	int b;
+	int b, r;
 
 	text_escape(esc, sizeof esc, value, strlen(value));
 	switch (k->type) {
@@ -538,7 +538,9 @@ set_value(struct lists_load *ld, const struct lkey *k, const char *value, int ap
 				free(copy);
 				return -1;
 			}
-			if (answers_add(set, lo, hi) == -1) {
+			if ((r = answers_add(set, lo, hi)) == -1)
+				goto oom;
+			if (r == -2) {
 				snprintf(msg, msglen, "%s: more than %d entries", k->name, SET_MAX);
 				free(copy);
 				return -1;
