@@ -748,13 +748,17 @@ read_data(const char *path, struct zf_data **out, struct zf_sig *sig, char *err,
 		goto out;
 	}
 	fd = -1;
-	if ((ld.d = calloc(1, sizeof *ld.d)) == NULL)
-		goto oom;
+	if ((ld.d = calloc(1, sizeof *ld.d)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
 	for (i = 0; i < ZF_NSUBST; i++)
 		ld.d->subst[i] = ZF_NOTXT;
 	if (value_add(ld.d, 0, ZF_NOTXT, &ld.def) == -1 ||		/* ZF_EXCLUDED */
-	    value_add(ld.d, 0x7f000002u, ZF_NOTXT, &ld.def) == -1)	/* ZF_DEFAULT */
-		goto oom;
+	    value_add(ld.d, 0x7f000002u, ZF_NOTXT, &ld.def) == -1) {	/* ZF_DEFAULT */
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
 	while ((n = getline(&line, &cap, f)) != -1) {
 		ld.lineno++;
 		len = (size_t)n;
@@ -797,9 +801,6 @@ read_data(const char *path, struct zf_data **out, struct zf_sig *sig, char *err,
 	*out = ld.d;
 	ld.d = NULL;
 	ret = 0;
-	goto out;
-oom:
-	snprintf(err, errlen, "%s: out of memory", path);
 out:
 	if (f != NULL)
 		fclose(f);
