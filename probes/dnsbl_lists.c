@@ -82,10 +82,11 @@ static const struct lkey lkeys[] = {
 	{ "blocked", LK_ANSWERS, F(blocked), "127.255.255.0/24", 0, 0 },
 	{ "code", LK_CODE, F(codes), "", 0, 0 },
 	{ "weight", LK_DOUBLE, F(weight), "1", 0, 1000 },
-	/* interval: 1d for ip scope, 1h for range and asn scope (close_list) */
-	{ "interval", LK_DURATION, F(interval), NULL, 60, YEAR },
+	/* interval: 1d for ip scope, 1h for range and asn scope (close_list); seconds are
+	 * allowed for tests and labs: the budgets (max_qps, max_per_day) still hold */
+	{ "interval", LK_DURATION, F(interval), NULL, 1, YEAR },
 	/* fast_interval: 1h, or the interval when that is shorter (close_list) */
-	{ "fast_interval", LK_DURATION, F(fast_interval), NULL, 60, YEAR },
+	{ "fast_interval", LK_DURATION, F(fast_interval), NULL, 1, YEAR },
 	{ "max_qps", LK_UINT, F(max_qps), "20", 1, 100000 },
 	{ "max_per_day", LK_ULONG, F(max_per_day), "0", 0, 1e12 },
 	{ "ipv6", LK_BOOL, F(ipv6), "no", 0, 0 },

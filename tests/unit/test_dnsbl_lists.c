@@ -442,8 +442,8 @@ test_errors(void **state)
 		{ HEAD "weight = heavy\n", "4: [list \"a\"] weight: 'heavy' is not a number" },
 		{ HEAD "weight = -1\n", "4: [list \"a\"] weight: -1 is out of range (0..1000)" },
 		{ HEAD "weight = nan\n", "4: [list \"a\"] weight: 'nan' is not a number" },
-		{ HEAD "interval = 30\n",
-		  "4: [list \"a\"] interval: 30 is out of range (60s..366d)" },
+		{ HEAD "interval = 0\n",
+		  "4: [list \"a\"] interval: 0 is out of range (1s..366d)" },
 		{ HEAD "interval = 1x\n",
 		  "4: [list \"a\"] interval: '1x' is not a duration (seconds, or a number with s, "
 		  "m, h, d or w)" },
