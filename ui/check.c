@@ -31,6 +31,7 @@
 #include "config.h"
 #include "dnsbl.h"
 #include "dnsbl_lists.h"
+#include "dnsbl_txt.h"
 #include "prefixes.h"
 #include "text.h"
 
@@ -545,6 +546,29 @@ json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+/* What a listing's TXT says in fields (UCEPROTECT states its own counts and the ASN). */
+static void
+print_txt_info(const char *txt)
+{
+	struct dnsbl_txt_info ti;
+	char net[CIDR_STRLEN];
+
+	if (!dnsbl_txt_parse(txt, strlen(txt), &ti))
+		return;
+	printf(",\"txt_info\":{\"level\":%d", ti.level);
+	if (ti.has_net)
+		printf(",\"net\":\"%s\"", cidr_format(&ti.net, net, sizeof net));
+	if (ti.abusers >= 0)
+		printf(",\"abusers\":%ld", ti.abusers);
+	if (ti.asn)
+		printf(",\"asn\":%u", ti.asn);
+	if (ti.holder[0]) {
+		fputs(",\"holder\":", stdout);
+		json_str(stdout, ti.holder);
+	}
+	fputc('}', stdout);
+}
+
 static void
 print_json(const struct run *r)
 {
@@ -573,6 +597,8 @@ print_json(const struct run *r)
 				    d->codes[c] & 255);
 			fputs("],\"txt\":", stdout);
 			json_str(stdout, d && d->txt && st == DNSBL_LISTED ? d->txt : "");
+			if (d && d->txt && st == DNSBL_LISTED)
+				print_txt_info(d->txt);
 			if (st == -1 || st == UNANSWERED || st == DNSBL_ERROR ||
 			    st == DNSBL_BLOCKED) {
 				fputs(",\"reason\":", stdout);

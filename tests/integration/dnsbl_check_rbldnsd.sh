@@ -76,11 +76,16 @@ expect "203.0.113.5 outside the /26: its /24 is clean" "clean 203.0.113.0/24" \
 expect "192.0.2.9 range clean" "clean 192.0.2.0/24" \
 	"$(J 'row("192.0.2.9","l2")["status"] + " " + row("192.0.2.9","l2")["key"]')"
 
+expect "L2 TXT in fields: level, net, the list's own count, ASN, holder" \
+	"2 198.51.100.0/24 5 64500 Example Net" \
+	"$(J 'str(row("198.51.100.8","l2")["txt_info"]["level"]) + " " + row("198.51.100.8","l2")["txt_info"]["net"] + " " + str(row("198.51.100.8","l2")["txt_info"]["abusers"]) + " " + str(row("198.51.100.8","l2")["txt_info"]["asn"]) + " " + row("198.51.100.8","l2")["txt_info"]["holder"]')"
 echo "-- l3 (asn scope)"
 expect "203.0.113.5 listed by its ASN" "listed AS64501" \
 	"$(J 'row("203.0.113.5","l3")["status"] + " " + row("203.0.113.5","l3")["key"]')"
 expect "L3 TXT (\$ is the representative)" "Your ISP Other Net/AS64501 is UCEPROTECT-Level3 listed for hosting a total of 55 abusers. See: http://l3.test/?ipr=203.0.113.5" \
 	"$(J 'row("203.0.113.71","l3")["txt"]')"
+expect "L3 TXT in fields" "3 55 64501 Other Net" \
+	"$(J 'str(row("203.0.113.71","l3")["txt_info"]["level"]) + " " + str(row("203.0.113.71","l3")["txt_info"]["abusers"]) + " " + str(row("203.0.113.71","l3")["txt_info"]["asn"]) + " " + row("203.0.113.71","l3")["txt_info"]["holder"]')"
 expect "192.0.2.10 (AS64500) clean" "clean AS64500" \
 	"$(J 'row("192.0.2.10","l3")["status"] + " " + row("192.0.2.10","l3")["key"]')"
 expect "100.64.0.1 is not ours" "error: not in provider space" \
