@@ -9,13 +9,12 @@
  * config (an error frees it; a reload keeps the old one), or touch inih's global options
  * (other modules read other INI files with the same library).
  *
- * Parsing is inih's, through ini_parse_stream() with our own line reader, because inih r55
- * does not tell the handler the line number. The reader counts lines, rejects NUL bytes and
- * over-long lines (inih would silently split them; long comments are fine), strips a UTF-8
- * BOM, strips leading blanks (so inih never joins indented lines into multi-line values)
- * and checks every `[section]` header itself, so an unknown section is reported on its own
- * line even when it holds no key. Values: `key = value`, blanks around the value stripped, ` ;` starts an
- * inline comment, `#` and `;` start comment lines.
+ * Parsing is inih's, through inifile.c's line reader (inih r55 does not tell the handler the
+ * line number; the reader counts lines, rejects NUL bytes and over-long lines, strips a BOM
+ * and leading blanks) which hands every `[section]` header to find_section() here, so an
+ * unknown section is reported on its own line even when it holds no key. Values:
+ * `key = value`, blanks around the value stripped, ` ;` starts an inline comment, `#` and
+ * `;` start comment lines.
  *
  * A scalar key given twice is an error (naming both lines): a config that says two things
  * is a mistake, not an override. A list key given twice accumulates, git-config style: the
@@ -26,15 +25,13 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include <ini.h>
-
+#include "inifile.h"
 #include "log.h"
 #include "text.h"
 
@@ -119,18 +116,10 @@ static const struct cfg_key cfg_keys[] = {
 #define NSECTIONS	(sizeof cfg_sections / sizeof cfg_sections[0])
 #define NKEYS		(sizeof cfg_keys / sizeof cfg_keys[0])
 
-/* The state of one load: the reader's file and line, and the first error. */
+/* The state of one load (inifile.c keeps the file, the line count and the error). */
 struct cfg_load {
 	struct rw_config *cfg;
-	const char *path;
-	FILE *f;
-	char *line;
-	size_t linecap;
-	unsigned lineno;
 	unsigned seen[NKEYS];	/* line where each key was set, 0 when not yet */
-	char *err;
-	size_t errlen;
-	int failed;
 };
 
 /* --- fields --- */
@@ -163,28 +152,6 @@ free_list(char **v, size_t n)
 	free(v);
 }
 
-/* dir/value, or value itself when it is absolute or empty (or dir is NULL). */
-static char *
-resolve(const char *dir, const char *value)
-{
-	size_t dl, vl;
-	char *p;
-
-	if (value[0] == '/' || value[0] == '\0' || dir == NULL)
-		return strdup(value);
-	dl = strlen(dir);
-	while (dl > 1 && dir[dl - 1] == '/')
-		dl--;
-	vl = strlen(value);
-	p = malloc(dl + 1 + vl + 1);
-	if (p == NULL)
-		return NULL;
-	memcpy(p, dir, dl);
-	p[dl] = '/';
-	memcpy(p + dl + 1, value, vl + 1);
-	return p;
-}
-
 static int
 parse_long(const char *s, long long *out)
 {
@@ -195,25 +162,6 @@ parse_long(const char *s, long long *out)
 	errno = 0;
 	*out = strtoll(s, &end, 10);
 	return errno != 0 || *end != '\0' ? -1 : 0;
-}
-
-static int
-parse_bool(const char *s, int *out)
-{
-	static const char *const yes[] = { "yes", "true", "1" }, *const no[] = { "no", "false", "0" };
-	size_t i;
-
-	for (i = 0; i < 3; i++) {
-		if (strcasecmp(s, yes[i]) == 0) {
-			*out = 1;
-			return 0;
-		}
-		if (strcasecmp(s, no[i]) == 0) {
-			*out = 0;
-			return 0;
-		}
-	}
-	return -1;
 }
 
 /* Sets key k of c from value; the message (without FILE:LINE) goes to msg. `append` adds
@@ -232,7 +180,7 @@ set_value(struct rw_config *c, const struct cfg_key *k, const char *value, int a
 	switch (k->type) {
 	case CFG_STR:
 	case CFG_PATH:
-		p = k->type == CFG_PATH ? resolve(c->dir, value) : strdup(value);
+		p = k->type == CFG_PATH ? inifile_path(c->dir, value) : strdup(value);
 		if (p == NULL)
 			goto oom;
 		free(*field_str(c, k));
@@ -256,7 +204,7 @@ set_value(struct rw_config *c, const struct cfg_key *k, const char *value, int a
 			*(long *)(void *)((char *)c + k->off) = (long)ll;
 		return 0;
 	case CFG_BOOL:
-		if (parse_bool(value, &b) == -1) {
+		if (inifile_bool(value, 0, &b) == -1) {
 			snprintf(msg, msglen, "[%s] %s: '%s' is not yes/no, true/false or 1/0",
 			    k->section, k->name, esc);
 			return -1;
@@ -264,9 +212,7 @@ set_value(struct rw_config *c, const struct cfg_key *k, const char *value, int a
 		*(int *)(void *)((char *)c + k->off) = b;
 		return 0;
 	case CFG_DOUBLE:
-		errno = 0;
-		d = strtod(value, &p);
-		if (value[0] == '\0' || *p != '\0' || errno != 0 || !isfinite(d)) {
+		if (inifile_double(value, &d) == -1) {
 			snprintf(msg, msglen, "[%s] %s: '%s' is not a number", k->section,
 			    k->name, esc);
 			return -1;
@@ -295,7 +241,7 @@ set_value(struct rw_config *c, const struct cfg_key *k, const char *value, int a
 			if (v == NULL)
 				goto oom;
 			*lv = v;
-			v[n] = k->type == CFG_PATHLIST ? resolve(c->dir, w) : strdup(w);
+			v[n] = k->type == CFG_PATHLIST ? inifile_path(c->dir, w) : strdup(w);
 			if (v[n] == NULL)
 				goto oom;
 			*count = n + 1;
@@ -341,39 +287,27 @@ fail:
 static const struct cfg_section *
 find_section(const char *s, size_t len, char *msg, size_t msglen)
 {
+	struct inifile_header h;
 	char esc[96];
-	size_t i, nl;
-	const char *sub;
+	size_t i;
 
-	while (len > 0 && (*s == ' ' || *s == '\t')) {
-		s++;
-		len--;
-	}
-	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
-		len--;
-	nl = strcspn(s, " \t\"");
-	if (nl > len)
-		nl = len;
-	sub = s + nl;
-	while (sub < s + len && (*sub == ' ' || *sub == '\t'))
-		sub++;
-	text_escape(esc, sizeof esc, s, len);
+	inifile_header(s, len, &h);
+	text_escape(esc, sizeof esc, h.text, h.len);
 	for (i = 0; i < NSECTIONS; i++) {
-		if (strlen(cfg_sections[i].name) != nl ||
-		    strncasecmp(cfg_sections[i].name, s, nl) != 0)
+		if (strlen(cfg_sections[i].name) != h.namelen ||
+		    strncasecmp(cfg_sections[i].name, h.name, h.namelen) != 0)
 			continue;
-		if (sub == s + len && cfg_sections[i].named) {
+		if (h.restlen == 0 && cfg_sections[i].named) {
 			snprintf(msg, msglen, "section [%s] needs a name: [%s \"NAME\"]",
 			    cfg_sections[i].name, cfg_sections[i].name);
 			return NULL;
 		}
-		if (sub != s + len && !cfg_sections[i].named) {
+		if (h.restlen != 0 && !cfg_sections[i].named) {
 			snprintf(msg, msglen, "section [%s] takes no name (found [%s])",
 			    cfg_sections[i].name, esc);
 			return NULL;
 		}
-		if (sub != s + len && (s + len - sub < 3 || *sub != '"' || s[len - 1] != '"' ||
-		    memchr(sub + 1, '"', (size_t)(s + len - sub - 2)) != NULL)) {
+		if (h.restlen != 0 && !h.quoted) {
 			snprintf(msg, msglen, "bad section name [%s] (expected [%s \"NAME\"])",
 			    esc, cfg_sections[i].name);
 			return NULL;
@@ -386,97 +320,39 @@ find_section(const char *s, size_t len, char *msg, size_t msglen)
 
 /* --- reading --- */
 
-static void
-fail_at(struct cfg_load *l, const char *msg)
-{
-	if (l->failed)
-		return;
-	l->failed = 1;
-	snprintf(l->err, l->errlen, "%s:%u: %s", l->path, l->lineno, msg);
-}
-
-/* inih's reader: one line per call, so inih's line count is ours. */
-static char *
-cfg_reader(char *str, int num, void *stream)
-{
-	struct cfg_load *l = stream;
-	char msg[256], *s, *end;
-	ssize_t n;
-	size_t len;
-
-	if (l->failed)
-		return NULL;
-	n = getline(&l->line, &l->linecap, l->f);
-	if (n == -1) {
-		if (ferror(l->f)) {
-			snprintf(msg, sizeof msg, "%s", strerror(errno));
-			l->lineno++;
-			fail_at(l, msg);
-		}
-		return NULL;
-	}
-	l->lineno++;
-	if (memchr(l->line, '\0', (size_t)n) != NULL) {
-		fail_at(l, "NUL byte");
-		return NULL;
-	}
-	len = (size_t)n;
-	while (len > 0 && (l->line[len - 1] == '\n' || l->line[len - 1] == '\r'))
-		len--;
-	l->line[len] = '\0';
-	s = l->line;
-	if (l->lineno == 1 && strncmp(s, "\xef\xbb\xbf", 3) == 0)
-		s += 3;
-	s += strspn(s, " \t\v\f\r");
-	len = strlen(s);
-	if ((*s == ';' || *s == '#') && num >= 2 && len > (size_t)num - 1) {
-		/* a long comment is still a comment: hand inih its start only */
-		len = (size_t)num - 1;
-		s[len] = '\0';
-	}
-	if (num < 2 || len > (size_t)num - 1) {
-		snprintf(msg, sizeof msg, "line longer than %d characters (split a list over "
-		    "several lines with the same key)", num - 1);
-		fail_at(l, msg);
-		return NULL;
-	}
-	if (*s == '[' && (end = strchr(s, ']')) != NULL) {
-		if (find_section(s + 1, (size_t)(end - s - 1), msg, sizeof msg) == NULL) {
-			fail_at(l, msg);
-			return NULL;
-		}
-		end++;
-		end += strspn(end, " \t");
-		if (*end != '\0' && *end != ';' && *end != '#') {
-			fail_at(l, "text after the [section] header");
-			return NULL;
-		}
-	}
-	memcpy(str, s, len + 1);
-	return str;
-}
-
-/* inih's handler, called for every key = value. Returns 1 to go on, 0 on error. */
+/* inifile's section check: a header on its own line. */
 static int
-cfg_handler(void *user, const char *section, const char *name, const char *value)
+cfg_section(struct inifile *ini, void *arg, const char *s, size_t len, unsigned line)
 {
-	struct cfg_load *l = user;
+	char msg[256];
+
+	(void)arg;
+	if (find_section(s, len, msg, sizeof msg) == NULL) {
+		inifile_fail(ini, line, "%s", msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* inifile's key handler, called for every key = value. */
+static int
+cfg_key(struct inifile *ini, void *arg, const char *section, const char *name,
+    const char *value, unsigned line)
+{
+	struct cfg_load *l = arg;
 	const struct cfg_section *sec;
 	const struct cfg_key *k = NULL;
 	char msg[512], esc[96], sesc[96];
 	size_t i;
 
-	if (l->failed)
-		return 0;
 	text_escape(esc, sizeof esc, name, strlen(name));
 	if (section[0] == '\0') {
-		snprintf(msg, sizeof msg, "key '%s' outside any section", esc);
-		fail_at(l, msg);
-		return 0;
+		inifile_fail(ini, line, "key '%s' outside any section", esc);
+		return -1;
 	}
 	if ((sec = find_section(section, strlen(section), msg, sizeof msg)) == NULL) {
-		fail_at(l, msg);
-		return 0;
+		inifile_fail(ini, line, "%s", msg);
+		return -1;
 	}
 	text_escape(sesc, sizeof sesc, section, strlen(section));
 	for (i = 0; i < NKEYS; i++) {
@@ -487,52 +363,34 @@ cfg_handler(void *user, const char *section, const char *name, const char *value
 		}
 	}
 	if (k == NULL) {
-		snprintf(msg, sizeof msg, "unknown key '%s' in [%s]", esc, sesc);
-		fail_at(l, msg);
-		return 0;
+		inifile_fail(ini, line, "unknown key '%s' in [%s]", esc, sesc);
+		return -1;
 	}
 	if (l->seen[i] != 0 && k->type != CFG_LIST && k->type != CFG_PATHLIST) {
-		snprintf(msg, sizeof msg, "[%s] %s is already set at line %u", k->section,
-		    k->name, l->seen[i]);
-		fail_at(l, msg);
-		return 0;
+		inifile_fail(ini, line, "[%s] %s is already set at line %u", k->section, k->name,
+		    l->seen[i]);
+		return -1;
 	}
 	if (!text_is_clean(value, strlen(value))) {
-		snprintf(msg, sizeof msg, "[%s] %s: control character or bad UTF-8 in the "
-		    "value", k->section, k->name);
-		fail_at(l, msg);
-		return 0;
+		inifile_fail(ini, line, "[%s] %s: control character or bad UTF-8 in the value",
+		    k->section, k->name);
+		return -1;
 	}
 	if (set_value(l->cfg, k, value, l->seen[i] != 0, msg, sizeof msg) == -1) {
-		fail_at(l, msg);
-		return 0;
+		inifile_fail(ini, line, "%s", msg);
+		return -1;
 	}
 	if (l->seen[i] == 0)
-		l->seen[i] = l->lineno;
-	return 1;
+		l->seen[i] = line;
+	return 0;
 }
 
-/* The absolute folder of path; NULL when out of memory. */
-static char *
-folder_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char *dir, *abs;
-
-	if (slash == NULL)
-		dir = strdup(".");
-	else if (slash == path)
-		dir = strdup("/");
-	else
-		dir = strndup(path, (size_t)(slash - path));
-	if (dir == NULL)
-		return NULL;
-	if ((abs = realpath(dir, NULL)) != NULL) {
-		free(dir);
-		return abs;
-	}
-	return dir;	/* the file opened, so this is rare; keep what was written */
-}
+static const struct inifile_ops cfg_ops = {
+	.section = cfg_section,
+	.key = cfg_key,
+	.header = "[section]",
+	.long_hint = "split a list over several lines with the same key",
+};
 
 /* The built-in defaults; fatal when out of memory. */
 struct rw_config *
@@ -551,45 +409,20 @@ config_load(const char *path, struct rw_config **out, char *err, size_t errlen)
 {
 	struct cfg_load l;
 	char *dir = NULL;
-	int r, ret = -1;
+	int ret = -1;
 
 	*out = NULL;
 	memset(&l, 0, sizeof l);
-	l.path = path;
-	l.err = err;
-	l.errlen = errlen;
-	if ((l.f = fopen(path, "re")) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if ((dir = folder_of(path)) == NULL || (l.cfg = defaults(path, dir)) == NULL) {
+	if ((dir = inifile_dir(path)) == NULL || (l.cfg = defaults(path, dir)) == NULL) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		goto out;
 	}
-	r = ini_parse_stream(cfg_reader, &l, cfg_handler, &l);
-	if (l.failed) {
-		/* a syntax error inih saw on an earlier line comes first */
-		if (r > 0 && (unsigned)r < l.lineno)
-			snprintf(err, errlen, "%s:%d: syntax error (expected [section] or "
-			    "key = value)", path, r);
+	if (inifile_parse(path, &cfg_ops, &l, err, errlen) == -1)
 		goto out;
-	}
-	if (r > 0) {
-		snprintf(err, errlen, "%s:%d: syntax error (expected [section] or key = value)",
-		    path, r);
-		goto out;
-	}
-	if (r != 0) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
 	*out = l.cfg;
 	l.cfg = NULL;
 	ret = 0;
 out:
-	if (l.f != NULL)
-		fclose(l.f);
-	free(l.line);
 	free(dir);
 	config_free(l.cfg);
 	return ret;

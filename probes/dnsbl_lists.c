@@ -11,11 +11,9 @@
  * keeps the old set), or touch inih's global options (config.c reads another INI file with
  * the same library).
  *
- * Parsing is inih's, through ini_parse_stream() with our own line reader, for the same
- * reason as config.c: inih r55 does not tell the handler the line number. The reader
- * counts lines, rejects NUL bytes and over-long lines, strips a UTF-8 BOM and leading
- * blanks (so inih never joins indented lines), and checks every `[section]` header itself:
- * a section is opened (and its name checked against the earlier ones) on its header line,
+ * Parsing is inih's, through inifile.c's line reader (shared with config.c: inih r55 does
+ * not tell the handler the line number), which hands every `[section]` header to us: a
+ * section is opened (and its name checked against the earlier ones) on its header line,
  * and closed (zone and scope required, defaults applied) when the next header or the end
  * of the file comes, with errors naming the header's line.
  *
@@ -28,15 +26,12 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include <ini.h>
-
+#include "inifile.h"
 #include "text.h"
 
 #define LISTS_NAME_MAX	64	/* characters in a list's NAME */
@@ -103,22 +98,14 @@ struct dnsbl_lists {
 	size_t n, cap;
 };
 
-/* The state of one load. */
+/* The state of one load (inifile.c keeps the file, the line count and the error). */
 struct lists_load {
 	struct dnsbl_lists *lists;
-	const char *path;
 	char *dir;		/* the file's folder, absolute */
-	FILE *f;
-	char *line;
-	size_t linecap;
-	unsigned lineno;
 	struct dnsbl_list *cur;	/* the open section, or NULL */
 	unsigned seen[NLKEYS];	/* line where each key of the open section was set */
 	unsigned *codeline;	/* line of each code of the open section */
 	size_t codelinecap;
-	char *err;
-	size_t errlen;
-	int failed;
 };
 
 /* The line where key name was set in the open section, 0 when it was not. */
@@ -134,26 +121,6 @@ seen_line(const struct lists_load *ld, const char *name)
 }
 
 /* --- small parsers --- */
-
-static int
-parse_bool(const char *s, int *out)
-{
-	static const char *const yes[] = { "yes", "true", "on", "1" };
-	static const char *const no[] = { "no", "false", "off", "0" };
-	size_t i;
-
-	for (i = 0; i < sizeof yes / sizeof yes[0]; i++) {
-		if (strcasecmp(s, yes[i]) == 0) {
-			*out = 1;
-			return 0;
-		}
-		if (strcasecmp(s, no[i]) == 0) {
-			*out = 0;
-			return 0;
-		}
-	}
-	return -1;
-}
 
 /* An unsigned decimal of at most 15 digits (no sign, no blanks). 0 on success. */
 static int
@@ -398,27 +365,6 @@ cite_of(const char *zone)
 	return c;
 }
 
-/* "dir/value", or value when it is absolute. */
-static char *
-resolve(const char *dir, const char *value)
-{
-	size_t dl, vl;
-	char *p;
-
-	if (value[0] == '/' || dir == NULL)
-		return strdup(value);
-	dl = strlen(dir);
-	while (dl > 1 && dir[dl - 1] == '/')
-		dl--;
-	vl = strlen(value);
-	if ((p = malloc(dl + 1 + vl + 1)) == NULL)
-		return NULL;
-	memcpy(p, dir, dl);
-	p[dl] = '/';
-	memcpy(p + dl + 1, value, vl + 1);
-	return p;
-}
-
 /* --- one list --- */
 
 static void
@@ -455,11 +401,12 @@ answers_add(struct dnsbl_answers *s, uint32_t lo, uint32_t hi)
 	return 0;
 }
 
-/* Sets key k of the open list from value (text_is_clean, quotes dropped); `append` adds to
- * an accumulating key instead of replacing it. The reason, without FILE:LINE, goes to msg. */
+/* Sets key k of the open list from value (text_is_clean, quotes dropped) on line `line`;
+ * `append` adds to an accumulating key instead of replacing it. The reason, without
+ * FILE:LINE, goes to msg. */
 static int
 set_value(struct lists_load *ld, const struct lkey *k, const char *value, int append,
-    char *msg, size_t msglen)
+    unsigned line, char *msg, size_t msglen)
 {
 	struct dnsbl_list *l = ld->cur;
 	struct dnsbl_answers *set;
@@ -498,7 +445,7 @@ set_value(struct lists_load *ld, const struct lkey *k, const char *value, int ap
 		}
 		return 0;
 	case LK_BOOL:
-		if (parse_bool(value, &b) == -1) {
+		if (inifile_bool(value, 1, &b) == -1) {
 			snprintf(msg, msglen, "%s: '%s' is not yes/no, true/false, on/off or 1/0",
 			    k->name, esc);
 			return -1;
@@ -515,7 +462,7 @@ set_value(struct lists_load *ld, const struct lkey *k, const char *value, int ap
 			snprintf(msg, msglen, "source: '%s' is neither dns nor file:PATH", esc);
 			return -1;
 		}
-		if ((p = resolve(ld->dir, value + 5)) == NULL)
+		if ((p = inifile_path(ld->dir, value + 5)) == NULL)
 			goto oom;
 		free(l->file);
 		l->file = p;
@@ -595,13 +542,11 @@ set_value(struct lists_load *ld, const struct lkey *k, const char *value, int ap
 		if ((codes[l->ncodes].meaning = strdup(sp)) == NULL)
 			goto oom;
 		codes[l->ncodes].addr = a;
-		ld->codeline[l->ncodes] = ld->lineno;
+		ld->codeline[l->ncodes] = line;
 		l->ncodes++;
 		return 0;
 	case LK_DOUBLE:
-		errno = 0;
-		d = strtod(value, &p);
-		if (value[0] == '\0' || *p != '\0' || errno != 0 || !isfinite(d)) {
+		if (inifile_double(value, &d) == -1) {
 			snprintf(msg, msglen, "%s: '%s' is not a number", k->name, esc);
 			return -1;
 		}
@@ -670,43 +615,27 @@ oom:
 
 /* --- reading --- */
 
-static void
-fail_line(struct lists_load *ld, unsigned line, const char *msg)
-{
-	if (ld->failed)
-		return;
-	ld->failed = 1;
-	snprintf(ld->err, ld->errlen, "%s:%u: %s", ld->path, line, msg);
-}
-
-static void
-fail_at(struct lists_load *ld, const char *msg)
-{
-	fail_line(ld, ld->lineno, msg);
-}
-
 /* Ends the open section: zone and scope are required, the defaults that depend on other
- * keys are applied, the answer sets are normalised. -1 (and failed) when it is incomplete. */
+ * keys are applied, the answer sets are normalised. -1 (after inifile_fail) when it is
+ * incomplete. */
 static int
-close_list(struct lists_load *ld)
+close_list(struct inifile *ini, struct lists_load *ld)
 {
 	struct dnsbl_list *l = ld->cur;
-	char msg[256], esc[96];
+	char esc[96];
 
 	if (l == NULL)
 		return 0;
 	ld->cur = NULL;
 	text_escape(esc, sizeof esc, l->name, strlen(l->name));
 	if (l->zone == NULL) {
-		snprintf(msg, sizeof msg, "[list \"%s\"] has no zone (zone = DNSNAME is "
+		inifile_fail(ini, l->line, "[list \"%s\"] has no zone (zone = DNSNAME is "
 		    "required)", esc);
-		fail_line(ld, l->line, msg);
 		return -1;
 	}
 	if (seen_line(ld, "scope") == 0) {
-		snprintf(msg, sizeof msg, "[list \"%s\"] has no scope (scope = ip, range or asn "
+		inifile_fail(ini, l->line, "[list \"%s\"] has no scope (scope = ip, range or asn "
 		    "is required)", esc);
-		fail_line(ld, l->line, msg);
 		return -1;
 	}
 	if (seen_line(ld, "interval") == 0)
@@ -714,13 +643,12 @@ close_list(struct lists_load *ld)
 	if (seen_line(ld, "fast_interval") == 0)
 		l->fast_interval = l->interval < 3600 ? l->interval : 3600;
 	else if (l->fast_interval > l->interval) {
-		snprintf(msg, sizeof msg, "[list \"%s\"] fast_interval (%us) is longer than "
-		    "interval (%us)", esc, l->fast_interval, l->interval);
-		fail_line(ld, seen_line(ld, "fast_interval"), msg);
+		inifile_fail(ini, seen_line(ld, "fast_interval"), "[list \"%s\"] fast_interval "
+		    "(%us) is longer than interval (%us)", esc, l->fast_interval, l->interval);
 		return -1;
 	}
 	if (seen_line(ld, "cite") == 0 && (l->cite = cite_of(l->zone)) == NULL) {
-		fail_line(ld, l->line, "out of memory");
+		inifile_fail(ini, l->line, "out of memory");
 		return -1;
 	}
 	answers_normalize(&l->listed);
@@ -728,55 +656,44 @@ close_list(struct lists_load *ld)
 	return 0;
 }
 
-/* Opens the section `list "NAME"` (s, len bytes, without the brackets) on the current
- * line: checks the header and the name, and makes the list with its defaults. */
+/* Opens the section `list "NAME"` (s, len bytes, without the brackets) on line `line`:
+ * checks the header and the name, and makes the list with its defaults. */
 static int
-open_list(struct lists_load *ld, const char *s, size_t len)
+open_list(struct inifile *ini, struct lists_load *ld, const char *s, size_t len,
+    unsigned line)
 {
 	struct dnsbl_lists *ls = ld->lists;
 	struct dnsbl_list *l, *v;
+	struct inifile_header h;
 	char msg[256], esc[96];
-	const char *name, *q;
+	const char *name;
 	size_t nl, i, ncap;
 
-	while (len > 0 && (*s == ' ' || *s == '\t')) {
-		s++;
-		len--;
-	}
-	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
-		len--;
-	text_escape(esc, sizeof esc, s, len);
-	if (len < 4 || strncasecmp(s, "list", 4) != 0 ||
-	    (len > 4 && s[4] != ' ' && s[4] != '\t' && s[4] != '"')) {
-		snprintf(msg, sizeof msg, "unknown section [%s] (expected [list \"NAME\"])", esc);
-		fail_at(ld, msg);
+	inifile_header(s, len, &h);
+	text_escape(esc, sizeof esc, h.text, h.len);
+	if (h.namelen != 4 || strncasecmp(h.name, "list", 4) != 0) {
+		inifile_fail(ini, line, "unknown section [%s] (expected [list \"NAME\"])", esc);
 		return -1;
 	}
-	for (q = s + 4; q < s + len && (*q == ' ' || *q == '\t'); q++)
-		;
-	if (q == s + len) {
-		fail_at(ld, "section [list] needs a name: [list \"NAME\"]");
+	if (h.restlen == 0) {
+		inifile_fail(ini, line, "section [list] needs a name: [list \"NAME\"]");
 		return -1;
 	}
-	if (s + len - q < 3 || *q != '"' || s[len - 1] != '"' ||
-	    memchr(q + 1, '"', (size_t)(s + len - q - 2)) != NULL) {
-		snprintf(msg, sizeof msg, "bad section name [%s] (expected [list \"NAME\"])", esc);
-		fail_at(ld, msg);
+	if (!h.quoted) {
+		inifile_fail(ini, line, "bad section name [%s] (expected [list \"NAME\"])", esc);
 		return -1;
 	}
-	name = q + 1;
-	nl = (size_t)(s + len - 1 - name);
+	name = h.rest + 1;
+	nl = h.restlen - 2;
 	if (nl > LISTS_NAME_MAX || !text_is_clean(name, nl)) {
-		snprintf(msg, sizeof msg, "bad list name in [%s] (at most %d printable "
+		inifile_fail(ini, line, "bad list name in [%s] (at most %d printable "
 		    "characters)", esc, LISTS_NAME_MAX);
-		fail_at(ld, msg);
 		return -1;
 	}
 	for (i = 0; i < ls->n; i++) {
 		if (strlen(ls->v[i].name) == nl && strncasecmp(ls->v[i].name, name, nl) == 0) {
-			snprintf(msg, sizeof msg, "[%s] is already defined at line %u", esc,
+			inifile_fail(ini, line, "[%s] is already defined at line %u", esc,
 			    ls->v[i].line);
-			fail_at(ld, msg);
 			return -1;
 		}
 	}
@@ -791,105 +708,57 @@ open_list(struct lists_load *ld, const char *s, size_t len)
 	memset(l, 0, sizeof *l);
 	if ((l->name = strndup(name, nl)) == NULL)
 		goto oom;
-	l->line = ld->lineno;
+	l->line = line;
 	ls->n++;
 	ld->cur = l;
 	memset(ld->seen, 0, sizeof ld->seen);
 	for (i = 0; i < NLKEYS; i++) {
 		if (lkeys[i].def != NULL &&
-		    set_value(ld, &lkeys[i], lkeys[i].def, 0, msg, sizeof msg) == -1) {
-			fail_at(ld, msg);
+		    set_value(ld, &lkeys[i], lkeys[i].def, 0, line, msg, sizeof msg) == -1) {
+			inifile_fail(ini, line, "%s", msg);
 			return -1;
 		}
 	}
 	return 0;
 oom:
-	fail_at(ld, "out of memory");
+	inifile_fail(ini, line, "out of memory");
 	return -1;
 }
 
-/* inih's reader: one line per call, so inih's line count is ours. */
-static char *
-lists_reader(char *str, int num, void *stream)
+/* inifile's section check: a header closes the open list and opens the next. */
+static int
+lists_section(struct inifile *ini, void *arg, const char *s, size_t len, unsigned line)
 {
-	struct lists_load *ld = stream;
-	char msg[256], *s, *end;
-	ssize_t n;
-	size_t len;
+	struct lists_load *ld = arg;
 
-	if (ld->failed)
-		return NULL;
-	n = getline(&ld->line, &ld->linecap, ld->f);
-	if (n == -1) {
-		if (ferror(ld->f)) {
-			snprintf(msg, sizeof msg, "%s", strerror(errno));
-			ld->lineno++;
-			fail_at(ld, msg);
-		} else
-			close_list(ld);
-		return NULL;
-	}
-	ld->lineno++;
-	if (memchr(ld->line, '\0', (size_t)n) != NULL) {
-		fail_at(ld, "NUL byte");
-		return NULL;
-	}
-	len = (size_t)n;
-	while (len > 0 && (ld->line[len - 1] == '\n' || ld->line[len - 1] == '\r'))
-		len--;
-	ld->line[len] = '\0';
-	s = ld->line;
-	if (ld->lineno == 1 && strncmp(s, "\xef\xbb\xbf", 3) == 0)
-		s += 3;
-	s += strspn(s, " \t\v\f\r");
-	len = strlen(s);
-	if ((*s == ';' || *s == '#') && num >= 2 && len > (size_t)num - 1) {
-		/* a long comment is still a comment: hand inih its start only */
-		len = (size_t)num - 1;
-		s[len] = '\0';
-	}
-	if (num < 2 || len > (size_t)num - 1) {
-		snprintf(msg, sizeof msg, "line longer than %d characters (split a listed, "
-		    "blocked or code value over several lines with the same key)", num - 1);
-		fail_at(ld, msg);
-		return NULL;
-	}
-	if (*s == '[') {
-		if ((end = strchr(s, ']')) == NULL) {
-			fail_at(ld, "unterminated [section] header");
-			return NULL;
-		}
-		if (close_list(ld) == -1 || open_list(ld, s + 1, (size_t)(end - s - 1)) == -1)
-			return NULL;
-		end++;
-		end += strspn(end, " \t");
-		if (*end != '\0' && *end != ';' && *end != '#') {
-			fail_at(ld, "text after the [section] header");
-			return NULL;
-		}
-	}
-	memcpy(str, s, len + 1);
-	return str;
+	if (close_list(ini, ld) == -1 || open_list(ini, ld, s, len, line) == -1)
+		return -1;
+	return 0;
 }
 
-/* inih's handler, called for every key = value. Returns 1 to go on, 0 on error. */
-static int
-lists_handler(void *user, const char *section, const char *name, const char *value)
+/* inifile's end of file: closes the last list. */
+static void
+lists_end(struct inifile *ini, void *arg)
 {
-	struct lists_load *ld = user;
+	close_list(ini, arg);
+}
+
+/* inifile's key handler, called for every key = value. */
+static int
+lists_key(struct inifile *ini, void *arg, const char *section, const char *name,
+    const char *value, unsigned line)
+{
+	struct lists_load *ld = arg;
 	const struct lkey *k = NULL;
-	char msg[512], why[384], esc[96], nesc[96], *v = NULL;
+	char why[384], esc[96], nesc[96], *v = NULL;
 	size_t i, vl;
 	int append;
 
-	(void)section;	/* the reader tracks the open section itself */
-	if (ld->failed)
-		return 0;
+	(void)section;	/* the section callbacks track the open list themselves */
 	text_escape(esc, sizeof esc, name, strlen(name));
 	if (ld->cur == NULL) {
-		snprintf(msg, sizeof msg, "key '%s' outside any [list \"NAME\"] section", esc);
-		fail_at(ld, msg);
-		return 0;
+		inifile_fail(ini, line, "key '%s' outside any [list \"NAME\"] section", esc);
+		return -1;
 	}
 	text_escape(nesc, sizeof nesc, ld->cur->name, strlen(ld->cur->name));
 	for (i = 0; i < NLKEYS; i++) {
@@ -899,22 +768,19 @@ lists_handler(void *user, const char *section, const char *name, const char *val
 		}
 	}
 	if (k == NULL) {
-		snprintf(msg, sizeof msg, "unknown key '%s' in [list \"%s\"]", esc, nesc);
-		fail_at(ld, msg);
-		return 0;
+		inifile_fail(ini, line, "unknown key '%s' in [list \"%s\"]", esc, nesc);
+		return -1;
 	}
 	append = ld->seen[i] != 0;
 	if (append && k->type != LK_ANSWERS && k->type != LK_CODE) {
-		snprintf(msg, sizeof msg, "[list \"%s\"] %s is already set at line %u", nesc,
+		inifile_fail(ini, line, "[list \"%s\"] %s is already set at line %u", nesc,
 		    k->name, ld->seen[i]);
-		fail_at(ld, msg);
-		return 0;
+		return -1;
 	}
 	if (!text_is_clean(value, strlen(value))) {
-		snprintf(msg, sizeof msg, "[list \"%s\"] %s: control character or bad UTF-8 in "
+		inifile_fail(ini, line, "[list \"%s\"] %s: control character or bad UTF-8 in "
 		    "the value", nesc, k->name);
-		fail_at(ld, msg);
-		return 0;
+		return -1;
 	}
 	vl = strlen(value);
 	if (vl >= 2 && value[0] == '"' && value[vl - 1] == '"')
@@ -922,88 +788,50 @@ lists_handler(void *user, const char *section, const char *name, const char *val
 	else
 		v = strdup(value);
 	if (v == NULL) {
-		fail_at(ld, "out of memory");
-		return 0;
+		inifile_fail(ini, line, "out of memory");
+		return -1;
 	}
-	if (set_value(ld, k, v, append, why, sizeof why) == -1) {
-		snprintf(msg, sizeof msg, "[list \"%s\"] %s", nesc, why);
-		fail_at(ld, msg);
+	if (set_value(ld, k, v, append, line, why, sizeof why) == -1) {
+		inifile_fail(ini, line, "[list \"%s\"] %s", nesc, why);
 		free(v);
-		return 0;
+		return -1;
 	}
 	free(v);
 	if (ld->seen[i] == 0)
-		ld->seen[i] = ld->lineno;
-	return 1;
+		ld->seen[i] = line;
+	return 0;
 }
 
-/* The absolute folder of path; NULL when out of memory. */
-static char *
-folder_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char *dir, *abs;
-
-	if (slash == NULL)
-		dir = strdup(".");
-	else if (slash == path)
-		dir = strdup("/");
-	else
-		dir = strndup(path, (size_t)(slash - path));
-	if (dir == NULL)
-		return NULL;
-	if ((abs = realpath(dir, NULL)) != NULL) {
-		free(dir);
-		return abs;
-	}
-	return dir;
-}
+static const struct inifile_ops lists_ops = {
+	.section = lists_section,
+	.key = lists_key,
+	.end = lists_end,
+	.header = "[list \"NAME\"]",
+	.long_hint = "split a listed, blocked or code value over several lines with the "
+	    "same key",
+	.unterminated = 1,
+};
 
 /* Reads path into a new set of lists. */
 int
 dnsbl_lists_load(const char *path, struct dnsbl_lists **out, char *err, size_t errlen)
 {
 	struct lists_load ld;
-	int r, ret = -1;
+	int ret = -1;
 
 	*out = NULL;
 	memset(&ld, 0, sizeof ld);
-	ld.path = path;
-	ld.err = err;
-	ld.errlen = errlen;
-	if ((ld.f = fopen(path, "re")) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if ((ld.dir = folder_of(path)) == NULL ||
+	if ((ld.dir = inifile_dir(path)) == NULL ||
 	    (ld.lists = calloc(1, sizeof *ld.lists)) == NULL) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		goto out;
 	}
-	r = ini_parse_stream(lists_reader, &ld, lists_handler, &ld);
-	if (ld.failed) {
-		/* a syntax error inih saw on an earlier line comes first */
-		if (r > 0 && (unsigned)r < ld.lineno)
-			snprintf(err, errlen, "%s:%d: syntax error (expected [list \"NAME\"] or "
-			    "key = value)", path, r);
+	if (inifile_parse(path, &lists_ops, &ld, err, errlen) == -1)
 		goto out;
-	}
-	if (r > 0) {
-		snprintf(err, errlen, "%s:%d: syntax error (expected [list \"NAME\"] or key = "
-		    "value)", path, r);
-		goto out;
-	}
-	if (r != 0) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
 	*out = ld.lists;
 	ld.lists = NULL;
 	ret = 0;
 out:
-	if (ld.f != NULL)
-		fclose(ld.f);
-	free(ld.line);
 	free(ld.dir);
 	free(ld.codeline);
 	dnsbl_lists_free(ld.lists);
