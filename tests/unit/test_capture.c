@@ -17,6 +17,7 @@
 #include "capture.h"
 #include "frames.h"
 #include "prefixes.h"
+#include "testfiles.h"
 
 static int
 matches(const char *filter, int dlt, const struct frame *f)
@@ -82,17 +83,14 @@ test_tags_and_ext_headers(void **state)
 static void
 test_provider_space(void **state)
 {
-	char dir[] = "/tmp/rwcapXXXXXX", path[64], err[256];
+	char dir[64], path[128], err[256];
 	struct prefixes *p = NULL;
 	struct frame f;
-	FILE *fp;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
+	assert_int_equal(testdir_make(dir, sizeof dir, "capture"), 0);
 	snprintf(path, sizeof path, "%s/prefixes.txt", dir);
-	fp = fopen(path, "w");
-	fputs("192.0.2.0/24 64500\n2001:db8::/32 64500\n", fp);
-	fclose(fp);
+	write_file(path, "192.0.2.0/24 64500\n2001:db8::/32 64500\n", 0);
 	assert_int_equal(prefixes_load(path, &p, err, sizeof err), 0);
 	assert_int_equal(capture_filter_text(p, DLT_EN10MB, filter, sizeof filter), 0);
 	f.len = 0;
@@ -109,8 +107,7 @@ test_provider_space(void **state)
 	assert_int_equal(capture_filter_text(p, DLT_LINUX_SLL, filter, sizeof filter), 0);
 	assert_null(strstr(filter, "vlan"));
 	prefixes_free(p);
-	unlink(path);
-	rmdir(dir);
+	testdir_remove(dir);
 }
 
 int

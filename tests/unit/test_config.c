@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "testfiles.h"
 
 struct fixture {
 	char dir[64];		/* as made */
@@ -32,10 +33,8 @@ setup(void **state)
 {
 	struct fixture *fx = calloc(1, sizeof *fx);
 
-	if (fx == NULL)
-		return -1;
-	snprintf(fx->dir, sizeof fx->dir, "/tmp/rw-test-config-XXXXXX");
-	if (mkdtemp(fx->dir) == NULL || (fx->real = realpath(fx->dir, NULL)) == NULL)
+	if (fx == NULL || testdir_make(fx->dir, sizeof fx->dir, "config") == -1 ||
+	    (fx->real = realpath(fx->dir, NULL)) == NULL)
 		return -1;
 	snprintf(fx->path, sizeof fx->path, "%s/rangewatch.conf", fx->dir);
 	snprintf(fx->sub, sizeof fx->sub, "%s/sub", fx->dir);
@@ -51,25 +50,10 @@ teardown(void **state)
 {
 	struct fixture *fx = *state;
 
-	unlink(fx->subpath);
-	rmdir(fx->sub);
-	unlink(fx->path);
-	rmdir(fx->dir);
+	testdir_remove(fx->dir);
 	free(fx->real);
 	free(fx);
 	return 0;
-}
-
-static void
-write_file(const char *path, const char *text, size_t len)
-{
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	if (len == 0)
-		len = strlen(text);
-	assert_int_equal(fwrite(text, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
 }
 
 static struct rw_config *

@@ -17,6 +17,7 @@
 
 #include "addr.h"
 #include "customers.h"
+#include "testfiles.h"
 
 #define HDR "id,name,cidrs,contact,tags\n"
 
@@ -30,10 +31,7 @@ setup(void **state)
 {
 	struct fixture *fx = calloc(1, sizeof *fx);
 
-	if (fx == NULL)
-		return -1;
-	snprintf(fx->dir, sizeof fx->dir, "/tmp/rw-test-customers-XXXXXX");
-	if (mkdtemp(fx->dir) == NULL)
+	if (fx == NULL || testdir_make(fx->dir, sizeof fx->dir, "customers") == -1)
 		return -1;
 	snprintf(fx->path, sizeof fx->path, "%s/customers.csv", fx->dir);
 	*state = fx;
@@ -45,22 +43,9 @@ teardown(void **state)
 {
 	struct fixture *fx = *state;
 
-	unlink(fx->path);
-	rmdir(fx->dir);
+	testdir_remove(fx->dir);
 	free(fx);
 	return 0;
-}
-
-static void
-put(struct fixture *fx, const char *text, size_t len)
-{
-	FILE *f = fopen(fx->path, "w");
-
-	assert_non_null(f);
-	if (len == 0)
-		len = strlen(text);
-	assert_int_equal(fwrite(text, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
 }
 
 static struct customers *
@@ -69,7 +54,7 @@ load(struct fixture *fx, const char *text)
 	struct customers *c = NULL;
 	char err[512] = "";
 
-	put(fx, text, 0);
+	write_file(fx->path, text, 0);
 	if (customers_load(fx->path, &c, err, sizeof err) != 0)
 		fail_msg("customers_load: %s", err);
 	return c;
@@ -210,7 +195,7 @@ test_format(void **state)
 	customers_free(c);
 
 	/* an error after the quoted newlines names the right line */
-	put(fx, HDR "1,\"a\nb\nc\",192.0.2.1,,\n2,x,192.0.2.300,,\n", 0);
+	write_file(fx->path, HDR "1,\"a\nb\nc\",192.0.2.1,,\n2,x,192.0.2.300,,\n", 0);
 	snprintf(want, sizeof want, "%s:5: bad CIDR '192.0.2.300'", fx->path);
 	assert_int_equal(customers_load(fx->path, &c, err, sizeof err), -1);
 	assert_string_equal(err, want);
@@ -275,7 +260,7 @@ expect_error(struct fixture *fx, const char *text, size_t len, const char *want)
 	struct customers *c = (struct customers *)1;
 	char err[512] = "", full[512];
 
-	put(fx, text, len);
+	write_file(fx->path, text, len);
 	snprintf(full, sizeof full, "%s%s", fx->path, want);
 	assert_int_equal(customers_load(fx->path, &c, err, sizeof err), -1);
 	assert_null(c);
@@ -352,7 +337,7 @@ test_errors(void **state)
 	big[n + 10] = '\n';
 	big[n + 20] = '\n';
 	memcpy(big + n + 4096, "\",192.0.2.1,,\n2,b,192.0.2.2,,\n", 30);
-	put(fx, big, 0);
+	write_file(fx->path, big, 0);
 	c = NULL;
 	if (customers_load(fx->path, &c, err, sizeof err) != 0)
 		fail_msg("%s", err);
@@ -365,7 +350,7 @@ test_errors(void **state)
 	expect_error(fx, bigcidrs, 0, ":2: field 3 longer than 1048576 bytes");
 	memcpy(bigcidrs + n + (1 << 20) - 10, "192.0.2.1,,\n", 13);
 	c = NULL;
-	put(fx, bigcidrs, 0);
+	write_file(fx->path, bigcidrs, 0);
 	if (customers_load(fx->path, &c, err, sizeof err) != 0)
 		fail_msg("%s", err);
 	assert_int_equal(customers_get(c, 0)->ncidrs, 1);

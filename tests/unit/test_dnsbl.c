@@ -26,6 +26,7 @@
 
 #include "dnsbl.h"
 #include "dnsbl_lists.h"
+#include "testfiles.h"
 
 static struct rw_addr
 A(const char *s)
@@ -141,10 +142,7 @@ setup(void **state)
 	struct sockaddr_in sin;
 	socklen_t sl = sizeof sin;
 
-	if (fx == NULL)
-		return -1;
-	snprintf(fx->dir, sizeof fx->dir, "/tmp/rw-test-dnsbl-XXXXXX");
-	if (mkdtemp(fx->dir) == NULL)
+	if (fx == NULL || testdir_make(fx->dir, sizeof fx->dir, "dnsbl") == -1)
 		return -1;
 	snprintf(fx->lists, sizeof fx->lists, "%s/dnsbl.conf", fx->dir);
 	snprintf(fx->zone, sizeof fx->zone, "%s/l1.zone", fx->dir);
@@ -167,21 +165,9 @@ teardown(void **state)
 
 	dnsbl_lists_free(fx->ls);
 	close(fx->udp);
-	unlink(fx->lists);
-	unlink(fx->zone);
-	rmdir(fx->dir);
+	testdir_remove(fx->dir);
 	free(fx);
 	return 0;
-}
-
-static void
-put(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	assert_int_equal(fputs(text, f) >= 0, 1);
-	assert_int_equal(fclose(f), 0);
 }
 
 static const struct dnsbl_list *
@@ -189,7 +175,7 @@ load(struct fixture *fx, const char *text, const char *name)
 {
 	char err[256];
 
-	put(fx->lists, text);
+	write_file(fx->lists, text, 0);
 	dnsbl_lists_free(fx->ls);
 	fx->ls = NULL;
 	if (dnsbl_lists_load(fx->lists, &fx->ls, err, sizeof err) == -1)
@@ -259,7 +245,7 @@ test_file_source(void **state)
 	int h = -1;
 	const char *why;
 
-	put(fx->zone, ":127.0.0.2:Listed $\n127.0.0.2\n192.0.2.10\n192.0.2.11 :3:\x1b[31mred\n");
+	write_file(fx->zone, ":127.0.0.2:Listed $\n127.0.0.2\n192.0.2.10\n192.0.2.11 :3:\x1b[31mred\n", 0);
 	snprintf(text, sizeof text, "[list \"l1\"]\nzone = l1.test\nscope = ip\nsource = file:%s\n",
 	    fx->zone);
 	l = load(fx, text, "l1");
@@ -308,7 +294,7 @@ test_file_source(void **state)
 
 	/* the file changes: seen at the next lookup a second later */
 	sleep(1);
-	put(fx->zone, ":127.0.0.2:Listed $\n127.0.0.2\n192.0.2.9 :4:now\n");
+	write_file(fx->zone, ":127.0.0.2:Listed $\n127.0.0.2\n192.0.2.9 :4:now\n", 0);
 	usleep(1100 * 1000);
 	memset(&s, 0, sizeof s);
 	ask(d, l, "192.0.2.10", &s);
@@ -343,7 +329,7 @@ test_file_source_dead_list(void **state)
 	char text[512], err[256];
 	int h = -1;
 
-	put(fx->zone, "0.0.0.0/0 :2:everything\n");
+	write_file(fx->zone, "0.0.0.0/0 :2:everything\n", 0);
 	snprintf(text, sizeof text, "[list \"dead\"]\nzone = dead.test\nscope = ip\n"
 	    "source = file:%s\n", fx->zone);
 	l = load(fx, text, "dead");

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "dnsbl_lists.h"
+#include "testfiles.h"
 
 #define A(a, b, c, d)	((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
 
@@ -34,10 +35,8 @@ setup(void **state)
 {
 	struct fixture *fx = calloc(1, sizeof *fx);
 
-	if (fx == NULL)
-		return -1;
-	snprintf(fx->dir, sizeof fx->dir, "/tmp/rw-test-lists-XXXXXX");
-	if (mkdtemp(fx->dir) == NULL || (fx->real = realpath(fx->dir, NULL)) == NULL)
+	if (fx == NULL || testdir_make(fx->dir, sizeof fx->dir, "lists") == -1 ||
+	    (fx->real = realpath(fx->dir, NULL)) == NULL)
 		return -1;
 	snprintf(fx->path, sizeof fx->path, "%s/dnsbl.conf", fx->dir);
 	*state = fx;
@@ -49,23 +48,10 @@ teardown(void **state)
 {
 	struct fixture *fx = *state;
 
-	unlink(fx->path);
-	rmdir(fx->dir);
+	testdir_remove(fx->dir);
 	free(fx->real);
 	free(fx);
 	return 0;
-}
-
-static void
-write_file(const char *path, const char *text, size_t len)
-{
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	if (len == 0)
-		len = strlen(text);
-	assert_int_equal(fwrite(text, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
 }
 
 static struct dnsbl_lists *

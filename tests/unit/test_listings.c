@@ -6,7 +6,6 @@
  * that a store refusing an event leaves memory unchanged so the next answer raises it
  * again. Lists and answers are built by hand: no DNS, no list parser.
  */
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +21,7 @@
 #include "dnsbl.h"
 #include "listings.h"
 #include "store.h"
+#include "testfiles.h"
 
 static char l1_name[] = "uceprotect-l1", l1_zone[] = "dnsbl-1.test";
 static char l2_name[] = "uceprotect-l2", l2_zone[] = "dnsbl-2.test";
@@ -61,10 +61,7 @@ setup(void **state)
 {
 	struct fixture *fx = calloc(1, sizeof *fx);
 
-	if (fx == NULL)
-		return -1;
-	snprintf(fx->dir, sizeof fx->dir, "/tmp/rw-test-listings-XXXXXX");
-	if (mkdtemp(fx->dir) == NULL)
+	if (fx == NULL || testdir_make(fx->dir, sizeof fx->dir, "listings") == -1)
 		return -1;
 	reopen(fx);
 	*state = fx;
@@ -75,20 +72,9 @@ static int
 teardown(void **state)
 {
 	struct fixture *fx = *state;
-	char path[512];
-	struct dirent *de;
-	DIR *d;
 
 	shut(fx);
-	if ((d = opendir(fx->dir)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			snprintf(path, sizeof path, "%s/%s", fx->dir, de->d_name);
-			if (de->d_name[0] != '.')
-				unlink(path);
-		}
-		closedir(d);
-	}
-	rmdir(fx->dir);
+	testdir_remove(fx->dir);
 	free(fx);
 	return 0;
 }

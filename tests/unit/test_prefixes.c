@@ -17,6 +17,7 @@
 
 #include "addr.h"
 #include "prefixes.h"
+#include "testfiles.h"
 
 struct fixture {
 	char dir[64];
@@ -28,10 +29,7 @@ setup(void **state)
 {
 	struct fixture *fx = calloc(1, sizeof *fx);
 
-	if (fx == NULL)
-		return -1;
-	snprintf(fx->dir, sizeof fx->dir, "/tmp/rw-test-prefixes-XXXXXX");
-	if (mkdtemp(fx->dir) == NULL)
+	if (fx == NULL || testdir_make(fx->dir, sizeof fx->dir, "prefixes") == -1)
 		return -1;
 	snprintf(fx->path, sizeof fx->path, "%s/prefixes.txt", fx->dir);
 	*state = fx;
@@ -43,24 +41,9 @@ teardown(void **state)
 {
 	struct fixture *fx = *state;
 
-	unlink(fx->path);
-	rmdir(fx->dir);
+	testdir_remove(fx->dir);
 	free(fx);
 	return 0;
-}
-
-/* Writes len bytes of text (or strlen when len is 0) to the fixture's file. */
-static const char *
-put(struct fixture *fx, const char *text, size_t len)
-{
-	FILE *f = fopen(fx->path, "w");
-
-	assert_non_null(f);
-	if (len == 0)
-		len = strlen(text);
-	assert_int_equal(fwrite(text, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
-	return fx->path;
 }
 
 static struct rw_addr
@@ -127,7 +110,7 @@ test_load_and_lookup(void **state)
 	const struct prefix *pf;
 	char err[512] = "";
 
-	put(fx,
+	write_file(fx->path,
 	    "# provider space\n"
 	    "\n"
 	    "10.0.0.0/16 AS64500\n"
@@ -228,11 +211,11 @@ test_empty(void **state)
 	prefixes_free(NULL);
 
 	/* a file of comments only is an empty set, not an error */
-	put(fx, "# nothing yet\n\n", 0);
+	write_file(fx->path, "# nothing yet\n\n", 0);
 	assert_int_equal(prefixes_load(fx->path, &p, err, sizeof err), 0);
 	assert_int_equal(prefixes_count(p), 0);
 	prefixes_free(p);
-	put(fx, "", 0);		/* a zero-length file */
+	write_file(fx->path, "", 0);		/* a zero-length file */
 	assert_int_equal(prefixes_load(fx->path, &p, err, sizeof err), 0);
 	assert_int_equal(prefixes_count(p), 0);
 	prefixes_free(p);
@@ -245,7 +228,7 @@ expect_error(struct fixture *fx, const char *text, size_t len, const char *want)
 	struct prefixes *p = (struct prefixes *)1;
 	char err[512] = "", full[512];
 
-	put(fx, text, len);
+	write_file(fx->path, text, len);
 	snprintf(full, sizeof full, "%s%s", fx->path, want);
 	assert_int_equal(prefixes_load(fx->path, &p, err, sizeof err), -1);
 	assert_null(p);

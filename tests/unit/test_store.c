@@ -6,7 +6,6 @@
  * someone else's database and a newer schema all refused with a clear error and left
  * byte for byte as they were. Each test works in a fresh mkdtemp() folder.
  */
-#include <dirent.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -23,6 +22,7 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "testfiles.h"
 
 struct fixture {
 	char dir[64];		/* the test's folder */
@@ -35,10 +35,7 @@ setup(void **state)
 {
 	struct fixture *fx = calloc(1, sizeof *fx);
 
-	if (fx == NULL)
-		return -1;
-	snprintf(fx->dir, sizeof fx->dir, "/tmp/rw-test-store-XXXXXX");
-	if (mkdtemp(fx->dir) == NULL)
+	if (fx == NULL || testdir_make(fx->dir, sizeof fx->dir, "store") == -1)
 		return -1;
 	snprintf(fx->state, sizeof fx->state, "%s/state", fx->dir);
 	snprintf(fx->db, sizeof fx->db, "%s/rangewatch.db", fx->state);
@@ -46,33 +43,12 @@ setup(void **state)
 	return 0;
 }
 
-/* Removes every file of one folder level, then the folder. */
-static void
-rm_dir(const char *dir)
-{
-	char path[512];
-	struct dirent *de;
-	DIR *d = opendir(dir);
-
-	if (d == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-		unlink(path);
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
 static int
 teardown(void **state)
 {
 	struct fixture *fx = *state;
 
-	rm_dir(fx->state);
-	rm_dir(fx->dir);
+	testdir_remove(fx->dir);
 	free(fx);
 	return 0;
 }
@@ -254,16 +230,6 @@ snap_check(const char *path, struct snap *sn)
 	}
 	free(now.bytes);
 	free(sn->bytes);
-}
-
-static void
-write_file(const char *path, const void *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-
-	assert_non_null(f);
-	assert_int_equal(fwrite(data, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
 }
 
 static void

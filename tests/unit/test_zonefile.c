@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "testfiles.h"
 #include "zonefile.h"
 
 struct fixture {
@@ -34,10 +35,7 @@ setup(void **state)
 {
 	struct fixture *fx = calloc(1, sizeof *fx);
 
-	if (fx == NULL)
-		return -1;
-	snprintf(fx->dir, sizeof fx->dir, "/tmp/rw-test-zonefile-XXXXXX");
-	if (mkdtemp(fx->dir) == NULL)
+	if (fx == NULL || testdir_make(fx->dir, sizeof fx->dir, "zonefile") == -1)
 		return -1;
 	snprintf(fx->path, sizeof fx->path, "%s/zone", fx->dir);
 	snprintf(fx->tmp, sizeof fx->tmp, "%s/zone.tmp", fx->dir);
@@ -50,24 +48,9 @@ teardown(void **state)
 {
 	struct fixture *fx = *state;
 
-	unlink(fx->path);
-	unlink(fx->tmp);
-	rmdir(fx->path);	/* when a test made it a directory */
-	rmdir(fx->dir);
+	testdir_remove(fx->dir);	/* also path when a test made it a directory */
 	free(fx);
 	return 0;
-}
-
-static void
-write_file(const char *path, const char *text, size_t len)
-{
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	if (len == 0)
-		len = strlen(text);
-	assert_int_equal(fwrite(text, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
 }
 
 /* Replaces the zone file the way rsync and the man page say: a new file renamed over it. */

@@ -1,0 +1,68 @@
+/*
+ * testfiles.h — a fresh folder per test and the files written into it, for the unit tests
+ * of everything that reads a file (config, DNSBL lists, zone files, customers, prefixes,
+ * the store). Header-only: each test binary includes it once, after <cmocka.h>; the
+ * helpers are static inline so that a test using only some of them builds without warnings.
+ * Never removes anything outside the folder testdir_make() made, and never follows a link.
+ */
+#ifndef RW_TEST_TESTFILES_H
+#define RW_TEST_TESTFILES_H
+
+#include <dirent.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Makes /tmp/rw-test-NAME-XXXXXX into dir (len bytes). -1 when it cannot. */
+static inline int
+testdir_make(char *dir, size_t len, const char *name)
+{
+	int n = snprintf(dir, len, "/tmp/rw-test-%s-XXXXXX", name);
+
+	if (n < 0 || (size_t)n >= len)
+		return -1;
+	return mkdtemp(dir) == NULL ? -1 : 0;
+}
+
+/* Removes dir and everything below it (links themselves, not what they point to). */
+static inline void
+testdir_remove(const char *dir)
+{
+	char path[512];
+	struct dirent *de;
+	struct stat sb;
+	DIR *d = opendir(dir);
+	int n;
+
+	if (d != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+				continue;
+			n = snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+			if (n < 0 || (size_t)n >= sizeof path)
+				continue;
+			if (lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+				testdir_remove(path);
+			else
+				unlink(path);
+		}
+		closedir(d);
+	}
+	rmdir(dir);
+}
+
+/* Writes len bytes of data to path, replacing it (len 0: data is a string, all of it). */
+static inline void
+write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	if (len == 0)
+		len = strlen(data);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+#endif
