@@ -2,7 +2,8 @@
 # rangewatchd's DNSBL probe against a real rbldnsd, end to end: the daemon drops to nobody
 # right after start (no capabilities left), checks its lists' test points, sweeps the
 # provider space, and records listing events in its SQLite store (read here with Python's
-# own sqlite3, an independent reader); a delisting in the zone becomes a "delisted" event;
+# own sqlite3, an independent reader), asking each list only what its scope needs (counted
+# in rbldnsd's query log); a delisting in the zone becomes a "delisted" event;
 # after kill -9 and a restart no event is lost or repeated and the database passes
 # PRAGMA integrity_check; a list whose resolver answers 127.255.255.254 is never used and
 # never produces a listing; SIGTERM stops the daemon cleanly.
@@ -51,7 +52,10 @@ chown -R nobody "$tmp/zones"
 
 port=$($PY -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 # TTL 1 s so that re-checks are not deferred by the answers' TTL
-rbldnsd -n -u nobody -b "127.0.0.1/$port" -t 1:1:1 -c 1s l1.test:ip4set:"$tmp/zones/l1.zone" \
+: >"$tmp/queries.log"
+chown nobody "$tmp/queries.log"
+rbldnsd -n -u nobody -b "127.0.0.1/$port" -t 1:1:1 -c 1s -l "+$tmp/queries.log" \
+    l1.test:ip4set:"$tmp/zones/l1.zone" \
     l2.test:ip4trie:"$tmp/zones/l2.zone" blocked.test:ip4set:"$tmp/zones/blocked.zone" \
     >"$tmp/rbldnsd.out" 2>&1 &
 pids="$pids $!"
@@ -135,6 +139,22 @@ blocked=$(sql "SELECT count(*) FROM listing WHERE list = 'blocked'")
 [ "$blocked" = 0 ] && ok "the blocked list produced no listing" || bad "blocked list rows: $blocked"
 grep -q "list blocked (blocked.test) is blocked" "$tmp/daemon.log" && ok "the daemon says the list is blocked" ||
     bad "no word of the blocked list in: $(cat "$tmp/daemon.log")"
+
+# query economy, read from rbldnsd's own log: the range-scope list is asked about one name
+# (the range's representative) however many IPs the range holds, the ip-scope list about
+# each of the 16 IPs, and the blocked list about its test points only
+names() {	# names ZONE -> distinct query names in ZONE, test points left out
+	grep -E " [0-9.]+\.$1 A " "$tmp/queries.log" | awk '{print $3}' | grep -v '\.0\.0\.127\.' | sort -u
+}
+[ "$(names l2.test | tr '\n' ' ')" = "1.2.0.192.l2.test " ] && ok "l2 (range scope): one name, 192.0.2.1, for the whole range" ||
+    bad "l2 names: $(names l2.test | tr '\n' ' ')"
+n1=$(names l1.test | wc -l)
+[ "$n1" = 16 ] && ok "l1 (ip scope): each of the 16 IPs asked" || bad "l1 asked about $n1 names"
+nb=$(names blocked.test | wc -l)
+[ "$nb" = 0 ] && ok "blocked list: nothing asked but its test points" || bad "blocked list asked about $nb names"
+c1=$(grep -cE ' [0-9.]+\.l1\.test A ' "$tmp/queries.log"); c2=$(grep -cE ' [0-9.]+\.l2\.test A ' "$tmp/queries.log")
+[ $((c2 * 16)) -le $((c1 + 32)) ] && ok "l2 asked $c2 times while l1 asked $c1 (one per cycle against 16 per cycle)" ||
+    bad "l2 asked $c2 times, l1 $c1: more than one per cycle"
 
 # 192.0.2.10 leaves the list (an atomic replace, as rbldnsd wants)
 grep -v '^192.0.2.10$' "$tmp/zones/l1.zone" >"$tmp/zones/l1.new" && chown nobody "$tmp/zones/l1.new" &&
