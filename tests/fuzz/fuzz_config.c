@@ -5,46 +5,16 @@
  * A load may fail (most inputs are not valid), but it must never crash, leak or overrun, and
  * a failure must leave a message.
  */
-#include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "config.h"
+#include "fuzzfile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static char path[64];
-
-/* Writes data to the temporary file, made once. -1 on a write error. */
-static int
-put(const uint8_t *data, size_t size)
-{
-	size_t off = 0;
-	ssize_t w;
-	int fd;
-
-	if (path[0] == '\0') {
-		snprintf(path, sizeof path, "/tmp/fuzz_config.XXXXXX");
-		if ((fd = mkstemp(path)) == -1)
-			abort();
-		close(fd);
-	}
-	if ((fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)) == -1)
-		return -1;
-	while (off < size) {
-		if ((w = write(fd, data + off, size - off)) <= 0) {
-			close(fd);
-			return -1;
-		}
-		off += (size_t)w;
-	}
-	close(fd);
-	return 0;
-}
 
 /* Every string is a string, every list is as long as it says. */
 static void
@@ -69,9 +39,10 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct rw_config *c = NULL;
+	const char *path;
 	char err[1024] = "";
 
-	if (put(data, size) == -1)
+	if ((path = fuzzfile_put("fuzz_config", data, size)) == NULL)
 		return 0;
 	if (config_load(path, &c, err, sizeof err) == -1) {
 		if (c != NULL || err[0] == '\0')

@@ -5,47 +5,17 @@
  * A load may fail (most inputs are not valid), but it must never crash, leak or overrun, and
  * a failure must leave a message.
  */
-#include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "addr.h"
 #include "customers.h"
+#include "fuzzfile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static char path[64];
-
-/* Writes data to the temporary file, made once. -1 on a write error. */
-static int
-put(const uint8_t *data, size_t size)
-{
-	size_t off = 0;
-	ssize_t w;
-	int fd;
-
-	if (path[0] == '\0') {
-		snprintf(path, sizeof path, "/tmp/fuzz_customers.XXXXXX");
-		if ((fd = mkstemp(path)) == -1)
-			abort();
-		close(fd);
-	}
-	if ((fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)) == -1)
-		return -1;
-	while (off < size) {
-		if ((w = write(fd, data + off, size - off)) <= 0) {
-			close(fd);
-			return -1;
-		}
-		off += (size_t)w;
-	}
-	close(fd);
-	return 0;
-}
 
 /* Each customer is found by its id, and each of its prefixes' first address resolves to a
  * customer holding a prefix at least as specific that contains it. */
@@ -81,9 +51,10 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct customers *c = NULL;
+	const char *path;
 	char err[1024] = "";
 
-	if (put(data, size) == -1)
+	if ((path = fuzzfile_put("fuzz_customers", data, size)) == NULL)
 		return 0;
 	if (customers_load(path, &c, err, sizeof err) == -1) {
 		if (c != NULL || err[0] == '\0')

@@ -8,46 +8,16 @@
  * first, 127.0.0.1 never listed, fast_interval within interval.
  * A load may fail, but never crash, leak or overrun, and a failure names the file.
  */
-#include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "dnsbl_lists.h"
+#include "fuzzfile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static char path[64];
-
-/* Writes data to the temporary file, made once. -1 on a write error. */
-static int
-put(const uint8_t *data, size_t size)
-{
-	size_t off = 0;
-	ssize_t w;
-	int fd;
-
-	if (path[0] == '\0') {
-		snprintf(path, sizeof path, "/tmp/fuzz_dnsbl_lists.XXXXXX");
-		if ((fd = mkstemp(path)) == -1)
-			abort();
-		close(fd);
-	}
-	if ((fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)) == -1)
-		return -1;
-	while (off < size) {
-		if ((w = write(fd, data + off, size - off)) <= 0) {
-			close(fd);
-			return -1;
-		}
-		off += (size_t)w;
-	}
-	close(fd);
-	return 0;
-}
 
 static void
 check_set(const struct dnsbl_answers *s)
@@ -104,9 +74,10 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct dnsbl_lists *ls = NULL;
+	const char *path;
 	char err[1024] = "";
 
-	if (put(data, size) == -1)
+	if ((path = fuzzfile_put("fuzz_dnsbl_lists", data, size)) == NULL)
 		return 0;
 	if (dnsbl_lists_load(path, &ls, err, sizeof err) == -1) {
 		if (ls != NULL || strncmp(err, path, strlen(path)) != 0)

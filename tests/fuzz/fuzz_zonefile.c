@@ -8,49 +8,19 @@
  * and refreshed: a refresh that fails must leave every answer as it was.
  * A load may fail, but never crash, leak or overrun, and a failure leaves a message.
  */
-#include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "addr.h"
+#include "fuzzfile.h"
 #include "zonefile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define PROBES	48
-
-static char path[64];
-
-/* Writes data to the temporary file, made once. -1 on a write error. */
-static int
-put(const uint8_t *data, size_t size)
-{
-	size_t off = 0;
-	ssize_t w;
-	int fd;
-
-	if (path[0] == '\0') {
-		snprintf(path, sizeof path, "/tmp/fuzz_zonefile.XXXXXX");
-		if ((fd = mkstemp(path)) == -1)
-			abort();
-		close(fd);
-	}
-	if ((fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)) == -1)
-		return -1;
-	while (off < size) {
-		if ((w = write(fd, data + off, size - off)) <= 0) {
-			close(fd);
-			return -1;
-		}
-		off += (size_t)w;
-	}
-	close(fd);
-	return 0;
-}
 
 /* The addresses to ask: fixed ones, then each line's first word (after a '!') that parses. */
 static size_t
@@ -110,11 +80,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct zonefile *z = NULL;
 	struct rw_addr p[PROBES];
 	uint32_t before[PROBES], after[PROBES];
+	const char *path;
 	char err[1024] = "";
 	size_t n;
 	int r;
 
-	if (put(data, size) == -1)
+	if ((path = fuzzfile_put("fuzz_zonefile", data, size)) == NULL)
 		return 0;
 	if (zonefile_load(path, &z, err, sizeof err) == -1) {
 		if (z != NULL || err[0] == '\0' || strncmp(err, path, strlen(path)) != 0)
@@ -126,7 +97,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (zonefile_count(z) > size * 64 + 1)
 		abort();	/* a line makes at most 62 CIDRs */
 
-	if (put(data, size / 2) == 0) {
+	if (fuzzfile_put("fuzz_zonefile", data, size / 2) != NULL) {
 		r = zonefile_refresh(z, err, sizeof err);
 		if (r < -1 || r > 1)
 			abort();
