@@ -21,35 +21,14 @@
 
 #define HDR "id,name,cidrs,contact,tags\n"
 
-struct fixture {
-	char dir[64];
-	char path[128];
-};
-
 static int
 setup(void **state)
 {
-	struct fixture *fx = calloc(1, sizeof *fx);
-
-	if (fx == NULL || testdir_make(fx->dir, sizeof fx->dir, "customers") == -1)
-		return -1;
-	snprintf(fx->path, sizeof fx->path, "%s/customers.csv", fx->dir);
-	*state = fx;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *fx = *state;
-
-	testdir_remove(fx->dir);
-	free(fx);
-	return 0;
+	return testfile_setup(state, "customers", "customers.csv");
 }
 
 static struct customers *
-load(struct fixture *fx, const char *text)
+load(struct testfile *fx, const char *text)
 {
 	struct customers *c = NULL;
 	char err[512] = "";
@@ -76,7 +55,7 @@ who(const struct customers *c, const char *ip)
 static void
 test_basic(void **state)
 {
-	struct fixture *fx = *state;
+	struct testfile *fx = *state;
 	struct customers *c;
 	const struct customer *cu;
 	char buf[CIDR_STRLEN];
@@ -139,7 +118,7 @@ test_basic(void **state)
 static void
 test_nested(void **state)
 {
-	struct fixture *fx = *state;
+	struct testfile *fx = *state;
 	struct customers *c;
 
 	c = load(fx, HDR
@@ -173,7 +152,7 @@ test_nested(void **state)
 static void
 test_format(void **state)
 {
-	struct fixture *fx = *state;
+	struct testfile *fx = *state;
 	struct customers *c;
 	char err[512], want[512];
 
@@ -226,7 +205,7 @@ test_format(void **state)
 static void
 test_many(void **state)
 {
-	struct fixture *fx = *state;
+	struct testfile *fx = *state;
 	struct customers *c = NULL;
 	char id[32], ip[32], err[256];
 	FILE *f;
@@ -255,7 +234,7 @@ test_many(void **state)
 }
 
 static void
-expect_error(struct fixture *fx, const char *text, size_t len, const char *want)
+expect_error(struct testfile *fx, const char *text, size_t len, const char *want)
 {
 	struct customers *c = (struct customers *)1;
 	char err[512] = "", full[512];
@@ -270,7 +249,7 @@ expect_error(struct fixture *fx, const char *text, size_t len, const char *want)
 static void
 test_errors(void **state)
 {
-	struct fixture *fx = *state;
+	struct testfile *fx = *state;
 	static const char nul[] = HDR "1,a\0b,192.0.2.1,,\n";
 	static const char nulq[] = HDR "1,\"a\n\0b\",192.0.2.1,,\n";
 	static char big[8192], bigcidrs[(1 << 20) + 200];
@@ -366,11 +345,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_basic, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_nested, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_format, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_many, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_basic, setup, testfile_teardown),
+		cmocka_unit_test_setup_teardown(test_nested, setup, testfile_teardown),
+		cmocka_unit_test_setup_teardown(test_format, setup, testfile_teardown),
+		cmocka_unit_test_setup_teardown(test_many, setup, testfile_teardown),
+		cmocka_unit_test_setup_teardown(test_errors, setup, testfile_teardown),
 	};
 
 	return cmocka_run_group_tests_name("customers", tests, NULL, NULL);

@@ -26,16 +26,8 @@
 
 #include "dnsbl.h"
 #include "dnsbl_lists.h"
+#include "testaddr.h"
 #include "testfiles.h"
-
-static struct rw_addr
-A(const char *s)
-{
-	struct rw_addr a;
-
-	assert_int_equal(addr_parse(s, &a), 0);
-	return a;
-}
 
 static void
 test_qname(void **state)

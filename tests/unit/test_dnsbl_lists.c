@@ -24,38 +24,14 @@
 
 #define A(a, b, c, d)	((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
 
-struct fixture {
-	char dir[64];
-	char *real;		/* realpath of dir */
-	char path[128];		/* dir/dnsbl.conf */
-};
-
 static int
 setup(void **state)
 {
-	struct fixture *fx = calloc(1, sizeof *fx);
-
-	if (fx == NULL || testdir_make(fx->dir, sizeof fx->dir, "lists") == -1 ||
-	    (fx->real = realpath(fx->dir, NULL)) == NULL)
-		return -1;
-	snprintf(fx->path, sizeof fx->path, "%s/dnsbl.conf", fx->dir);
-	*state = fx;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *fx = *state;
-
-	testdir_remove(fx->dir);
-	free(fx->real);
-	free(fx);
-	return 0;
+	return testfile_setup(state, "lists", "dnsbl.conf");
 }
 
 static struct dnsbl_lists *
-load(struct fixture *fx, const char *text)
+load(struct testfile *fx, const char *text)
 {
 	struct dnsbl_lists *l = NULL;
 	char err[512] = "";
@@ -69,7 +45,7 @@ load(struct fixture *fx, const char *text)
 
 /* Loads text (len 0: strlen) and expects exactly "PATH:" + want. */
 static void
-load_fails(struct fixture *fx, const char *text, size_t len, const char *want)
+load_fails(struct testfile *fx, const char *text, size_t len, const char *want)
 {
 	struct dnsbl_lists *l = (struct dnsbl_lists *)1;
 	char err[512] = "", full[512];
@@ -86,7 +62,7 @@ load_fails(struct fixture *fx, const char *text, size_t len, const char *want)
 static void
 test_defaults(void **state)
 {
-	struct fixture *fx = *state;
+	struct testfile *fx = *state;
 	struct dnsbl_lists *ls = load(fx,
 	    "; comment\n"
 	    "[list \"one\"]\n"
@@ -144,7 +120,7 @@ test_defaults(void **state)
 static void
 test_all_keys(void **state)
 {
-	struct fixture *fx = *state;
+	struct testfile *fx = *state;
 	struct dnsbl_lists *ls = load(fx,
 	    "\xef\xbb\xbf[list \"ivmSIP/24\"]   ; trailing comment\r\n"
 	    "  zone = ivmsip24.example.net\r\n"
@@ -218,7 +194,7 @@ test_all_keys(void **state)
 static void
 test_durations(void **state)
 {
-	struct fixture *fx = *state;
+	struct testfile *fx = *state;
 	static const struct {
 		const char *v;
 		unsigned secs;
@@ -246,7 +222,7 @@ test_durations(void **state)
 static void
 test_cite(void **state)
 {
-	struct fixture *fx = *state;
+	struct testfile *fx = *state;
 	struct dnsbl_lists *ls = load(fx,
 	    "[list \"a\"]\nzone = dnsbl-3.uceprotect.net\nscope = asn\n"
 	    "[list \"b\"]\nzone = bl.spamcop.net\nscope = ip\n"
@@ -269,7 +245,7 @@ test_cite(void **state)
 static void
 test_classify(void **state)
 {
-	struct fixture *fx = *state;
+	struct testfile *fx = *state;
 	struct dnsbl_lists *ls = load(fx,
 	    "[list \"zen\"]\n"
 	    "zone = zen.spamhaus.org\n"
@@ -343,7 +319,7 @@ test_classify(void **state)
 static void
 test_empty(void **state)
 {
-	struct fixture *fx = *state;
+	struct testfile *fx = *state;
 	struct dnsbl_lists *ls = load(fx, "# nothing yet\n\n");
 
 	assert_int_equal(dnsbl_lists_count(ls), 0);
@@ -359,7 +335,7 @@ test_empty(void **state)
 static void
 test_errors(void **state)
 {
-	struct fixture *fx = *state;
+	struct testfile *fx = *state;
 	static const struct {
 		const char *text, *want;
 	} cases[] = {
@@ -481,7 +457,7 @@ test_errors(void **state)
 static void
 test_missing_file(void **state)
 {
-	struct fixture *fx = *state;
+	struct testfile *fx = *state;
 	struct dnsbl_lists *l = NULL;
 	char err[512], want[512];
 
@@ -563,14 +539,14 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_all_keys, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_durations, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cite, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_classify, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_empty, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_defaults, setup, testfile_teardown),
+		cmocka_unit_test_setup_teardown(test_all_keys, setup, testfile_teardown),
+		cmocka_unit_test_setup_teardown(test_durations, setup, testfile_teardown),
+		cmocka_unit_test_setup_teardown(test_cite, setup, testfile_teardown),
+		cmocka_unit_test_setup_teardown(test_classify, setup, testfile_teardown),
+		cmocka_unit_test_setup_teardown(test_empty, setup, testfile_teardown),
+		cmocka_unit_test_setup_teardown(test_errors, setup, testfile_teardown),
+		cmocka_unit_test_setup_teardown(test_missing_file, setup, testfile_teardown),
 		cmocka_unit_test(test_example_conf),
 	};
 

@@ -15,6 +15,7 @@
 
 #include "addr.h"
 #include "lpm.h"
+#include "testaddr.h"
 
 static struct rw_cidr
 C(const char *s)
@@ -24,16 +25,6 @@ C(const char *s)
 	if (cidr_parse(s, &c, 1) == -1)
 		fail_msg("bad test CIDR %s", s);
 	return c;
-}
-
-static struct rw_addr
-A(const char *s)
-{
-	struct rw_addr a;
-
-	if (addr_parse(s, &a) == -1)
-		fail_msg("bad test address %s", s);
-	return a;
 }
 
 /* The value found for s, or -1 when none. */

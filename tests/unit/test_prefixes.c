@@ -17,43 +17,13 @@
 
 #include "addr.h"
 #include "prefixes.h"
+#include "testaddr.h"
 #include "testfiles.h"
-
-struct fixture {
-	char dir[64];
-	char path[128];
-};
 
 static int
 setup(void **state)
 {
-	struct fixture *fx = calloc(1, sizeof *fx);
-
-	if (fx == NULL || testdir_make(fx->dir, sizeof fx->dir, "prefixes") == -1)
-		return -1;
-	snprintf(fx->path, sizeof fx->path, "%s/prefixes.txt", fx->dir);
-	*state = fx;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *fx = *state;
-
-	testdir_remove(fx->dir);
-	free(fx);
-	return 0;
-}
-
-static struct rw_addr
-A(const char *s)
-{
-	struct rw_addr a;
-
-	if (addr_parse(s, &a) == -1)
-		fail_msg("bad test address %s", s);
-	return a;
+	return testfile_setup(state, "prefixes", "prefixes.txt");
 }
 
 static const char *
@@ -105,7 +75,7 @@ asn(const struct prefixes *p, const char *ip)
 static void
 test_load_and_lookup(void **state)
 {
-	struct fixture *fx = *state;
+	struct testfile *fx = *state;
 	struct prefixes *p = NULL;
 	const struct prefix *pf;
 	char err[512] = "";
@@ -197,7 +167,7 @@ test_load_and_lookup(void **state)
 static void
 test_empty(void **state)
 {
-	struct fixture *fx = *state;
+	struct testfile *fx = *state;
 	struct prefixes *p;
 	char err[256];
 
@@ -223,7 +193,7 @@ test_empty(void **state)
 
 /* Loads text and expects an error whose text is want with FILE replaced by the path. */
 static void
-expect_error(struct fixture *fx, const char *text, size_t len, const char *want)
+expect_error(struct testfile *fx, const char *text, size_t len, const char *want)
 {
 	struct prefixes *p = (struct prefixes *)1;
 	char err[512] = "", full[512];
@@ -238,7 +208,7 @@ expect_error(struct fixture *fx, const char *text, size_t len, const char *want)
 static void
 test_errors(void **state)
 {
-	struct fixture *fx = *state;
+	struct testfile *fx = *state;
 	static char longline[5000];
 	struct prefixes *p;
 	char err[512], want[512], missing[256];
@@ -301,9 +271,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_load_and_lookup, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_empty, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_load_and_lookup, setup, testfile_teardown),
+		cmocka_unit_test_setup_teardown(test_empty, setup, testfile_teardown),
+		cmocka_unit_test_setup_teardown(test_errors, setup, testfile_teardown),
 	};
 
 	return cmocka_run_group_tests_name("prefixes", tests, NULL, NULL);

@@ -21,6 +21,7 @@
 #include "addr.h"
 #include "prefixes.h"
 #include "sweep.h"
+#include "testaddr.h"
 
 #define T0	1700000000	/* the simulated clock starts here */
 #define BATCH	512
@@ -61,16 +62,6 @@ space(const char *text)
 		fail_msg("prefixes_load: %s", err);
 	unlink(path);
 	return p;
-}
-
-static struct rw_addr
-A(const char *s)
-{
-	struct rw_addr a;
-
-	if (addr_parse(s, &a) == -1)
-		fail_msg("bad test address %s", s);
-	return a;
 }
 
 static uint32_t

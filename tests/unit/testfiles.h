@@ -10,6 +10,7 @@
 
 #include <dirent.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -50,6 +51,49 @@ testdir_remove(const char *dir)
 		closedir(d);
 	}
 	rmdir(dir);
+}
+
+/* The usual fixture: a fresh folder and one file in it (not written yet). */
+struct testfile {
+	char dir[64];		/* /tmp/rw-test-NAME-XXXXXX */
+	char *real;		/* realpath of dir */
+	char path[128];		/* dir/FILE */
+};
+
+/* For a cmocka setup: a new struct testfile for NAME and FILE in *state. -1 when it
+ * cannot. */
+static inline int
+testfile_setup(void **state, const char *name, const char *file)
+{
+	struct testfile *t = calloc(1, sizeof *t);
+	int n;
+
+	if (t == NULL)
+		return -1;
+	if (testdir_make(t->dir, sizeof t->dir, name) == -1) {
+		free(t);
+		return -1;
+	}
+	n = snprintf(t->path, sizeof t->path, "%s/%s", t->dir, file);
+	if (n < 0 || (size_t)n >= sizeof t->path || (t->real = realpath(t->dir, NULL)) == NULL) {
+		testdir_remove(t->dir);
+		free(t);
+		return -1;
+	}
+	*state = t;
+	return 0;
+}
+
+/* cmocka's teardown for testfile_setup: the folder and everything in it, then the struct. */
+static inline int
+testfile_teardown(void **state)
+{
+	struct testfile *t = *state;
+
+	testdir_remove(t->dir);
+	free(t->real);
+	free(t);
+	return 0;
 }
 
 /* Writes len bytes of data to path, replacing it (len 0: data is a string, all of it). */
