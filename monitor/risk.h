@@ -1,0 +1,187 @@
+/*
+ * risk.h — the risk engine: which customers push a range (/24 or registered allocation) or
+ * the ASN toward range- or ASN-level listing. Pure: it is fed listing states, per-IP SMTP
+ * counter snapshots, the customer map and the provider space, and risk_evaluate() turns
+ * them into neighbourhood pressures, forecasts and ranked customer flags with evidence.
+ * Owns: its per-IP history (bounded by max_ips), its neighbourhood table and the results of
+ * the last evaluation. Never does I/O, never reads the clock (every call takes `now`),
+ * never escapes text: names and list texts are kept as data, escaping is at output.
+ *
+ * The words (impact, pressure, projected, suspect, watch/warn/act) are those of
+ * design.md. Baseline: per IP, an EWMA of the hourly connection count (about one week of
+ * memory) and a "usual peak" (the hourly maximum, decaying with a one-week half-life):
+ * 12 bytes a counter instead of 168 hour-of-week buckets (672 bytes a counter, 1.3 GB for
+ * a million IPs), and the peak keeps a nightly batch or a weekly newsletter from looking
+ * like a spike. Rate over baseline fires only past factor x mean AND peak_factor x peak.
+ */
+#ifndef RW_RISK_H
+#define RW_RISK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "customers.h"
+#include "prefixes.h"
+
+#define RISK_NAME_MAX	64	/* policy and list names, NUL included */
+#define RISK_MAX_FEEDS	8	/* feeding lists per policy */
+#define RISK_MAX_POLICIES 8
+#define RISK_V4_PLENS	33	/* range thresholds per IPv4 prefix length /0../32 */
+
+enum risk_scope { RISK_SCOPE_RANGE, RISK_SCOPE_ASN };
+enum risk_level { RISK_NONE, RISK_WATCH, RISK_WARN, RISK_ACT };
+
+/*
+ * An escalation policy: what the config layer fills from a `[policy "NAME"]` section
+ * (start from risk_policy_init(), then override). IPv6 ranges use the threshold of the
+ * IPv4 length 24 shorter (a /48 counts like a /24, a /56 and longer like a /32).
+ */
+struct risk_policy {
+	char name[RISK_NAME_MAX];	/* e.g. "uceprotect-2" */
+	enum risk_scope scope;
+	char feeds[RISK_MAX_FEEDS][RISK_NAME_MAX];	/* ip-scope lists whose listings are impacts */
+	size_t nfeeds;
+	char escalating[RISK_NAME_MAX];	/* range/asn-scope list that confirms ("" none) */
+	int64_t window;			/* seconds an impact counts after last seen (7 d) */
+	uint32_t range_thr[RISK_V4_PLENS];	/* scope range: impacts that escalate, per /n */
+	uint32_t asn_min_impacts;	/* scope asn: at least this many impacts ... */
+	double asn_spamscore;		/* ... and impacts / IPs of the ASN x 100000 >= this */
+};
+
+/* Suspect rules and levels; risk_config_init() sets the defaults shown. */
+struct risk_config {
+	size_t max_ips;			/* IPs with history at most (1000000) */
+	double rate_factor;		/* rate over own mean: x (10) */
+	double peak_factor;		/* ... and over own usual peak: x (2) */
+	uint32_t rate_min;		/* ... and at least this many connections/h (50) */
+	unsigned baseline_hours;	/* hours of history before the baseline is used (24) */
+	uint32_t conn_per_hour;		/* absolute limit, SMTP connections/h (1000) */
+	uint32_t rcpt_per_hour;		/* absolute limit, RCPT/h (5000) */
+	uint32_t mx_per_hour;		/* fan-out: new distinct destinations/h (200) */
+	uint32_t rej_5xx;		/* remote 5xx/h (20) */
+	uint32_t rej_cited;		/* rejections naming a list/h (3): weighs most */
+	int64_t silent;			/* an IP silent this long that starts sending (30 d) */
+	int64_t woke_for;		/* stays suspect this long after waking (24 h) */
+	uint32_t woke_min;		/* connections/h that count as sending (5) */
+	double warn_at, act_at;		/* projected pressure for warn (0.5) and act (0.8) */
+	int64_t rate_window;		/* new impacts over this long give the rate (24 h) */
+	struct risk_policy policy[RISK_MAX_POLICIES];
+	size_t npolicies;
+};
+
+/* One snapshot of an IP's cumulative counters (those of struct traffic_ip). */
+struct risk_counters {
+	uint32_t connections;		/* sessions (handshakes completed) */
+	uint32_t rcpt;
+	uint32_t replies_5xx;
+	uint32_t cited;			/* replies naming a list (sum of the cite words) */
+	uint64_t distinct_dst;		/* distinct destination IPs so far */
+};
+
+/* Suspect rule bits, see risk_ip_view.rules. */
+#define RISK_R_RATE	0x01
+#define RISK_R_CONN	0x02
+#define RISK_R_RCPT	0x04
+#define RISK_R_FANOUT	0x08
+#define RISK_R_REJECT	0x10
+#define RISK_R_CITED	0x20
+#define RISK_R_UNASSIGNED 0x40
+#define RISK_R_WOKE	0x80
+
+/* One neighbourhood under one policy, as of the last risk_evaluate(). */
+struct risk_nb_view {
+	const char *policy;
+	enum risk_scope scope;
+	char key[CIDR_STRLEN];		/* "203.0.113.0/24" or "AS64500" */
+	uint32_t impacts;		/* listed feeding IPs in the window (lower bound) */
+	uint32_t suspects;		/* suspect IPs not (yet) listed */
+	uint32_t threshold;		/* impacts that escalate */
+	double pressure, projected;
+	double spamscore;		/* scope asn: impacts / IPs x 100000 */
+	uint64_t ips;			/* addresses in the range / announced by the ASN */
+	uint64_t customer_ips;		/* of those, held by customers */
+	int escalated;			/* the escalating list lists it */
+	int64_t escalated_since;
+	long list_count;		/* the list's own count from its TXT, -1 unknown */
+	int64_t eta_threshold;		/* when it would reach threshold at the current rate of
+					 * new impacts; 0 already there, -1 no rate */
+	int64_t clear_at;		/* when it drops below threshold with no new impact (0:
+					 * already below) */
+	int64_t clear_all_at;		/* when its last impact leaves the window (0: none) */
+};
+
+/* A flagged customer (level watch or worse), as of the last risk_evaluate(). */
+struct risk_flag {
+	long customer;			/* index in the customer map */
+	enum risk_level level;
+	double score;			/* sum over its neighbourhoods of contribution x blast */
+	uint32_t listed_ips, suspect_ips;
+	size_t nnb;
+	const struct risk_nb_view *const *nb;	/* neighbourhoods it contributes to */
+	size_t nevidence;
+	const char *const *evidence;	/* plain-language lines (untrusted names inside) */
+};
+
+struct risk;
+
+/* The defaults above, and the built-in UCEPROTECT L2 and L3 policies. */
+void risk_config_init(struct risk_config *c);
+/* A blank policy of that scope with the default window and thresholds (UCEPROTECT's). */
+void risk_policy_init(struct risk_policy *p, const char *name, enum risk_scope scope);
+/* Sets the range threshold of IPv4 /plen; 0 means "recompute from the recurrence":
+ * lengths without an override shorter than /24 follow thr(/n) = thr(/n+1) + thr(/n+3). */
+int risk_policy_set_threshold(struct risk_policy *p, unsigned plen, uint32_t thr);
+/* Fills out (at most max) with the built-in policies; returns how many (2). */
+size_t risk_default_policies(struct risk_policy *out, size_t max);
+/* The threshold of a range of user prefix length plen (v6: 1) under p. */
+uint32_t risk_range_threshold(const struct risk_policy *p, unsigned plen, int v6);
+/* The threshold of an ASN announcing ips addresses under p. */
+uint32_t risk_asn_threshold(const struct risk_policy *p, uint64_t ips);
+/* Checks c; -1 with the reason in err. */
+int risk_config_check(const struct risk_config *c, char *err, size_t errlen);
+
+/* An engine with config c (copied). NULL with err. */
+struct risk *risk_new(const struct risk_config *c, char *err, size_t errlen);
+/* NULL-safe. */
+void risk_free(struct risk *r);
+/* The provider space and customer map (not owned; keep them until the next call or
+ * risk_free). Call at start and on every reload: history is kept, IPs are re-resolved.
+ * -1 with err when out of memory. */
+int risk_set_space(struct risk *r, const struct prefixes *p, const struct customers *c,
+    char *err, size_t errlen);
+/* One snapshot of ip's cumulative counters at now (every minute or so). A counter that
+ * went down is taken as reset. -1 when the IP table is full (not tracked). */
+int risk_observe(struct risk *r, const struct rw_addr *ip, const struct risk_counters *cnt,
+    int64_t now);
+/* The state of an ip-scope listing (list name, IP): listed now or not, first seen listed,
+ * last seen listed (0: never). Any ip-scope list may be given; the policies' feeds are
+ * impacts, the others are evidence. -1 when out of memory or the IP table is full. */
+int risk_listing(struct risk *r, const char *list, const struct rw_addr *ip, int listed,
+    int64_t first_seen, int64_t last_seen);
+/* The state of a range- or asn-scope listing (key "CIDR" or "AS<n>"); txt (may be NULL,
+ * untrusted) is parsed for the list's own count. -1 with err on a bad key. */
+int risk_nb_listing(struct risk *r, const char *list, const char *key, int listed,
+    int64_t since, const char *txt, char *err, size_t errlen);
+/* Recomputes everything at now. -1 when out of memory (the previous results stay). */
+int risk_evaluate(struct risk *r, int64_t now);
+
+/* Flagged customers, worst first (level, then score). Valid until the next evaluate. */
+size_t risk_flag_count(const struct risk *r);
+const struct risk_flag *risk_flag_at(const struct risk *r, size_t i);
+/* The flag of customer index c, or NULL when it is level none. */
+const struct risk_flag *risk_flag_of(const struct risk *r, long c);
+/* Neighbourhoods with an impact, a suspect or an escalation, by projected pressure. */
+size_t risk_nb_count(const struct risk *r);
+const struct risk_nb_view *risk_nb_at(const struct risk *r, size_t i);
+/* The view of (policy, key), or NULL. */
+const struct risk_nb_view *risk_nb_find(const struct risk *r, const char *policy,
+    const char *key);
+/* 1 when ip was suspect at the last evaluate; rules gets the RISK_R_* bits. */
+int risk_ip_suspect(const struct risk *r, const struct rw_addr *ip, unsigned *rules);
+/* IPs with history, and bytes held by the engine. */
+size_t risk_ip_count(const struct risk *r);
+size_t risk_bytes(const struct risk *r);
+const char *risk_level_name(enum risk_level l);
+
+#endif
