@@ -643,9 +643,12 @@ oom:
 static void
 roll(struct risk *r, struct iprec *ip, uint32_t h)
 {
-	const double a = 1.0 / 168, dk = pow(0.5, 1.0 / 168);
+	const double dk = pow(0.5, 1.0 / 168);
 	uint32_t gap = h - ip->hour, k;
 	double x = ip->cur[C_CONN];
+	/* a plain mean over the first week, then an EWMA with one week of memory: the
+	 * usual bias correction, so a young IP's baseline is not dragged toward 0 */
+	double a = ip->hours < 168 ? 1.0 / (ip->hours + 1) : 1.0 / 168;
 
 	if (ip->hours == 0) {
 		ip->mean = (float)x;
@@ -664,7 +667,10 @@ roll(struct risk *r, struct iprec *ip, uint32_t h)
 		ip->hours++;
 	if (gap > 1) {
 		double g = gap - 1 > 24 * 400 ? 24 * 400 : gap - 1;
-		ip->mean = (float)(ip->mean * pow(1 - a, g));
+		if (ip->hours < 168)	/* still a plain mean: g hours of zero */
+			ip->mean = (float)(ip->mean * ip->hours / (ip->hours + g));
+		else
+			ip->mean = (float)(ip->mean * pow(1 - 1.0 / 168, g));
 		ip->peak = (float)(ip->peak * pow(dk, g));
 		ip->hours = (uint16_t)(ip->hours + g > UINT16_MAX ? UINT16_MAX : ip->hours + g);
 	}
