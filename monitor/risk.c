@@ -608,7 +608,8 @@ risk_set_space(struct risk *r, const struct prefixes *p, const struct customers 
 		if (x != NULL && !x->alloc && x->asn != 0)
 			v[n++] = x;
 	}
-	qsort(v, n, sizeof *v, cmp_prefix);
+	if (n > 0)
+		qsort(v, n, sizeof *v, cmp_prefix);
 	for (i = 0; i < n; i++) {
 		uint32_t id;
 		if (outer != NULL && cidr_contains(&outer->cidr, &v[i]->cidr.net))
@@ -1318,7 +1319,8 @@ risk_evaluate(struct risk *r, int64_t now)
 	}
 
 	/* 2. neighbourhood views */
-	qsort(r->imp, r->nimp, sizeof *r->imp, cmp_imp);
+	if (r->nimp > 0)
+		qsort(r->imp, r->nimp, sizeof *r->imp, cmp_imp);
 	for (i = 0; i < r->nimp; i = j) {
 		for (j = i; j < r->nimp && r->imp[j].pol == r->imp[i].pol &&
 		    r->imp[j].nb == r->imp[i].nb; j++)
@@ -1344,7 +1346,8 @@ risk_evaluate(struct risk *r, int64_t now)
 	}
 	for (i = 0; i < r->nview; i++)
 		r->vorder[i] = &r->view[i];
-	qsort(r->vorder, r->nview, sizeof *r->vorder, cmp_vorder);
+	if (r->nview > 0)
+		qsort(r->vorder, r->nview, sizeof *r->vorder, cmp_vorder);
 
 	/* 3. contributions by customer and by view */
 	for (i = 0; i < r->nimp; i++)
@@ -1371,7 +1374,8 @@ risk_evaluate(struct risk *r, int64_t now)
 		vstart[i + 1] += vstart[i];
 
 	/* 4. flags, one per customer with a candidate IP */
-	qsort(cand, ncand, sizeof *cand, cmp_cand);
+	if (ncand > 0)
+		qsort(cand, ncand, sizeof *cand, cmp_cand);
 	ncust = r->cus ? customers_count(r->cus) : 0;
 	if (r->nflag_of < ncust) {
 		int32_t *q = realloc(r->flag_of, ncust * sizeof *q);
@@ -1475,7 +1479,8 @@ risk_evaluate(struct risk *r, int64_t now)
 		r->flag[i].evidence = r->lineptr + (uintptr_t)r->flag[i].evidence;
 		r->flag[i].nb = r->fnb + pnb[i];
 	}
-	qsort(r->flag, r->nflag, sizeof *r->flag, cmp_flag);
+	if (r->nflag > 0)
+		qsort(r->flag, r->nflag, sizeof *r->flag, cmp_flag);
 	for (i = 0; i < r->nflag; i++)
 		if ((size_t)r->flag[i].customer < r->nflag_of)
 			r->flag_of[r->flag[i].customer] = (int32_t)i;
