@@ -9,6 +9,7 @@
 #include "analyze.h"
 #include "check.h"
 #include "log.h"
+#include "ping.h"
 
 struct subcommand {
 	const char *name;
@@ -21,6 +22,8 @@ static const struct subcommand subcommands[] = {
 	    "outbound SMTP per IP, customer and range in capture files" },
 	{ "check", check_main, "check [-c FILE] [--json | --summary] [--timeout MS] IP|CIDR...  "
 	    "ask the configured DNSBLs now" },
+	{ "ping", ping_main, "ping [-c FILE] [-s SOCKET] [--timeout MS]  "
+	    "does rangewatchd answer on its control socket?" },
 };
 
 static void
