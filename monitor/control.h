@@ -23,7 +23,8 @@
  * would protect nothing. Credentials are those of the process that called connect().
  *
  * Bounds, and what happens at each (each counted in control_stats, and logged):
- *   clients         max_clients (default 64) in all, max_per_uid (default 16) per uid: a
+ *   clients         max_clients (default 64) in all, max_per_uid (default 16) per uid
+ *                   (root excepted, so a flood from one group member cannot lock root out): a
  *                   connection beyond gets {"ok":false,"error":"too many connections"}
  *                   and is closed;
  *   request line    CONTROL_MAX_LINE bytes with its newline: error reply, then closed;
@@ -109,7 +110,8 @@ struct control_request {
 	json_int_t id;
 };
 
-/* Binds the socket at opts->path (mode 0660 through the umask; group opts->group), listens
+/* Binds the socket at opts->path (mode 0660 through the umask, which is process-wide: call
+ * it before any other thread exists; group opts->group, so root must do it), listens
  * and watches it on l. An existing socket file is replaced when nothing answers on it; a
  * daemon answering on it, or a file that is not a socket, is an error (nothing removed).
  * NULL with the reason in err. */
