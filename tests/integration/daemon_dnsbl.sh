@@ -148,6 +148,9 @@ names() {	# names ZONE -> distinct query names in ZONE, test points left out
 }
 [ "$(names l2.test | tr '\n' ' ')" = "1.2.0.192.l2.test " ] && ok "l2 (range scope): one name, 192.0.2.1, for the whole range" ||
     bad "l2 names: $(names l2.test | tr '\n' ' ')"
+# the first cycle may have started mid-way (cycles follow the clock): give it one more
+n=0
+while [ "$(names l1.test | wc -l)" -lt 16 ] && [ $n -lt 50 ]; do sleep 0.2; n=$((n + 1)); done
 n1=$(names l1.test | wc -l)
 [ "$n1" = 16 ] && ok "l1 (ip scope): each of the 16 IPs asked" || bad "l1 asked about $n1 names"
 nb=$(names blocked.test | wc -l)
