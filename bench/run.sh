@@ -417,6 +417,11 @@ EOF
 if [ -n "$lpm" ]; then
 	table+=$'\n\n'"bench_lpm:"$'\n'"$(printf '%s\n' "$lpm" | sed 's/^/  /')"
 fi
+if [ -x "$B/bench_risk" ]; then
+	say "running $B/bench_risk"
+	risk=$(timeout 300 "$B/bench_risk" 2>&1) || { say "bench_risk failed"; fail=1; }
+	table+=$'\n\n'"bench_risk (issue 4 groundwork):"$'\n'"$(printf '%s\n' "$risk" | sed 's/^/  /')"
+fi
 say ""
 say "$table"
 
