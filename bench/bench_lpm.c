@@ -23,50 +23,13 @@
 #include "customers.h"
 #include "lpm.h"
 
+#include "benchutil.h"
+
 #define NPREFIX		1000000
 #define NCUSTOMER	100000
 #define NPROBE		1000000		/* probe addresses, each looked up LOOKUP_PASSES times */
 #define LOOKUP_PASSES	10
 
-static uint64_t rng = 0x243f6a8885a308d3ULL;
-
-static uint64_t
-rnd(void)
-{
-	rng ^= rng >> 12;
-	rng ^= rng << 25;
-	rng ^= rng >> 27;
-	return rng * 2685821657736338717ULL;
-}
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* A /proc/self/status field in kB (VmHWM: peak resident set). */
-static long
-status_kb(const char *key)
-{
-	FILE *f = fopen("/proc/self/status", "re");
-	char line[256];
-	size_t kl = strlen(key);
-	long v = -1;
-
-	if (f == NULL)
-		return -1;
-	while (fgets(line, sizeof line, f) != NULL)
-		if (strncmp(line, key, kl) == 0 && line[kl] == ':') {
-			v = strtol(line + kl + 1, NULL, 10);
-			break;
-		}
-	fclose(f);
-	return v;
-}
 
 static uint32_t dense16[64];	/* the /16s of the dense layout, top halves */
 
@@ -158,7 +121,7 @@ bench_lpm(const struct rw_cidr *p, const char *name, int dense)
 	t = lpm_new();
 	if (t == NULL)
 		return -1;
-	t0 = now();
+	t0 = now_s();
 	for (i = 0; i < NPREFIX; i++)
 		if (lpm_add(t, &p[i], (uint32_t)(i % NCUSTOMER)) == -1)
 			return -1;
@@ -166,7 +129,7 @@ bench_lpm(const struct rw_cidr *p, const char *name, int dense)
 		fprintf(stderr, "bench_lpm: %s\n", err);
 		return -1;
 	}
-	t1 = now();
+	t1 = now_s();
 	printf("%s_prefixes: %d\n", name, NPREFIX);
 	printf("%s_build_ms: %.0f\n", name, (t1 - t0) * 1e3);
 	/* the peak also holds the bench's own prefix array (and the sort's scratch space that
@@ -197,14 +160,14 @@ bench_lpm(const struct rw_cidr *p, const char *name, int dense)
 			addr_from_v4(&probe[i], v4);
 		}
 	}
-	t0 = now();
+	t0 = now_s();
 	for (pass = 0; pass < LOOKUP_PASSES; pass++)
 		for (i = 0; i < NPROBE; i++)
 			if (lpm_lookup(t, &probe[i], &v)) {
 				hits++;
 				sum += v;
 			}
-	t1 = now();
+	t1 = now_s();
 	printf("%s_lookups: %d\n", name, NPROBE * LOOKUP_PASSES);
 	printf("%s_lookups_per_s: %.0f\n", name, NPROBE * LOOKUP_PASSES / (t1 - t0));
 	printf("%s_ns_per_lookup: %.1f\n", name, (t1 - t0) * 1e9 / (NPROBE * LOOKUP_PASSES));
@@ -242,12 +205,12 @@ bench_customers(const struct rw_cidr *p, const char *path)
 	if (fclose(f) != 0)
 		return -1;
 	rss0 = status_kb("VmRSS");
-	t0 = now();
+	t0 = now_s();
 	if (customers_load(path, &c, err, sizeof err) == -1) {
 		fprintf(stderr, "bench_lpm: %s\n", err);
 		return -1;
 	}
-	t1 = now();
+	t1 = now_s();
 	printf("customers: %zu\n", customers_count(c));
 	printf("customers_prefixes: %d\n", NPREFIX);
 	printf("customers_csv_bytes: %ld\n", size);

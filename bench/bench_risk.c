@@ -23,50 +23,13 @@
 #include "prefixes.h"
 #include "risk.h"
 
+#include "benchutil.h"
+
 #define NIP		1000000
 #define NCUSTOMER	100000
 #define NLISTED		5000
 #define T0		1717200000LL
 
-static uint64_t rng = 0x243f6a8885a308d3ULL;
-
-static uint64_t
-rnd(void)
-{
-	rng ^= rng >> 12;
-	rng ^= rng << 25;
-	rng ^= rng >> 27;
-	return rng * 2685821657736338717ULL;
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* A /proc/self/status field in kB. */
-static long
-status_kb(const char *key)
-{
-	FILE *f = fopen("/proc/self/status", "re");
-	char line[256];
-	size_t kl = strlen(key);
-	long v = -1;
-
-	if (f == NULL)
-		return -1;
-	while (fgets(line, sizeof line, f) != NULL)
-		if (strncmp(line, key, kl) == 0 && line[kl] == ':') {
-			v = strtol(line + kl + 1, NULL, 10);
-			break;
-		}
-	fclose(f);
-	return v;
-}
 
 static void
 v4(struct rw_addr *a, uint32_t x)
