@@ -1,12 +1,14 @@
 #!/bin/sh
-# make demo: runs rangewatch on the embedded default. Until the daemon (and its dashboard)
-# exists, the demo is the offline analysis of the bundled sample capture
+# make demo: runs rangewatch on the embedded default. Until the daemon joins capture, DNSBL
+# state and the risk engine behind its dashboard, the demo is the offline analysis of the
+# bundled sample capture
 # (tests/data/sample.pcap, written by tests/gen_demo.py) with the example configuration in
 # etc/: a small provider, AS64500, where two hacked customers and one unassigned IP spam.
 set -eu
 cd "$(dirname "$0")/.."
-echo "rangewatch demo: the daemon and 'rangewatch top' are not built yet, so this runs the"
-echo "offline analysis on the bundled sample capture, with the example config in etc/:"
+echo "rangewatch demo: the risk engine is not wired into the daemon and 'rangewatch top' is not"
+echo "built yet, so this runs the offline analysis on the bundled sample capture, with the"
+echo "example config in etc/:"
 echo
 echo "  \$ bin/rangewatch analyze -c etc/rangewatch.conf tests/data/sample.pcap"
 echo
