@@ -20,6 +20,11 @@ struct capture {
 	char *iobuf;		/* the file's stdio buffer, page-aligned; freed after pcap_close */
 };
 
+/* The filter text at most: the port-25 part with every prefix, three times (untagged,
+ * one tag, two tags), and the glue around them. */
+#define FILTER_BASE_MAX	(CAPTURE_FILTER_NETS * (CIDR_STRLEN + 8) + 160)
+#define FILTER_MAX	(3 * FILTER_BASE_MAX + 64)
+
 /* Appends to buf at *off; -1 when it does not fit. */
 static int
 put(char *buf, size_t len, size_t *off, const char *s)
@@ -36,7 +41,7 @@ put(char *buf, size_t len, size_t *off, const char *s)
 int
 capture_filter_text(const struct prefixes *p, int dlt, char *buf, size_t len)
 {
-	char base[CAPTURE_FILTER_NETS * (CIDR_STRLEN + 8) + 64], cidr[CIDR_STRLEN];
+	char base[FILTER_BASE_MAX], cidr[CIDR_STRLEN];
 	size_t off = 0, i, n = p ? prefixes_count(p) : 0;
 	const struct prefix *pr;
 
@@ -75,7 +80,7 @@ set_filter(struct capture *c, const struct prefixes *p, char *err, size_t errlen
 {
 	struct bpf_program prog;
 	char *text;
-	size_t tl = 3 * (CAPTURE_FILTER_NETS * (CIDR_STRLEN + 8) + 64) + 64;
+	size_t tl = FILTER_MAX;
 
 	if ((text = malloc(tl)) == NULL) {
 		snprintf(err, errlen, "out of memory");

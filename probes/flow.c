@@ -293,6 +293,8 @@ deliver(struct flow_table *ft, struct flow *f, const struct pkt *p, int from_cli
 	uint32_t len = p->paylen, skip;
 	int32_t diff;
 	struct sink_ctx k = { ft, f->client };
+	void (*feed)(struct smtp_state *, const uint8_t *, size_t, const struct smtp_sink *,
+	    void *) = from_client ? smtp_client_data : smtp_server_data;
 
 	if (!(f->seen & seenbit)) {
 		f->seen |= seenbit;
@@ -316,18 +318,12 @@ deliver(struct flow_table *ft, struct flow *f, const struct pkt *p, int from_cli
 		/* cut by the snaplen: read the whole lines captured, then it is a gap */
 		uint32_t got = p->capped > (uint32_t)(data - p->payload) ?
 		    p->capped - (uint32_t)(data - p->payload) : 0;
-		if (from_client)
-			smtp_client_data(&f->smtp, data, got, &sink, &k);
-		else
-			smtp_server_data(&f->smtp, data, got, &sink, &k);
+		feed(&f->smtp, data, got, &sink, &k);
 		ft->st.gaps++;
 		smtp_gap(&f->smtp, from_client);
 		return;
 	}
-	if (from_client)
-		smtp_client_data(&f->smtp, data, len, &sink, &k);
-	else
-		smtp_server_data(&f->smtp, data, len, &sink, &k);
+	feed(&f->smtp, data, len, &sink, &k);
 }
 
 void
