@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 
+#include "risk.h"
+
 struct rw_config {
 	char *path;		/* the file read, or NULL for the built-in defaults */
 	char *dir;		/* its folder, absolute (NULL for the built-in defaults) */
@@ -22,6 +24,10 @@ struct rw_config {
 	char *nameserver;	/* "IP[:PORT][,...]", "" = the system's */
 	char *state_dir;
 	char *socket;
+	int socket_mode;	/* octal in the file (0660); only 0600, 0660 allowed */
+	char *socket_group;	/* group of the socket ("" = the daemon user's primary group) */
+	char **operators;	/* users and @groups that may act (suspend/resume/ack) */
+	size_t noperators;
 	char *user;		/* drop to this user after opening the capture */
 	char *pidfile;
 	char **replay;		/* capture files the daemon replays instead of an interface */
@@ -36,6 +42,15 @@ struct rw_config {
 	long max_ips;		/* bound of the per-IP table */
 	char **cite;		/* words that make a 4xx/5xx reply cite a list */
 	size_t ncite;
+
+	/* [store] */
+	long minute_retention;	/* seconds 1-minute traffic rows are kept (48h) */
+	long hour_retention;	/* seconds hourly traffic rows are kept (35d) */
+
+	/* [risk] (suspect rules, levels) and [policy "NAME"] sections (escalation policies):
+	 * starts as risk_config_init(); a [policy "NAME"] section edits the built-in policy of
+	 * that name or adds one from risk_policy_init(); `enabled = no` removes it. */
+	struct risk_config risk;
 
 	/* [alert] */
 	char *alert_smtp_url;

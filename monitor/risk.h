@@ -184,4 +184,22 @@ size_t risk_ip_count(const struct risk *r);
 size_t risk_bytes(const struct risk *r);
 const char *risk_level_name(enum risk_level l);
 
+/*
+ * Persistence of the per-IP history (baseline, the current and previous hour's counts,
+ * last activity, the last counter snapshot), so that a restart keeps the baselines and the
+ * hour in progress. The state is opaque bytes, at most RISK_STATE_MAX, starting with a
+ * format version; listings are not in it (they come back through risk_listing).
+ */
+#define RISK_STATE_MAX	128
+
+/* Calls cb for each IP whose history changed since the previous call (or since
+ * risk_new), and forgets the marks. Returns how many. */
+size_t risk_export_dirty(struct risk *r, void (*cb)(void *arg, const struct rw_addr *ip,
+    const void *state, size_t len), void *arg);
+/* Restores one IP's history written by risk_export_dirty (at start, before the first
+ * risk_observe of that IP; it is not marked changed). -1 with err when the bytes are not a
+ * state this version reads (the caller skips it) or the IP table is full. */
+int risk_import(struct risk *r, const struct rw_addr *ip, const void *state, size_t len,
+    char *err, size_t errlen);
+
 #endif

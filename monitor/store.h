@@ -60,4 +60,107 @@ int store_listing_events(struct store *s, int64_t after_id, size_t limit,
     void (*cb)(void *arg, const struct store_listing_event *e), void *arg, char *err,
     size_t errlen);
 
+/* ------------------------------------------------------------------ traffic aggregates */
+
+/* The outbound SMTP of one IP during one period (a minute, or an hour when read back from
+ * the hourly table): the increase of its counters over the period, never cumulative. */
+struct store_traffic {
+	const char *ip;		/* "203.0.113.7" */
+	const char *customer;	/* customer id, "" when unassigned */
+	int64_t ts;		/* start of the period (a multiple of 60, or of 3600) */
+	uint64_t bytes_out;
+	uint32_t syn, sessions, mail_from, rcpt_to, data, starttls;
+	uint32_t replies_4xx, replies_5xx, cited;
+	uint32_t new_dst;	/* destinations not seen before from this IP */
+};
+
+/* Adds one minute row (ts is rounded down to the minute) in the open batch, and adds the
+ * same counts into the hourly row of its hour (rows of the same (ip, period) add up). */
+int store_traffic_put(struct store *s, const struct store_traffic *t, char *err, size_t errlen);
+/* Deletes minute rows older than minute_before and hourly rows older than hour_before (in
+ * the open batch). Returns rows deleted, -1 with err. */
+long store_traffic_prune(struct store *s, int64_t minute_before, int64_t hour_before,
+    char *err, size_t errlen);
+/* Calls cb for the rows with from <= ts < to, by ts then ip: minute rows (hourly 0) or hourly
+ * rows (hourly 1); only those of ip when ip is not NULL, only those of customer when
+ * customer is not NULL. Same rules for cb as store_listing_load(). */
+int store_traffic_each(struct store *s, int hourly, int64_t from, int64_t to, const char *ip,
+    const char *customer, void (*cb)(void *arg, const struct store_traffic *t), void *arg,
+    char *err, size_t errlen);
+
+/* ------------------------------------------------------- per-IP model state (baselines) */
+
+/* The risk engine's history of one IP, as opaque bytes (risk.h says what they hold):
+ * written in the open batch (replacing the IP's previous state), read back at start. */
+int store_ipstate_put(struct store *s, const char *ip, const void *state, size_t len,
+    char *err, size_t errlen);
+int store_ipstate_load(struct store *s, void (*cb)(void *arg, const char *ip,
+    const void *state, size_t len), void *arg, char *err, size_t errlen);
+/* Deletes the states not written since before (IPs silent for good). Returns rows deleted. */
+long store_ipstate_prune(struct store *s, int64_t before, char *err, size_t errlen);
+
+/* ------------------------------------------------------------------ flags and history */
+
+/* A customer's flag: the current one (one row per customer, level "none" included once it
+ * had a flag) and, for each change, one history row. */
+struct store_flag {
+	int64_t id;		/* history id: filled by the store */
+	int64_t ts;		/* when the level changed to this one */
+	const char *customer;	/* customer id */
+	const char *name;	/* customer name (untrusted, kept as is) */
+	const char *level;	/* "none", "watch", "warn", "act" */
+	const char *previous;	/* the level before */
+	double score;
+	const char *evidence;	/* a JSON document: evidence lines and neighbourhoods */
+	const char *ack_by;	/* acknowledged by (NULL or "" when not) */
+	const char *ack_reason;
+	int64_t ack_ts;
+};
+
+/* Records a level change durably (committed before return): a history row and the current
+ * row of the customer, whose acknowledgement is cleared. f->id is ignored; the new history
+ * id goes to *id (may be NULL). */
+int store_flag_change(struct store *s, const struct store_flag *f, int64_t *id, char *err,
+    size_t errlen);
+/* Updates score and evidence of the customer's current row without a history row (in the
+ * open batch: the level did not change). */
+int store_flag_update(struct store *s, const char *customer, double score,
+    const char *evidence, char *err, size_t errlen);
+/* Acknowledges the customer's current flag durably. 0, or 1 when the customer has no
+ * current row, -1 with err. */
+int store_flag_ack(struct store *s, const char *customer, const char *by, const char *reason,
+    int64_t ts, char *err, size_t errlen);
+/* Calls cb for every current row (the start-up state). */
+int store_flag_load(struct store *s, void (*cb)(void *arg, const struct store_flag *f),
+    void *arg, char *err, size_t errlen);
+/* Calls cb for history rows, newest first, at most limit (0: all), only those of customer
+ * when not NULL, only those with id < before_id when before_id > 0 (paging). */
+int store_flag_history(struct store *s, const char *customer, int64_t before_id, size_t limit,
+    void (*cb)(void *arg, const struct store_flag *f), void *arg, char *err, size_t errlen);
+
+/* ------------------------------------------------------------------ the audit log */
+
+/* One thing done or asked: an operator's suspend/resume/ack, a hook run, an alert. */
+struct store_audit {
+	int64_t id;		/* filled by the store */
+	int64_t ts;
+	const char *actor;	/* "uid 1000 (alice)", "rangewatchd" */
+	const char *action;	/* "suspend", "resume", "ack", "hook", ... */
+	const char *customer;	/* customer id, "" when none */
+	const char *reason;	/* one sanitized line */
+	const char *outcome;	/* what happened, one line */
+	const char *detail;	/* a JSON document or "" */
+};
+
+/* Appends durably (committed before return); the new id goes to *id (may be NULL). */
+int store_audit_add(struct store *s, const struct store_audit *a, int64_t *id, char *err,
+    size_t errlen);
+/* Sets the outcome of entry id durably (a hook that finished). */
+int store_audit_outcome(struct store *s, int64_t id, const char *outcome, const char *detail,
+    char *err, size_t errlen);
+/* Calls cb for entries newest first, at most limit (0: all), only those of customer when not
+ * NULL, only those with id < before_id when before_id > 0. */
+int store_audit_each(struct store *s, const char *customer, int64_t before_id, size_t limit,
+    void (*cb)(void *arg, const struct store_audit *a), void *arg, char *err, size_t errlen);
+
 #endif

@@ -30,6 +30,9 @@ struct outbound;
  * of them is owned. NULL when out of memory. */
 struct outbound *outbound_new(struct traffic *t, const struct prefixes *p,
     const struct customers *c, size_t max_flows, unsigned flow_timeout);
+/* A reload: new space and customers (not owned; the old ones may be freed after return).
+ * Every tracked IP's customer is resolved again; flows in progress keep counting. */
+void outbound_set_space(struct outbound *o, const struct prefixes *p, const struct customers *c);
 /* NULL-safe. */
 void outbound_free(struct outbound *o);
 /* Accounts one frame of link type dlt captured at time sec. */

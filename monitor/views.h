@@ -1,0 +1,77 @@
+/*
+ * views.h — what the daemon answers on its control socket: the read commands (the model,
+ * the listings, the history as JSON) and the acting ones (suspend, resume, ack: checked,
+ * recorded in the audit log, published). control.c carries the lines; this module decides
+ * what they say. The `rangewatch` CLI and `rangewatch top` are written against the shapes
+ * below (protocol version 1); a field may be added, never renamed or removed.
+ *
+ * Times are UNIX seconds (the model's clock: packet time when replaying), 0 or null when
+ * there is none. Untrusted text (customer names, TXT, SMTP replies) is sent as data, not
+ * escaped: every client escapes at output.
+ *
+ * Read commands
+ *   status      {} ->
+ *     {"version":"0.4","pid":N,"started":T,"now":T,"clock":"live"|"replay",
+ *      "capture":{"source":"interface"|"replay"|"none","interface":S,"packets":N,"smtp":N,
+ *                 "malformed":N,"truncated":N,"pps":F,"drops":N,"ifdrops":N,
+ *                 "replay":{"files":N,"done":B,"speed":F,"frames":N}|null},
+ *      "ips":N (tracked senders),"customers":N (in the map),
+ *      "levels":{"watch":N,"warn":N,"act":N},
+ *      "lists":[{"name":S,"zone":S,"scope":"ip"|"range"|"asn","enabled":B,
+ *                "health":"ok"|"blocked"|"broken"|"unknown","reason":S}],
+ *      "dnsbl":{"asked":N,"answered":N,"listed":N (keys listed now),"last_answer":T},
+ *      "evaluated":T (last risk evaluation),"clients":N}
+ *   customers   {"limit":N (default 100, 0 all),"all":B (also level none),
+ *                "customer":ID (just that one),"filter":S (substring of id or name),
+ *                "range":CIDR, "list":NAME (only customers with an IP listed on it)} ->
+ *     {"total":N (matching, before limit),"customers":[C...]} worst first, where C is
+ *     {"id":S,"name":S,"level":"none"|"watch"|"warn"|"act","score":F,"since":T,
+ *      "ack":{"by":S,"reason":S,"ts":T}|null,"tags":[S],"ips":[S] (its CIDRs),
+ *      "listed_ips":N,"suspect_ips":N,
+ *      "smtp_1h":{"sessions":N,"rcpt":N,"replies_5xx":N,"cited":N,"dst":N},
+ *      "spark":[24 integers: sessions per hour, oldest first, the last is this hour],
+ *      "evidence":[S...],
+ *      "neighbourhoods":[{"policy":S,"scope":"range"|"asn","key":S,"impacts":N,
+ *                         "suspects":N,"threshold":N,"pressure":F,"projected":F}]}
+ *   customer    {"id":ID} -> C (as above) plus
+ *      "contact":S,
+ *      "addresses":[{"ip":S,"first_seen":T,"last_seen":T,"sessions":N,"mail_from":N,
+ *                    "rcpt_to":N,"data":N,"starttls":N,"replies_4xx":N,"replies_5xx":N,
+ *                    "cited":N,"dst":N,"suspect":B,"rules":[S],
+ *                    "listings":[{"list":S,"listed":B,"codes":S,"txt":S,
+ *                                 "first_seen":T,"last_seen":T}]}]
+ *        (the IPs of its CIDRs that sent or are listed),
+ *      "history":[F...] (its last 20 level changes, newest first, F as in alerts),
+ *      "audit":[A...] (its last 20 audit entries).
+ *   ranges      {"limit":N (default 100, 0 all),"policy":S} ->
+ *     {"total":N,"neighbourhoods":[{"policy":S,"scope":S,"key":S,"impacts":N,"suspects":N,
+ *      "threshold":N,"pressure":F,"projected":F,"spamscore":F,"ips":N,"customer_ips":N,
+ *      "escalated":B,"escalated_since":T,"list_count":N|null,"eta_threshold":T|null
+ *      (0: already there),"clear_at":T|null,"clear_all_at":T|null,
+ *      "contributors":[{"id":S,"name":S,"impacts":N,"suspects":N}]}]} by projected pressure
+ *   listings    {"list":S,"all":B (also clean keys),"limit":N (default 1000, 0 all)} ->
+ *     {"total":N,"listings":[{"list":S,"key":S,"scope":S,"listed":B,"codes":S,"txt":S,
+ *      "first_seen":T,"last_seen":T,"checked":T,"customer":ID|null,"expires":T|null
+ *      (the list's expiry rule applied to last_seen, when known)}]}
+ *   alerts      {"limit":N (default 50),"customer":ID} ->
+ *     {"flags":[F...],"audit":[A...]} newest first, where
+ *     F = {"id":N,"ts":T,"customer":S,"name":S,"level":S,"previous":S,"score":F,
+ *          "evidence":[S]}
+ *     A = {"id":N,"ts":T,"actor":S,"action":S,"customer":S,"reason":S,"outcome":S}
+ *
+ * Acting commands (operators only, see control.h)
+ *   suspend|resume {"customer":ID,"reason":S (required, one line, <= 200 bytes)} ->
+ *     {"audit_id":N,"customer":S,"action":S,"outcome":S}
+ *   ack         {"customer":ID,"reason":S} -> {"audit_id":N,"customer":S,"level":S}
+ *     (an acknowledged flag stays until its level rises; it is shown as acknowledged)
+ *
+ * Events (after "subscribe")
+ *   "tick"     {"now":T,"levels":{...},"packets":N} once per evaluation
+ *   "flag"     F, on every level change
+ *   "listing"  {"list":S,"key":S,"event":"listed"|"delisted"|"changed","ts":T}
+ *   "audit"    A
+ */
+#ifndef RW_VIEWS_H
+#define RW_VIEWS_H
+
+#endif
