@@ -65,6 +65,8 @@ struct listings {
 	struct pool codes;
 	struct arena_chunk *arena;
 	int oom;			/* set by a load callback that ran out of memory */
+	listings_hook hook;
+	void *hook_arg;
 };
 
 static const char empty[] = "";
@@ -420,10 +422,12 @@ listings_apply(struct listings *l, const char *key, const struct dnsbl_result *r
 		if (persist(l, change == LISTING_SAME ? NULL : event_name[change], &ns, now, err,
 		    errlen) == -1)
 			return -1;
-		if (add(l, list, &ns, h) == NULL) {
+		if ((rec = add(l, list, &ns, h)) == NULL) {
 			snprintf(err, errlen, "listings: out of memory");
 			return -1;
 		}
+		if (l->hook != NULL)
+			l->hook(l->hook_arg, (enum listing_change)change, &rec->s);
 		return change;
 	}
 	/* copies first, so that nothing can fail after the store has taken the change */
@@ -448,11 +452,20 @@ listings_apply(struct listings *l, const char *key, const struct dnsbl_result *r
 	else if (!rec->s.listed && ns.listed)
 		l->nlisted++;
 	rec->s = ns;
+	if (l->hook != NULL)
+		l->hook(l->hook_arg, (enum listing_change)change, &rec->s);
 	return change;
 oom:
 	undup(ntxt);
 	snprintf(err, errlen, "listings: out of memory");
 	return -1;
+}
+
+void
+listings_set_hook(struct listings *l, listings_hook fn, void *arg)
+{
+	l->hook = fn;
+	l->hook_arg = arg;
 }
 
 /* The state of (list, key), or NULL. */

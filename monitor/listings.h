@@ -21,6 +21,12 @@ struct listings;
 /* A view over store st (not owned; NULL: memory only). Loads the stored state. NULL with
  * err on failure. */
 struct listings *listings_open(struct store *st, char *err, size_t errlen);
+/* fn is called after every applied answer about a key that has a record (a change, or a
+ * listed key seen listed again: its last_seen moved), with what changed and the new state
+ * (valid during the call). The model follows the listings through it. NULL: none. */
+typedef void (*listings_hook)(void *arg, enum listing_change change,
+    const struct store_listing *s);
+void listings_set_hook(struct listings *l, listings_hook fn, void *arg);
 /* NULL-safe. */
 void listings_free(struct listings *l);
 /* Applies one answer about key (see sweep_item.key) at time now; records an event when the

@@ -93,7 +93,7 @@ int store_traffic_each(struct store *s, int hourly, int64_t from, int64_t to, co
 /* The risk engine's history of one IP, as opaque bytes (risk.h says what they hold):
  * written in the open batch (replacing the IP's previous state), read back at start. */
 int store_ipstate_put(struct store *s, const char *ip, const void *state, size_t len,
-    char *err, size_t errlen);
+    int64_t ts, char *err, size_t errlen);
 int store_ipstate_load(struct store *s, void (*cb)(void *arg, const char *ip,
     const void *state, size_t len), void *arg, char *err, size_t errlen);
 /* Deletes the states not written since before (IPs silent for good). Returns rows deleted. */

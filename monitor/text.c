@@ -4,6 +4,7 @@
 #include "text.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 when it is not one. Rejects overlong
@@ -130,4 +131,25 @@ text_casefind(const char *hay, size_t len, const char *needle)
 			return hay + i;
 	}
 	return NULL;
+}
+
+json_t *
+text_json(const char *s)
+{
+	size_t len, cap;
+	char *buf;
+	json_t *j;
+
+	if (s == NULL)
+		return json_null();
+	len = strlen(s);
+	if ((j = json_stringn(s, len)) != NULL)
+		return j;	/* valid UTF-8 */
+	cap = len * 4 + 1;	/* every byte may become \xNN */
+	if ((buf = malloc(cap)) == NULL)
+		return NULL;
+	text_escape(buf, cap, s, len);
+	j = json_string(buf);
+	free(buf);
+	return j;
 }

@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 /* Copies src (len bytes, may hold NULs) into dst as one printable line: valid UTF-8 is kept,
  * except control characters (C0, DEL, C1), which become \xNN, as does every byte of an
  * invalid sequence; a backslash becomes \\. The result is always NUL-terminated and cut on
@@ -19,5 +21,10 @@ int text_is_clean(const char *s, size_t len);
 
 /* Case-insensitive search of needle (ASCII) in hay (len bytes, any content). */
 const char *text_casefind(const char *hay, size_t len, const char *needle);
+
+/* A JSON string of s (NULL: null): s itself when valid UTF-8 (control characters are
+ * escaped by the JSON encoding), else its text_escape()d form, so that untrusted bytes can
+ * never make a document unencodable. A new reference (NULL only when out of memory). */
+json_t *text_json(const char *s);
 
 #endif

@@ -74,4 +74,32 @@
 #ifndef RW_VIEWS_H
 #define RW_VIEWS_H
 
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "model.h"
+
+#define VIEWS_VERSION	"0.4"
+
+struct control;
+struct views;
+
+/* Adds what the daemon owns (capture, lists' health, DNSBL counters) to a status object. */
+typedef void (*views_status_fn)(void *arg, json_t *status);
+/* Carries out an operator's suspend or resume of customer c (already validated, not yet
+ * audited); writes what happened, one line, to outcome. -1 refuses it (outcome says why;
+ * nothing is audited). */
+typedef int (*views_act_fn)(void *arg, const char *action, long c, const char *reason,
+    const char *actor, char *outcome, size_t len);
+
+/* Registers the commands on ctl over model m (neither owned). NULL with err. */
+struct views *views_new(struct control *ctl, struct model *m, views_status_fn status,
+    views_act_fn act, void *arg, int64_t started, char *err, size_t errlen);
+/* NULL-safe; the commands stay registered (free the control first). */
+void views_free(struct views *v);
+/* After a reload that replaced the model. */
+void views_set_model(struct views *v, struct model *m);
+
 #endif

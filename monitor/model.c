@@ -1,0 +1,803 @@
+/*
+ * model.c — the join of traffic and listings into the risk engine, once a minute of the
+ * model's clock, and what of it must survive a restart.
+ *
+ * For: turning the capture's cumulative per-IP counters into per-minute deltas (the store's
+ * traffic rows, the customers' sparklines and last-hour figures, the risk engine's
+ * observations), following the listings as the DNSBL probe applies answers, evaluating, and
+ * turning level changes into durable flag history and socket events.
+ * Owns: the risk engine, a snapshot per traffic record (the counters as of the last minute,
+ * first seen), the per-customer state (recorded level, acknowledgement, sparkline).
+ * Must never: write per packet (the minute's rows go into the store's batch), lose a level
+ * change (it is committed before it is published; a failed commit is retried at the next
+ * minute because the recorded level only moves once the store took it), or keep a pointer
+ * into a customer map or space after a reload.
+ */
+#include "model.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "control.h"
+#include "log.h"
+#include "text.h"
+
+#define MINUTE		60
+#define HOUR		3600
+
+struct snap {			/* a traffic record's counters as of the last minute */
+	uint64_t bytes_out, dst;
+	uint32_t syn, sessions, mail_from, rcpt_to, data, starttls, r4, r5, cited;
+	uint32_t first_seen;
+	uint8_t suspect;
+};
+
+struct cust {
+	uint8_t level;
+	int64_t since;
+	char *ack_by, *ack_reason;
+	int64_t ack_ts;
+	uint32_t spark[MODEL_SPARK];	/* sessions, by hour % MODEL_SPARK */
+	uint32_t hour;			/* the hour of the newest slot */
+	uint32_t cur[4], prev[4];	/* rcpt, 5xx, cited, dst: this hour and the last */
+};
+
+struct model {
+	struct model_env env;
+	struct risk_config rc;
+	struct risk *risk;
+	const struct prefixes *space;
+	const struct customers *cus;
+	const struct dnsbl_lists *lists;
+	struct snap *snap;
+	size_t nsnap, capsnap;
+	struct cust *cust;
+	size_t ncust;
+	int64_t minute;			/* the minute number of the last tick */
+	int64_t now, evaluated;
+	int64_t pruned_hour;
+	long minute_retention, hour_retention;
+	size_t levels[4];
+};
+
+static void
+cust_clear(struct cust *c)
+{
+	free(c->ack_by);
+	free(c->ack_reason);
+	c->ack_by = c->ack_reason = NULL;
+	c->ack_ts = 0;
+}
+
+static void
+free_custs(struct cust *c, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		cust_clear(&c[i]);
+	free(c);
+}
+
+enum risk_level
+model_level_parse(const char *s)
+{
+	if (s == NULL)
+		return RISK_NONE;
+	if (strcmp(s, "watch") == 0)
+		return RISK_WATCH;
+	if (strcmp(s, "warn") == 0)
+		return RISK_WARN;
+	if (strcmp(s, "act") == 0)
+		return RISK_ACT;
+	return RISK_NONE;
+}
+
+void
+model_publish(struct model *m, const char *ev, json_t *data)
+{
+	if (m->env.control == NULL) {
+		json_decref(data);
+		return;
+	}
+	control_publish(m->env.control, ev, data);
+}
+
+/* ------------------------------------------------------------------ listings */
+
+static const char *
+scope_of(const struct store_listing *s)
+{
+	return dnsbl_scope_name((enum dnsbl_scope)s->scope);
+}
+
+static void
+feed_listing(struct model *m, const struct store_listing *s)
+{
+	struct rw_addr a;
+	char err[160];
+
+	if (m->risk == NULL)
+		return;
+	if (s->scope == DNSBL_SCOPE_IP) {
+		if (addr_parse(s->key, &a) == -1)
+			return;
+		if (risk_listing(m->risk, s->list, &a, s->listed, s->first_seen,
+		    s->last_seen) == -1)
+			log_warnx("model: %s %s: the risk engine's IP table is full", s->list,
+			    s->key);
+	} else if (risk_nb_listing(m->risk, s->list, s->key, s->listed, s->first_seen,
+	    s->txt, err, sizeof err) == -1)
+		log_warnx("model: %s", err);
+}
+
+static void
+on_listing(void *arg, enum listing_change ch, const struct store_listing *s)
+{
+	static const char *const name[] = { "same", "listed", "delisted", "changed" };
+	struct model *m = arg;
+
+	feed_listing(m, s);
+	if (ch == LISTING_SAME)
+		return;
+	model_publish(m, "listing", json_pack("{s:s, s:s, s:s, s:s, s:I}", "list", s->list,
+	    "key", s->key, "scope", scope_of(s), "event", name[ch], "ts",
+	    (json_int_t)s->checked));
+}
+
+static void
+feed_each(void *arg, const struct store_listing *s)
+{
+	feed_listing(arg, s);
+}
+
+/* ------------------------------------------------------------------ restore */
+
+struct restore {
+	struct model *m;
+	size_t ok, bad;
+	int64_t now;
+};
+
+static void
+restore_ipstate(void *arg, const char *ip, const void *state, size_t len)
+{
+	struct restore *rs = arg;
+	struct rw_addr a;
+	char err[160];
+
+	if (addr_parse(ip, &a) == -1 ||
+	    risk_import(rs->m->risk, &a, state, len, err, sizeof err) == -1)
+		rs->bad++;
+	else
+		rs->ok++;
+}
+
+static int
+dupstr(char **dst, const char *s)
+{
+	*dst = NULL;
+	if (s == NULL || s[0] == '\0')
+		return 0;
+	return (*dst = strdup(s)) == NULL ? -1 : 0;
+}
+
+static void
+restore_flag(void *arg, const struct store_flag *f)
+{
+	struct restore *rs = arg;
+	long c = customers_find(rs->m->cus, f->customer);
+	struct cust *cu;
+
+	if (c < 0)
+		return;		/* no longer a customer: its history stays in the store */
+	cu = &rs->m->cust[c];
+	cu->level = (uint8_t)model_level_parse(f->level);
+	cu->since = f->ts;
+	cust_clear(cu);
+	if (f->ack_by != NULL && f->ack_by[0] != '\0' &&
+	    (dupstr(&cu->ack_by, f->ack_by) == -1 ||
+	    dupstr(&cu->ack_reason, f->ack_reason) == -1))
+		rs->bad++;
+	cu->ack_ts = f->ack_ts;
+	rs->ok++;
+}
+
+/* Moves the sparkline of cu to hour h (zeroing the hours in between). */
+static void
+spark_roll(struct cust *cu, uint32_t h)
+{
+	uint32_t k;
+
+	if (h <= cu->hour)
+		return;
+	if (h - cu->hour >= MODEL_SPARK)
+		memset(cu->spark, 0, sizeof cu->spark);
+	else
+		for (k = cu->hour + 1; k <= h; k++)
+			cu->spark[k % MODEL_SPARK] = 0;
+	if (h - cu->hour == 1)
+		memcpy(cu->prev, cu->cur, sizeof cu->prev);
+	else
+		memset(cu->prev, 0, sizeof cu->prev);
+	memset(cu->cur, 0, sizeof cu->cur);
+	cu->hour = h;
+}
+
+static void
+cust_add(struct cust *cu, uint32_t h, uint32_t sessions, uint32_t rcpt, uint32_t r5,
+    uint32_t cited, uint32_t dst)
+{
+	uint32_t *p;
+
+	if (h + MODEL_SPARK <= cu->hour)
+		return;		/* older than the sparkline */
+	spark_roll(cu, h);
+	cu->spark[h % MODEL_SPARK] += sessions;
+	p = h == cu->hour ? cu->cur : h + 1 == cu->hour ? cu->prev : NULL;
+	if (p != NULL) {
+		p[0] += rcpt;
+		p[1] += r5;
+		p[2] += cited;
+		p[3] += dst;
+	}
+}
+
+static void
+restore_traffic(void *arg, const struct store_traffic *t)
+{
+	struct restore *rs = arg;
+	long c;
+
+	if (t->customer[0] == '\0' || (c = customers_find(rs->m->cus, t->customer)) < 0)
+		return;
+	cust_add(&rs->m->cust[c], (uint32_t)(t->ts / HOUR), t->sessions, t->rcpt_to,
+	    t->replies_5xx, t->cited, t->new_dst);
+}
+
+/* A new risk engine over the current space, its history from the store, the listings fed. */
+static int
+build_risk(struct model *m, char *err, size_t errlen)
+{
+	struct restore rs = { .m = m };
+	struct risk *r;
+
+	if ((r = risk_new(&m->rc, err, errlen)) == NULL)
+		return -1;
+	if (risk_set_space(r, m->space, m->cus, err, errlen) == -1) {
+		risk_free(r);
+		return -1;
+	}
+	risk_free(m->risk);
+	m->risk = r;
+	if (store_ipstate_load(m->env.store, restore_ipstate, &rs, err, errlen) == -1)
+		return -1;
+	if (rs.bad > 0)
+		log_warnx("model: %zu stored IP states unreadable (skipped)", rs.bad);
+	listings_each(m->env.listings, feed_each, m);
+	return 0;
+}
+
+/* Per-customer state for the map m->cus; state of customers of the old map follows the ids. */
+static int
+build_custs(struct model *m, const struct customers *old, int64_t now, char *err,
+    size_t errlen)
+{
+	size_t n = customers_count(m->cus), i;
+	struct cust *nc = calloc(n ? n : 1, sizeof *nc);
+	struct restore rs = { .m = m, .now = now };
+	struct cust *oc = m->cust;
+	size_t on = m->ncust;
+
+	if (nc == NULL) {
+		snprintf(err, errlen, "model: out of memory");
+		return -1;
+	}
+	if (old != NULL) {
+		for (i = 0; i < on; i++) {
+			long c = customers_find(m->cus, customers_get(old, i)->id);
+			if (c >= 0) {
+				nc[c] = oc[i];	/* takes the ack strings */
+				oc[i].ack_by = oc[i].ack_reason = NULL;
+			}
+		}
+		free_custs(oc, on);
+		m->cust = nc;
+		m->ncust = n;
+		return 0;
+	}
+	free_custs(oc, on);
+	m->cust = nc;
+	m->ncust = n;
+	if (store_flag_load(m->env.store, restore_flag, &rs, err, errlen) == -1)
+		return -1;
+	return store_traffic_each(m->env.store, 1, (now / HOUR - MODEL_SPARK + 1) * HOUR,
+	    (now / HOUR + 1) * HOUR, NULL, NULL, restore_traffic, &rs, err, errlen);
+}
+
+struct model *
+model_new(const struct model_env *env, const struct risk_config *rc,
+    const struct prefixes *p, const struct customers *c, const struct dnsbl_lists *ls,
+    int64_t now, char *err, size_t errlen)
+{
+	struct model *m = calloc(1, sizeof *m);
+
+	if (m == NULL) {
+		snprintf(err, errlen, "model: out of memory");
+		return NULL;
+	}
+	m->env = *env;
+	m->rc = *rc;
+	m->space = p;
+	m->cus = c;
+	m->lists = ls;
+	m->now = now;
+	m->minute_retention = 48 * HOUR;
+	m->hour_retention = 35 * 24 * HOUR;
+	if (build_custs(m, NULL, now, err, errlen) == -1 || build_risk(m, err, errlen) == -1) {
+		model_free(m);
+		return NULL;
+	}
+	listings_set_hook(env->listings, on_listing, m);
+	return m;
+}
+
+void
+model_free(struct model *m)
+{
+	if (m == NULL)
+		return;
+	if (m->env.listings != NULL)
+		listings_set_hook(m->env.listings, NULL, NULL);
+	risk_free(m->risk);
+	free(m->snap);
+	free_custs(m->cust, m->ncust);
+	free(m);
+}
+
+int
+model_set_space(struct model *m, const struct prefixes *p, const struct customers *c,
+    const struct dnsbl_lists *ls, char *err, size_t errlen)
+{
+	const struct customers *old = m->cus;
+	const struct prefixes *oldp = m->space;
+
+	if (risk_set_space(m->risk, p, c, err, errlen) == -1)
+		return -1;
+	m->space = p;
+	m->cus = c;
+	if (build_custs(m, old, m->now, err, errlen) == -1) {
+		m->space = oldp;
+		m->cus = old;
+		(void)risk_set_space(m->risk, oldp, old, err, errlen);
+		return -1;
+	}
+	m->lists = ls;
+	return 0;
+}
+
+int
+model_set_risk(struct model *m, const struct risk_config *rc, char *err, size_t errlen)
+{
+	struct risk_config old = m->rc;
+
+	model_save(m);		/* every IP's state is then in the store to start from */
+	m->rc = *rc;
+	if (build_risk(m, err, errlen) == -1) {
+		char err2[200];
+
+		m->rc = old;
+		if (build_risk(m, err2, sizeof err2) == -1)
+			log_warnx("model: the old risk engine is gone too: %s", err2);
+		return -1;
+	}
+	return 0;
+}
+
+void
+model_set_retention(struct model *m, long minute_retention, long hour_retention)
+{
+	m->minute_retention = minute_retention;
+	m->hour_retention = hour_retention;
+}
+
+/* ------------------------------------------------------------------ the minute */
+
+static uint32_t
+cited_of(const struct traffic *t, const struct traffic_ip *ip)
+{
+	size_t w, n = traffic_ncite(t);
+	uint64_t sum = 0;
+
+	if (ip->cites == NULL)
+		return 0;
+	for (w = 0; w < n; w++)
+		sum += ip->cites[w];
+	return sum > UINT32_MAX ? UINT32_MAX : (uint32_t)sum;
+}
+
+static uint32_t
+d32(uint32_t now, uint32_t before)
+{
+	return now >= before ? now - before : now;	/* a reset counts from 0 */
+}
+
+static int
+grow_snaps(struct model *m, size_t n)
+{
+	struct snap *ns;
+	size_t cap;
+
+	if (n <= m->capsnap)
+		return 0;
+	cap = m->capsnap ? m->capsnap : 1024;
+	while (cap < n)
+		cap *= 2;
+	if ((ns = realloc(m->snap, cap * sizeof *ns)) == NULL)
+		return -1;
+	m->snap = ns;
+	m->capsnap = cap;
+	return 0;
+}
+
+struct save_ctx {
+	struct model *m;
+	int64_t now;
+	size_t errors;
+};
+
+static void
+save_state(void *arg, const struct rw_addr *ip, const void *state, size_t len)
+{
+	struct save_ctx *sc = arg;
+	char buf[ADDR_STRLEN], err[160];
+
+	if (store_ipstate_put(sc->m->env.store, addr_format(ip, buf, sizeof buf), state, len,
+	    sc->now, err, sizeof err) == -1 && sc->errors++ == 0)
+		log_warnx("model: %s", err);
+}
+
+/* Turns the counters' increase since the last minute into rows, observations and customer
+ * figures. Returns -1 when the store refused (the snapshots then stay, so the next minute
+ * carries the increase). */
+static int
+account(struct model *m, int64_t ts, int64_t now)
+{
+	struct traffic *t = m->env.traffic;
+	size_t i, n = traffic_count(t);
+	char ipbuf[ADDR_STRLEN], err[160];
+	uint32_t hour = (uint32_t)(ts / HOUR);
+
+	if (grow_snaps(m, n) == -1) {
+		log_warnx("model: out of memory for %zu senders", n);
+		return -1;
+	}
+	for (; m->nsnap < n; m->nsnap++) {
+		memset(&m->snap[m->nsnap], 0, sizeof m->snap[m->nsnap]);
+		m->snap[m->nsnap].first_seen = (uint32_t)now;
+	}
+	for (i = 0; i < n; i++) {
+		struct traffic_ip *ip = traffic_at(t, i);
+		struct snap *s = &m->snap[i];
+		struct store_traffic row;
+		struct risk_counters rc;
+		uint32_t cited = cited_of(t, ip);
+		uint64_t dst = distinct_count(&ip->dst);
+
+		if (ip->syn == s->syn && ip->sessions == s->sessions &&
+		    ip->bytes_out == s->bytes_out && ip->replies_4xx == s->r4 &&
+		    ip->replies_5xx == s->r5 && dst == s->dst && cited == s->cited)
+			continue;
+		memset(&row, 0, sizeof row);
+		row.ip = addr_format(&ip->addr, ipbuf, sizeof ipbuf);
+		row.customer = ip->customer >= 0 && (size_t)ip->customer < m->ncust ?
+		    customers_get(m->cus, (size_t)ip->customer)->id : "";
+		row.ts = ts;
+		row.bytes_out = ip->bytes_out >= s->bytes_out ? ip->bytes_out - s->bytes_out :
+		    ip->bytes_out;
+		row.syn = d32(ip->syn, s->syn);
+		row.sessions = d32(ip->sessions, s->sessions);
+		row.mail_from = d32(ip->mail_from, s->mail_from);
+		row.rcpt_to = d32(ip->rcpt_to, s->rcpt_to);
+		row.data = d32(ip->data, s->data);
+		row.starttls = d32(ip->starttls, s->starttls);
+		row.replies_4xx = d32(ip->replies_4xx, s->r4);
+		row.replies_5xx = d32(ip->replies_5xx, s->r5);
+		row.cited = d32(cited, s->cited);
+		row.new_dst = (uint32_t)(dst >= s->dst ? dst - s->dst : dst);
+		if (store_traffic_put(m->env.store, &row, err, sizeof err) == -1) {
+			log_warnx("model: %s", err);
+			return -1;
+		}
+		rc.connections = ip->sessions;
+		rc.rcpt = ip->rcpt_to;
+		rc.replies_5xx = ip->replies_5xx;
+		rc.cited = cited;
+		rc.distinct_dst = dst;
+		(void)risk_observe(m->risk, &ip->addr, &rc, now);	/* full: counted by risk */
+		if (ip->customer >= 0 && (size_t)ip->customer < m->ncust)
+			cust_add(&m->cust[ip->customer], hour, row.sessions, row.rcpt_to,
+			    row.replies_5xx, row.cited, row.new_dst);
+		s->syn = ip->syn;
+		s->sessions = ip->sessions;
+		s->mail_from = ip->mail_from;
+		s->rcpt_to = ip->rcpt_to;
+		s->data = ip->data;
+		s->starttls = ip->starttls;
+		s->bytes_out = ip->bytes_out;
+		s->r4 = ip->replies_4xx;
+		s->r5 = ip->replies_5xx;
+		s->cited = cited;
+		s->dst = dst;
+	}
+	return 0;
+}
+
+json_t *
+model_nb_json(const struct risk_nb_view *v)
+{
+	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:f, s:f}", "policy", v->policy,
+	    "scope", v->scope == RISK_SCOPE_ASN ? "asn" : "range", "key", v->key,
+	    "impacts", (json_int_t)v->impacts, "suspects", (json_int_t)v->suspects,
+	    "threshold", (json_int_t)v->threshold, "pressure", v->pressure,
+	    "projected", v->projected);
+}
+
+json_t *
+model_evidence_json(const struct risk_flag *f)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; a != NULL && f != NULL && i < f->nevidence; i++)
+		json_array_append_new(a, text_json(f->evidence[i]));
+	return a;
+}
+
+/* The evidence document the store keeps with a flag. */
+static char *
+evidence_doc(const struct risk_flag *f)
+{
+	json_t *nbs = json_array(), *doc;
+	char *s;
+	size_t i;
+
+	for (i = 0; f != NULL && nbs != NULL && i < f->nnb; i++)
+		json_array_append_new(nbs, model_nb_json(f->nb[i]));
+	doc = json_pack("{s:o, s:o}", "evidence", model_evidence_json(f), "neighbourhoods",
+	    nbs);
+	s = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+	json_decref(doc);
+	return s;
+}
+
+/* Records and publishes the level changes of the last evaluation. */
+static int
+flags_diff(struct model *m, int64_t now)
+{
+	size_t c;
+	int rc = 0;
+
+	memset(m->levels, 0, sizeof m->levels);
+	for (c = 0; c < m->ncust; c++) {
+		const struct risk_flag *f = risk_flag_of(m->risk, (long)c);
+		enum risk_level lev = f != NULL ? f->level : RISK_NONE;
+		struct cust *cu = &m->cust[c];
+		const struct customer *cus = customers_get(m->cus, c);
+		struct store_flag sf;
+		char err[200], *doc;
+		int64_t id = 0;
+
+		m->levels[lev]++;
+		if (lev == cu->level && lev == RISK_NONE)
+			continue;
+		if ((doc = evidence_doc(f)) == NULL) {
+			log_warnx("model: out of memory");
+			return -1;
+		}
+		if (lev == cu->level) {
+			if (store_flag_update(m->env.store, cus->id, f->score, doc, err,
+			    sizeof err) == -1)
+				log_warnx("model: %s", err);
+			free(doc);
+			continue;
+		}
+		memset(&sf, 0, sizeof sf);
+		sf.ts = now;
+		sf.customer = cus->id;
+		sf.name = cus->name;
+		sf.level = risk_level_name(lev);
+		sf.previous = risk_level_name((enum risk_level)cu->level);
+		sf.score = f != NULL ? f->score : 0;
+		sf.evidence = doc;
+		if (store_flag_change(m->env.store, &sf, &id, err, sizeof err) == -1) {
+			log_warnx("model: customer %s: level change not recorded, retried at the "
+			    "next minute: %s", cus->id, err);
+			free(doc);
+			rc = -1;
+			continue;
+		}
+		free(doc);
+		model_publish(m, "flag", json_pack("{s:I, s:I, s:o, s:o, s:s, s:s, s:f, s:o}",
+		    "id", (json_int_t)id, "ts", (json_int_t)now, "customer", text_json(cus->id),
+		    "name", text_json(cus->name), "level", sf.level, "previous", sf.previous, "score", sf.score,
+		    "evidence", model_evidence_json(f)));
+		cu->level = (uint8_t)lev;
+		cu->since = now;
+		cust_clear(cu);
+	}
+	return rc;
+}
+
+/* Asks the DNSBL probe about the IPs that turned suspect this minute. */
+static void
+new_suspects(struct model *m)
+{
+	size_t i;
+	unsigned rules;
+
+	for (i = 0; i < m->nsnap; i++) {
+		struct traffic_ip *ip = traffic_at(m->env.traffic, i);
+		int s = risk_ip_suspect(m->risk, &ip->addr, &rules);
+
+		if (s && !m->snap[i].suspect && m->env.suspect != NULL)
+			m->env.suspect(m->env.arg, &ip->addr);
+		m->snap[i].suspect = (uint8_t)s;
+	}
+}
+
+int
+model_tick(struct model *m, int64_t now)
+{
+	int64_t minute = now / MINUTE, ts;
+	struct save_ctx sc = { .m = m, .now = now };
+	char err[200];
+	int rc = 0;
+
+	if (m->minute == 0 || minute < m->minute) {
+		m->minute = minute;	/* the first tick, or the clock went back (a replay) */
+		m->now = now;
+		return 0;
+	}
+	m->now = now;
+	if (minute == m->minute)
+		return 0;
+	ts = m->minute * MINUTE;
+	m->minute = minute;
+	if (account(m, ts, now) == -1)
+		rc = -1;
+	risk_export_dirty(m->risk, save_state, &sc);
+	if (risk_evaluate(m->risk, now) == -1) {
+		log_warnx("model: out of memory evaluating");
+		return -1;
+	}
+	m->evaluated = now;
+	new_suspects(m);
+	if (flags_diff(m, now) == -1)
+		rc = -1;
+	if (now / HOUR != m->pruned_hour) {
+		m->pruned_hour = now / HOUR;
+		if (store_traffic_prune(m->env.store, now - m->minute_retention,
+		    now - m->hour_retention, err, sizeof err) == -1 ||
+		    store_ipstate_prune(m->env.store, now - m->hour_retention, err,
+		    sizeof err) == -1)
+			log_warnx("model: pruning: %s", err);
+	}
+	model_publish(m, "tick", json_pack("{s:I, s:{s:I, s:I, s:I}}", "now", (json_int_t)now,
+	    "levels", "watch", (json_int_t)m->levels[RISK_WATCH], "warn",
+	    (json_int_t)m->levels[RISK_WARN], "act", (json_int_t)m->levels[RISK_ACT]));
+	return rc == -1 ? -1 : 1;
+}
+
+void
+model_save(struct model *m)
+{
+	struct save_ctx sc = { .m = m, .now = m->now };
+
+	if (m->minute != 0 && account(m, m->minute * MINUTE, m->now) == 0)
+		risk_export_dirty(m->risk, save_state, &sc);
+}
+
+/* ------------------------------------------------------------------ read access */
+
+const struct risk *model_risk(const struct model *m) { return m->risk; }
+const struct customers *model_customers(const struct model *m) { return m->cus; }
+const struct prefixes *model_space(const struct model *m) { return m->space; }
+const struct dnsbl_lists *model_lists(const struct model *m) { return m->lists; }
+struct listings *model_listings(const struct model *m) { return m->env.listings; }
+struct store *model_store(const struct model *m) { return m->env.store; }
+struct traffic *model_traffic(const struct model *m) { return m->env.traffic; }
+int64_t model_now(const struct model *m) { return m->now; }
+int64_t model_evaluated(const struct model *m) { return m->evaluated; }
+
+int64_t
+model_first_seen(const struct model *m, size_t i)
+{
+	return i < m->nsnap ? m->snap[i].first_seen : 0;
+}
+
+void
+model_levels(const struct model *m, size_t out[4])
+{
+	memcpy(out, m->levels, sizeof m->levels);
+}
+
+int
+model_customer(const struct model *m, long c, struct model_customer *v)
+{
+	const struct cust *cu;
+	uint32_t h = (uint32_t)(m->now / HOUR), k;
+	double frac = (double)(m->now % HOUR) / HOUR, keep = 1 - frac;
+
+	if (c < 0 || (size_t)c >= m->ncust)
+		return -1;
+	cu = &m->cust[c];
+	memset(v, 0, sizeof *v);
+	v->level = (enum risk_level)cu->level;
+	v->since = cu->since;
+	v->ack_by = cu->ack_by;
+	v->ack_reason = cu->ack_reason;
+	v->ack_ts = cu->ack_ts;
+	for (k = 0; k < MODEL_SPARK; k++) {
+		uint32_t hk = h - (MODEL_SPARK - 1) + k;
+		if (hk <= cu->hour && hk + MODEL_SPARK > cu->hour)
+			v->spark[k] = cu->spark[hk % MODEL_SPARK];
+	}
+	/* the last 60 minutes: this hour and the part of the last one still inside */
+	if (cu->hour == h) {
+		v->sessions_1h = cu->spark[h % MODEL_SPARK] +
+		    (uint32_t)(keep * cu->spark[(h + MODEL_SPARK - 1) % MODEL_SPARK]);
+		v->rcpt_1h = cu->cur[0] + (uint32_t)(keep * cu->prev[0]);
+		v->rej_1h = cu->cur[1] + (uint32_t)(keep * cu->prev[1]);
+		v->cited_1h = cu->cur[2] + (uint32_t)(keep * cu->prev[2]);
+		v->dst_1h = cu->cur[3] + (uint32_t)(keep * cu->prev[3]);
+	} else if (cu->hour + 1 == h) {
+		v->sessions_1h = (uint32_t)(keep * cu->spark[cu->hour % MODEL_SPARK]);
+		v->rcpt_1h = (uint32_t)(keep * cu->cur[0]);
+		v->rej_1h = (uint32_t)(keep * cu->cur[1]);
+		v->cited_1h = (uint32_t)(keep * cu->cur[2]);
+		v->dst_1h = (uint32_t)(keep * cu->cur[3]);
+	}
+	return 0;
+}
+
+int
+model_ack(struct model *m, long c, const char *by, const char *reason, int64_t now,
+    char *err, size_t errlen)
+{
+	struct cust *cu;
+	char *nb, *nr;
+	int r;
+
+	if (c < 0 || (size_t)c >= m->ncust) {
+		snprintf(err, errlen, "no such customer");
+		return -1;
+	}
+	cu = &m->cust[c];
+	if (cu->level == RISK_NONE) {
+		snprintf(err, errlen, "customer %s has no flag to acknowledge",
+		    customers_get(m->cus, (size_t)c)->id);
+		return -1;
+	}
+	if ((nb = strdup(by)) == NULL || (nr = strdup(reason)) == NULL) {
+		free(nb);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	r = store_flag_ack(m->env.store, customers_get(m->cus, (size_t)c)->id, by, reason, now,
+	    err, errlen);
+	if (r != 0) {
+		if (r == 1)
+			snprintf(err, errlen, "customer %s has no recorded flag",
+			    customers_get(m->cus, (size_t)c)->id);
+		free(nb);
+		free(nr);
+		return -1;
+	}
+	cust_clear(cu);
+	cu->ack_by = nb;
+	cu->ack_reason = nr;
+	cu->ack_ts = now;
+	return 0;
+}

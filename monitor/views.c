@@ -1,0 +1,791 @@
+/*
+ * views.c — the control socket's commands (shapes in views.h): JSON views of the model,
+ * the listings and the history, and the operators' acts.
+ *
+ * For: answering `rangewatch status|customers|ranges|listings|alerts`, `top`, and recording
+ * suspend/resume/ack requests.
+ * Owns: nothing but its registration (the handlers read the model, the store and the
+ * listings they are given; the daemon adds the status of what it owns through a callback).
+ * Must never: trust a request's arguments (types and sizes are checked, text arguments are
+ * refused when they hold control characters), put untrusted text into a reply except as a
+ * JSON string (text_json), or let a request run unbounded work on the loop (limits).
+ */
+#include "views.h"
+
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "log.h"
+#include "text.h"
+
+#define REASON_MAX	200
+#define DETAIL_ROWS	20
+
+struct views {
+	struct control *ctl;
+	struct model *model;
+	views_status_fn status;
+	views_act_fn act;
+	void *arg;
+	int64_t started;
+};
+
+/* ------------------------------------------------------------------ arguments */
+
+/* Integer argument name, default def, within [0, max]. -1 with err when it is not. */
+static int
+arg_int(const json_t *req, const char *name, json_int_t def, json_int_t max, json_int_t *out,
+    char *err, size_t errlen)
+{
+	const json_t *v = json_object_get(req, name);
+
+	*out = def;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > max) {
+		snprintf(err, errlen, "\"%s\" must be an integer from 0 to %lld", name,
+		    (long long)max);
+		return -1;
+	}
+	*out = json_integer_value(v);
+	return 0;
+}
+
+static int
+arg_bool(const json_t *req, const char *name, int *out, char *err, size_t errlen)
+{
+	const json_t *v = json_object_get(req, name);
+
+	*out = 0;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_boolean(v)) {
+		snprintf(err, errlen, "\"%s\" must be true or false", name);
+		return -1;
+	}
+	*out = json_is_true(v);
+	return 0;
+}
+
+/* String argument: NULL when absent; -1 when not a clean one-line string of at most max. */
+static int
+arg_str(const json_t *req, const char *name, size_t max, const char **out, char *err,
+    size_t errlen)
+{
+	const json_t *v = json_object_get(req, name);
+
+	*out = NULL;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_string(v) || json_string_length(v) > max ||
+	    !text_is_clean(json_string_value(v), json_string_length(v))) {
+		snprintf(err, errlen, "\"%s\" must be a string of at most %zu bytes without "
+		    "control characters", name, max);
+		return -1;
+	}
+	*out = json_string_value(v);
+	return 0;
+}
+
+/* The customer named by argument name (required). */
+static long
+arg_customer(const struct views *v, const json_t *req, const char *name, char *err,
+    size_t errlen)
+{
+	const char *id;
+	long c;
+
+	if (arg_str(req, name, 256, &id, err, errlen) == -1)
+		return -1;
+	if (id == NULL) {
+		snprintf(err, errlen, "\"%s\" (a customer id) is required", name);
+		return -1;
+	}
+	if ((c = customers_find(model_customers(v->model), id)) < 0) {
+		snprintf(err, errlen, "no customer with id \"%s\"", id);
+		return -1;
+	}
+	return c;
+}
+
+/* ------------------------------------------------------------------ pieces */
+
+static json_t *
+time_json(int64_t t)
+{
+	return t > 0 ? json_integer(t) : json_null();
+}
+
+static const char *const rule_name[] = {
+	"rate", "connections", "rcpt", "fanout", "rejections", "cited", "unassigned", "woke",
+};
+
+static json_t *
+rules_json(unsigned rules)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; a != NULL && i < sizeof rule_name / sizeof rule_name[0]; i++)
+		if (rules & (1u << i))
+			json_array_append_new(a, json_string(rule_name[i]));
+	return a;
+}
+
+/* One customer, as the `customers` list shows it. */
+static json_t *
+customer_json(const struct views *v, long c)
+{
+	const struct customers *cs = model_customers(v->model);
+	const struct customer *cu = customers_get(cs, (size_t)c);
+	const struct risk_flag *f = risk_flag_of(model_risk(v->model), c);
+	struct model_customer mc;
+	json_t *o, *tags = json_array(), *ips = json_array(), *spark = json_array(), *nbs;
+	char buf[CIDR_STRLEN];
+	size_t i;
+
+	model_customer(v->model, c, &mc);
+	for (i = 0; tags != NULL && i < cu->ntags; i++)
+		json_array_append_new(tags, text_json(cu->tags[i]));
+	for (i = 0; ips != NULL && i < cu->ncidrs; i++)
+		json_array_append_new(ips, json_string(cidr_format(&cu->cidrs[i], buf,
+		    sizeof buf)));
+	for (i = 0; spark != NULL && i < MODEL_SPARK; i++)
+		json_array_append_new(spark, json_integer(mc.spark[i]));
+	nbs = json_array();
+	for (i = 0; f != NULL && nbs != NULL && i < f->nnb; i++)
+		json_array_append_new(nbs, model_nb_json(f->nb[i]));
+	o = json_pack("{s:o, s:o, s:s, s:f, s:o, s:o, s:o, s:o, s:I, s:I, "
+	    "s:{s:I, s:I, s:I, s:I, s:I}, s:o, s:o, s:o}",
+	    "id", text_json(cu->id), "name", text_json(cu->name),
+	    "level", risk_level_name(f != NULL ? f->level : RISK_NONE),
+	    "score", f != NULL ? f->score : 0.0,
+	    "since", time_json(f != NULL ? mc.since : 0),
+	    "ack", mc.ack_by != NULL ? json_pack("{s:o, s:o, s:I}", "by",
+	    text_json(mc.ack_by), "reason", text_json(mc.ack_reason), "ts",
+	    (json_int_t)mc.ack_ts) : json_null(),
+	    "tags", tags, "ips", ips,
+	    "listed_ips", (json_int_t)(f != NULL ? f->listed_ips : 0),
+	    "suspect_ips", (json_int_t)(f != NULL ? f->suspect_ips : 0),
+	    "smtp_1h", "sessions", (json_int_t)mc.sessions_1h, "rcpt", (json_int_t)mc.rcpt_1h,
+	    "replies_5xx", (json_int_t)mc.rej_1h, "cited", (json_int_t)mc.cited_1h,
+	    "dst", (json_int_t)mc.dst_1h,
+	    "spark", spark, "evidence", model_evidence_json(f), "neighbourhoods", nbs);
+	return o;
+}
+
+static int
+ci_contains(const char *hay, const char *needle)
+{
+	return text_casefind(hay, strlen(hay), needle) != NULL;
+}
+
+/* 1 when one of the customer's blocks overlaps r. */
+static int
+customer_in_range(const struct customer *cu, const struct rw_cidr *r)
+{
+	size_t i;
+
+	for (i = 0; i < cu->ncidrs; i++)
+		if (cidr_contains(r, &cu->cidrs[i].net) || cidr_contains(&cu->cidrs[i], &r->net))
+			return 1;
+	return 0;
+}
+
+struct listed_by {
+	const char *list;
+	const struct customers *cs;
+	uint8_t *mark;
+};
+
+static void
+mark_listed(void *arg, const struct store_listing *s)
+{
+	struct listed_by *lb = arg;
+	struct rw_addr a;
+	long c;
+
+	if (!s->listed || s->scope != DNSBL_SCOPE_IP || strcmp(s->list, lb->list) != 0 ||
+	    addr_parse(s->key, &a) == -1)
+		return;
+	if ((c = customers_lookup(lb->cs, &a)) >= 0)
+		lb->mark[c] = 1;
+}
+
+/* ------------------------------------------------------------------ read commands */
+
+static int
+cmd_status(void *arg, const json_t *req, const struct control_peer *peer, json_t **result,
+    char *err, size_t errlen)
+{
+	struct views *v = arg;
+	struct control_stats cst;
+	size_t lv[4];
+	json_t *o;
+
+	(void)req;
+	(void)peer;
+	model_levels(v->model, lv);
+	control_stats(v->ctl, &cst);
+	o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:o, s:I}",
+	    "version", VIEWS_VERSION, "pid", (json_int_t)getpid(), "started",
+	    (json_int_t)v->started, "now", (json_int_t)model_now(v->model),
+	    "ips", (json_int_t)traffic_count(model_traffic(v->model)),
+	    "customers", (json_int_t)customers_count(model_customers(v->model)),
+	    "levels", "watch", (json_int_t)lv[RISK_WATCH], "warn", (json_int_t)lv[RISK_WARN],
+	    "act", (json_int_t)lv[RISK_ACT], "evaluated", time_json(model_evaluated(v->model)),
+	    "clients", (json_int_t)cst.clients);
+	if (o == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (v->status != NULL)
+		v->status(v->arg, o);
+	*result = o;
+	return 0;
+}
+
+static int
+cmd_customers(void *arg, const json_t *req, const struct control_peer *peer,
+    json_t **result, char *err, size_t errlen)
+{
+	struct views *v = arg;
+	const struct customers *cs = model_customers(v->model);
+	const struct risk *r = model_risk(v->model);
+	size_t n = customers_count(cs), nf = risk_flag_count(r), i, total = 0;
+	json_int_t limit;
+	const char *one, *filter, *range, *list;
+	struct rw_cidr rc;
+	struct listed_by lb = { 0 };
+	int all;
+	json_t *arr = NULL, *o;
+
+	(void)peer;
+	if (arg_int(req, "limit", 100, 10000000, &limit, err, errlen) == -1 ||
+	    arg_bool(req, "all", &all, err, errlen) == -1 ||
+	    arg_str(req, "customer", 256, &one, err, errlen) == -1 ||
+	    arg_str(req, "filter", 256, &filter, err, errlen) == -1 ||
+	    arg_str(req, "range", CIDR_STRLEN, &range, err, errlen) == -1 ||
+	    arg_str(req, "list", 64, &list, err, errlen) == -1)
+		return -1;
+	if (range != NULL && cidr_parse(range, &rc, 0) == -1) {
+		snprintf(err, errlen, "\"range\" is not a CIDR: %s", range);
+		return -1;
+	}
+	if (list != NULL) {
+		lb.list = list;
+		lb.cs = cs;
+		if ((lb.mark = calloc(n ? n : 1, 1)) == NULL)
+			goto nomem;
+		listings_each(model_listings(v->model), mark_listed, &lb);
+	}
+	if ((arr = json_array()) == NULL)
+		goto nomem;
+	/* flagged customers worst first, then (all) the others in file order */
+	for (i = 0; i < nf + (all || one ? n : 0); i++) {
+		long c;
+		const struct customer *cu;
+
+		if (i < nf)
+			c = risk_flag_at(r, i)->customer;
+		else if (risk_flag_of(r, (long)(i - nf)) != NULL)
+			continue;	/* listed above */
+		else
+			c = (long)(i - nf);
+		cu = customers_get(cs, (size_t)c);
+		if (one != NULL && strcmp(cu->id, one) != 0)
+			continue;
+		if (filter != NULL && !ci_contains(cu->id, filter) && !ci_contains(cu->name, filter))
+			continue;
+		if (range != NULL && !customer_in_range(cu, &rc))
+			continue;
+		if (list != NULL && !lb.mark[c])
+			continue;
+		total++;
+		if (limit != 0 && (json_int_t)json_array_size(arr) >= limit)
+			continue;
+		if (json_array_append_new(arr, customer_json(v, c)) == -1)
+			goto nomem;
+	}
+	free(lb.mark);
+	if ((o = json_pack("{s:I, s:o}", "total", (json_int_t)total, "customers", arr)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	*result = o;
+	return 0;
+nomem:
+	free(lb.mark);
+	json_decref(arr);
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}
+
+/* The listings of ip on every ip-scope list that has a record of it. */
+static json_t *
+ip_listings_json(const struct views *v, const char *ip)
+{
+	const struct dnsbl_lists *ls = model_lists(v->model);
+	size_t i, n = ls != NULL ? dnsbl_lists_count(ls) : 0;
+	json_t *a = json_array();
+
+	for (i = 0; a != NULL && i < n; i++) {
+		const struct dnsbl_list *l = dnsbl_lists_get(ls, i);
+		const struct store_listing *s;
+
+		if (l->scope != DNSBL_SCOPE_IP ||
+		    (s = listings_get(model_listings(v->model), l->name, ip)) == NULL)
+			continue;
+		json_array_append_new(a, json_pack("{s:s, s:b, s:o, s:o, s:o, s:o}", "list",
+		    s->list, "listed", s->listed, "codes", text_json(s->codes), "txt",
+		    text_json(s->txt), "first_seen", time_json(s->first_seen), "last_seen",
+		    time_json(s->last_seen)));
+	}
+	return a;
+}
+
+struct addrs {
+	const struct views *v;
+	long c;
+	json_t *arr;
+	size_t n;
+};
+
+static void
+listed_addr(void *arg, const struct store_listing *s)
+{
+	struct addrs *ad = arg;
+	struct rw_addr a;
+	size_t i;
+
+	if (!s->listed || s->scope != DNSBL_SCOPE_IP || addr_parse(s->key, &a) == -1 ||
+	    customers_lookup(model_customers(ad->v->model), &a) != ad->c ||
+	    traffic_get(model_traffic(ad->v->model), &a) != NULL)
+		return;		/* not this customer's, or shown with its traffic */
+	for (i = 0; i < json_array_size(ad->arr); i++)
+		if (strcmp(json_string_value(json_object_get(json_array_get(ad->arr, i), "ip")),
+		    s->key) == 0)
+			return;	/* listed on another list too: already there */
+	json_array_append_new(ad->arr, json_pack("{s:s, s:n, s:n, s:b, s:o}", "ip", s->key,
+	    "first_seen", "last_seen", "suspect", 0, "listings", ip_listings_json(ad->v,
+	    s->key)));
+}
+
+/* The customer's IPs that sent or are listed, with their counters and listings. */
+static json_t *
+addresses_json(const struct views *v, long c)
+{
+	struct traffic *t = model_traffic(v->model);
+	size_t i, n = traffic_count(t), ncite = traffic_ncite(t), w;
+	struct addrs ad = { .v = v, .c = c, .arr = json_array() };
+	char ip[ADDR_STRLEN];
+
+	for (i = 0; ad.arr != NULL && i < n; i++) {
+		const struct traffic_ip *r = traffic_at(t, i);
+		unsigned rules = 0;
+		uint64_t cited = 0;
+		int sus;
+
+		if (r->customer != c)
+			continue;
+		for (w = 0; r->cites != NULL && w < ncite; w++)
+			cited += r->cites[w];
+		sus = risk_ip_suspect(model_risk(v->model), &r->addr, &rules);
+		addr_format(&r->addr, ip, sizeof ip);
+		json_array_append_new(ad.arr, json_pack("{s:s, s:o, s:o, s:I, s:I, s:I, s:I, "
+		    "s:I, s:I, s:I, s:I, s:I, s:b, s:o, s:o}", "ip", ip,
+		    "first_seen", time_json(model_first_seen(v->model, i)),
+		    "last_seen", time_json(r->last_seen), "sessions", (json_int_t)r->sessions,
+		    "mail_from", (json_int_t)r->mail_from, "rcpt_to", (json_int_t)r->rcpt_to,
+		    "data", (json_int_t)r->data, "starttls", (json_int_t)r->starttls,
+		    "replies_4xx", (json_int_t)r->replies_4xx,
+		    "replies_5xx", (json_int_t)r->replies_5xx, "cited", (json_int_t)cited,
+		    "dst", (json_int_t)distinct_count(&r->dst), "suspect", sus,
+		    "rules", rules_json(rules), "listings", ip_listings_json(v, ip)));
+	}
+	if (ad.arr != NULL)
+		listings_each(model_listings(v->model), listed_addr, &ad);
+	return ad.arr;
+}
+
+/* The "evidence" array of a stored evidence document (an empty one when unreadable). */
+static json_t *
+stored_evidence(const char *doc)
+{
+	json_t *d = doc != NULL ? json_loads(doc, 0, NULL) : NULL;
+	json_t *e = json_object_get(d, "evidence");
+
+	e = json_is_array(e) ? json_incref(e) : json_array();
+	json_decref(d);
+	return e;
+}
+
+static void
+flag_row(void *arg, const struct store_flag *f)
+{
+	json_array_append_new(arg, json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:f, s:o}", "id",
+	    (json_int_t)f->id, "ts", (json_int_t)f->ts, "customer", text_json(f->customer),
+	    "name", text_json(f->name), "level", text_json(f->level), "previous",
+	    text_json(f->previous), "score", f->score, "evidence", stored_evidence(f->evidence)));
+}
+
+static json_t *
+audit_json(const struct store_audit *a)
+{
+	return json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:o}", "id", (json_int_t)a->id, "ts",
+	    (json_int_t)a->ts, "actor", text_json(a->actor), "action", text_json(a->action),
+	    "customer", text_json(a->customer), "reason", text_json(a->reason), "outcome",
+	    text_json(a->outcome));
+}
+
+static void
+audit_row(void *arg, const struct store_audit *a)
+{
+	json_array_append_new(arg, audit_json(a));
+}
+
+static int
+cmd_customer(void *arg, const json_t *req, const struct control_peer *peer, json_t **result,
+    char *err, size_t errlen)
+{
+	struct views *v = arg;
+	json_t *o, *hist = json_array(), *audit = json_array();
+	const char *id;
+	long c;
+
+	(void)peer;
+	if ((c = arg_customer(v, req, "id", err, errlen)) < 0)
+		goto fail;
+	id = customers_get(model_customers(v->model), (size_t)c)->id;
+	if (hist == NULL || audit == NULL ||
+	    store_flag_history(model_store(v->model), id, 0, DETAIL_ROWS, flag_row, hist, err,
+	    errlen) == -1 ||
+	    store_audit_each(model_store(v->model), id, 0, DETAIL_ROWS, audit_row, audit, err,
+	    errlen) == -1)
+		goto fail;
+	if ((o = customer_json(v, c)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	json_object_set_new(o, "contact", text_json(customers_get(model_customers(v->model),
+	    (size_t)c)->contact));
+	json_object_set_new(o, "addresses", addresses_json(v, c));
+	json_object_set_new(o, "history", hist);
+	json_object_set_new(o, "audit", audit);
+	*result = o;
+	return 0;
+fail:
+	json_decref(hist);
+	json_decref(audit);
+	return -1;
+}
+
+static int
+cmd_ranges(void *arg, const json_t *req, const struct control_peer *peer, json_t **result,
+    char *err, size_t errlen)
+{
+	struct views *v = arg;
+	const struct risk *r = model_risk(v->model);
+	const struct customers *cs = model_customers(v->model);
+	size_t i, j, n = risk_nb_count(r), nf = risk_flag_count(r), total = 0;
+	json_int_t limit;
+	const char *policy;
+	json_t *arr;
+
+	(void)peer;
+	if (arg_int(req, "limit", 100, 10000000, &limit, err, errlen) == -1 ||
+	    arg_str(req, "policy", 64, &policy, err, errlen) == -1)
+		return -1;
+	if ((arr = json_array()) == NULL)
+		goto nomem;
+	for (i = 0; i < n; i++) {
+		const struct risk_nb_view *nv = risk_nb_at(r, i);
+		json_t *o, *con;
+
+		if (policy != NULL && strcmp(nv->policy, policy) != 0)
+			continue;
+		total++;
+		if (limit != 0 && (json_int_t)json_array_size(arr) >= limit)
+			continue;
+		if ((o = model_nb_json(nv)) == NULL || (con = json_array()) == NULL) {
+			json_decref(o);
+			goto nomem;
+		}
+		for (j = 0; j < nf; j++) {
+			const struct risk_flag *f = risk_flag_at(r, j);
+			const struct customer *cu = customers_get(cs, (size_t)f->customer);
+			size_t k;
+
+			for (k = 0; k < f->nnb; k++)
+				if (f->nb[k] == nv)
+					break;
+			if (k == f->nnb)
+				continue;
+			json_array_append_new(con, json_pack("{s:o, s:o, s:s, s:I, s:I}", "id",
+			    text_json(cu->id), "name", text_json(cu->name), "level",
+			    risk_level_name(f->level), "impacts", (json_int_t)f->listed_ips,
+			    "suspects", (json_int_t)f->suspect_ips));
+		}
+		json_object_set_new(o, "spamscore", json_real(nv->spamscore));
+		json_object_set_new(o, "ips", json_integer((json_int_t)nv->ips));
+		json_object_set_new(o, "customer_ips", json_integer((json_int_t)nv->customer_ips));
+		json_object_set_new(o, "escalated", json_boolean(nv->escalated));
+		json_object_set_new(o, "escalated_since", time_json(nv->escalated_since));
+		json_object_set_new(o, "list_count", nv->list_count >= 0 ?
+		    json_integer(nv->list_count) : json_null());
+		json_object_set_new(o, "eta_threshold", nv->eta_threshold >= 0 ?
+		    json_integer(nv->eta_threshold) : json_null());
+		json_object_set_new(o, "clear_at", time_json(nv->clear_at));
+		json_object_set_new(o, "clear_all_at", time_json(nv->clear_all_at));
+		json_object_set_new(o, "contributors", con);
+		json_array_append_new(arr, o);
+	}
+	if ((*result = json_pack("{s:I, s:o}", "total", (json_int_t)total, "neighbourhoods",
+	    arr)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+nomem:
+	json_decref(arr);
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}
+
+struct lsel {
+	const struct views *v;
+	const char *list;
+	int all;
+	json_int_t limit;
+	size_t total;
+	json_t *arr;
+};
+
+static void
+listing_row(void *arg, const struct store_listing *s)
+{
+	struct lsel *ls = arg;
+	const struct dnsbl_lists *lists = model_lists(ls->v->model);
+	const struct dnsbl_list *l = lists != NULL ? dnsbl_lists_find(lists, s->list) : NULL;
+	struct rw_addr a;
+	long c = -1;
+	json_t *cust;
+
+	if ((ls->list != NULL && strcmp(s->list, ls->list) != 0) || (!ls->all && !s->listed))
+		return;
+	ls->total++;
+	if (ls->limit != 0 && (json_int_t)json_array_size(ls->arr) >= ls->limit)
+		return;
+	if (s->scope == DNSBL_SCOPE_IP && addr_parse(s->key, &a) == 0)
+		c = customers_lookup(model_customers(ls->v->model), &a);
+	cust = c >= 0 ? text_json(customers_get(model_customers(ls->v->model), (size_t)c)->id) :
+	    json_null();
+	json_array_append_new(ls->arr, json_pack("{s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:o, "
+	    "s:o, s:o, s:o}", "list", s->list, "key", s->key, "scope", dnsbl_scope_name(
+	    (enum dnsbl_scope)s->scope), "listed", s->listed, "codes", text_json(s->codes),
+	    "txt", text_json(s->txt), "first_seen", time_json(s->first_seen), "last_seen",
+	    time_json(s->last_seen), "checked", time_json(s->checked), "customer", cust,
+	    "expires", s->listed && l != NULL && l->expiry > 0 && s->last_seen > 0 ?
+	    json_integer(s->last_seen + l->expiry) : json_null()));
+}
+
+static int
+cmd_listings(void *arg, const json_t *req, const struct control_peer *peer, json_t **result,
+    char *err, size_t errlen)
+{
+	struct lsel ls = { .v = arg };
+
+	(void)peer;
+	if (arg_str(req, "list", 64, &ls.list, err, errlen) == -1 ||
+	    arg_bool(req, "all", &ls.all, err, errlen) == -1 ||
+	    arg_int(req, "limit", 1000, 10000000, &ls.limit, err, errlen) == -1)
+		return -1;
+	if ((ls.arr = json_array()) == NULL)
+		goto nomem;
+	listings_each(model_listings(ls.v->model), listing_row, &ls);
+	if ((*result = json_pack("{s:I, s:o}", "total", (json_int_t)ls.total, "listings",
+	    ls.arr)) == NULL)
+		goto nomem;
+	return 0;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}
+
+static int
+cmd_alerts(void *arg, const json_t *req, const struct control_peer *peer, json_t **result,
+    char *err, size_t errlen)
+{
+	struct views *v = arg;
+	json_int_t limit;
+	const char *cust;
+	json_t *flags = NULL, *audit = NULL;
+
+	(void)peer;
+	if (arg_int(req, "limit", 50, 100000, &limit, err, errlen) == -1 ||
+	    arg_str(req, "customer", 256, &cust, err, errlen) == -1)
+		return -1;
+	if ((flags = json_array()) == NULL || (audit = json_array()) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (store_flag_history(model_store(v->model), cust, 0, (size_t)limit, flag_row, flags,
+	    err, errlen) == -1 ||
+	    store_audit_each(model_store(v->model), cust, 0, (size_t)limit, audit_row, audit, err,
+	    errlen) == -1)
+		goto fail;
+	*result = json_pack("{s:o, s:o}", "flags", flags, "audit", audit);
+	return 0;
+fail:
+	json_decref(flags);
+	json_decref(audit);
+	return -1;
+}
+
+/* ------------------------------------------------------------------ acting commands */
+
+/* "uid 1000 (alice)": who asked, for the audit log. */
+static void
+actor_of(const struct control_peer *peer, char *buf, size_t len)
+{
+	struct passwd pw, *res = NULL;
+	char pwbuf[1024];
+
+	if (getpwuid_r(peer->uid, &pw, pwbuf, sizeof pwbuf, &res) == 0 && res != NULL)
+		snprintf(buf, len, "uid %lu (%s)", (unsigned long)peer->uid, res->pw_name);
+	else
+		snprintf(buf, len, "uid %lu", (unsigned long)peer->uid);
+}
+
+static int
+act(struct views *v, const char *action, const json_t *req, const struct control_peer *peer,
+    json_t **result, char *err, size_t errlen)
+{
+	const char *reason;
+	char actor[160], outcome[256];
+	struct store_audit a;
+	int64_t id = 0, now = model_now(v->model);
+	long c;
+	const struct customer *cu;
+
+	if ((c = arg_customer(v, req, "customer", err, errlen)) < 0 ||
+	    arg_str(req, "reason", REASON_MAX, &reason, err, errlen) == -1)
+		return -1;
+	if (reason == NULL || reason[0] == '\0') {
+		snprintf(err, errlen, "\"reason\" is required: say why, it goes to the audit log");
+		return -1;
+	}
+	cu = customers_get(model_customers(v->model), (size_t)c);
+	actor_of(peer, actor, sizeof actor);
+	if (strcmp(action, "ack") == 0) {
+		if (model_ack(v->model, c, actor, reason, now, err, errlen) == -1)
+			return -1;
+		const struct risk_flag *f = risk_flag_of(model_risk(v->model), c);
+
+		snprintf(outcome, sizeof outcome, "acknowledged at level %s",
+		    risk_level_name(f != NULL ? f->level : RISK_NONE));
+	} else if (v->act != NULL) {
+		if (v->act(v->arg, action, c, reason, actor, outcome, sizeof outcome) == -1) {
+			snprintf(err, errlen, "%s", outcome);
+			return -1;
+		}
+	} else
+		snprintf(outcome, sizeof outcome, "recorded");
+	memset(&a, 0, sizeof a);
+	a.ts = now;
+	a.actor = actor;
+	a.action = action;
+	a.customer = cu->id;
+	a.reason = reason;
+	a.outcome = outcome;
+	a.detail = "";
+	if (store_audit_add(model_store(v->model), &a, &id, err, errlen) == -1)
+		return -1;
+	a.id = id;
+	log_info("%s %s by %s: %s", action, cu->id, actor, outcome);
+	model_publish(v->model, "audit", audit_json(&a));
+	*result = json_pack("{s:I, s:o, s:s, s:s}", "audit_id", (json_int_t)id, "customer",
+	    text_json(cu->id), "action", action, "outcome", outcome);
+	return 0;
+}
+
+static int
+cmd_suspend(void *arg, const json_t *req, const struct control_peer *peer, json_t **result,
+    char *err, size_t errlen)
+{
+	return act(arg, "suspend", req, peer, result, err, errlen);
+}
+
+static int
+cmd_resume(void *arg, const json_t *req, const struct control_peer *peer, json_t **result,
+    char *err, size_t errlen)
+{
+	return act(arg, "resume", req, peer, result, err, errlen);
+}
+
+static int
+cmd_ack(void *arg, const json_t *req, const struct control_peer *peer, json_t **result,
+    char *err, size_t errlen)
+{
+	return act(arg, "ack", req, peer, result, err, errlen);
+}
+
+/* ------------------------------------------------------------------ registration */
+
+struct views *
+views_new(struct control *ctl, struct model *m, views_status_fn status, views_act_fn actfn,
+    void *arg, int64_t started, char *err, size_t errlen)
+{
+	static const struct {
+		const char *cmd;
+		enum control_access access;
+		control_fn fn;
+	} cmds[] = {
+		{ "status", CONTROL_READ, cmd_status },
+		{ "customers", CONTROL_READ, cmd_customers },
+		{ "customer", CONTROL_READ, cmd_customer },
+		{ "ranges", CONTROL_READ, cmd_ranges },
+		{ "listings", CONTROL_READ, cmd_listings },
+		{ "alerts", CONTROL_READ, cmd_alerts },
+		{ "suspend", CONTROL_ACT, cmd_suspend },
+		{ "resume", CONTROL_ACT, cmd_resume },
+		{ "ack", CONTROL_ACT, cmd_ack },
+	};
+	struct views *v = calloc(1, sizeof *v);
+	size_t i;
+
+	if (v == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	v->ctl = ctl;
+	v->model = m;
+	v->status = status;
+	v->act = actfn;
+	v->arg = arg;
+	v->started = started;
+	for (i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+		if (control_handle(ctl, cmds[i].cmd, cmds[i].access, cmds[i].fn, v) == -1) {
+			snprintf(err, errlen, "cannot register command %s", cmds[i].cmd);
+			free(v);
+			return NULL;
+		}
+	return v;
+}
+
+void
+views_free(struct views *v)
+{
+	free(v);
+}
+
+void
+views_set_model(struct views *v, struct model *m)
+{
+	v->model = m;
+}
