@@ -867,8 +867,8 @@ control_new(struct loop *l, const struct control_opts *o, char *err, size_t errl
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		goto fail;
 	}
-	/* 0660 from the start: no moment where others could connect */
-	old = umask(0117);
+	/* the mode from the start: no moment where others could connect */
+	old = umask(o->mode == 0600 ? 0177 : 0117);
 	if (bind(ctl->fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
 		snprintf(err, errlen, "bind %s: %s", o->path, strerror(errno));
 		umask(old);

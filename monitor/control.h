@@ -77,6 +77,7 @@ typedef int (*control_fn)(void *arg, const json_t *request, const struct control
 struct control_opts {
 	const char *path;		/* the socket */
 	gid_t group;			/* group of the socket; (gid_t)-1: leave it */
+	unsigned mode;			/* 0600 or 0660 (anything else: 0660) */
 	const uid_t *op_uids;		/* operators, may be NULL */
 	size_t nop_uids;
 	const gid_t *op_gids;

@@ -1,15 +1,19 @@
 /*
- * rangewatchd.c — the daemon: one event loop that owns the capture handle, the DNSBL probe
- * (c-ares sockets, schedule), the store and the timers. Start-up order matters: read and
- * check every file, open the capture as root, drop to the configured user before the first
- * packet is read or any query is sent, then open the state and start. Signal handlers only
- * wake the loop (loop.c); SIGTERM/SIGINT stop cleanly with the store flushed.
+ * rangewatchd.c — the daemon: one event loop that owns the capture handle (or the replay
+ * of capture files), the DNSBL probe (c-ares sockets, schedule), the model (risk engine,
+ * flags), the store, the control socket and the timers. Start-up order matters: read and
+ * check every file, open the capture and bind the control socket as root, drop to the
+ * configured user before the first packet is read or any query is sent, then open the state
+ * and start. Signal handlers only wake the loop (loop.c); SIGHUP reloads the config and the
+ * files it names (a bad one is refused with file:line and the old one stays); SIGTERM/SIGINT
+ * stop cleanly with the model's minute and the store flushed.
  *
  * Owns: the one daemon context (struct rwd) and everything in it.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <libgen.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,37 +25,60 @@
 
 #include "capture.h"
 #include "config.h"
+#include "control.h"
 #include "customers.h"
 #include "dnsbl_lists.h"
 #include "listings.h"
 #include "log.h"
 #include "loop.h"
+#include "model.h"
 #include "outbound.h"
 #include "prefixes.h"
 #include "prober.h"
+#include "replay.h"
 #include "smtp.h"
 #include "store.h"
+#include "text.h"
 #include "traffic.h"
+#include "views.h"
 
 #define DEFAULT_CONFIG	"/etc/rangewatch/rangewatch.conf"
 #define FLUSH_MS	5000	/* batched state reaches the disk at least this often */
 #define ACTIVE_MS	30000	/* how often senders are handed to the DNSBL probe */
+#define TICK_MS		1000	/* the live clock's tick (the model works once a minute) */
+#define REPLAY_SLICE	20000	/* frames fed per loop turn when replaying as fast as can be */
 
-/* The daemon's context: main owns it, everything hangs off it. */
-struct rwd {
-	const char *cfgpath;
+/* The files a config names, loaded together so that a reload swaps all or nothing. */
+struct files {
 	struct rw_config *cfg;
 	struct prefixes *space;
 	struct customers *customers;
 	struct dnsbl_lists *lists;
+};
+
+/* The daemon's context: main owns it, everything hangs off it. */
+struct rwd {
+	const char *cfgpath;
+	struct files f;
 	struct loop *loop;
 	struct capture *cap;
+	struct replay *replay;
 	struct traffic *traffic;
 	struct outbound *outbound;
 	struct store *store;
 	struct listings *listings;
 	struct prober *prober;
+	struct control *control;
+	struct model *model;
+	struct views *views;
+	uid_t uid;			/* the user we run as after the drop */
+	int64_t started;
+	int64_t replay_end_wall;	/* wall time the replay ended (the clock runs on) */
+	int64_t replay_end_clock;
 	uint32_t active_since;	/* senders after this packet time are news for the probe */
+	uint64_t last_packets;	/* for the packet rate */
+	int64_t last_rate_ms;
+	double pps;
 };
 
 static void
@@ -62,43 +89,105 @@ usage(void)
 	    "  -n  check the configuration and the files it names, then exit\n");
 }
 
-/* Loads the config and every file it names into d; 0 when all are good. */
-static int
-load_files(struct rwd *d, char *err, size_t errlen)
+static void
+files_free(struct files *f)
 {
-	if (config_load(d->cfgpath, &d->cfg, err, errlen) == -1)
-		return -1;
-	if (d->cfg->prefixes[0]) {
-		if (prefixes_load(d->cfg->prefixes, &d->space, err, errlen) == -1)
+	dnsbl_lists_free(f->lists);
+	customers_free(f->customers);
+	prefixes_free(f->space);
+	config_free(f->cfg);
+	memset(f, 0, sizeof *f);
+}
+
+/* Checks that every policy's lists are lists of the lists file. */
+static int
+check_policies(const struct files *f, char *err, size_t errlen)
+{
+	const struct risk_config *rc = &f->cfg->risk;
+	size_t i, j;
+
+	if (f->lists == NULL)
+		return 0;	/* no lists: the policies never see an impact */
+	for (i = 0; i < rc->npolicies; i++) {
+		const struct risk_policy *p = &rc->policy[i];
+		for (j = 0; j < p->nfeeds; j++)
+			if (dnsbl_lists_find(f->lists, p->feeds[j]) == NULL) {
+				snprintf(err, errlen, "%s: policy \"%s\" feeds on list \"%s\", "
+				    "which %s does not define", f->cfg->path, p->name, p->feeds[j],
+				    f->cfg->lists);
+				return -1;
+			}
+		if (p->escalating[0] && dnsbl_lists_find(f->lists, p->escalating) == NULL) {
+			snprintf(err, errlen, "%s: policy \"%s\" is confirmed by list \"%s\", "
+			    "which %s does not define", f->cfg->path, p->name, p->escalating,
+			    f->cfg->lists);
 			return -1;
-	} else if ((d->space = prefixes_new_empty()) == NULL)
+		}
+	}
+	return 0;
+}
+
+/* Loads the config at path and every file it names into f; 0 when all are good. */
+static int
+load_files(const char *path, struct files *f, char *err, size_t errlen)
+{
+	memset(f, 0, sizeof *f);
+	if (config_load(path, &f->cfg, err, errlen) == -1)
+		goto fail;
+	if (f->cfg->prefixes[0]) {
+		if (prefixes_load(f->cfg->prefixes, &f->space, err, errlen) == -1)
+			goto fail;
+	} else if ((f->space = prefixes_new_empty()) == NULL)
 		goto nomem;
-	if (d->cfg->customers[0]) {
-		if (customers_load(d->cfg->customers, &d->customers, err, errlen) == -1)
-			return -1;
-	} else if ((d->customers = customers_new_empty()) == NULL)
+	if (f->cfg->customers[0]) {
+		if (customers_load(f->cfg->customers, &f->customers, err, errlen) == -1)
+			goto fail;
+	} else if ((f->customers = customers_new_empty()) == NULL)
 		goto nomem;
-	if (d->cfg->lists[0] && dnsbl_lists_load(d->cfg->lists, &d->lists, err, errlen) == -1)
-		return -1;
+	if (f->cfg->lists[0] && dnsbl_lists_load(f->cfg->lists, &f->lists, err, errlen) == -1)
+		goto fail;
+	if (check_policies(f, err, errlen) == -1)
+		goto fail;
 	return 0;
 nomem:
 	snprintf(err, errlen, "out of memory");
+fail:
+	files_free(f);
 	return -1;
 }
 
-/* Makes the state directory (owned by the daemon's user when we are root). */
+/* Makes a folder the daemon's user writes into (owned by it when we are root). */
 static int
-make_state_dir(const struct rwd *d, const struct passwd *pw, char *err, size_t errlen)
+make_dir(const char *dir, const struct passwd *pw, char *err, size_t errlen)
 {
-	if (mkdir(d->cfg->state_dir, 0750) == -1 && errno != EEXIST) {
-		snprintf(err, errlen, "%s: %s", d->cfg->state_dir, strerror(errno));
+	if (mkdir(dir, 0750) == -1 && errno != EEXIST) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 		return -1;
 	}
-	if (pw && chown(d->cfg->state_dir, pw->pw_uid, pw->pw_gid) == -1) {
-		snprintf(err, errlen, "%s: %s", d->cfg->state_dir, strerror(errno));
+	if (pw && chown(dir, pw->pw_uid, pw->pw_gid) == -1) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 		return -1;
 	}
 	return 0;
+}
+
+/* The folder of path, made when missing (the socket's and the pidfile's: /run/rangewatch). */
+static int
+make_parent(const char *path, const struct passwd *pw, char *err, size_t errlen)
+{
+	char *copy = strdup(path), *dir;
+	struct stat sb;
+	int rc = 0;
+
+	if (copy == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	dir = dirname(copy);
+	if (stat(dir, &sb) == -1)
+		rc = make_dir(dir, pw, err, errlen);
+	free(copy);
+	return rc;
 }
 
 /* Drops root for good, like tcpdump -Z: groups, gid, uid, and checks it cannot come back. */
@@ -118,6 +207,108 @@ drop_privileges(const struct passwd *pw, char *err, size_t errlen)
 	return 0;
 }
 
+/* The operators' uids and gids from the config's names ("alice", "@noc"). */
+static int
+resolve_operators(const struct rw_config *cfg, uid_t **uids, size_t *nuids, gid_t **gids,
+    size_t *ngids, char *err, size_t errlen)
+{
+	size_t i;
+
+	*uids = calloc(cfg->noperators + 1, sizeof **uids);
+	*gids = calloc(cfg->noperators + 1, sizeof **gids);
+	*nuids = *ngids = 0;
+	if (*uids == NULL || *gids == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	for (i = 0; i < cfg->noperators; i++) {
+		const char *n = cfg->operators[i];
+		if (n[0] == '@') {
+			struct group *g = getgrnam(n + 1);
+			if (g == NULL) {
+				snprintf(err, errlen, "%s: operators: no group '%s'", cfg->path, n + 1);
+				goto fail;
+			}
+			(*gids)[(*ngids)++] = g->gr_gid;
+		} else {
+			struct passwd *p = getpwnam(n);
+			if (p == NULL) {
+				snprintf(err, errlen, "%s: operators: no user '%s'", cfg->path, n);
+				goto fail;
+			}
+			(*uids)[(*nuids)++] = p->pw_uid;
+		}
+	}
+	return 0;
+fail:
+	free(*uids);
+	free(*gids);
+	*uids = NULL;
+	*gids = NULL;
+	return -1;
+}
+
+/* Binds the control socket (as root: its group, its folder). */
+static int
+open_control(struct rwd *d, const struct passwd *pw, char *err, size_t errlen)
+{
+	const struct rw_config *cfg = d->f.cfg;
+	struct control_opts o;
+	uid_t *uids = NULL;
+	gid_t *gids = NULL;
+	size_t nuids, ngids;
+	int rc = -1;
+
+	memset(&o, 0, sizeof o);
+	o.path = cfg->socket;
+	o.mode = (unsigned)cfg->socket_mode;
+	o.group = (gid_t)-1;
+	if (cfg->socket_group[0]) {
+		struct group *g = getgrnam(cfg->socket_group);
+		if (g == NULL) {
+			snprintf(err, errlen, "%s: socket_group: no group '%s'", cfg->path,
+			    cfg->socket_group);
+			return -1;
+		}
+		o.group = g->gr_gid;
+	} else if (pw != NULL)
+		o.group = pw->pw_gid;
+	if (resolve_operators(cfg, &uids, &nuids, &gids, &ngids, err, errlen) == -1)
+		return -1;
+	o.op_uids = uids;
+	o.nop_uids = nuids;
+	o.op_gids = gids;
+	o.nop_gids = ngids;
+	if (make_parent(cfg->socket, pw, err, errlen) == 0 &&
+	    (d->control = control_new(d->loop, &o, err, errlen)) != NULL)
+		rc = 0;
+	free(uids);
+	free(gids);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ the clock */
+
+static int64_t
+wall_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+/* The model's clock: wall time live; the packets' time when replaying, running on in wall
+ * time once the replay is over. */
+static int64_t
+model_clock(const struct rwd *d)
+{
+	if (d->replay == NULL)
+		return wall_now();
+	if (d->replay_end_wall != 0)
+		return d->replay_end_clock + (wall_now() - d->replay_end_wall);
+	return replay_clock(d->replay);
+}
+
+/* ------------------------------------------------------------------ loop callbacks */
+
 static void
 on_capture(void *arg, int fd, short revents)
 {
@@ -130,6 +321,59 @@ on_capture(void *arg, int fd, short revents)
 		log_warnx("capture: %s", err);
 }
 
+static void
+tick(struct rwd *d)
+{
+	int64_t now = model_clock(d);
+
+	if (now > 0)
+		model_tick(d->model, now);
+}
+
+static void
+on_replay(void *arg)
+{
+	struct rwd *d = arg;
+	int64_t now_ms = loop_now_ms(), wait;
+
+	replay_run(d->replay, now_ms, REPLAY_SLICE);
+	tick(d);
+	if (replay_done(d->replay)) {
+		struct replay_stats st;
+
+		replay_get_stats(d->replay, &st);
+		d->replay_end_wall = wall_now();
+		d->replay_end_clock = replay_clock(d->replay);
+		log_info("replay done: %llu frames from %llu files (%llu failed)",
+		    (unsigned long long)st.frames, (unsigned long long)st.files_done,
+		    (unsigned long long)st.files_failed);
+		return;
+	}
+	wait = replay_wait_ms(d->replay, loop_now_ms());
+	loop_timer(d->loop, wait < 0 ? TICK_MS : wait > TICK_MS ? TICK_MS : wait, on_replay, d);
+}
+
+/* Once a second: the clock for the model when it is not driven by a replay slice, idle
+ * flows expire on a quiet interface, and the packet rate. */
+static void
+on_tick(void *arg)
+{
+	struct rwd *d = arg;
+	struct outbound_counts n;
+	int64_t ms = loop_now_ms();
+
+	if (d->cap != NULL)
+		outbound_tick(d->outbound, (uint32_t)wall_now());
+	if (d->replay == NULL || d->replay_end_wall != 0)
+		tick(d);
+	outbound_get_counts(d->outbound, &n);
+	if (d->last_rate_ms != 0 && ms > d->last_rate_ms)
+		d->pps = (double)(n.total - d->last_packets) * 1000.0 / (double)(ms - d->last_rate_ms);
+	d->last_packets = n.total;
+	d->last_rate_ms = ms;
+	loop_timer(d->loop, TICK_MS, on_tick, d);
+}
+
 /* Hands the IPs that sent SMTP since the last round to the DNSBL probe (fast re-checks). */
 static void
 on_active(void *arg)
@@ -139,7 +383,7 @@ on_active(void *arg)
 	uint32_t newest = d->active_since;
 	struct traffic_ip *ip;
 
-	for (i = 0; i < n; i++) {
+	for (i = 0; d->prober != NULL && i < n; i++) {
 		ip = traffic_at(d->traffic, i);
 		if (ip->last_seen > d->active_since) {
 			prober_active(d->prober, &ip->addr);
@@ -149,6 +393,15 @@ on_active(void *arg)
 	}
 	d->active_since = newest;
 	loop_timer(d->loop, ACTIVE_MS, on_active, d);
+}
+
+static void
+on_suspect(void *arg, const struct rw_addr *ip)
+{
+	struct rwd *d = arg;
+
+	if (d->prober != NULL)
+		prober_urgent(d->prober, ip);
 }
 
 static void
@@ -171,42 +424,189 @@ on_stop(void *arg)
 	loop_stop(d->loop);
 }
 
-static void
-on_hup(void *arg)
+/* ------------------------------------------------------------------ the socket's views */
+
+static const char *
+health_name(enum dnsbl_health h)
 {
-	(void)arg;
-	log_warnx("SIGHUP: reloading is not built yet; restart to apply a new configuration");
+	switch (h) {
+	case DNSBL_H_OK: return "ok";
+	case DNSBL_H_BLOCKED: return "blocked";
+	case DNSBL_H_BROKEN: return "broken";
+	default: return "unknown";
+	}
 }
 
 static void
+status_of(void *arg, json_t *o)
+{
+	struct rwd *d = arg;
+	struct outbound_counts n;
+	struct capture_stats cs;
+	struct prober_stats ps;
+	json_t *lists = json_array(), *rep = json_null();
+	size_t i, nl = d->f.lists != NULL ? dnsbl_lists_count(d->f.lists) : 0;
+
+	outbound_get_counts(d->outbound, &n);
+	memset(&cs, 0, sizeof cs);
+	if (d->cap != NULL)
+		capture_get_stats(d->cap, &cs);
+	if (d->replay != NULL) {
+		struct replay_stats rs;
+
+		replay_get_stats(d->replay, &rs);
+		json_decref(rep);
+		rep = json_pack("{s:I, s:b, s:f, s:I}", "files", (json_int_t)d->f.cfg->nreplay,
+		    "done", replay_done(d->replay), "speed", d->f.cfg->replay_speed, "frames",
+		    (json_int_t)rs.frames);
+	}
+	json_object_set_new(o, "clock", json_string(d->replay != NULL ? "replay" : "live"));
+	json_object_set_new(o, "capture", json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:f, s:I, "
+	    "s:I, s:o}", "source", d->cap != NULL ? "interface" : d->replay != NULL ? "replay" :
+	    "none", "interface", d->f.cfg->interface, "packets", (json_int_t)n.total, "smtp",
+	    (json_int_t)n.smtp, "malformed", (json_int_t)n.malformed, "truncated",
+	    (json_int_t)n.truncated, "pps", d->pps, "drops", (json_int_t)cs.drop, "ifdrops",
+	    (json_int_t)cs.ifdrop, "replay", rep));
+	for (i = 0; lists != NULL && i < nl; i++) {
+		const struct dnsbl_list *l = dnsbl_lists_get(d->f.lists, i);
+		struct prober_health h = { .list = l, .health = DNSBL_H_UNTESTED, .reason = "" };
+
+		if (d->prober != NULL && l->enabled)
+			prober_health(d->prober, i, &h);
+		json_array_append_new(lists, json_pack("{s:s, s:s, s:s, s:b, s:s, s:o}", "name",
+		    l->name, "zone", l->zone, "scope", dnsbl_scope_name(l->scope), "enabled",
+		    l->enabled, "health", l->enabled ? health_name(h.health) : "unknown",
+		    "reason", text_json(h.reason)));
+	}
+	json_object_set_new(o, "lists", lists);
+	memset(&ps, 0, sizeof ps);
+	if (d->prober != NULL)
+		prober_get_stats(d->prober, &ps);
+	json_object_set_new(o, "dnsbl", json_pack("{s:I, s:I, s:I, s:I, s:I}", "asked",
+	    (json_int_t)ps.asked, "answered", (json_int_t)ps.answered, "listed",
+	    (json_int_t)listings_count_listed(d->listings), "listed_events",
+	    (json_int_t)ps.listed_events, "delisted_events", (json_int_t)ps.delisted_events));
+}
+
+/* An operator's suspend/resume: recorded; running the hook is the actions module's. */
+static int
+act_of(void *arg, const char *action, long c, const char *reason, const char *actor,
+    char *outcome, size_t len)
+{
+	struct rwd *d = arg;
+
+	(void)c;
+	(void)reason;
+	(void)actor;
+	if (d->f.cfg->hook_path[0] == '\0')
+		snprintf(outcome, len, "%s recorded; no hook configured ([hook] path is empty)",
+		    action);
+	else
+		snprintf(outcome, len, "%s recorded; this version does not run the hook yet",
+		    action);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ reload */
+
+static int
+start_prober(struct rwd *d, char *err, size_t errlen)
+{
+	struct dnsbl_opts dopts;
+
+	if (d->f.lists == NULL)
+		return 0;
+	memset(&dopts, 0, sizeof dopts);
+	dopts.nameservers = d->f.cfg->nameserver;
+	d->prober = prober_new(d->loop, &dopts, d->f.lists, d->f.space, d->listings, err,
+	    errlen);
+	return d->prober != NULL ? 0 : -1;
+}
+
+/* SIGHUP: the new config and files, all or nothing; the state stays. */
+static void
+on_hup(void *arg)
+{
+	struct rwd *d = arg;
+	struct files nf, old;
+	char err[512], keys[512];
+	uid_t *uids = NULL;
+	gid_t *gids = NULL;
+	size_t nuids, ngids;
+
+	if (load_files(d->cfgpath, &nf, err, sizeof err) == -1) {
+		log_warnx("reload refused, the running configuration stays: %s", err);
+		return;
+	}
+	if (resolve_operators(nf.cfg, &uids, &nuids, &gids, &ngids, err, sizeof err) == -1) {
+		log_warnx("reload refused, the running configuration stays: %s", err);
+		files_free(&nf);
+		return;
+	}
+	if (config_restart_keys(d->f.cfg, nf.cfg, keys, sizeof keys) > 0)
+		log_warnx("reload: %s changed but take effect only on a restart", keys);
+	if (model_set_space(d->model, nf.space, nf.customers, nf.lists, err, sizeof err) == -1) {
+		log_warnx("reload refused, the running configuration stays: %s", err);
+		free(uids);
+		free(gids);
+		files_free(&nf);
+		return;
+	}
+	if (memcmp(&d->f.cfg->risk, &nf.cfg->risk, sizeof nf.cfg->risk) != 0 &&
+	    model_set_risk(d->model, &nf.cfg->risk, err, sizeof err) == -1)
+		log_warnx("reload: the new risk settings could not be applied: %s", err);
+	model_set_retention(d->model, nf.cfg->minute_retention, nf.cfg->hour_retention);
+	outbound_set_space(d->outbound, nf.space, nf.customers);
+	control_set_operators(d->control, uids, nuids, gids, ngids);
+	free(uids);
+	free(gids);
+	/* the probe holds the lists and the space: a new one over the new ones */
+	prober_free(d->prober);
+	d->prober = NULL;
+	old = d->f;
+	d->f = nf;
+	if (start_prober(d, err, sizeof err) == -1)
+		log_warnx("reload: the DNSBL probe could not restart: %s", err);
+	smtp_set_cite_words((const char *const *)d->f.cfg->cite,
+	    d->f.cfg->ncite > SMTP_CITE_MAX ? SMTP_CITE_MAX : d->f.cfg->ncite);
+	files_free(&old);
+	log_info("reloaded: %zu prefixes, %zu customers, %zu lists, %zu policies",
+	    prefixes_count(d->f.space), customers_count(d->f.customers),
+	    d->f.lists ? dnsbl_lists_count(d->f.lists) : 0, d->f.cfg->risk.npolicies);
+}
+
+/* ------------------------------------------------------------------ start and stop */
+
+static int
 write_pidfile(const struct rwd *d)
 {
 	FILE *f;
 
-	if (d->cfg->pidfile[0] == '\0')
-		return;
-	if ((f = fopen(d->cfg->pidfile, "we")) == NULL) {
-		log_warn("pidfile %s", d->cfg->pidfile);
-		return;
+	if (d->f.cfg->pidfile[0] == '\0')
+		return 0;
+	if ((f = fopen(d->f.cfg->pidfile, "we")) == NULL) {
+		log_warn("pidfile %s", d->f.cfg->pidfile);
+		return -1;
 	}
 	fprintf(f, "%ld\n", (long)getpid());
-	fclose(f);
+	return fclose(f) == 0 ? 0 : -1;
 }
 
 static void
 rwd_free(struct rwd *d)
 {
+	views_free(d->views);
+	control_free(d->control);
+	model_free(d->model);
 	prober_free(d->prober);
 	listings_free(d->listings);
 	store_close(d->store);
+	replay_free(d->replay);
 	outbound_free(d->outbound);
 	traffic_free(d->traffic);
 	capture_close(d->cap);
 	loop_free(d->loop);
-	dnsbl_lists_free(d->lists);
-	customers_free(d->customers);
-	prefixes_free(d->space);
-	config_free(d->cfg);
+	files_free(&d->f);
 }
 
 int
@@ -214,9 +614,9 @@ main(int argc, char **argv)
 {
 	struct rwd d;
 	struct passwd *pw = NULL;
-	struct dnsbl_opts dopts;
+	struct model_env env;
 	char err[512];
-	int ch, foreground = 0, check = 0, rc = 1;
+	int ch, foreground = 0, check = 0, rc = 1, pidfile = 0;
 
 	memset(&d, 0, sizeof d);
 	d.cfgpath = DEFAULT_CONFIG;
@@ -230,36 +630,47 @@ main(int argc, char **argv)
 		}
 	}
 	log_init("rangewatchd", 1, 0);
-	if (load_files(&d, err, sizeof err) == -1) {
+	if (load_files(d.cfgpath, &d.f, err, sizeof err) == -1) {
 		log_warnx("%s", err);
 		goto out;
 	}
 	if (check) {
-		printf("%s: OK (%zu prefixes, %zu customers, %zu lists)\n", d.cfgpath,
-		    prefixes_count(d.space), customers_count(d.customers),
-		    d.lists ? dnsbl_lists_count(d.lists) : 0);
+		printf("%s: OK (%zu prefixes, %zu customers, %zu lists, %zu policies)\n",
+		    d.cfgpath, prefixes_count(d.f.space), customers_count(d.f.customers),
+		    d.f.lists ? dnsbl_lists_count(d.f.lists) : 0, d.f.cfg->risk.npolicies);
 		rc = 0;
 		goto out;
 	}
+	if (d.f.cfg->interface[0] && d.f.cfg->nreplay > 0) {
+		log_warnx("%s: interface and replay are both set: capture live or replay files, "
+		    "not both", d.cfgpath);
+		goto out;
+	}
 
-	/* as root: the capture, and the user and state directory we drop to */
+	/* as root: the capture, the control socket, and the user and folders we drop to */
 	if (geteuid() == 0) {
-		if ((pw = getpwnam(d.cfg->user)) == NULL) {
-			log_warnx("%s: unknown user '%s' (config key user)", d.cfgpath, d.cfg->user);
+		if ((pw = getpwnam(d.f.cfg->user)) == NULL) {
+			log_warnx("%s: unknown user '%s' (config key user)", d.cfgpath, d.f.cfg->user);
 			goto out;
 		}
 		if (pw->pw_uid == 0) {
-			log_warnx("user '%s' is root: the daemon does not run as root", d.cfg->user);
+			log_warnx("user '%s' is root: the daemon does not run as root", d.f.cfg->user);
 			goto out;
 		}
 	}
-	if (d.cfg->interface[0] &&
-	    (d.cap = capture_open_live(d.cfg->interface, d.cfg->snaplen, d.cfg->buffer_size,
-	    d.space, err, sizeof err)) == NULL) {
+	if ((d.loop = loop_new()) == NULL) {
+		log_warnx("out of memory");
+		goto out;
+	}
+	if (d.f.cfg->interface[0] &&
+	    (d.cap = capture_open_live(d.f.cfg->interface, d.f.cfg->snaplen,
+	    d.f.cfg->buffer_size, d.f.space, err, sizeof err)) == NULL) {
 		log_warnx("%s", err);
 		goto out;
 	}
-	if (make_state_dir(&d, pw, err, sizeof err) == -1) {
+	if (make_dir(d.f.cfg->state_dir, pw, err, sizeof err) == -1 ||
+	    (d.f.cfg->pidfile[0] && make_parent(d.f.cfg->pidfile, pw, err, sizeof err) == -1) ||
+	    open_control(&d, pw, err, sizeof err) == -1) {
 		log_warnx("%s", err);
 		goto out;
 	}
@@ -274,32 +685,49 @@ main(int argc, char **argv)
 		}
 		log_init("rangewatchd", 0, 0);
 	}
-	write_pidfile(&d);
+	pidfile = write_pidfile(&d) == 0 && d.f.cfg->pidfile[0];
 
 	/* unprivileged from here on */
-	if ((d.loop = loop_new()) == NULL ||
-	    (d.traffic = traffic_new((size_t)d.cfg->max_ips, d.cfg->ncite)) == NULL ||
-	    (d.outbound = outbound_new(d.traffic, d.space, d.customers, (size_t)d.cfg->max_flows,
-	    (unsigned)d.cfg->flow_timeout)) == NULL) {
+	d.started = wall_now();
+	if ((d.traffic = traffic_new((size_t)d.f.cfg->max_ips, d.f.cfg->ncite)) == NULL ||
+	    (d.outbound = outbound_new(d.traffic, d.f.space, d.f.customers,
+	    (size_t)d.f.cfg->max_flows, (unsigned)d.f.cfg->flow_timeout)) == NULL) {
 		log_warnx("out of memory");
 		goto out;
 	}
-	smtp_set_cite_words((const char *const *)d.cfg->cite,
-	    d.cfg->ncite > SMTP_CITE_MAX ? SMTP_CITE_MAX : d.cfg->ncite);
-	if (store_open(d.cfg->state_dir, &d.store, err, sizeof err) == -1 ||
+	smtp_set_cite_words((const char *const *)d.f.cfg->cite,
+	    d.f.cfg->ncite > SMTP_CITE_MAX ? SMTP_CITE_MAX : d.f.cfg->ncite);
+	if (store_open(d.f.cfg->state_dir, &d.store, err, sizeof err) == -1 ||
 	    (d.listings = listings_open(d.store, err, sizeof err)) == NULL) {
 		log_warnx("%s", err);
 		goto out;
 	}
-	if (d.lists) {
-		memset(&dopts, 0, sizeof dopts);
-		dopts.nameservers = d.cfg->nameserver;
-		if ((d.prober = prober_new(d.loop, &dopts, d.lists, d.space, d.listings, err,
-		    sizeof err)) == NULL) {
+	memset(&env, 0, sizeof env);
+	env.store = d.store;
+	env.traffic = d.traffic;
+	env.listings = d.listings;
+	env.control = d.control;
+	env.suspect = on_suspect;
+	env.arg = &d;
+	if ((d.model = model_new(&env, &d.f.cfg->risk, d.f.space, d.f.customers, d.f.lists,
+	    wall_now(), err, sizeof err)) == NULL ||
+	    (d.views = views_new(d.control, d.model, status_of, act_of, &d, d.started, err,
+	    sizeof err)) == NULL) {
+		log_warnx("%s", err);
+		goto out;
+	}
+	model_set_retention(d.model, d.f.cfg->minute_retention, d.f.cfg->hour_retention);
+	if (start_prober(&d, err, sizeof err) == -1) {
+		log_warnx("%s", err);
+		goto out;
+	}
+	if (d.f.cfg->nreplay > 0) {
+		if ((d.replay = replay_new(d.f.cfg->replay, d.f.cfg->nreplay,
+		    d.f.cfg->replay_speed, d.f.space, d.outbound, err, sizeof err)) == NULL) {
 			log_warnx("%s", err);
 			goto out;
 		}
-		loop_timer(d.loop, ACTIVE_MS, on_active, &d);
+		loop_timer(d.loop, 0, on_replay, &d);
 	}
 	if (d.cap && loop_fd(d.loop, capture_fd(d.cap), POLLIN, on_capture, &d) == -1) {
 		log_warnx("out of memory");
@@ -307,16 +735,25 @@ main(int argc, char **argv)
 	}
 	loop_signal(d.loop, SIGTERM, on_stop, &d);
 	loop_signal(d.loop, SIGINT, on_stop, &d);
-	loop_signal(d.loop, SIGHUP, on_hup, NULL);
+	loop_signal(d.loop, SIGHUP, on_hup, &d);
 	signal(SIGPIPE, SIG_IGN);
 	loop_timer(d.loop, FLUSH_MS, on_flush, &d);
-	log_info("started: %zu prefixes, %zu customers, %zu lists, capture %s, running as %s",
-	    prefixes_count(d.space), customers_count(d.customers),
-	    d.lists ? dnsbl_lists_count(d.lists) : 0,
-	    d.cfg->interface[0] ? d.cfg->interface : "off", pw ? pw->pw_name : "(not root)");
+	loop_timer(d.loop, TICK_MS, on_tick, &d);
+	loop_timer(d.loop, ACTIVE_MS, on_active, &d);
+	log_info("started: %zu prefixes, %zu customers, %zu lists, %zu policies, capture %s, "
+	    "socket %s, running as %s", prefixes_count(d.f.space),
+	    customers_count(d.f.customers), d.f.lists ? dnsbl_lists_count(d.f.lists) : 0,
+	    d.f.cfg->risk.npolicies, d.f.cfg->interface[0] ? d.f.cfg->interface :
+	    d.f.cfg->nreplay ? "replay" : "off", d.f.cfg->socket,
+	    pw ? pw->pw_name : "(not root)");
 	loop_run(d.loop);
+	model_save(d.model);
+	if (store_flush(d.store, err, sizeof err) == -1)
+		log_warnx("store: %s", err);
 	rc = 0;
 out:
+	if (pidfile)
+		unlink(d.f.cfg->pidfile);
 	rwd_free(&d);
 	return rc;
 }
