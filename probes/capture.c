@@ -226,6 +226,30 @@ capture_dispatch(struct capture *c, int max, struct outbound *o, char *err, size
 	return n < 0 ? 0 : n;
 }
 
+int
+capture_next(struct capture *c, struct capture_frame *f, char *err, size_t errlen)
+{
+	struct pcap_pkthdr *h;
+	const u_char *bytes;
+
+	switch (pcap_next_ex(c->pcap, &h, &bytes)) {
+	case 1:
+		break;
+	case 0:			/* live: the timeout passed with nothing ready */
+	case PCAP_ERROR_BREAK:	/* file: no more records */
+		return 0;
+	default:
+		snprintf(err, errlen, "%s", pcap_geterr(c->pcap));
+		return -1;
+	}
+	f->sec = (int64_t)h->ts.tv_sec;
+	f->usec = (int32_t)h->ts.tv_usec;
+	f->data = bytes;
+	f->caplen = h->caplen;
+	f->wirelen = h->len;
+	return 1;
+}
+
 void
 capture_get_stats(struct capture *c, struct capture_stats *out)
 {

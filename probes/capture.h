@@ -9,6 +9,7 @@
 #define RW_CAPTURE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "outbound.h"
 #include "prefixes.h"
@@ -43,6 +44,20 @@ int capture_linktype(const struct capture *c);
 /* Reads up to max frames (-1: all there are now, or the whole file) into o. Returns frames
  * read, 0 at end of file (or nothing ready), -1 on error (reason in err). */
 int capture_dispatch(struct capture *c, int max, struct outbound *o, char *err, size_t errlen);
+/* One frame read by capture_next(): its capture time and its bytes, which belong to the
+ * handle and stay valid only until the next read from it. */
+struct capture_frame {
+	int64_t sec;		/* capture time: seconds */
+	int32_t usec;		/* and microseconds (a nanosecond pcapng is rounded down) */
+	const uint8_t *data;
+	uint32_t caplen;	/* bytes in data */
+	uint32_t wirelen;	/* bytes on the wire */
+};
+
+/* Reads the next frame (past the filter) without handing it on, for a caller that needs
+ * its time first (replay pacing). 1 with *f set, 0 at end of file (or nothing ready), -1
+ * on error (reason in err: a file cut mid-record, a read error). */
+int capture_next(struct capture *c, struct capture_frame *f, char *err, size_t errlen);
 /* Kernel counters of a live capture; zeros for a file. */
 void capture_get_stats(struct capture *c, struct capture_stats *out);
 

@@ -38,6 +38,22 @@ outbound_new(struct traffic *t, const struct prefixes *p, const struct customers
 }
 
 void
+outbound_set_space(struct outbound *o, const struct prefixes *p, const struct customers *c)
+{
+	size_t i, n = traffic_count(o->traffic);
+	struct traffic_ip *ip;
+
+	o->space = p;
+	o->customers = c;
+	o->all_space = p == NULL || prefixes_count(p) == 0;
+	/* flows point at traffic records, never into the maps: they carry on as they are */
+	for (i = 0; i < n; i++) {
+		ip = traffic_at(o->traffic, i);
+		ip->customer = c ? (int32_t)customers_lookup(c, &ip->addr) : -1;
+	}
+}
+
+void
 outbound_free(struct outbound *o)
 {
 	if (o == NULL)

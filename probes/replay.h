@@ -7,6 +7,11 @@
  * is the timestamp of the last frame fed (monotonic: a file that starts earlier than the
  * previous one ended does not move it back). Never sleeps: the caller's loop asks when the
  * next frame is due.
+ *
+ * Pacing: the first frame fed defines (t0, its packet time; w0, the wall time it was fed
+ * at); a frame of packet time t is due at w0 + (t - t0) / speed, in milliseconds rounded
+ * down. A frame earlier than the clock (a file that starts earlier, frames out of order)
+ * is due at once and accounted at the clock's time.
  */
 #ifndef RW_REPLAY_H
 #define RW_REPLAY_H
@@ -33,9 +38,12 @@ struct replay *replay_new(char *const *files, size_t nfiles, double speed,
     const struct prefixes *p, struct outbound *o, char *err, size_t errlen);
 /* NULL-safe. */
 void replay_free(struct replay *r);
+/* A reload: files opened from now on are filtered for p (not owned; the old one may be
+ * freed after return). The file being read keeps the filter it was opened with. */
+void replay_set_space(struct replay *r, const struct prefixes *p);
 /* Feeds the frames due at wall time now_ms (CLOCK_MONOTONIC milliseconds), at most max of
- * them (speed 0 feeds max frames a call). Returns frames fed (0: none due yet). Expired
- * flows are swept as the clock moves (outbound_tick). */
+ * them (speed 0 feeds max frames a call; max < 0: no limit). Returns frames fed (0: none
+ * due yet). Expired flows are swept as the clock moves by a second (outbound_tick). */
 long replay_run(struct replay *r, int64_t now_ms, long max);
 /* Milliseconds from now_ms until the next frame is due: 0 when one is due now, -1 when
  * the replay is done. */
