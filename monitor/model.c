@@ -152,6 +152,8 @@ feed_each(void *arg, const struct store_listing *s)
 	feed_listing(arg, s);
 }
 
+static int flags_diff(struct model *m, int64_t now);
+
 /* ------------------------------------------------------------------ restore */
 
 struct restore {
@@ -340,6 +342,11 @@ model_new(const struct model_env *env, const struct risk_config *rc,
 		return NULL;
 	}
 	listings_set_hook(env->listings, on_listing, m);
+	/* the restored state's view at once: a restart shows the flags it had */
+	if (risk_evaluate(m->risk, now) == 0) {
+		m->evaluated = now;
+		(void)flags_diff(m, now);
+	}
 	return m;
 }
 

@@ -99,32 +99,28 @@ files_free(struct files *f)
 	memset(f, 0, sizeof *f);
 }
 
-/* Checks that every policy's lists are lists of the lists file. */
-static int
-check_policies(const struct files *f, char *err, size_t errlen)
+/* Says which policies can never see an impact or a confirmation because a list they name
+ * is not in the lists file (the built-in UCEPROTECT policies, when the provider does not
+ * watch UCEPROTECT): a warning, not an error, since that is a legitimate choice. */
+static void
+check_policies(const struct files *f)
 {
 	const struct risk_config *rc = &f->cfg->risk;
 	size_t i, j;
 
-	if (f->lists == NULL)
-		return 0;	/* no lists: the policies never see an impact */
 	for (i = 0; i < rc->npolicies; i++) {
 		const struct risk_policy *p = &rc->policy[i];
 		for (j = 0; j < p->nfeeds; j++)
-			if (dnsbl_lists_find(f->lists, p->feeds[j]) == NULL) {
-				snprintf(err, errlen, "%s: policy \"%s\" feeds on list \"%s\", "
-				    "which %s does not define", f->cfg->path, p->name, p->feeds[j],
-				    f->cfg->lists);
-				return -1;
-			}
-		if (p->escalating[0] && dnsbl_lists_find(f->lists, p->escalating) == NULL) {
-			snprintf(err, errlen, "%s: policy \"%s\" is confirmed by list \"%s\", "
-			    "which %s does not define", f->cfg->path, p->name, p->escalating,
-			    f->cfg->lists);
-			return -1;
-		}
+			if (f->lists == NULL || dnsbl_lists_find(f->lists, p->feeds[j]) == NULL)
+				log_warnx("%s: policy \"%s\" feeds on list \"%s\", which the lists "
+				    "file does not define: it will see no impact from it",
+				    f->cfg->path, p->name, p->feeds[j]);
+		if (p->escalating[0] && (f->lists == NULL ||
+		    dnsbl_lists_find(f->lists, p->escalating) == NULL))
+			log_warnx("%s: policy \"%s\" is confirmed by list \"%s\", which the lists "
+			    "file does not define: it will never show as escalated", f->cfg->path,
+			    p->name, p->escalating);
 	}
-	return 0;
 }
 
 /* Loads the config at path and every file it names into f; 0 when all are good. */
@@ -146,8 +142,7 @@ load_files(const char *path, struct files *f, char *err, size_t errlen)
 		goto nomem;
 	if (f->cfg->lists[0] && dnsbl_lists_load(f->cfg->lists, &f->lists, err, errlen) == -1)
 		goto fail;
-	if (check_policies(f, err, errlen) == -1)
-		goto fail;
+	check_policies(f);
 	return 0;
 nomem:
 	snprintf(err, errlen, "out of memory");
@@ -330,17 +325,27 @@ tick(struct rwd *d)
 		model_tick(d->model, now);
 }
 
+/* Feeds the frames that are due, a minute of packet time at a time: the model's minute
+ * work runs at each boundary, so even a replay at full speed gives it per-minute counts. */
 static void
 on_replay(void *arg)
 {
 	struct rwd *d = arg;
-	int64_t now_ms = loop_now_ms(), wait;
+	int64_t wait, next;
+	long budget = REPLAY_SLICE, fed;
 
-	replay_run(d->replay, now_ms, REPLAY_SLICE);
-	tick(d);
+	while (budget > 0 && (next = replay_next_time(d->replay)) >= 0) {
+		if (replay_clock(d->replay) > 0)
+			model_tick(d->model, next);	/* the minute before next is complete */
+		replay_set_until(d->replay, (next / 60 + 1) * 60);
+		if ((fed = replay_run(d->replay, loop_now_ms(), budget)) == 0)
+			break;	/* not due yet */
+		budget -= fed;
+	}
 	if (replay_done(d->replay)) {
 		struct replay_stats st;
 
+		tick(d);
 		replay_get_stats(d->replay, &st);
 		d->replay_end_wall = wall_now();
 		d->replay_end_clock = replay_clock(d->replay);
@@ -557,6 +562,8 @@ on_hup(void *arg)
 		log_warnx("reload: the new risk settings could not be applied: %s", err);
 	model_set_retention(d->model, nf.cfg->minute_retention, nf.cfg->hour_retention);
 	outbound_set_space(d->outbound, nf.space, nf.customers);
+	if (d->replay != NULL)
+		replay_set_space(d->replay, nf.space);
 	control_set_operators(d->control, uids, nuids, gids, ngids);
 	free(uids);
 	free(gids);

@@ -35,6 +35,7 @@ struct replay {
 	int64_t w0_ms;			/* wall time it was fed at */
 	int64_t clock_us;		/* the model clock: latest packet time fed */
 	int64_t tick_s;			/* the clock's second at the last outbound_tick */
+	int64_t until_s;		/* replay_run stops before frames this late (0: none) */
 	struct replay_stats st;
 };
 
@@ -205,6 +206,8 @@ replay_run(struct replay *r, int64_t now_ms, long max)
 	while (r->have_ahead && (max < 0 || fed < max)) {
 		if (r->speed > 0 && r->started && due_ms(r) > now_ms)
 			break;
+		if (r->until_s > 0 && r->started && ahead_us(r) >= r->until_s * US_PER_S)
+			break;
 		feed_ahead(r, now_ms);
 		fed++;
 		read_ahead(r);
@@ -223,6 +226,23 @@ replay_wait_ms(const struct replay *r, int64_t now_ms)
 		return 0;
 	d = due_ms(r) - now_ms;
 	return d > 0 ? d : 0;
+}
+
+void
+replay_set_until(struct replay *r, int64_t until_s)
+{
+	r->until_s = until_s;
+}
+
+int64_t
+replay_next_time(const struct replay *r)
+{
+	int64_t t;
+
+	if (!r->have_ahead)
+		return -1;
+	t = ahead_us(r) / US_PER_S;
+	return r->started && t < r->clock_us / US_PER_S ? r->clock_us / US_PER_S : t;
 }
 
 int64_t

@@ -48,6 +48,12 @@ long replay_run(struct replay *r, int64_t now_ms, long max);
 /* Milliseconds from now_ms until the next frame is due: 0 when one is due now, -1 when
  * the replay is done. */
 int64_t replay_wait_ms(const struct replay *r, int64_t now_ms);
+/* replay_run stops before the first frame stamped until_s or later (0: no bound), so the
+ * caller can let the model see each minute of packet time: the daemon bounds every slice
+ * at the next minute boundary. */
+void replay_set_until(struct replay *r, int64_t until_s);
+/* The time (seconds, never before the clock) of the next frame to feed, -1 when done. */
+int64_t replay_next_time(const struct replay *r);
 /* The model clock: the timestamp (seconds) of the last frame fed; 0 before the first. */
 int64_t replay_clock(const struct replay *r);
 /* 1 once every file has been read. */

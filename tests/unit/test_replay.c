@@ -224,6 +224,41 @@ test_speed0_slices(void **state)
 	replay_free(r);
 }
 
+/* replay_set_until: slices end before the first frame at or past the bound, and
+ * replay_next_time says where the next slice starts (the daemon's minute boundaries). */
+static void
+test_until_minutes(void **state)
+{
+	struct fx *f = *state;
+	struct pcapw w;
+	struct replay *r;
+
+	w_open(&w, f->path[0]);
+	w_syn(&w, 119, 0, 10, 40000);
+	w_syn(&w, 119, 999999, 10, 40001);
+	w_syn(&w, 120, 0, 10, 40002);
+	w_syn(&w, 179, 5, 10, 40003);
+	w_syn(&w, 300, 0, 10, 40004);
+	w_close(&w);
+
+	r = open_replay(f, 1, 0);
+	assert_int_equal(replay_next_time(r), 119);
+	replay_set_until(r, 120);
+	assert_int_equal(replay_run(r, 0, 100), 2);	/* 119.0, 119.999999; not 120 */
+	assert_int_equal(replay_clock(r), 119);
+	assert_int_equal(replay_next_time(r), 120);
+	replay_set_until(r, 180);
+	assert_int_equal(replay_run(r, 0, 100), 2);	/* 120, 179 */
+	assert_int_equal(replay_next_time(r), 300);
+	assert_int_equal(replay_run(r, 0, 100), 0);	/* 300 is past the bound */
+	replay_set_until(r, 0);
+	assert_int_equal(replay_run(r, 0, 100), 1);
+	assert_true(replay_done(r));
+	assert_int_equal(replay_next_time(r), -1);
+	assert_int_equal(rec(f, "192.0.2.10")->syn, 5);
+	replay_free(r);
+}
+
 static void
 test_speed10_pacing(void **state)
 {
@@ -506,6 +541,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_speed0_slices, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_until_minutes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_speed10_pacing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tiny_speed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clock_monotonic_across_files, setup,
