@@ -1,15 +1,17 @@
 /*
  * rangewatch.c — the `rangewatch` client: one binary, one subcommand per concern. The
- * offline subcommands (analyze) work on files; the others talk to the daemon's control
- * socket and come with it.
+ * offline subcommands (analyze, check) work on files and DNS; the others talk to the
+ * daemon's control socket and take -c FILE, -s SOCKET and --json after the subcommand.
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "act.h"
 #include "analyze.h"
 #include "check.h"
 #include "log.h"
 #include "ping.h"
+#include "show.h"
 
 struct subcommand {
 	const char *name;
@@ -24,6 +26,19 @@ static const struct subcommand subcommands[] = {
 	    "ask the configured DNSBLs now" },
 	{ "ping", ping_main, "ping [-c FILE] [-s SOCKET] [--timeout MS]  "
 	    "does rangewatchd answer on its control socket?" },
+	{ "status", show_main, "status [-c FILE] [-s SOCKET] [--json]  "
+	    "the daemon: uptime, capture, levels, lists' health" },
+	{ "customers", show_main, "customers [--all] [--limit N] [--filter TEXT] [--range CIDR] "
+	    "[--list NAME] [ID]  flagged customers worst first, or one customer" },
+	{ "ranges", show_main, "ranges [--limit N] [--policy NAME]  "
+	    "neighbourhoods by pressure toward escalation" },
+	{ "listings", show_main, "listings [--list NAME] [--all] [--limit N]  "
+	    "what the DNSBLs list of ours now" },
+	{ "alerts", show_main, "alerts [--limit N] [--customer ID]  "
+	    "level changes and the audit log" },
+	{ "suspend", act_main, "suspend CUSTOMER --reason TEXT  suspend through the hook" },
+	{ "resume", act_main, "resume CUSTOMER --reason TEXT  lift a suspension" },
+	{ "ack", act_main, "ack CUSTOMER --reason TEXT  acknowledge a flag until it rises" },
 };
 
 static void
