@@ -67,7 +67,7 @@ $(BIN)/rangewatch: $(UI_OBJ) $(B)/librw.a
 $(B)/tests/%: tests/unit/%.c $(B)/librw.a
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  CC      $@")
-	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< $(B)/librw.a $(LDLIBS) -lcmocka
+	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -MF $@.d $(LDFLAGS) -o $@ $< $(B)/librw.a $(LDLIBS) -lcmocka
 
 $(B)/bench/%: bench/%.c $(B)/librw.a
 	@mkdir -p $(dir $@)

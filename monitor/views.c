@@ -459,7 +459,7 @@ cmd_customer(void *arg, const json_t *req, const struct control_peer *peer, json
 	long c;
 
 	(void)peer;
-	if ((c = arg_customer(v, req, "id", err, errlen)) < 0)
+	if ((c = arg_customer(v, req, "customer", err, errlen)) < 0)
 		goto fail;
 	id = customers_get(model_customers(v->model), (size_t)c)->id;
 	if (hist == NULL || audit == NULL ||

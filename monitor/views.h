@@ -33,7 +33,7 @@
  *      "evidence":[S...],
  *      "neighbourhoods":[{"policy":S,"scope":"range"|"asn","key":S,"impacts":N,
  *                         "suspects":N,"threshold":N,"pressure":F,"projected":F}]}
- *   customer    {"id":ID} -> C (as above) plus
+ *   customer    {"customer":ID} -> C (as above) plus
  *      "contact":S,
  *      "addresses":[{"ip":S,"first_seen":T,"last_seen":T,"sessions":N,"mail_from":N,
  *                    "rcpt_to":N,"data":N,"starttls":N,"replies_4xx":N,"replies_5xx":N,
