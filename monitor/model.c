@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "control.h"
 #include "log.h"
@@ -56,6 +57,7 @@ struct model {
 	size_t ncust;
 	int64_t minute;			/* the minute number of the last tick */
 	int64_t now, evaluated;
+	double eval_ms, minute_ms;	/* the last risk evaluation, the last minute's work */
 	int64_t pruned_hour;
 	long minute_retention, hour_retention;
 	size_t levels[4];
@@ -153,6 +155,16 @@ feed_each(void *arg, const struct store_listing *s)
 }
 
 static int flags_diff(struct model *m, int64_t now);
+
+/* Milliseconds of a monotonic clock, for the model's own timings. */
+static double
+loop_now_ms_f(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
 
 /* ------------------------------------------------------------------ restore */
 
@@ -660,6 +672,7 @@ model_tick(struct model *m, int64_t now)
 	int64_t minute = now / MINUTE, ts;
 	struct save_ctx sc = { .m = m, .now = now };
 	char err[200];
+	double t0, t1;
 	int rc = 0;
 
 	if (m->minute == 0 || minute < m->minute) {
@@ -672,13 +685,16 @@ model_tick(struct model *m, int64_t now)
 		return 0;
 	ts = m->minute * MINUTE;
 	m->minute = minute;
+	t0 = loop_now_ms_f();
 	if (account(m, ts, now) == -1)
 		rc = -1;
 	risk_export_dirty(m->risk, save_state, &sc);
+	t1 = loop_now_ms_f();
 	if (risk_evaluate(m->risk, now) == -1) {
 		log_warnx("model: out of memory evaluating");
 		return -1;
 	}
+	m->eval_ms = loop_now_ms_f() - t1;
 	m->evaluated = now;
 	new_suspects(m);
 	if (flags_diff(m, now) == -1)
@@ -691,6 +707,7 @@ model_tick(struct model *m, int64_t now)
 		    sizeof err) == -1)
 			log_warnx("model: pruning: %s", err);
 	}
+	m->minute_ms = loop_now_ms_f() - t0;
 	model_publish(m, "tick", json_pack("{s:I, s:{s:I, s:I, s:I}}", "now", (json_int_t)now,
 	    "levels", "watch", (json_int_t)m->levels[RISK_WATCH], "warn",
 	    (json_int_t)m->levels[RISK_WARN], "act", (json_int_t)m->levels[RISK_ACT]));
@@ -722,6 +739,13 @@ int64_t
 model_first_seen(const struct model *m, size_t i)
 {
 	return i < m->nsnap ? m->snap[i].first_seen : 0;
+}
+
+void
+model_timings(const struct model *m, double *eval_ms, double *minute_ms)
+{
+	*eval_ms = m->eval_ms;
+	*minute_ms = m->minute_ms;
 }
 
 void

@@ -90,6 +90,8 @@ int64_t model_first_seen(const struct model *m, size_t i);
 /* The clock as of the last tick, and the time of the last evaluation (0 before one). */
 int64_t model_now(const struct model *m);
 int64_t model_evaluated(const struct model *m);
+/* Wall milliseconds of the last risk evaluation and of the last minute's whole work. */
+void model_timings(const struct model *m, double *eval_ms, double *minute_ms);
 /* Customers at each level as of the last evaluation: out[RISK_NONE..RISK_ACT]. */
 void model_levels(const struct model *m, size_t out[4]);
 /* Acknowledges customer c's current flag (durable). -1 with err. */

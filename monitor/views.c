@@ -225,6 +225,7 @@ cmd_status(void *arg, const json_t *req, const struct control_peer *peer, json_t
 {
 	struct views *v = arg;
 	struct control_stats cst;
+	double eval_ms, minute_ms;
 	size_t lv[4];
 	json_t *o;
 
@@ -244,6 +245,11 @@ cmd_status(void *arg, const json_t *req, const struct control_peer *peer, json_t
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	model_timings(v->model, &eval_ms, &minute_ms);
+	json_object_set_new(o, "evaluation_ms", json_real(eval_ms));
+	json_object_set_new(o, "minute_ms", json_real(minute_ms));
+	json_object_set_new(o, "tracked_ips", json_integer((json_int_t)risk_ip_count(
+	    model_risk(v->model))));
 	if (v->status != NULL)
 		v->status(v->arg, o);
 	*result = o;

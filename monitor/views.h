@@ -20,7 +20,9 @@
  *      "lists":[{"name":S,"zone":S,"scope":"ip"|"range"|"asn","enabled":B,
  *                "health":"ok"|"blocked"|"broken"|"unknown","reason":S}],
  *      "dnsbl":{"asked":N,"answered":N,"listed":N (keys listed now),"last_answer":T},
- *      "evaluated":T (last risk evaluation),"clients":N}
+ *      "evaluated":T (last risk evaluation),"clients":N,
+ *      "evaluation_ms":F (its wall time),"minute_ms":F (the whole minute's work),
+ *      "tracked_ips":N (IPs with history in the risk engine)}
  *   customers   {"limit":N (default 100, 0 all),"all":B (also level none),
  *                "customer":ID (just that one),"filter":S (substring of id or name),
  *                "range":CIDR, "list":NAME (only customers with an IP listed on it)} ->
