@@ -20,7 +20,18 @@
  * is a mistake, not an override. A list key given twice accumulates, git-config style: the
  * first line replaces the default, later lines append (the way to split a long list, since
  * a line holds at most 199 characters).
+ *
+ * [risk] starts from risk_config_init() (its keys have no default of their own in the table,
+ * so the two can never disagree). `[policy "NAME"]` sections have their own small key table
+ * (their fields are those of struct risk_policy): a section is opened on its header line
+ * (editing the built-in policy of that NAME, or adding one) and closed on the next header or
+ * at the end of the file, where what needs the whole section is checked (a new policy needs
+ * scope and feeds; `enabled = no` removes it) and the range thresholds are applied, longest
+ * prefix first, so an explicit shorter one is never recomputed away. At the end of the file
+ * the keys that depend on each other are checked (warn_at <= act_at), then
+ * risk_config_check() as the last word.
  */
+#include "config.h"
 #include "config.h"
 
 #include <errno.h>
@@ -35,16 +46,28 @@
 #include "log.h"
 #include "text.h"
 
+#define HOUR	3600
+#define DAY	86400
+
 enum cfg_type {
 	CFG_STR,	/* char *, kept as written */
 	CFG_PATH,	/* char *, relative to the config file's folder; "" stays "" */
+	CFG_NAME,	/* char *, "" or a user/group name: [A-Za-z0-9._-]+ */
 	CFG_INT,	/* int, within [min, max] */
+	CFG_UINT,	/* unsigned int (also uint32_t), within [min, max] */
 	CFG_LONG,	/* long, within [min, max] */
+	CFG_SIZE,	/* size_t, within [min, max] */
+	CFG_DURATION,	/* long seconds: an integer with an optional s, m, h, d or w */
+	CFG_DURATION64,	/* the same into an int64_t */
+	CFG_MODE,	/* int: an octal file mode, 0600 or 0660 ("600", "660" too) */
 	CFG_BOOL,	/* int 0/1: yes/no, true/false, 1/0 */
 	CFG_DOUBLE,	/* double, finite, within [min, max] */
 	CFG_LIST,	/* char ** + size_t count: blank-separated words */
 	CFG_PATHLIST,	/* the same, each word a PATH */
+	CFG_NAMELIST,	/* the same, each word a NAME or @NAME */
 };
+
+_Static_assert(sizeof(uint32_t) == sizeof(unsigned), "CFG_UINT stores uint32_t fields");
 
 /* A section; `named` ones are git-style, [name "SUBNAME"], one per SUBNAME. */
 struct cfg_section {
@@ -58,14 +81,17 @@ struct cfg_key {
 	enum cfg_type type;
 	size_t off;		/* the field in struct rw_config */
 	size_t count_off;	/* lists: the size_t count field */
-	const char *def;	/* parsed like a value from the file */
-	double min, max;	/* INT, LONG, DOUBLE */
+	const char *def;	/* parsed like a value from the file; NULL: set elsewhere */
+	double min, max;	/* INT, UINT, LONG, SIZE, DURATION, DOUBLE */
 	int reload;		/* 1: a SIGHUP applies it; 0: needs a restart */
 };
 
 static const struct cfg_section cfg_sections[] = {
 	{ "rangewatch", 0 },
 	{ "capture", 0 },
+	{ "store", 0 },
+	{ "risk", 0 },
+	{ "policy", 1 },
 	{ "alert", 0 },
 	{ "webhook", 0 },
 	{ "hook", 0 },
@@ -76,6 +102,9 @@ static const struct cfg_section cfg_sections[] = {
 	{ sec, name, type, F(field), 0, def, min, max, reload }
 #define LIST(sec, name, type, field, count, def, reload) \
 	{ sec, name, type, F(field), F(count), def, 0, 0, reload }
+/* [risk]: the default is risk_config_init()'s; all reloadable. */
+#define RISK(name, type, field, min, max) \
+	{ "risk", name, type, F(risk.field), 0, NULL, min, max, 1 }
 
 static const struct cfg_key cfg_keys[] = {
 	KEY("rangewatch", "prefixes", CFG_PATH, prefixes, "", 0, 0, 1),
@@ -84,8 +113,13 @@ static const struct cfg_key cfg_keys[] = {
 	KEY("rangewatch", "interface", CFG_STR, interface, "", 0, 0, 0),
 	KEY("rangewatch", "nameserver", CFG_STR, nameserver, "", 0, 0, 1),
 	KEY("rangewatch", "state_dir", CFG_PATH, state_dir, "/var/lib/rangewatch", 0, 0, 0),
+	/* the socket is made as root at start: its path, mode and group need a restart */
 	KEY("rangewatch", "socket", CFG_PATH, socket, "/run/rangewatch/rangewatch.sock",
 	    0, 0, 0),
+	KEY("rangewatch", "socket_mode", CFG_MODE, socket_mode, "0660", 0, 0, 0),
+	KEY("rangewatch", "socket_group", CFG_NAME, socket_group, "", 0, 0, 0),
+	/* checked on each acting command: a reload applies it */
+	LIST("rangewatch", "operators", CFG_NAMELIST, operators, noperators, "", 1),
 	KEY("rangewatch", "user", CFG_STR, user, "rangewatch", 0, 0, 0),
 	KEY("rangewatch", "pidfile", CFG_PATH, pidfile, "/run/rangewatch/rangewatchd.pid",
 	    0, 0, 0),
@@ -99,6 +133,29 @@ static const struct cfg_key cfg_keys[] = {
 	KEY("capture", "max_ips", CFG_LONG, max_ips, "4000000", 1, 1e9, 0),
 	LIST("capture", "cite", CFG_LIST, cite, ncite, "uceprotect spamhaus spamcop "
 	    "barracuda gbudb psbl mailspike sorbs invaluement abusix s5h", 1),
+
+	/* the 7-day windows and baselines read a week of hourly rows, and a day more */
+	KEY("store", "minute_retention", CFG_DURATION, minute_retention, "48h",
+	    HOUR, 365 * DAY, 1),
+	KEY("store", "hour_retention", CFG_DURATION, hour_retention, "35d",
+	    8 * DAY, 3650 * DAY, 1),
+
+	RISK("max_ips", CFG_SIZE, max_ips, 1, 1e9),
+	RISK("rate_factor", CFG_DOUBLE, rate_factor, 1, 1000),
+	RISK("peak_factor", CFG_DOUBLE, peak_factor, 1, 1000),
+	RISK("rate_min", CFG_UINT, rate_min, 0, 1e9),
+	RISK("baseline_hours", CFG_UINT, baseline_hours, 0, 8760),
+	RISK("conn_per_hour", CFG_UINT, conn_per_hour, 1, 1e9),
+	RISK("rcpt_per_hour", CFG_UINT, rcpt_per_hour, 1, 1e9),
+	RISK("mx_per_hour", CFG_UINT, mx_per_hour, 1, 1e9),
+	RISK("rejections_5xx_per_hour", CFG_UINT, rej_5xx, 1, 1e9),
+	RISK("rejections_cited_per_hour", CFG_UINT, rej_cited, 1, 1e9),
+	RISK("silent", CFG_DURATION64, silent, HOUR, 365 * DAY),
+	RISK("woke_for", CFG_DURATION64, woke_for, 60, 30 * DAY),
+	RISK("woke_min", CFG_UINT, woke_min, 1, 1e9),
+	RISK("warn_at", CFG_DOUBLE, warn_at, 0, 10),	/* > 0 and <= act_at: at the end */
+	RISK("act_at", CFG_DOUBLE, act_at, 0, 10),
+	RISK("rate_window", CFG_DURATION64, rate_window, HOUR, 30 * DAY),
 
 	KEY("alert", "smtp_url", CFG_STR, alert_smtp_url, "", 0, 0, 1),
 	KEY("alert", "from", CFG_STR, alert_from, "", 0, 0, 1),
@@ -116,30 +173,95 @@ static const struct cfg_key cfg_keys[] = {
 #define NSECTIONS	(sizeof cfg_sections / sizeof cfg_sections[0])
 #define NKEYS		(sizeof cfg_keys / sizeof cfg_keys[0])
 
+/* The keys of a [policy "NAME"] section (fields of struct risk_policy). */
+enum pkey_type {
+	PK_BOOL,	/* enabled */
+	PK_SCOPE,	/* range | asn */
+	PK_FEEDS,	/* list names (accumulates) */
+	PK_LISTNAME,	/* one list name, "" none */
+	PK_DURATION,	/* int64_t seconds */
+	PK_THRESHOLD,	/* threshold_N, N = 8..32: the name is a prefix */
+	PK_UINT,	/* uint32_t */
+	PK_DOUBLE,
+};
+
+#define PK_ANY		-1	/* a key of either scope */
+#define THR_MIN_PLEN	8
+#define THR_MAX_PLEN	32
+
+struct pkey {
+	const char *name;
+	enum pkey_type type;
+	double min, max;
+	int scope;		/* PK_ANY, or the only enum risk_scope it belongs to */
+};
+
+static const struct pkey pkeys[] = {
+	{ "enabled", PK_BOOL, 0, 0, PK_ANY },
+	{ "scope", PK_SCOPE, 0, 0, PK_ANY },
+	{ "feeds", PK_FEEDS, 0, 0, PK_ANY },
+	{ "escalating", PK_LISTNAME, 0, 0, PK_ANY },
+	{ "window", PK_DURATION, HOUR, 365 * DAY, PK_ANY },
+	{ "threshold_", PK_THRESHOLD, 1, 1e6, RISK_SCOPE_RANGE },
+	{ "min_impacts", PK_UINT, 1, 1e9, RISK_SCOPE_ASN },
+	{ "spamscore", PK_DOUBLE, 0, 100000, RISK_SCOPE_ASN },
+};
+
+#define NPKEYS		(sizeof pkeys / sizeof pkeys[0])
+
+/* One [policy "NAME"] section seen in this file (each NAME once). */
+struct cfg_polsec {
+	char name[RISK_NAME_MAX];
+	unsigned line;
+};
+
+/* The open [policy "NAME"] section. */
+struct cfg_policy {
+	int open;
+	size_t idx;		/* in cfg->risk.policy */
+	int builtin;		/* it edits a built-in policy (scope fixed, feeds given) */
+	unsigned line;		/* of the header */
+	int enabled;
+	unsigned seen[NPKEYS];	/* line where each key was set, 0 when not yet */
+	unsigned thr_line[RISK_V4_PLENS];	/* threshold_N: its line ... */
+	uint32_t thr[RISK_V4_PLENS];		/* ... and its value, applied at the close */
+};
+
 /* The state of one load (inifile.c keeps the file, the line count and the error). */
 struct cfg_load {
 	struct rw_config *cfg;
 	unsigned seen[NKEYS];	/* line where each key was set, 0 when not yet */
+	unsigned risk_line;	/* of the first [risk] header, 0 none */
+	unsigned policy_line;	/* of the first [policy] header, 0 none */
+	struct cfg_policy pol;
+	struct cfg_polsec *secs;
+	size_t nsecs;
 };
 
 /* --- fields --- */
 
+static void *
+field(struct rw_config *c, size_t off)
+{
+	return (char *)c + off;
+}
+
 static char **
 field_str(struct rw_config *c, const struct cfg_key *k)
 {
-	return (char **)(void *)((char *)c + k->off);
+	return (char **)field(c, k->off);
 }
 
 static char ***
 field_list(struct rw_config *c, const struct cfg_key *k)
 {
-	return (char ***)(void *)((char *)c + k->off);
+	return (char ***)field(c, k->off);
 }
 
 static size_t *
 field_count(struct rw_config *c, const struct cfg_key *k)
 {
-	return (size_t *)(void *)((char *)c + k->count_off);
+	return (size_t *)field(c, k->count_off);
 }
 
 static void
@@ -151,6 +273,8 @@ free_list(char **v, size_t n)
 		free(v[i]);
 	free(v);
 }
+
+/* --- values --- */
 
 static int
 parse_long(const char *s, long long *out)
@@ -164,22 +288,235 @@ parse_long(const char *s, long long *out)
 	return errno != 0 || *end != '\0' ? -1 : 0;
 }
 
+/* "90", "90s", "30m", "48h", "7d", "1w" -> seconds. 0 on success; a number too big for a
+ * long long gives LLONG_MAX (out of any range). */
+static int
+parse_duration(const char *s, long long *out)
+{
+	unsigned long long v;
+	long long mult = 1;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		v = ULLONG_MAX;
+	switch (*end) {
+	case '\0':
+	case 's':
+		break;
+	case 'm':
+		mult = 60;
+		break;
+	case 'h':
+		mult = HOUR;
+		break;
+	case 'd':
+		mult = DAY;
+		break;
+	case 'w':
+		mult = 7 * DAY;
+		break;
+	default:
+		return -1;
+	}
+	if (*end != '\0' && end[1] != '\0')
+		return -1;
+	*out = v > (unsigned long long)(LLONG_MAX / mult) ? LLONG_MAX : (long long)v * mult;
+	return 0;
+}
+
+/* Seconds as the largest unit that divides them: "8d", "1h", "90s". */
+static void
+format_duration(double secs, char *buf, size_t len)
+{
+	long long s = (long long)secs;
+
+	if (s != 0 && s % DAY == 0)
+		snprintf(buf, len, "%lldd", s / DAY);
+	else if (s != 0 && s % HOUR == 0)
+		snprintf(buf, len, "%lldh", s / HOUR);
+	else if (s != 0 && s % 60 == 0)
+		snprintf(buf, len, "%lldm", s / 60);
+	else
+		snprintf(buf, len, "%llds", s);
+}
+
+/* 1 when s is a user or group name ([A-Za-z0-9._-]+), or "@" and one when at is set. */
+static int
+name_ok(const char *s, int at)
+{
+	if (at && *s == '@')
+		s++;
+	return *s != '\0' && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789._-") == strlen(s);
+}
+
+/* 1 when s (len bytes) is a policy name: [a-z0-9_.-], 1..RISK_NAME_MAX-1 bytes. */
+static int
+policy_name_ok(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len >= RISK_NAME_MAX)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (strchr("abcdefghijklmnopqrstuvwxyz0123456789_.-", s[i]) == NULL ||
+		    s[i] == '\0')
+			return 0;
+	return 1;
+}
+
+/* 1 when s is a DNSBL list name as a policy may name it: [A-Za-z0-9_.-], shorter than
+ * RISK_NAME_MAX. */
+static int
+list_name_ok(const char *s)
+{
+	return strlen(s) < RISK_NAME_MAX && name_ok(s, 0);
+}
+
+/* An integer of label (e.g. "[capture] snaplen") within [min, max]. */
+static int
+value_int(const char *label, const char *value, double min, double max, long long *out,
+    char *msg, size_t msglen)
+{
+	char esc[96];
+
+	text_escape(esc, sizeof esc, value, strlen(value));
+	if (parse_long(value, out) == -1) {
+		snprintf(msg, msglen, "%s: '%s' is not an integer", label, esc);
+		return -1;
+	}
+	if ((double)*out < min || (double)*out > max) {
+		snprintf(msg, msglen, "%s: %lld is out of range (%.0f..%.0f)", label, *out, min,
+		    max);
+		return -1;
+	}
+	return 0;
+}
+
+/* A duration of label within [min, max] seconds. */
+static int
+value_duration(const char *label, const char *value, double min, double max,
+    long long *out, char *msg, size_t msglen)
+{
+	char esc[96], lo[32], hi[32];
+
+	text_escape(esc, sizeof esc, value, strlen(value));
+	if (parse_duration(value, out) == -1) {
+		snprintf(msg, msglen, "%s: '%s' is not a duration (a number of seconds, or with "
+		    "s, m, h, d or w: 90s, 30m, 48h, 7d, 1w)", label, esc);
+		return -1;
+	}
+	if ((double)*out < min || (double)*out > max) {
+		format_duration(min, lo, sizeof lo);
+		format_duration(max, hi, sizeof hi);
+		snprintf(msg, msglen, "%s: %s is out of range (%s..%s)", label, esc, lo, hi);
+		return -1;
+	}
+	return 0;
+}
+
+/* A number of label within [min, max]. */
+static int
+value_double(const char *label, const char *value, double min, double max, double *out,
+    char *msg, size_t msglen)
+{
+	char esc[96];
+
+	text_escape(esc, sizeof esc, value, strlen(value));
+	if (inifile_double(value, out) == -1) {
+		snprintf(msg, msglen, "%s: '%s' is not a number", label, esc);
+		return -1;
+	}
+	if (*out < min || *out > max) {
+		snprintf(msg, msglen, "%s: %s is out of range (%g..%g)", label, esc, min, max);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+value_bool(const char *label, const char *value, int *out, char *msg, size_t msglen)
+{
+	char esc[96];
+
+	if (inifile_bool(value, 0, out) == -1) {
+		text_escape(esc, sizeof esc, value, strlen(value));
+		snprintf(msg, msglen, "%s: '%s' is not yes/no, true/false or 1/0", label, esc);
+		return -1;
+	}
+	return 0;
+}
+
+/* Appends the blank-separated words of value to the list of key k (after emptying it
+ * unless `append`). */
+static int
+set_list(struct rw_config *c, const struct cfg_key *k, const char *label, const char *value,
+    int append, char *msg, size_t msglen)
+{
+	char esc[96], **v, ***lv, *copy, *w, *save;
+	size_t *count, n;
+
+	lv = field_list(c, k);
+	count = field_count(c, k);
+	if (!append) {
+		free_list(*lv, *count);
+		*lv = NULL;
+		*count = 0;
+	}
+	if ((copy = strdup(value)) == NULL)
+		goto oom;
+	for (w = strtok_r(copy, " \t", &save); w != NULL; w = strtok_r(NULL, " \t", &save)) {
+		if (k->type == CFG_NAMELIST && !name_ok(w, 1)) {
+			text_escape(esc, sizeof esc, w, strlen(w));
+			snprintf(msg, msglen, "%s: '%s' is not a user name or @group (letters, "
+			    "digits, '.', '_', '-')", label, esc);
+			free(copy);
+			return -1;
+		}
+		n = *count;
+		v = realloc(*lv, (n + 1) * sizeof *v);
+		if (v == NULL)
+			goto oom;
+		*lv = v;
+		v[n] = k->type == CFG_PATHLIST ? inifile_path(c->dir, w) : strdup(w);
+		if (v[n] == NULL)
+			goto oom;
+		*count = n + 1;
+	}
+	free(copy);
+	return 0;
+oom:
+	free(copy);
+	snprintf(msg, msglen, "out of memory");
+	return -1;
+}
+
 /* Sets key k of c from value; the message (without FILE:LINE) goes to msg. `append` adds
  * to a list instead of replacing it. */
 static int
 set_value(struct rw_config *c, const struct cfg_key *k, const char *value, int append,
     char *msg, size_t msglen)
 {
-	char esc[96], *p, **v, ***lv, *copy = NULL, *w, *save;
-	size_t *count, n;
+	char esc[96], label[96], *p;
 	long long ll;
 	double d;
 	int b;
 
-	text_escape(esc, sizeof esc, value, strlen(value));
+	snprintf(label, sizeof label, "[%s] %s", k->section, k->name);
 	switch (k->type) {
 	case CFG_STR:
 	case CFG_PATH:
+	case CFG_NAME:
+		if (k->type == CFG_NAME && value[0] != '\0' && !name_ok(value, 0)) {
+			text_escape(esc, sizeof esc, value, strlen(value));
+			snprintf(msg, msglen, "%s: '%s' is not a name (letters, digits, '.', '_', "
+			    "'-')", label, esc);
+			return -1;
+		}
 		p = k->type == CFG_PATH ? inifile_path(c->dir, value) : strdup(value);
 		if (p == NULL)
 			goto oom;
@@ -187,72 +524,60 @@ set_value(struct rw_config *c, const struct cfg_key *k, const char *value, int a
 		*field_str(c, k) = p;
 		return 0;
 	case CFG_INT:
+	case CFG_UINT:
 	case CFG_LONG:
-		if (parse_long(value, &ll) == -1) {
-			snprintf(msg, msglen, "[%s] %s: '%s' is not an integer", k->section,
-			    k->name, esc);
+	case CFG_SIZE:
+		if (value_int(label, value, k->min, k->max, &ll, msg, msglen) == -1)
 			return -1;
-		}
-		if ((double)ll < k->min || (double)ll > k->max) {
-			snprintf(msg, msglen, "[%s] %s: %lld is out of range (%.0f..%.0f)",
-			    k->section, k->name, ll, k->min, k->max);
-			return -1;
-		}
 		if (k->type == CFG_INT)
-			*(int *)(void *)((char *)c + k->off) = (int)ll;
+			*(int *)field(c, k->off) = (int)ll;
+		else if (k->type == CFG_UINT)
+			*(unsigned *)field(c, k->off) = (unsigned)ll;
+		else if (k->type == CFG_LONG)
+			*(long *)field(c, k->off) = (long)ll;
 		else
-			*(long *)(void *)((char *)c + k->off) = (long)ll;
+			*(size_t *)field(c, k->off) = (size_t)ll;
+		return 0;
+	case CFG_DURATION:
+	case CFG_DURATION64:
+		if (value_duration(label, value, k->min, k->max, &ll, msg, msglen) == -1)
+			return -1;
+		if (k->type == CFG_DURATION)
+			*(long *)field(c, k->off) = (long)ll;
+		else
+			*(int64_t *)field(c, k->off) = (int64_t)ll;
+		return 0;
+	case CFG_MODE:
+		/* octal digits only: "0660" or "660" */
+		if (strcmp(value, "0600") == 0 || strcmp(value, "600") == 0)
+			*(int *)field(c, k->off) = 0600;
+		else if (strcmp(value, "0660") == 0 || strcmp(value, "660") == 0)
+			*(int *)field(c, k->off) = 0660;
+		else {
+			text_escape(esc, sizeof esc, value, strlen(value));
+			snprintf(msg, msglen, "%s: '%s' must be 0600 (the daemon's user only) or "
+			    "0660 (and its group)", label, esc);
+			return -1;
+		}
 		return 0;
 	case CFG_BOOL:
-		if (inifile_bool(value, 0, &b) == -1) {
-			snprintf(msg, msglen, "[%s] %s: '%s' is not yes/no, true/false or 1/0",
-			    k->section, k->name, esc);
+		if (value_bool(label, value, &b, msg, msglen) == -1)
 			return -1;
-		}
-		*(int *)(void *)((char *)c + k->off) = b;
+		*(int *)field(c, k->off) = b;
 		return 0;
 	case CFG_DOUBLE:
-		if (inifile_double(value, &d) == -1) {
-			snprintf(msg, msglen, "[%s] %s: '%s' is not a number", k->section,
-			    k->name, esc);
+		if (value_double(label, value, k->min, k->max, &d, msg, msglen) == -1)
 			return -1;
-		}
-		if (d < k->min || d > k->max) {
-			snprintf(msg, msglen, "[%s] %s: %s is out of range (%g..%g)", k->section,
-			    k->name, esc, k->min, k->max);
-			return -1;
-		}
-		*(double *)(void *)((char *)c + k->off) = d;
+		*(double *)field(c, k->off) = d;
 		return 0;
 	case CFG_LIST:
 	case CFG_PATHLIST:
-		lv = field_list(c, k);
-		count = field_count(c, k);
-		if (!append) {
-			free_list(*lv, *count);
-			*lv = NULL;
-			*count = 0;
-		}
-		if ((copy = strdup(value)) == NULL)
-			goto oom;
-		for (w = strtok_r(copy, " \t", &save); w != NULL; w = strtok_r(NULL, " \t", &save)) {
-			n = *count;
-			v = realloc(*lv, (n + 1) * sizeof *v);
-			if (v == NULL)
-				goto oom;
-			*lv = v;
-			v[n] = k->type == CFG_PATHLIST ? inifile_path(c->dir, w) : strdup(w);
-			if (v[n] == NULL)
-				goto oom;
-			*count = n + 1;
-		}
-		free(copy);
-		return 0;
+	case CFG_NAMELIST:
+		return set_list(c, k, label, value, append, msg, msglen);
 	}
-	snprintf(msg, msglen, "[%s] %s: bad key type", k->section, k->name);
+	snprintf(msg, msglen, "%s: bad key type", label);
 	return -1;
 oom:
-	free(copy);
 	snprintf(msg, msglen, "out of memory");
 	return -1;
 }
@@ -271,8 +596,10 @@ defaults(const char *path, const char *dir)
 	if ((path != NULL && (c->path = strdup(path)) == NULL) ||
 	    (dir != NULL && (c->dir = strdup(dir)) == NULL))
 		goto fail;
+	risk_config_init(&c->risk);
 	for (i = 0; i < NKEYS; i++)
-		if (set_value(c, &cfg_keys[i], cfg_keys[i].def, 0, msg, sizeof msg) == -1)
+		if (cfg_keys[i].def != NULL &&
+		    set_value(c, &cfg_keys[i], cfg_keys[i].def, 0, msg, sizeof msg) == -1)
 			goto fail;
 	return c;
 fail:
@@ -318,19 +645,347 @@ find_section(const char *s, size_t len, char *msg, size_t msglen)
 	return NULL;
 }
 
+/* The line where key section/name was set, 0 when it was not. */
+static unsigned
+seen_line(const struct cfg_load *l, const char *section, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (strcmp(cfg_keys[i].section, section) == 0 &&
+		    strcmp(cfg_keys[i].name, name) == 0)
+			return l->seen[i];
+	return 0;
+}
+
+/* --- [policy "NAME"] --- */
+
+static const char *
+scope_name(int scope)
+{
+	return scope == RISK_SCOPE_ASN ? "asn" : "range";
+}
+
+/* Opens [policy "NAME"] (the header's inside s, len bytes) on line `line`: the built-in
+ * policy of that NAME, or a new one. */
+static int
+policy_open(struct inifile *ini, struct cfg_load *l, const char *s, size_t len,
+    unsigned line)
+{
+	struct risk_config *rc = &l->cfg->risk;
+	struct inifile_header h;
+	struct cfg_polsec *v;
+	char name[RISK_NAME_MAX], esc[96];
+	size_t i, nl;
+
+	inifile_header(s, len, &h);
+	nl = h.restlen - 2;
+	if (!policy_name_ok(h.rest + 1, nl)) {
+		text_escape(esc, sizeof esc, h.text, h.len);
+		inifile_fail(ini, line, "bad policy name in [%s] (1..%d characters of a-z, 0-9, "
+		    "'_', '.', '-')", esc, RISK_NAME_MAX - 1);
+		return -1;
+	}
+	memcpy(name, h.rest + 1, nl);
+	name[nl] = '\0';
+	for (i = 0; i < l->nsecs; i++) {
+		if (strcmp(l->secs[i].name, name) == 0) {
+			inifile_fail(ini, line, "[policy \"%s\"] is already defined at line %u",
+			    name, l->secs[i].line);
+			return -1;
+		}
+	}
+	memset(&l->pol, 0, sizeof l->pol);
+	for (i = 0; i < rc->npolicies; i++)
+		if (strcmp(rc->policy[i].name, name) == 0)
+			break;
+	if (i == rc->npolicies) {
+		if (rc->npolicies == RISK_MAX_POLICIES) {
+			inifile_fail(ini, line, "[policy \"%s\"]: too many policies (at most %d, "
+			    "the built-in ones included; remove one with enabled = no)", name,
+			    RISK_MAX_POLICIES);
+			return -1;
+		}
+		risk_policy_init(&rc->policy[i], name, RISK_SCOPE_RANGE);
+		rc->npolicies++;
+	} else
+		l->pol.builtin = 1;
+	if ((v = realloc(l->secs, (l->nsecs + 1) * sizeof *v)) == NULL) {
+		inifile_fail(ini, line, "out of memory");
+		return -1;
+	}
+	l->secs = v;
+	memcpy(v[l->nsecs].name, name, nl + 1);
+	v[l->nsecs].line = line;
+	l->nsecs++;
+	l->pol.open = 1;
+	l->pol.idx = i;
+	l->pol.line = line;
+	l->pol.enabled = 1;
+	if (l->policy_line == 0)
+		l->policy_line = line;
+	return 0;
+}
+
+/* The line of policy key `name` in the open section, 0 when not set. */
+static unsigned
+pol_seen(const struct cfg_policy *op, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NPKEYS; i++)
+		if (strcmp(pkeys[i].name, name) == 0)
+			return op->seen[i];
+	return 0;
+}
+
+/* Closes the open policy section, if any: what needs the whole section. */
+static int
+policy_close(struct inifile *ini, struct cfg_load *l)
+{
+	struct cfg_policy *op = &l->pol;
+	struct risk_config *rc = &l->cfg->risk;
+	struct risk_policy *p;
+	unsigned n, fl;
+
+	if (!op->open)
+		return 0;
+	op->open = 0;
+	p = &rc->policy[op->idx];
+	if (!op->enabled) {
+		/* gone: a later section of the same NAME is still a duplicate (l->secs) */
+		memmove(&rc->policy[op->idx], &rc->policy[op->idx + 1],
+		    (rc->npolicies - op->idx - 1) * sizeof rc->policy[0]);
+		rc->npolicies--;
+		memset(&rc->policy[rc->npolicies], 0, sizeof rc->policy[0]);
+		return 0;
+	}
+	if (!op->builtin && pol_seen(op, "scope") == 0) {
+		inifile_fail(ini, op->line, "[policy \"%s\"] is a new policy: it needs scope = "
+		    "range or asn", p->name);
+		return -1;
+	}
+	if (p->nfeeds == 0) {
+		fl = pol_seen(op, "feeds");
+		inifile_fail(ini, fl ? fl : op->line, "[policy \"%s\"] needs feeds = LIST... "
+		    "(the ip-scope lists whose listings count as impacts)", p->name);
+		return -1;
+	}
+	/* longest prefix first: risk_policy_set_threshold() recomputes the shorter ones */
+	for (n = THR_MAX_PLEN + 1; n-- > THR_MIN_PLEN;)
+		if (op->thr_line[n] != 0 && risk_policy_set_threshold(p, n, op->thr[n]) == -1) {
+			inifile_fail(ini, op->thr_line[n], "[policy \"%s\"] threshold_%u: cannot "
+			    "be set", p->name, n);
+			return -1;
+		}
+	return 0;
+}
+
+/* Finds the policy key `name`; for threshold_N, *plen gets N (0 when N is not 8..32). */
+static const struct pkey *
+pkey_find(const char *name, unsigned *plen)
+{
+	size_t i, pl;
+	long long n;
+
+	*plen = 0;
+	for (i = 0; i < NPKEYS; i++) {
+		if (pkeys[i].type != PK_THRESHOLD) {
+			if (strcasecmp(pkeys[i].name, name) == 0)
+				return &pkeys[i];
+			continue;
+		}
+		pl = strlen(pkeys[i].name);
+		if (strncasecmp(pkeys[i].name, name, pl) != 0 || name[pl] < '0' ||
+		    name[pl] > '9' || (name[pl] == '0' && name[pl + 1] != '\0') ||
+		    strlen(name + pl) > 3 || parse_long(name + pl, &n) == -1)
+			continue;
+		if (n >= THR_MIN_PLEN && n <= THR_MAX_PLEN)
+			*plen = (unsigned)n;
+		return &pkeys[i];
+	}
+	return NULL;
+}
+
+/* One key = value of the open [policy "NAME"] section. */
+static int
+policy_key(struct inifile *ini, struct cfg_load *l, const char *name, const char *value,
+    unsigned line)
+{
+	struct cfg_policy *op = &l->pol;
+	struct risk_policy *p;
+	const struct pkey *k;
+	char label[160], esc[96], msg[512], *copy = NULL, *w, *save;
+	unsigned plen, *seen, other;
+	long long ll;
+	double d;
+	size_t i, f;
+	int b, scope;
+
+	text_escape(esc, sizeof esc, name, strlen(name));
+	p = &l->cfg->risk.policy[op->idx];
+	if ((k = pkey_find(name, &plen)) == NULL) {
+		inifile_fail(ini, line, "unknown key '%s' in [policy \"%s\"]", esc, p->name);
+		return -1;
+	}
+	if (k->type == PK_THRESHOLD) {
+		snprintf(label, sizeof label, "[policy \"%s\"] %s", p->name, esc);
+		if (plen == 0) {
+			inifile_fail(ini, line, "%s: the prefix length must be %d..%d "
+			    "(threshold_24 = 4)", label, THR_MIN_PLEN, THR_MAX_PLEN);
+			return -1;
+		}
+		seen = &op->thr_line[plen];
+	} else {
+		snprintf(label, sizeof label, "[policy \"%s\"] %s", p->name, k->name);
+		seen = &op->seen[k - pkeys];
+	}
+	if (*seen != 0 && k->type != PK_FEEDS) {
+		inifile_fail(ini, line, "%s is already set at line %u", label, *seen);
+		return -1;
+	}
+	if (!text_is_clean(value, strlen(value))) {
+		inifile_fail(ini, line, "%s: control character or bad UTF-8 in the value", label);
+		return -1;
+	}
+	/* a key of one scope in a policy of the other (or scope given after it) */
+	if (k->scope != PK_ANY && (op->builtin || pol_seen(op, "scope") != 0) &&
+	    (int)p->scope != k->scope) {
+		inifile_fail(ini, line, "%s is a key of scope %s policies, and this one is scope "
+		    "%s", label, scope_name(k->scope), scope_name((int)p->scope));
+		return -1;
+	}
+	text_escape(esc, sizeof esc, value, strlen(value));
+	switch (k->type) {
+	case PK_BOOL:
+		if (value_bool(label, value, &b, msg, sizeof msg) == -1)
+			goto fail;
+		op->enabled = b;
+		break;
+	case PK_SCOPE:
+		if (op->builtin) {
+			snprintf(msg, sizeof msg, "%s: the built-in policy %s is scope %s, which "
+			    "cannot change (add a [policy] of another name instead)", label,
+			    p->name, scope_name((int)p->scope));
+			goto fail;
+		}
+		if (strcasecmp(value, "range") == 0)
+			scope = RISK_SCOPE_RANGE;
+		else if (strcasecmp(value, "asn") == 0)
+			scope = RISK_SCOPE_ASN;
+		else {
+			snprintf(msg, sizeof msg, "%s: '%s' is not range or asn", label, esc);
+			goto fail;
+		}
+		/* the keys of the other scope given before it */
+		other = 0;
+		for (i = 0; i < NPKEYS; i++)
+			if (pkeys[i].scope != PK_ANY && pkeys[i].scope != scope &&
+			    op->seen[i] != 0 && (other == 0 || op->seen[i] < other))
+				other = op->seen[i];
+		for (i = THR_MIN_PLEN; scope != RISK_SCOPE_RANGE && i <= THR_MAX_PLEN; i++)
+			if (op->thr_line[i] != 0 && (other == 0 || op->thr_line[i] < other))
+				other = op->thr_line[i];
+		if (other != 0) {
+			snprintf(msg, sizeof msg, "%s: line %u sets a key of scope %s policies",
+			    label, other, scope_name(scope == RISK_SCOPE_ASN ? RISK_SCOPE_RANGE :
+			    RISK_SCOPE_ASN));
+			goto fail;
+		}
+		p->scope = (enum risk_scope)scope;
+		break;
+	case PK_FEEDS:
+		if (*seen == 0)
+			p->nfeeds = 0;	/* the first line replaces the built-in's */
+		if ((copy = strdup(value)) == NULL)
+			goto oom;
+		for (w = strtok_r(copy, " \t", &save); w != NULL;
+		    w = strtok_r(NULL, " \t", &save)) {
+			text_escape(esc, sizeof esc, w, strlen(w));
+			if (!list_name_ok(w)) {
+				snprintf(msg, sizeof msg, "%s: '%s' is not a list name "
+				    "(1..%d letters, digits, '.', '_', '-')", label, esc,
+				    RISK_NAME_MAX - 1);
+				goto fail;
+			}
+			for (f = 0; f < p->nfeeds; f++)
+				if (strcmp(p->feeds[f], w) == 0)
+					break;
+			if (f < p->nfeeds) {
+				snprintf(msg, sizeof msg, "%s: '%s' is given twice", label, esc);
+				goto fail;
+			}
+			if (p->nfeeds == RISK_MAX_FEEDS) {
+				snprintf(msg, sizeof msg, "%s: too many lists (at most %d)", label,
+				    RISK_MAX_FEEDS);
+				goto fail;
+			}
+			snprintf(p->feeds[p->nfeeds++], RISK_NAME_MAX, "%s", w);
+		}
+		free(copy);
+		copy = NULL;
+		break;
+	case PK_LISTNAME:
+		if (value[0] != '\0' && !list_name_ok(value)) {
+			snprintf(msg, sizeof msg, "%s: '%s' is not a list name (1..%d letters, "
+			    "digits, '.', '_', '-'), or empty for none", label, esc,
+			    RISK_NAME_MAX - 1);
+			goto fail;
+		}
+		snprintf(p->escalating, sizeof p->escalating, "%s", value);
+		break;
+	case PK_DURATION:
+		if (value_duration(label, value, k->min, k->max, &ll, msg, sizeof msg) == -1)
+			goto fail;
+		p->window = (int64_t)ll;
+		break;
+	case PK_THRESHOLD:
+		if (value_int(label, value, k->min, k->max, &ll, msg, sizeof msg) == -1)
+			goto fail;
+		op->thr[plen] = (uint32_t)ll;
+		break;
+	case PK_UINT:
+		if (value_int(label, value, k->min, k->max, &ll, msg, sizeof msg) == -1)
+			goto fail;
+		p->asn_min_impacts = (uint32_t)ll;
+		break;
+	case PK_DOUBLE:
+		if (value_double(label, value, k->min, k->max, &d, msg, sizeof msg) == -1)
+			goto fail;
+		p->asn_spamscore = d;
+		break;
+	}
+	if (*seen == 0)
+		*seen = line;
+	return 0;
+oom:
+	snprintf(msg, sizeof msg, "out of memory");
+fail:
+	free(copy);
+	inifile_fail(ini, line, "%s", msg);
+	return -1;
+}
+
 /* --- reading --- */
 
-/* inifile's section check: a header on its own line. */
+/* inifile's section check: a header on its own line; it closes an open [policy]. */
 static int
 cfg_section(struct inifile *ini, void *arg, const char *s, size_t len, unsigned line)
 {
+	struct cfg_load *l = arg;
+	const struct cfg_section *sec;
 	char msg[256];
 
-	(void)arg;
-	if (find_section(s, len, msg, sizeof msg) == NULL) {
+	if (policy_close(ini, l) == -1)
+		return -1;
+	if ((sec = find_section(s, len, msg, sizeof msg)) == NULL) {
 		inifile_fail(ini, line, "%s", msg);
 		return -1;
 	}
+	if (strcmp(sec->name, "risk") == 0 && l->risk_line == 0)
+		l->risk_line = line;
+	if (strcmp(sec->name, "policy") == 0)
+		return policy_open(ini, l, s, len, line);
 	return 0;
 }
 
@@ -345,6 +1000,10 @@ cfg_key(struct inifile *ini, void *arg, const char *section, const char *name,
 	char msg[512], esc[96], sesc[96];
 	size_t i;
 
+	/* the open [policy] is the section of this key (every header opens or closes one);
+	 * inih's copy of its header may be cut at 50 characters, a long NAME's is */
+	if (l->pol.open)
+		return policy_key(ini, l, name, value, line);
 	text_escape(esc, sizeof esc, name, strlen(name));
 	if (section[0] == '\0') {
 		inifile_fail(ini, line, "key '%s' outside any section", esc);
@@ -352,6 +1011,10 @@ cfg_key(struct inifile *ini, void *arg, const char *section, const char *name,
 	}
 	if ((sec = find_section(section, strlen(section), msg, sizeof msg)) == NULL) {
 		inifile_fail(ini, line, "%s", msg);
+		return -1;
+	}
+	if (strcmp(sec->name, "policy") == 0) {
+		inifile_fail(ini, line, "key '%s' outside an open [policy] section", esc);
 		return -1;
 	}
 	text_escape(sesc, sizeof sesc, section, strlen(section));
@@ -366,7 +1029,8 @@ cfg_key(struct inifile *ini, void *arg, const char *section, const char *name,
 		inifile_fail(ini, line, "unknown key '%s' in [%s]", esc, sesc);
 		return -1;
 	}
-	if (l->seen[i] != 0 && k->type != CFG_LIST && k->type != CFG_PATHLIST) {
+	if (l->seen[i] != 0 && k->type != CFG_LIST && k->type != CFG_PATHLIST &&
+	    k->type != CFG_NAMELIST) {
 		inifile_fail(ini, line, "[%s] %s is already set at line %u", k->section, k->name,
 		    l->seen[i]);
 		return -1;
@@ -385,9 +1049,44 @@ cfg_key(struct inifile *ini, void *arg, const char *section, const char *name,
 	return 0;
 }
 
+/* inifile's end of file: closes the last [policy], then checks what depends on more than
+ * one key. */
+static void
+cfg_end(struct inifile *ini, void *arg)
+{
+	struct cfg_load *l = arg;
+	const struct risk_config *rc = &l->cfg->risk;
+	unsigned wl, al, line;
+	char msg[256];
+
+	if (policy_close(ini, l) == -1)
+		return;
+	wl = seen_line(l, "risk", "warn_at");
+	al = seen_line(l, "risk", "act_at");
+	if (!(rc->warn_at > 0)) {
+		inifile_fail(ini, wl, "[risk] warn_at: must be above 0");
+		return;
+	}
+	if (!(rc->act_at > 0)) {
+		inifile_fail(ini, al, "[risk] act_at: must be above 0");
+		return;
+	}
+	if (rc->warn_at > rc->act_at) {
+		inifile_fail(ini, wl > al ? wl : al, "[risk] warn_at (%g) is above act_at (%g): "
+		    "a customer must be warned before anyone acts", rc->warn_at, rc->act_at);
+		return;
+	}
+	/* the last word is the risk engine's (what it refuses, risk_new would refuse) */
+	if (risk_config_check(rc, msg, sizeof msg) == -1) {
+		line = l->risk_line ? l->risk_line : l->policy_line ? l->policy_line : 1;
+		inifile_fail(ini, line, "[risk]: %s", msg);
+	}
+}
+
 static const struct inifile_ops cfg_ops = {
 	.section = cfg_section,
 	.key = cfg_key,
+	.end = cfg_end,
 	.header = "[section]",
 	.long_hint = "split a list over several lines with the same key",
 };
@@ -424,6 +1123,7 @@ config_load(const char *path, struct rw_config **out, char *err, size_t errlen)
 	ret = 0;
 out:
 	free(dir);
+	free(l.secs);
 	config_free(l.cfg);
 	return ret;
 }
@@ -445,17 +1145,29 @@ same_value(const struct rw_config *a, const struct rw_config *b, const struct cf
 	switch (k->type) {
 	case CFG_STR:
 	case CFG_PATH:
+	case CFG_NAME:
 		return strcmp(*(const char *const *)cfield(a, k->off),
 		    *(const char *const *)cfield(b, k->off)) == 0;
 	case CFG_INT:
 	case CFG_BOOL:
+	case CFG_MODE:
 		return *(const int *)cfield(a, k->off) == *(const int *)cfield(b, k->off);
+	case CFG_UINT:
+		return *(const unsigned *)cfield(a, k->off) ==
+		    *(const unsigned *)cfield(b, k->off);
 	case CFG_LONG:
+	case CFG_DURATION:
 		return *(const long *)cfield(a, k->off) == *(const long *)cfield(b, k->off);
+	case CFG_SIZE:
+		return *(const size_t *)cfield(a, k->off) == *(const size_t *)cfield(b, k->off);
+	case CFG_DURATION64:
+		return *(const int64_t *)cfield(a, k->off) ==
+		    *(const int64_t *)cfield(b, k->off);
 	case CFG_DOUBLE:
 		return *(const double *)cfield(a, k->off) == *(const double *)cfield(b, k->off);
 	case CFG_LIST:
 	case CFG_PATHLIST:
+	case CFG_NAMELIST:
 		n = *(const size_t *)cfield(a, k->count_off);
 		if (n != *(const size_t *)cfield(b, k->count_off))
 			return 0;
@@ -469,7 +1181,8 @@ same_value(const struct rw_config *a, const struct rw_config *b, const struct cf
 	return 0;
 }
 
-/* The restart-only keys that differ between two configs. */
+/* The restart-only keys that differ between two configs. [risk], [policy] and [store]
+ * are all reloadable, so the policies need no comparison here. */
 int
 config_restart_keys(const struct rw_config *old, const struct rw_config *nw, char *buf,
     size_t len)
@@ -506,10 +1219,12 @@ config_free(struct rw_config *c)
 		switch (cfg_keys[i].type) {
 		case CFG_STR:
 		case CFG_PATH:
+		case CFG_NAME:
 			free(*field_str(c, &cfg_keys[i]));
 			break;
 		case CFG_LIST:
 		case CFG_PATHLIST:
+		case CFG_NAMELIST:
 			free_list(*field_list(c, &cfg_keys[i]), *field_count(c, &cfg_keys[i]));
 			break;
 		default:

@@ -43,6 +43,22 @@ mk bad_int
 printf '[capture]\nsnaplen = lots\n' >>"$tmp/bad_int/rangewatch.conf"
 expect_err "bad number" "rangewatch.conf:5:.*snaplen" "$RW_BIN/rangewatchd" -n -c "$tmp/bad_int/rangewatch.conf"
 
+mk bad_policy
+printf '[risk]\nwarn_at = 0.4\n\n[policy "uceprotect-3"]\nthreshold_24 = 4\n' >>"$tmp/bad_policy/rangewatch.conf"
+expect_err "range key in an asn [policy]" 'rangewatch.conf:8: \[policy "uceprotect-3"\] threshold_24 is a key of scope range' "$RW_BIN/rangewatchd" -n -c "$tmp/bad_policy/rangewatch.conf"
+
+mk new_policy_no_scope
+printf '[policy "zen-range"]\nfeeds = zen\n[store]\nhour_retention = 35d\n' >>"$tmp/new_policy_no_scope/rangewatch.conf"
+expect_err "new [policy] without scope" 'rangewatch.conf:4: \[policy "zen-range"\] is a new policy: it needs scope' "$RW_BIN/rangewatchd" -n -c "$tmp/new_policy_no_scope/rangewatch.conf"
+
+mk short_retention
+printf '[store]\nhour_retention = 7d\n' >>"$tmp/short_retention/rangewatch.conf"
+expect_err "hour_retention under 8d" "rangewatch.conf:5: \\[store\\] hour_retention: 7d is out of range" "$RW_BIN/rangewatchd" -n -c "$tmp/short_retention/rangewatch.conf"
+
+mk good_policy
+printf '[rangewatch]\nsocket_mode = 0600\noperators = root @adm\n[risk]\nwarn_at = 0.6\nact_at = 0.9\n[policy "uceprotect-2"]\nthreshold_24 = 3\nwindow = 10d\n[policy "uceprotect-3"]\nenabled = no\n[policy "zen-range"]\nscope = range\nfeeds = zen\n' >>"$tmp/good_policy/rangewatch.conf"
+expect_ok "[risk], [policy] and socket keys" "$RW_BIN/rangewatchd" -n -c "$tmp/good_policy/rangewatch.conf"
+
 mk bad_prefix
 printf '192.0.2.0/24 64500\n198.51.100.7/24 64500\n' >"$tmp/bad_prefix/prefixes.txt"
 expect_err "prefix with host bits" "prefixes.txt:2:" "$RW_BIN/rangewatchd" -n -c "$tmp/bad_prefix/rangewatch.conf"

@@ -2,7 +2,10 @@
  * test_config.c — unit tests of rangewatch.conf loading: the built-in defaults, every key
  * read, relative paths resolved against the config file's folder (also when the config is
  * named by a relative path), comments, BOM, CRLF, indentation, list keys that append, and
- * every error with its exact FILE:LINE text.
+ * every error with its exact FILE:LINE text. The [risk] defaults are risk_config_init()'s,
+ * also as the shipped etc/rangewatch.conf writes them out, and its commented [policy]
+ * examples load and mean what they say; [policy "NAME"] sections edit, disable and add
+ * escalation policies.
  */
 #include <limits.h>
 #include <setjmp.h>
@@ -78,6 +81,19 @@ in(const char *dir, const char *rel)
 	return buf;
 }
 
+/* r is risk_config_init()'s, byte for byte (it memsets, and so do the loads). */
+static void
+check_risk_defaults(const struct risk_config *r)
+{
+	struct risk_config want;
+
+	risk_config_init(&want);
+	assert_int_equal(r->npolicies, 2);
+	assert_string_equal(r->policy[0].name, "uceprotect-2");
+	assert_string_equal(r->policy[1].name, "uceprotect-3");
+	assert_memory_equal(r, &want, sizeof want);
+}
+
 static void
 check_defaults(const struct rw_config *c)
 {
@@ -88,6 +104,9 @@ check_defaults(const struct rw_config *c)
 	assert_string_equal(c->nameserver, "");
 	assert_string_equal(c->state_dir, "/var/lib/rangewatch");
 	assert_string_equal(c->socket, "/run/rangewatch/rangewatch.sock");
+	assert_int_equal(c->socket_mode, 0660);
+	assert_string_equal(c->socket_group, "");
+	assert_int_equal(c->noperators, 0);
 	assert_string_equal(c->user, "rangewatch");
 	assert_string_equal(c->pidfile, "/run/rangewatch/rangewatchd.pid");
 	assert_int_equal(c->nreplay, 0);
@@ -101,6 +120,9 @@ check_defaults(const struct rw_config *c)
 	assert_string_equal(c->cite[0], "uceprotect");
 	assert_string_equal(c->cite[1], "spamhaus");
 	assert_string_equal(c->cite[10], "s5h");
+	assert_int_equal(c->minute_retention, 48 * 3600);
+	assert_int_equal(c->hour_retention, 35 * 86400);
+	check_risk_defaults(&c->risk);
 	assert_string_equal(c->alert_smtp_url, "");
 	assert_string_equal(c->alert_from, "");
 	assert_string_equal(c->alert_to, "");
@@ -356,6 +378,491 @@ test_errors(void **state)
 	assert_string_equal(err, want);
 }
 
+/* The keys of issue 4: the socket's mode and group, operators, [store], [risk]. */
+static void
+test_socket_store_risk(void **state)
+{
+	struct fixture *fx = *state;
+	struct rw_config *c;
+
+	c = load(fx,
+	    "[rangewatch]\n"
+	    "socket_mode = 600\n"
+	    "socket_group = rw-ops_2.x\n"
+	    "operators = alice @noc\n"
+	    "operators = bob.smith\n"		/* lists append */
+	    "[store]\n"
+	    "minute_retention = 90m\n"
+	    "hour_retention = 2w\n"
+	    "[risk]\n"
+	    "max_ips = 5000\n"
+	    "rate_factor = 4.5\n"
+	    "peak_factor = 1.5\n"
+	    "rate_min = 0\n"
+	    "baseline_hours = 168\n"
+	    "conn_per_hour = 100\n"
+	    "rcpt_per_hour = 700\n"
+	    "mx_per_hour = 30\n"
+	    "rejections_5xx_per_hour = 7\n"
+	    "rejections_cited_per_hour = 1\n"
+	    "silent = 1w\n"
+	    "woke_for = 90m\n"
+	    "woke_min = 2\n"
+	    "warn_at = 0.25\n"
+	    "act_at = 0.25\n"			/* equal is fine */
+	    "rate_window = 7200\n");		/* no unit: seconds */
+	assert_int_equal(c->socket_mode, 0600);
+	assert_string_equal(c->socket_group, "rw-ops_2.x");
+	assert_int_equal(c->noperators, 3);
+	assert_string_equal(c->operators[0], "alice");
+	assert_string_equal(c->operators[1], "@noc");
+	assert_string_equal(c->operators[2], "bob.smith");
+	assert_int_equal(c->minute_retention, 90 * 60);
+	assert_int_equal(c->hour_retention, 14 * 86400);
+	assert_int_equal(c->risk.max_ips, 5000);
+	assert_true(c->risk.rate_factor == 4.5);
+	assert_true(c->risk.peak_factor == 1.5);
+	assert_int_equal(c->risk.rate_min, 0);
+	assert_int_equal(c->risk.baseline_hours, 168);
+	assert_int_equal(c->risk.conn_per_hour, 100);
+	assert_int_equal(c->risk.rcpt_per_hour, 700);
+	assert_int_equal(c->risk.mx_per_hour, 30);
+	assert_int_equal(c->risk.rej_5xx, 7);
+	assert_int_equal(c->risk.rej_cited, 1);
+	assert_int_equal(c->risk.silent, 7 * 86400);
+	assert_int_equal(c->risk.woke_for, 90 * 60);
+	assert_int_equal(c->risk.woke_min, 2);
+	assert_true(c->risk.warn_at == 0.25);
+	assert_true(c->risk.act_at == 0.25);
+	assert_int_equal(c->risk.rate_window, 7200);
+	assert_int_equal(c->risk.npolicies, 2);		/* no [policy]: the built-ins */
+	config_free(c);
+
+	/* every unit, the bounds themselves, the other spellings of the modes */
+	c = load(fx, "[store]\nminute_retention = 3600s\nhour_retention = 3650d\n"
+	    "[rangewatch]\nsocket_mode = 0660\noperators =\n[risk]\nsilent = 365d\n"
+	    "woke_for = 1m\nrate_window = 30d\nwarn_at = 10\nact_at = 10\n");
+	assert_int_equal(c->minute_retention, 3600);
+	assert_int_equal(c->hour_retention, 3650L * 86400);
+	assert_int_equal(c->socket_mode, 0660);
+	assert_int_equal(c->noperators, 0);
+	assert_int_equal(c->risk.silent, 365 * 86400);
+	assert_int_equal(c->risk.woke_for, 60);
+	assert_int_equal(c->risk.rate_window, 30 * 86400);
+	config_free(c);
+	c = load(fx, "[store]\nminute_retention = 1h\nhour_retention = 192h\n"
+	    "[rangewatch]\nsocket_mode = 0600\n");
+	assert_int_equal(c->minute_retention, 3600);
+	assert_int_equal(c->hour_retention, 8 * 86400);
+	assert_int_equal(c->socket_mode, 0600);
+	config_free(c);
+	c = load(fx, "[rangewatch]\nsocket_mode = 660\n");
+	assert_int_equal(c->socket_mode, 0660);
+	config_free(c);
+}
+
+/* The built-in policies edited and disabled, new ones added. */
+static void
+test_policies(void **state)
+{
+	struct fixture *fx = *state;
+	struct risk_policy want[2];
+	struct rw_config *c;
+	const struct risk_policy *p;
+
+	risk_default_policies(want, 2);
+
+	/* editing the built-in range policy: a threshold, the window, its lists */
+	c = load(fx,
+	    "[policy \"uceprotect-2\"]\n"
+	    "Threshold_24 = 6\n"
+	    "window = 14d\n"
+	    "feeds = uceprotect-1 zen\n"
+	    "feeds = spamcop\n"
+	    "escalating =\n");
+	assert_int_equal(c->risk.npolicies, 2);
+	p = &c->risk.policy[0];
+	assert_string_equal(p->name, "uceprotect-2");
+	assert_int_equal(p->scope, RISK_SCOPE_RANGE);
+	assert_int_equal(p->range_thr[24], 6);
+	assert_int_equal(p->range_thr[25], 3);		/* untouched */
+	assert_int_equal(p->range_thr[26], 2);
+	assert_int_equal(p->range_thr[23], 6 + 2);	/* thr(/n) = thr(/n+1) + thr(/n+3) */
+	assert_int_equal(p->range_thr[22], 8 + 3);
+	assert_int_equal(p->window, 14 * 86400);
+	assert_int_equal(p->nfeeds, 3);
+	assert_string_equal(p->feeds[0], "uceprotect-1");
+	assert_string_equal(p->feeds[1], "zen");
+	assert_string_equal(p->feeds[2], "spamcop");
+	assert_string_equal(p->escalating, "");
+	assert_memory_equal(&c->risk.policy[1], &want[1], sizeof want[1]);	/* the other */
+	config_free(c);
+
+	/* an explicit shorter threshold survives a longer one given after it, even when it
+	 * equals what the recurrence gave before */
+	c = load(fx, "[policy \"uceprotect-2\"]\nthreshold_23 = 6\nthreshold_24 = 10\n"
+	    "threshold_32 = 1\n");
+	p = &c->risk.policy[0];
+	assert_int_equal(p->range_thr[24], 10);
+	assert_int_equal(p->range_thr[23], 6);
+	assert_int_equal(p->range_thr[22], 6 + 3);
+	config_free(c);
+
+	/* the built-in asn policy edited, the range one disabled */
+	c = load(fx,
+	    "[policy \"uceprotect-2\"]\n"
+	    "enabled = no\n"
+	    "[policy \"uceprotect-3\"]\n"
+	    "min_impacts = 20\n"
+	    "spamscore = 12.5\n"
+	    "enabled = yes\n");
+	assert_int_equal(c->risk.npolicies, 1);
+	p = &c->risk.policy[0];
+	assert_string_equal(p->name, "uceprotect-3");
+	assert_int_equal(p->scope, RISK_SCOPE_ASN);
+	assert_int_equal(p->asn_min_impacts, 20);
+	assert_true(p->asn_spamscore == 12.5);
+	assert_string_equal(p->feeds[0], "uceprotect-1");
+	assert_string_equal(p->escalating, "uceprotect-3");
+	config_free(c);
+
+	/* new policies: scope after a range key is fine; defaults from risk_policy_init */
+	c = load(fx,
+	    "[policy \"zen-range\"]\n"
+	    "threshold_26 = 3\n"
+	    "feeds = zen\n"
+	    "scope = range\n"
+	    "[policy \"spamhaus.asn_1\"]\n"
+	    "scope = ASN\n"
+	    "feeds = zen sbl\n"
+	    "escalating = sbl-asn\n"
+	    "min_impacts = 5\n"
+	    "[policy \"off\"]\n"			/* added, then dropped */
+	    "enabled = no\n"
+	    "[policy \"uceprotect-3\"]\n"
+	    "enabled = no\n");
+	assert_int_equal(c->risk.npolicies, 3);
+	assert_memory_equal(&c->risk.policy[0], &want[0], sizeof want[0]);
+	p = &c->risk.policy[1];
+	assert_string_equal(p->name, "zen-range");
+	assert_int_equal(p->scope, RISK_SCOPE_RANGE);
+	assert_int_equal(p->nfeeds, 1);
+	assert_string_equal(p->feeds[0], "zen");
+	assert_string_equal(p->escalating, "");
+	assert_int_equal(p->window, 7 * 86400);
+	assert_int_equal(p->range_thr[26], 3);
+	assert_int_equal(p->range_thr[24], 4);
+	assert_int_equal(p->range_thr[23], 4 + 3);
+	p = &c->risk.policy[2];
+	assert_string_equal(p->name, "spamhaus.asn_1");
+	assert_int_equal(p->scope, RISK_SCOPE_ASN);
+	assert_int_equal(p->nfeeds, 2);
+	assert_string_equal(p->feeds[1], "sbl");
+	assert_string_equal(p->escalating, "sbl-asn");
+	assert_int_equal(p->asn_min_impacts, 5);
+	assert_true(p->asn_spamscore == 50);
+	config_free(c);
+
+	/* RISK_MAX_POLICIES in all: 6 new ones beside the built-ins, or 8 without them */
+	c = load(fx, "[policy \"a\"]\nscope = asn\nfeeds = x\n[policy \"b\"]\nscope = asn\n"
+	    "feeds = x\n[policy \"c\"]\nscope = asn\nfeeds = x\n[policy \"d\"]\nscope = asn\n"
+	    "feeds = x\n[policy \"e\"]\nscope = asn\nfeeds = x\n[policy \"f\"]\nscope = asn\n"
+	    "feeds = x\n");
+	assert_int_equal(c->risk.npolicies, RISK_MAX_POLICIES);
+	assert_string_equal(c->risk.policy[7].name, "f");
+	config_free(c);
+	c = load(fx, "[policy \"uceprotect-2\"]\nenabled = no\n[policy \"uceprotect-3\"]\n"
+	    "enabled = no\n[policy \"a\"]\nscope = asn\nfeeds = x\n[policy \"b\"]\nscope = asn\n"
+	    "feeds = x\n[policy \"c\"]\nscope = asn\nfeeds = x\n[policy \"d\"]\nscope = asn\n"
+	    "feeds = x\n[policy \"e\"]\nscope = asn\nfeeds = x\n[policy \"f\"]\nscope = asn\n"
+	    "feeds = x\n[policy \"g\"]\nscope = asn\nfeeds = x\n[policy \"h\"]\nscope = asn\n"
+	    "feeds = x\n");
+	assert_int_equal(c->risk.npolicies, RISK_MAX_POLICIES);
+	assert_string_equal(c->risk.policy[0].name, "a");
+	assert_string_equal(c->risk.policy[7].name, "h");
+	config_free(c);
+
+	/* the longest NAME (longer than inih keeps of a section header) */
+	{
+		char text[256], name[RISK_NAME_MAX];
+
+		memset(name, 'n', sizeof name - 1);
+		name[sizeof name - 1] = '\0';
+		snprintf(text, sizeof text, "[policy \"%s\"]\nscope = asn\nfeeds = x\n"
+		    "min_impacts = 9\n[risk]\nwarn_at = 0.1\n", name);
+		c = load(fx, text);
+		assert_int_equal(c->risk.npolicies, 3);
+		assert_string_equal(c->risk.policy[2].name, name);
+		assert_int_equal(c->risk.policy[2].asn_min_impacts, 9);
+		assert_true(c->risk.warn_at == 0.1);
+		config_free(c);
+	}
+
+	/* eight feeds are the most */
+	c = load(fx, "[policy \"uceprotect-2\"]\nfeeds = a b c d\nfeeds = e f g h\n");
+	assert_int_equal(c->risk.policy[0].nfeeds, RISK_MAX_FEEDS);
+	assert_string_equal(c->risk.policy[0].feeds[7], "h");
+	config_free(c);
+}
+
+/* The shipped example: its [risk] is the defaults written out, and its commented [policy]
+ * examples, uncommented, load and do what the comments say. */
+static void
+test_example_conf(void **state)
+{
+	struct fixture *fx = *state;
+	char dir[PATH_MAX], path[PATH_MAX + 32], err[512], *slash, *text, *line, *save;
+	struct risk_policy want[2];
+	struct rw_config *c = NULL;
+	size_t i, len = 0, cap;
+	int inpol = 0, npol = 0;
+	FILE *f;
+
+	snprintf(dir, sizeof dir, "%s", __FILE__);	/* tests/unit/test_config.c */
+	for (i = 0; i < 3; i++) {
+		if ((slash = strrchr(dir, '/')) == NULL) {
+			snprintf(dir, sizeof dir, ".");
+			break;
+		}
+		*slash = '\0';
+	}
+	snprintf(path, sizeof path, "%s/etc/rangewatch.conf", dir);
+	if (access(path, R_OK) != 0) {
+		print_message("cannot find %s (run from the source tree)\n", path);
+		skip();
+	}
+	if (config_load(path, &c, err, sizeof err) != 0)
+		fail_msg("%s", err);
+	check_risk_defaults(&c->risk);
+	assert_int_equal(c->socket_mode, 0660);
+	assert_string_equal(c->socket_group, "");
+	assert_int_equal(c->noperators, 0);
+	assert_int_equal(c->minute_retention, 48 * 3600);
+	assert_int_equal(c->hour_retention, 35 * 86400);
+	config_free(c);
+
+	/* the file, plus the lines of each commented `;   [policy ...]` block uncommented */
+	assert_non_null(f = fopen(path, "r"));
+	cap = 1 << 16;
+	assert_non_null(text = malloc(cap * 2));
+	len = fread(text, 1, cap - 1, f);
+	fclose(f);
+	assert_true(len > 0 && len < cap - 1);
+	text[len] = '\0';
+	memcpy(text + cap, text, len + 1);	/* strtok_r's copy */
+	for (line = strtok_r(text + cap, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, ";   [policy ", 12) == 0) {
+			inpol = 1;
+			npol++;
+		} else if (strncmp(line, ";   ", 4) != 0)
+			inpol = 0;
+		if (inpol)
+			len += (size_t)snprintf(text + len, cap - len, "%s\n", line + 4);
+	}
+	assert_int_equal(npol, 3);
+	assert_true(len < cap);
+	text[len] = '\0';
+	c = load(fx, text);
+	free(text);
+	/* uceprotect-2 written out is itself, uceprotect-3 is gone, zen-range is added */
+	risk_default_policies(want, 2);
+	assert_int_equal(c->risk.npolicies, 2);
+	assert_memory_equal(&c->risk.policy[0], &want[0], sizeof want[0]);
+	assert_string_equal(c->risk.policy[1].name, "zen-range");
+	assert_string_equal(c->risk.policy[1].feeds[0], "zen");
+	config_free(c);
+}
+
+static void
+test_new_errors(void **state)
+{
+	struct fixture *fx = *state;
+	char text[2048];
+	size_t n;
+	int i;
+
+	/* durations */
+	expect_error(fx, "[store]\nhour_retention = 7d\n", 0,
+	    ":2: [store] hour_retention: 7d is out of range (8d..3650d)");
+	expect_error(fx, "[store]\nhour_retention = 191h\n", 0,
+	    ":2: [store] hour_retention: 191h is out of range (8d..3650d)");
+	expect_error(fx, "[store]\nhour_retention = 99999999999999999999w\n", 0,
+	    ":2: [store] hour_retention: 99999999999999999999w is out of range (8d..3650d)");
+	expect_error(fx, "# retention\n[store]\nminute_retention = 59m\n", 0,
+	    ":3: [store] minute_retention: 59m is out of range (1h..365d)");
+	expect_error(fx, "[store]\nminute_retention = 48 hours\n", 0,
+	    ":2: [store] minute_retention: '48 hours' is not a duration (a number of seconds, "
+	    "or with s, m, h, d or w: 90s, 30m, 48h, 7d, 1w)");
+	expect_error(fx, "[store]\nminute_retention = 5y\n", 0,
+	    ":2: [store] minute_retention: '5y' is not a duration (a number of seconds, "
+	    "or with s, m, h, d or w: 90s, 30m, 48h, 7d, 1w)");
+	expect_error(fx, "[store]\nminute_retention = -1h\n", 0,
+	    ":2: [store] minute_retention: '-1h' is not a duration (a number of seconds, "
+	    "or with s, m, h, d or w: 90s, 30m, 48h, 7d, 1w)");
+	expect_error(fx, "[store]\nminute_retention = 2hh\n", 0,
+	    ":2: [store] minute_retention: '2hh' is not a duration (a number of seconds, "
+	    "or with s, m, h, d or w: 90s, 30m, 48h, 7d, 1w)");
+	expect_error(fx, "[store]\nminute_retention = h\n", 0,
+	    ":2: [store] minute_retention: 'h' is not a duration (a number of seconds, "
+	    "or with s, m, h, d or w: 90s, 30m, 48h, 7d, 1w)");
+	expect_error(fx, "[store]\nminute_retention = 2h\nminute_retention = 3h\n", 0,
+	    ":3: [store] minute_retention is already set at line 2");
+	expect_error(fx, "[store]\nretention = 2h\n", 0, ":2: unknown key 'retention' in [store]");
+	expect_error(fx, "[risk]\nsilent = 30\n", 0,
+	    ":2: [risk] silent: 30 is out of range (1h..365d)");
+	expect_error(fx, "[risk]\nrate_window = 31d\n", 0,
+	    ":2: [risk] rate_window: 31d is out of range (1h..30d)");
+
+	/* the socket and the operators */
+	expect_error(fx, "[rangewatch]\nsocket_mode = 0666\n", 0,
+	    ":2: [rangewatch] socket_mode: '0666' must be 0600 (the daemon's user only) or "
+	    "0660 (and its group)");
+	expect_error(fx, "[rangewatch]\nsocket_mode = 0640\n", 0,
+	    ":2: [rangewatch] socket_mode: '0640' must be 0600 (the daemon's user only) or "
+	    "0660 (and its group)");
+	expect_error(fx, "[rangewatch]\nsocket_mode = 00660\n", 0,
+	    ":2: [rangewatch] socket_mode: '00660' must be 0600 (the daemon's user only) or "
+	    "0660 (and its group)");
+	expect_error(fx, "[rangewatch]\nsocket_mode = 432\n", 0,	/* 0660 in decimal */
+	    ":2: [rangewatch] socket_mode: '432' must be 0600 (the daemon's user only) or "
+	    "0660 (and its group)");
+	expect_error(fx, "[rangewatch]\nsocket_group = @noc\n", 0,
+	    ":2: [rangewatch] socket_group: '@noc' is not a name (letters, digits, '.', '_', "
+	    "'-')");
+	expect_error(fx, "[rangewatch]\nsocket_group = noc staff\n", 0,
+	    ":2: [rangewatch] socket_group: 'noc staff' is not a name (letters, digits, '.', "
+	    "'_', '-')");
+	expect_error(fx, "[rangewatch]\noperators = alice\noperators = b\xc3\xa9la\n", 0,
+	    ":3: [rangewatch] operators: 'b\xc3\xa9la' is not a user name or @group (letters, "
+	    "digits, '.', '_', '-')");
+	expect_error(fx, "[rangewatch]\noperators = alice @\n", 0,
+	    ":2: [rangewatch] operators: '@' is not a user name or @group (letters, "
+	    "digits, '.', '_', '-')");
+	expect_error(fx, "[rangewatch]\noperators = @@noc\n", 0,
+	    ":2: [rangewatch] operators: '@@noc' is not a user name or @group (letters, "
+	    "digits, '.', '_', '-')");
+
+	/* [risk] */
+	expect_error(fx, "[risk]\nwarn_at = 0.9\n", 0,
+	    ":2: [risk] warn_at (0.9) is above act_at (0.8): a customer must be warned before "
+	    "anyone acts");
+	expect_error(fx, "[risk]\nwarn_at = 0.7\n[hook]\n[risk]\nact_at = 0.6\n", 0,
+	    ":5: [risk] warn_at (0.7) is above act_at (0.6): a customer must be warned before "
+	    "anyone acts");
+	expect_error(fx, "[risk]\nwarn_at = 0\n", 0, ":2: [risk] warn_at: must be above 0");
+	expect_error(fx, "[risk]\nwarn_at = 0.1\nact_at = 0\n", 0,
+	    ":3: [risk] act_at: must be above 0");
+	expect_error(fx, "[risk]\nact_at = 10.5\n", 0,
+	    ":2: [risk] act_at: 10.5 is out of range (0..10)");
+	expect_error(fx, "[risk]\nmax_ips = 0\n", 0,
+	    ":2: [risk] max_ips: 0 is out of range (1..1000000000)");
+	expect_error(fx, "[risk]\nrate_factor = 0.5\n", 0,
+	    ":2: [risk] rate_factor: 0.5 is out of range (1..1000)");
+	expect_error(fx, "[risk]\nconn_per_hour = 0\n", 0,
+	    ":2: [risk] conn_per_hour: 0 is out of range (1..1000000000)");
+	expect_error(fx, "[risk]\nrej_5xx = 3\n", 0, ":2: unknown key 'rej_5xx' in [risk]");
+	expect_error(fx, "[risk \"x\"]\n", 0,
+	    ":1: section [risk] takes no name (found [risk \"x\"])");
+
+	/* [policy "NAME"]: the header */
+	expect_error(fx, "[policy]\nscope = asn\n", 0,
+	    ":1: section [policy] needs a name: [policy \"NAME\"]");
+	expect_error(fx, "[policy \"\"]\n", 0,
+	    ":1: bad section name [policy \"\"] (expected [policy \"NAME\"])");
+	expect_error(fx, "[policy \"UCEprotect-2\"]\n", 0,
+	    ":1: bad policy name in [policy \"UCEprotect-2\"] (1..63 characters of a-z, 0-9, "
+	    "'_', '.', '-')");
+	expect_error(fx, "[policy \"a b\"]\n", 0,
+	    ":1: bad policy name in [policy \"a b\"] (1..63 characters of a-z, 0-9, '_', '.', "
+	    "'-')");
+	snprintf(text, sizeof text, "[policy \"%064d\"]\n", 0);
+	expect_error(fx, text, 0, ":1: bad policy name in [policy \"0000000000000000000000000"
+	    "000000000000000000000000000000000000000\"] (1..63 characters of a-z, 0-9, '_', "
+	    "'.', '-')");
+	expect_error(fx, "[policy \"x\"]\nscope = range\nfeeds = zen\n[risk]\n[policy \"x\"]\n",
+	    0, ":5: [policy \"x\"] is already defined at line 1");
+	expect_error(fx, "[policy \"uceprotect-3\"]\nenabled = no\n[policy \"uceprotect-3\"]\n"
+	    "window = 1d\n", 0, ":3: [policy \"uceprotect-3\"] is already defined at line 1");
+	n = 0;
+	for (i = 0; i < 7; i++)
+		n += (size_t)snprintf(text + n, sizeof text - n,
+		    "[policy \"p%d\"]\nscope = asn\nfeeds = x\n", i);
+	expect_error(fx, text, 0, ":19: [policy \"p6\"]: too many policies (at most 8, the "
+	    "built-in ones included; remove one with enabled = no)");
+
+	/* [policy "NAME"]: the keys */
+	expect_error(fx, "[policy \"uceprotect-2\"]\nthreshold = 4\n", 0,
+	    ":2: unknown key 'threshold' in [policy \"uceprotect-2\"]");
+	expect_error(fx, "[policy \"uceprotect-2\"]\nthreshold_024 = 4\n", 0,
+	    ":2: unknown key 'threshold_024' in [policy \"uceprotect-2\"]");
+	expect_error(fx, "[policy \"uceprotect-2\"]\nthreshold_7 = 40\n", 0,
+	    ":2: [policy \"uceprotect-2\"] threshold_7: the prefix length must be 8..32 "
+	    "(threshold_24 = 4)");
+	expect_error(fx, "[policy \"uceprotect-2\"]\nthreshold_33 = 1\n", 0,
+	    ":2: [policy \"uceprotect-2\"] threshold_33: the prefix length must be 8..32 "
+	    "(threshold_24 = 4)");
+	expect_error(fx, "[policy \"uceprotect-2\"]\nthreshold_24 = 0\n", 0,
+	    ":2: [policy \"uceprotect-2\"] threshold_24: 0 is out of range (1..1000000)");
+	expect_error(fx, "[policy \"uceprotect-2\"]\nthreshold_24 = 3\nthreshold_24 = 5\n", 0,
+	    ":3: [policy \"uceprotect-2\"] threshold_24 is already set at line 2");
+	expect_error(fx, "[policy \"uceprotect-2\"]\nwindow = 2d\n; again\nwindow = 3d\n", 0,
+	    ":4: [policy \"uceprotect-2\"] window is already set at line 2");
+	expect_error(fx, "[policy \"uceprotect-2\"]\nwindow = 30m\n", 0,
+	    ":2: [policy \"uceprotect-2\"] window: 30m is out of range (1h..365d)");
+	expect_error(fx, "[policy \"uceprotect-2\"]\nwindow = 366d\n", 0,
+	    ":2: [policy \"uceprotect-2\"] window: 366d is out of range (1h..365d)");
+	expect_error(fx, "[policy \"uceprotect-2\"]\nenabled = maybe\n", 0,
+	    ":2: [policy \"uceprotect-2\"] enabled: 'maybe' is not yes/no, true/false or 1/0");
+	expect_error(fx, "[policy \"uceprotect-2\"]\nescalating = a b\n", 0,
+	    ":2: [policy \"uceprotect-2\"] escalating: 'a b' is not a list name (1..63 "
+	    "letters, digits, '.', '_', '-'), or empty for none");
+	expect_error(fx, "[policy \"uceprotect-3\"]\nspamscore = -1\n", 0,
+	    ":2: [policy \"uceprotect-3\"] spamscore: -1 is out of range (0..100000)");
+	/* a key of the other scope */
+	expect_error(fx, "[policy \"uceprotect-3\"]\nthreshold_24 = 4\n", 0,
+	    ":2: [policy \"uceprotect-3\"] threshold_24 is a key of scope range policies, and "
+	    "this one is scope asn");
+	expect_error(fx, "[policy \"uceprotect-2\"]\nmin_impacts = 10\n", 0,
+	    ":2: [policy \"uceprotect-2\"] min_impacts is a key of scope asn policies, and "
+	    "this one is scope range");
+	expect_error(fx, "[policy \"x\"]\nscope = asn\nfeeds = zen\nthreshold_26 = 1\n", 0,
+	    ":4: [policy \"x\"] threshold_26 is a key of scope range policies, and this one is "
+	    "scope asn");
+	expect_error(fx, "[policy \"x\"]\nfeeds = zen\nthreshold_24 = 3\nscope = asn\n", 0,
+	    ":4: [policy \"x\"] scope: line 3 sets a key of scope range policies");
+	expect_error(fx, "[policy \"x\"]\nspamscore = 3\nfeeds = zen\nscope = range\n", 0,
+	    ":4: [policy \"x\"] scope: line 2 sets a key of scope asn policies");
+	/* scope is fixed for a built-in, required (and valid) for a new one */
+	expect_error(fx, "[policy \"uceprotect-2\"]\nscope = range\n", 0,
+	    ":2: [policy \"uceprotect-2\"] scope: the built-in policy uceprotect-2 is scope "
+	    "range, which cannot change (add a [policy] of another name instead)");
+	expect_error(fx, "[policy \"x\"]\nscope = ip\n", 0,
+	    ":2: [policy \"x\"] scope: 'ip' is not range or asn");
+	expect_error(fx, "[policy \"x\"]\nfeeds = zen\n[risk]\nwarn_at = 0.1\n", 0,
+	    ":1: [policy \"x\"] is a new policy: it needs scope = range or asn");
+	expect_error(fx, "[hook]\n[policy \"x\"]\nfeeds = zen\n", 0,	/* at the end */
+	    ":2: [policy \"x\"] is a new policy: it needs scope = range or asn");
+	expect_error(fx, "[policy \"x\"]\nscope = asn\n", 0,
+	    ":1: [policy \"x\"] needs feeds = LIST... (the ip-scope lists whose listings count "
+	    "as impacts)");
+	expect_error(fx, "[policy \"uceprotect-2\"]\nwindow = 1d\nfeeds =\n[risk]\n", 0,
+	    ":3: [policy \"uceprotect-2\"] needs feeds = LIST... (the ip-scope lists whose "
+	    "listings count as impacts)");
+	/* feeds */
+	expect_error(fx, "[policy \"uceprotect-2\"]\nfeeds = a b c d e f g h i\n", 0,
+	    ":2: [policy \"uceprotect-2\"] feeds: too many lists (at most 8)");
+	expect_error(fx, "[policy \"uceprotect-2\"]\nfeeds = a b c d e\nfeeds = f g h i\n", 0,
+	    ":3: [policy \"uceprotect-2\"] feeds: too many lists (at most 8)");
+	expect_error(fx, "[policy \"uceprotect-2\"]\nfeeds = a b\nfeeds = a\n", 0,
+	    ":3: [policy \"uceprotect-2\"] feeds: 'a' is given twice");
+	expect_error(fx, "[policy \"uceprotect-2\"]\nfeeds = zen,spamcop\n", 0,
+	    ":2: [policy \"uceprotect-2\"] feeds: 'zen,spamcop' is not a list name (1..63 "
+	    "letters, digits, '.', '_', '-')");
+	expect_error(fx, "[policy \"uceprotect-2\"]\nfeeds = zen\x1b[2J\n", 0,
+	    ":2: [policy \"uceprotect-2\"] feeds: control character or bad UTF-8 in the value");
+}
+
 static void
 test_restart_keys(void **state)
 {
@@ -374,6 +881,20 @@ test_restart_keys(void **state)
 	b = load(fx, "[rangewatch]\nreplay = x.pcap\n");
 	assert_int_equal(config_restart_keys(a, b, buf, sizeof buf), 1);
 	assert_string_equal(buf, "[rangewatch] replay");
+	config_free(b);
+
+	/* the socket is made as root: its mode and group need a restart ... */
+	b = load(fx, "[rangewatch]\nsocket_mode = 0600\nsocket_group = noc\n");
+	assert_int_equal(config_restart_keys(a, b, buf, sizeof buf), 2);
+	assert_string_equal(buf, "[rangewatch] socket_mode, [rangewatch] socket_group");
+	config_free(b);
+	/* ... operators, [store], [risk] and the policies do not */
+	b = load(fx, "[rangewatch]\noperators = alice\n[store]\nhour_retention = 9d\n"
+	    "minute_retention = 2h\n[risk]\nmax_ips = 10\nsilent = 2d\nwarn_at = 0.2\n"
+	    "[policy \"uceprotect-3\"]\nenabled = no\n[policy \"n\"]\nscope = asn\n"
+	    "feeds = x\n");
+	assert_int_equal(config_restart_keys(a, b, buf, sizeof buf), 0);
+	assert_string_equal(buf, "");
 	config_free(a);
 	config_free(b);
 }
@@ -386,6 +907,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_every_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relative_config_path, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_socket_store_risk, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_policies, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_example_conf, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_new_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_keys, setup, teardown),
 	};
 
