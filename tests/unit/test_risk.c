@@ -4,8 +4,10 @@
  * window exactly window seconds after last seen, the per-IP baseline (steady is not
  * suspect, 10x is), ranking by contribution x blast radius, an innocent customer in a hot
  * range never flagged, the ASN SPAMSCORE, an escalated neighbourhood naming its
- * contributors, and forecasts both ways with exact times. The provider space and the
- * customers are small files written into a fresh folder per test.
+ * contributors, forecasts both ways with exact times, a range's impacts leaving one by
+ * one (pressure and level stepping down), and the persisted per-IP state: a restart that
+ * changes no evaluation, dirty marks, the first snapshot after an import, bad states. The
+ * provider space and the customers are small files written into a fresh folder per test.
  */
 #include <setjmp.h>
 #include <stdarg.h>
