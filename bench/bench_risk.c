@@ -6,8 +6,13 @@
  *   2. risk_observe of 1M IPs, twice an hour apart (the second snapshot has 1% of the IPs
  *      at 50x their rate), then 5000 ip-scope listings: observe_*;
  *   3. risk_evaluate, best of 3: evaluate_*; what it found: flags_*, neighbourhoods.
- * Memory: risk_bytes() and the process's peak RSS. Fixed seed; files under $TMPDIR (or
- * /tmp), removed at the end.
+ * Memory: risk_bytes() and the process's peak RSS (after phase 3).
+ *   4. the restart path: risk_export_dirty of the 1M changed IPs into memory (what the
+ *      daemon hands to the store), then risk_import of all of them into a new engine over
+ *      the same space: state_*, export_*, import_*. The new engine, given the same
+ *      listings, must evaluate to the same flags and neighbourhoods (import_check), and
+ *      a second export of the first must find nothing.
+ * Fixed seed; files under $TMPDIR (or /tmp), removed at the end.
  *
  * usage: bench_risk        prints "key: value" lines
  */
@@ -30,6 +35,29 @@
 #define NLISTED		5000
 #define T0		1717200000LL
 
+/* The exported states, packed: ip[i] and its len bytes at st + i x len. */
+struct dump {
+	struct rw_addr *ip;
+	uint8_t *st;
+	size_t n, len;
+	int bad;		/* a state of another length, or too many */
+};
+
+static void
+dump_cb(void *arg, const struct rw_addr *ip, const void *state, size_t len)
+{
+	struct dump *d = arg;
+
+	if (d->n == 0 && d->len == 0)
+		d->len = len;
+	if (len != d->len || d->n == NIP) {
+		d->bad = 1;
+		return;
+	}
+	d->ip[d->n] = *ip;
+	memcpy(d->st + d->n * d->len, state, len);
+	d->n++;
+}
 
 static void
 v4(struct rw_addr *a, uint32_t x)
@@ -47,8 +75,12 @@ main(void)
 	struct prefixes *p = NULL;
 	struct customers *c = NULL;
 	struct risk_config cfg;
-	struct risk *r;
+	struct risk *r, *r2;
 	struct risk_counters *cnt;
+	struct dump d = { .n = 0 };
+	uint32_t listed[NLISTED];
+	size_t nexp, nflags, nnb;
+	enum risk_level top;
 	struct rw_addr a;
 	FILE *f;
 	double t, best = 1e9;
@@ -109,7 +141,8 @@ main(void)
 	printf("observe_ips: %d\n", NIP);
 	printf("observe_per_s: %.0f\n", 2.0 * NIP / t);
 	for (i = 0; i < NLISTED; i++) {
-		v4(&a, base + (uint32_t)(rnd() % NIP));
+		listed[i] = base + (uint32_t)(rnd() % NIP);
+		v4(&a, listed[i]);
 		risk_listing(r, "uceprotect-1", &a, 1, T0, T0 + 3600);
 	}
 	for (k = 0; k < 3; k++) {
@@ -129,6 +162,62 @@ main(void)
 	printf("risk_bytes_per_ip: %.0f\n", (double)risk_bytes(r) / NIP);
 	printf("peak_rss_mb: %.1f\n", status_kb("VmHWM") / 1024.0);
 	free(cnt);
+
+	/* 4. export the 1M changed states, import them into a fresh engine */
+	nflags = risk_flag_count(r);
+	nnb = risk_nb_count(r);
+	top = nflags > 0 ? risk_flag_at(r, 0)->level : RISK_NONE;
+	if ((d.ip = calloc(NIP, sizeof *d.ip)) == NULL ||
+	    (d.st = malloc((size_t)NIP * RISK_STATE_MAX)) == NULL)
+		return 1;
+	t = now_s();
+	nexp = risk_export_dirty(r, dump_cb, &d);
+	t = now_s() - t;
+	if (d.bad || nexp != NIP || d.n != NIP || d.len == 0 || d.len > RISK_STATE_MAX) {
+		fprintf(stderr, "bench_risk: exported %zu states (%zu kept, %zu bytes each), "
+		    "want %d\n", nexp, d.n, d.len, NIP);
+		return 1;
+	}
+	printf("state_bytes: %zu\n", d.len);
+	printf("export_states: %zu\n", nexp);
+	printf("export_ms: %.1f\n", t * 1e3);
+	printf("export_per_s: %.0f\n", nexp / t);
+	if (risk_export_dirty(r, dump_cb, &d) != 0) {
+		fprintf(stderr, "bench_risk: a second export found states again\n");
+		return 1;
+	}
+	if ((r2 = risk_new(&cfg, err, sizeof err)) == NULL ||
+	    risk_set_space(r2, p, c, err, sizeof err) == -1) {
+		fprintf(stderr, "bench_risk: %s\n", err);
+		return 1;
+	}
+	t = now_s();
+	for (i = 0; i < d.n; i++)
+		if (risk_import(r2, &d.ip[i], d.st + i * d.len, d.len, err, sizeof err) == -1) {
+			fprintf(stderr, "bench_risk: import %zu: %s\n", i, err);
+			return 1;
+		}
+	t = now_s() - t;
+	printf("import_ms: %.1f\n", t * 1e3);
+	printf("import_per_s: %.0f\n", d.n / t);
+	for (i = 0; i < NLISTED; i++) {
+		v4(&a, listed[i]);
+		risk_listing(r2, "uceprotect-1", &a, 1, T0, T0 + 3600);
+	}
+	if (risk_evaluate(r2, T0 + 2 * 3600) == -1)
+		return 1;
+	if (risk_ip_count(r2) != risk_ip_count(r) || risk_flag_count(r2) != nflags ||
+	    risk_nb_count(r2) != nnb ||
+	    (nflags > 0 && risk_flag_at(r2, 0)->level != top)) {
+		fprintf(stderr, "bench_risk: the imported engine differs: %zu IPs, %zu flags, "
+		    "%zu neighbourhoods (want %zu, %zu, %zu)\n", risk_ip_count(r2),
+		    risk_flag_count(r2), risk_nb_count(r2), risk_ip_count(r), nflags, nnb);
+		return 1;
+	}
+	printf("import_check: same flags and neighbourhoods\n");
+	free(d.ip);
+	free(d.st);
+	risk_free(r2);
 	risk_free(r);
 	customers_free(c);
 	prefixes_free(p);

@@ -2,9 +2,10 @@
  * risk.c — the risk engine (see risk.h for the words and the baseline choice).
  * For: turning listing states and per-IP SMTP history into neighbourhood pressures,
  * forecasts and ranked customer flags with evidence. Owns: the IP history table (dense
- * array + hidx, bounded by max_ips), the neighbourhood table, the interned list names and
- * every result of the last risk_evaluate(). Never: I/O, the clock, escaping text, or
- * keeping pointers into the customer map or prefixes beyond risk_set_space().
+ * array + hidx, bounded by max_ips), the list of IPs whose history changed since the last
+ * risk_export_dirty(), the neighbourhood table, the interned list names and every result
+ * of the last risk_evaluate(). Never: I/O, the clock, escaping text, or keeping pointers
+ * into the customer map or prefixes beyond risk_set_space().
  */
 #include <math.h>
 #include <stdarg.h>
@@ -27,6 +28,20 @@
 
 enum { C_CONN, C_RCPT, C_5XX, C_CITED, C_MX, NC };
 
+/* iprec.flags */
+#define F_DIRTY		0x01	/* in r->dirty[]: changed since the last export */
+#define F_RESTORED	0x02	/* imported, not observed since: the next snapshot counts
+				 * from zero (the capture's counters restarted with us) */
+
+/* The persisted state of one IP (risk_export_dirty/risk_import), little-endian:
+ *   0 version (1)       1 hour u32           5 cur[5] u32        25 prev[5] u32
+ *  45 last: connections, rcpt, replies_5xx, cited u32, distinct_dst u64
+ *  69 mean f32 bits    73 peak f32 bits     77 hours u16        79 seen u8
+ *  80 last_active i64  88 woke_at i64       96 engine t0 i64   104 end */
+#define STATE_VERSION	1
+#define STATE_LEN	104
+_Static_assert(STATE_LEN <= RISK_STATE_MAX, "the state outgrew RISK_STATE_MAX");
+
 struct lrec {			/* one ip-scope listing of one IP */
 	struct lrec *next;
 	uint8_t list, listed;
@@ -43,6 +58,7 @@ struct iprec {
 	float mean, peak;	/* connections/h baseline */
 	uint16_t hours;		/* finalized hours of baseline */
 	uint8_t seen, rules;
+	uint8_t flags;		/* F_* (sits in padding: the record does not grow) */
 	int64_t last_active, woke_at;
 	struct lrec *lst;
 };
@@ -84,6 +100,9 @@ struct risk {
 	struct iprec *ip;
 	size_t nip, capip;
 	struct hidx ipidx;
+	uint32_t *dirty;	/* ids with F_DIRTY, each once; capacity follows capip so
+				 * that marking never fails */
+	size_t ndirty, capdirty;
 
 	struct nb *nb;
 	size_t nnb, capnb;
@@ -436,6 +455,7 @@ risk_free(struct risk *r)
 	}
 	free_results(r);
 	free(r->ip);
+	free(r->dirty);
 	free(r->nb);
 	free(r->esc);
 	free(r->imp);
@@ -532,6 +552,7 @@ ip_get(struct risk *r, const struct rw_addr *a)
 		return id;
 	if (r->nip >= r->cfg.max_ips ||
 	    grow(&r->ip, &r->capip, r->nip + 1, sizeof *r->ip) == -1 ||
+	    grow(&r->dirty, &r->capdirty, r->nip + 1, sizeof *r->dirty) == -1 ||
 	    hidx_insert(&r->ipidx, addr_hash(a, 0x1234u), (uint32_t)r->nip) == -1)
 		return NONE;
 	ip = &r->ip[r->nip];
@@ -688,6 +709,23 @@ delta32(uint32_t now, uint32_t before)
 	return now >= before ? now - before : now;
 }
 
+static void
+mark_dirty(struct risk *r, uint32_t id)
+{
+	if (r->ip[id].flags & F_DIRTY)
+		return;
+	r->ip[id].flags |= F_DIRTY;
+	r->dirty[r->ndirty++] = id;	/* ndirty <= nip <= capdirty */
+}
+
+static int
+same_counters(const struct risk_counters *a, const struct risk_counters *b)
+{
+	return a->connections == b->connections && a->rcpt == b->rcpt &&
+	    a->replies_5xx == b->replies_5xx && a->cited == b->cited &&
+	    a->distinct_dst == b->distinct_dst;
+}
+
 int
 risk_observe(struct risk *r, const struct rw_addr *a, const struct risk_counters *cnt,
     int64_t now)
@@ -704,8 +742,18 @@ risk_observe(struct risk *r, const struct rw_addr *a, const struct risk_counters
 		ip->seen = 1;
 		ip->last = *cnt;
 		ip->hour = h;
+		mark_dirty(r, id);
 		return 0;
 	}
+	if (ip->flags & F_RESTORED) {
+		/* The first snapshot since a restart: the capture counts from zero again, so
+		 * all of it is new. The went-down test alone would lose the stored snapshot's
+		 * worth of every counter that has already climbed past it. */
+		memset(&ip->last, 0, sizeof ip->last);
+		ip->flags &= (uint8_t)~F_RESTORED;
+		mark_dirty(r, id);
+	} else if (h > ip->hour || !same_counters(cnt, &ip->last))
+		mark_dirty(r, id);
 	d[C_CONN] = delta32(cnt->connections, ip->last.connections);
 	d[C_RCPT] = delta32(cnt->rcpt, ip->last.rcpt);
 	d[C_5XX] = delta32(cnt->replies_5xx, ip->last.replies_5xx);
@@ -723,6 +771,188 @@ risk_observe(struct risk *r, const struct rw_addr *a, const struct risk_counters
 			ip->woke_at = now;
 		ip->last_active = now;
 	}
+	return 0;
+}
+
+/* ---------------------------------------------------------- persistence */
+
+static uint8_t *
+put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+	return p + 4;
+}
+
+static uint8_t *
+put64(uint8_t *p, uint64_t v)
+{
+	return put32(put32(p, (uint32_t)v), (uint32_t)(v >> 32));
+}
+
+/* IEEE 754 single: its bits, as every platform we build on holds them */
+static uint8_t *
+putf(uint8_t *p, float f)
+{
+	uint32_t v;
+
+	memcpy(&v, &f, sizeof v);
+	return put32(p, v);
+}
+
+static uint32_t
+get32(const uint8_t **pp)
+{
+	const uint8_t *p = *pp;
+
+	*pp += 4;
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24;
+}
+
+static uint64_t
+get64(const uint8_t **pp)
+{
+	uint64_t lo = get32(pp);
+
+	return lo | (uint64_t)get32(pp) << 32;
+}
+
+static float
+getf(const uint8_t **pp)
+{
+	uint32_t v = get32(pp);
+	float f;
+
+	memcpy(&f, &v, sizeof f);
+	return f;
+}
+
+static void
+state_write(const struct risk *r, const struct iprec *ip, uint8_t out[STATE_LEN])
+{
+	uint8_t *p = out;
+	unsigned k;
+
+	*p++ = STATE_VERSION;
+	p = put32(p, ip->hour);
+	for (k = 0; k < NC; k++)
+		p = put32(p, ip->cur[k]);
+	for (k = 0; k < NC; k++)
+		p = put32(p, ip->prev[k]);
+	p = put32(p, ip->last.connections);
+	p = put32(p, ip->last.rcpt);
+	p = put32(p, ip->last.replies_5xx);
+	p = put32(p, ip->last.cited);
+	p = put64(p, ip->last.distinct_dst);
+	p = putf(p, ip->mean);
+	p = putf(p, ip->peak);
+	*p++ = (uint8_t)ip->hours;
+	*p++ = (uint8_t)(ip->hours >> 8);
+	*p++ = ip->seen;
+	p = put64(p, (uint64_t)ip->last_active);
+	p = put64(p, (uint64_t)ip->woke_at);
+	(void)put64(p, (uint64_t)r->t0);
+}
+
+size_t
+risk_export_dirty(struct risk *r, void (*cb)(void *arg, const struct rw_addr *ip,
+    const void *state, size_t len), void *arg)
+{
+	uint8_t buf[STATE_LEN];
+	size_t i, n = r->ndirty;
+
+	r->ndirty = 0;
+	for (i = 0; i < n; i++) {
+		struct iprec *ip = &r->ip[r->dirty[i]];
+		ip->flags &= (uint8_t)~F_DIRTY;
+		state_write(r, ip, buf);
+		cb(arg, &ip->addr, buf, sizeof buf);
+	}
+	return n;
+}
+
+int
+risk_import(struct risk *r, const struct rw_addr *a, const void *state, size_t len,
+    char *err, size_t errlen)
+{
+	const uint8_t *p = state;
+	struct iprec s, *ip;
+	uint32_t id;
+	int64_t t0;
+	unsigned k;
+
+	if (len < 1) {
+		snprintf(err, errlen, "empty state");
+		return -1;
+	}
+	if (p[0] != STATE_VERSION) {
+		snprintf(err, errlen, "state format version %u, this build reads %u", p[0],
+		    STATE_VERSION);
+		return -1;
+	}
+	if (len != STATE_LEN) {
+		snprintf(err, errlen, "state of %zu bytes, format version %u has %u", len,
+		    STATE_VERSION, STATE_LEN);
+		return -1;
+	}
+	memset(&s, 0, sizeof s);
+	p++;
+	s.hour = get32(&p);
+	for (k = 0; k < NC; k++)
+		s.cur[k] = get32(&p);
+	for (k = 0; k < NC; k++)
+		s.prev[k] = get32(&p);
+	s.last.connections = get32(&p);
+	s.last.rcpt = get32(&p);
+	s.last.replies_5xx = get32(&p);
+	s.last.cited = get32(&p);
+	s.last.distinct_dst = get64(&p);
+	s.mean = getf(&p);
+	s.peak = getf(&p);
+	s.hours = (uint16_t)(p[0] | p[1] << 8);
+	s.seen = p[2];
+	p += 3;
+	s.last_active = (int64_t)get64(&p);
+	s.woke_at = (int64_t)get64(&p);
+	t0 = (int64_t)get64(&p);
+	/* export writes only observed IPs, with a finite, non-negative baseline */
+	if (s.seen != 1 || !isfinite(s.mean) || !isfinite(s.peak) || s.mean < 0 ||
+	    s.peak < 0) {
+		snprintf(err, errlen, "state out of range (seen %u, mean %g, peak %g)", s.seen,
+		    (double)s.mean, (double)s.peak);
+		return -1;
+	}
+	if ((id = ip_get(r, a)) == NONE) {
+		if (r->nip >= r->cfg.max_ips)
+			snprintf(err, errlen, "IP table full (max_ips %zu)", r->cfg.max_ips);
+		else
+			snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	ip = &r->ip[id];
+	if (ip->seen) {
+		/* what the engine saw since it started is newer than any stored state */
+		snprintf(err, errlen, "IP already observed since start: stored state ignored");
+		return -1;
+	}
+	/* history only: the record keeps its address, resolution and listings, and it is
+	 * not marked dirty (the store already holds this) */
+	ip->hour = s.hour;
+	memcpy(ip->cur, s.cur, sizeof ip->cur);
+	memcpy(ip->prev, s.prev, sizeof ip->prev);
+	ip->last = s.last;
+	ip->mean = s.mean;
+	ip->peak = s.peak;
+	ip->hours = s.hours;
+	ip->seen = s.seen;
+	ip->last_active = s.last_active;
+	ip->woke_at = s.woke_at;
+	ip->flags |= F_RESTORED;
+	if (t0 != 0 && (r->t0 == 0 || t0 < r->t0))
+		r->t0 = t0;
 	return 0;
 }
 
@@ -1561,7 +1791,8 @@ risk_ip_count(const struct risk *r)
 size_t
 risk_bytes(const struct risk *r)
 {
-	size_t b = sizeof *r + r->capip * sizeof *r->ip + r->capnb * sizeof *r->nb +
+	size_t b = sizeof *r + r->capip * sizeof *r->ip + r->capdirty * sizeof *r->dirty +
+	    r->capnb * sizeof *r->nb +
 	    hidx_bytes(&r->ipidx) + hidx_bytes(&r->nbidx) + r->capimp * sizeof *r->imp +
 	    r->capview * (sizeof *r->view + sizeof *r->vnb + 1 + sizeof *r->vorder) +
 	    r->nflag * sizeof *r->flag + r->nflag_of * sizeof *r->flag_of;

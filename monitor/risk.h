@@ -186,19 +186,27 @@ const char *risk_level_name(enum risk_level l);
 
 /*
  * Persistence of the per-IP history (baseline, the current and previous hour's counts,
- * last activity, the last counter snapshot), so that a restart keeps the baselines and the
- * hour in progress. The state is opaque bytes, at most RISK_STATE_MAX, starting with a
- * format version; listings are not in it (they come back through risk_listing).
+ * last activity, the last counter snapshot, the engine's start), so that a restart keeps
+ * the baselines and the hour in progress. The state is opaque bytes of a fixed length (at
+ * most RISK_STATE_MAX), little-endian, starting with a format version; listings are not in
+ * it (they come back through risk_listing), nor the IP's customer and neighbourhoods (they
+ * are resolved from the space of risk_set_space). Restoring assumes the capture restarted
+ * too: the first snapshot of an imported IP is taken as counted from zero, whether its
+ * counters are below the stored snapshot or have already passed it.
  */
 #define RISK_STATE_MAX	128
 
-/* Calls cb for each IP whose history changed since the previous call (or since
- * risk_new), and forgets the marks. Returns how many. */
+/* Calls cb for each IP whose history changed (a risk_observe that moved its counters or
+ * its hour, or its first snapshot) since the previous call or risk_new, and forgets the
+ * marks: O(changed IPs). cb must not call back into the engine. Returns how many. */
 size_t risk_export_dirty(struct risk *r, void (*cb)(void *arg, const struct rw_addr *ip,
     const void *state, size_t len), void *arg);
 /* Restores one IP's history written by risk_export_dirty (at start, before the first
- * risk_observe of that IP; it is not marked changed). -1 with err when the bytes are not a
- * state this version reads (the caller skips it) or the IP table is full. */
+ * risk_observe of that IP; it is not marked changed); the engine's start becomes the
+ * earliest of the states'. -1 with err when the bytes are not a state this version reads
+ * (wrong version or length, values out of range: the caller skips it), when the IP was
+ * already observed since start (what the engine saw is newer), or when the IP table is
+ * full. */
 int risk_import(struct risk *r, const struct rw_addr *ip, const void *state, size_t len,
     char *err, size_t errlen);
 

@@ -4,8 +4,10 @@
  * window exactly window seconds after last seen, the per-IP baseline (steady is not
  * suspect, 10x is), ranking by contribution x blast radius, an innocent customer in a hot
  * range never flagged, the ASN SPAMSCORE, an escalated neighbourhood naming its
- * contributors, and forecasts both ways with exact times. The provider space and the
- * customers are small files written into a fresh folder per test.
+ * contributors, forecasts both ways with exact times, a range's impacts leaving one by
+ * one (pressure and level stepping down), and the persisted per-IP state: a restart that
+ * changes no evaluation, dirty marks, the first snapshot after an import, bad states. The
+ * provider space and the customers are small files written into a fresh folder per test.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -439,6 +441,528 @@ test_forecasts(void **state)
 	assert_int_equal(v->clear_all_at, now - 60 + WEEK);
 }
 
+/* An impact listed at day 0 and delisted at day 1 still counts at day 7 and leaves exactly
+ * 7 days after it was last seen listed; as the impacts of a hot range leave one by one, its
+ * pressure steps down and the customer's level falls from act to warn to watch to none. */
+static void
+test_window_slides(void **state)
+{
+	struct fx *f = *state;
+	struct risk *r = engine(f);
+	const struct risk_nb_view *v;
+	static const struct {
+		int64_t at;
+		uint32_t impacts;
+		enum risk_level level;
+	} step[] = {
+		{ T0 + WEEK, 4, RISK_ACT },		/* day 7: all four still count */
+		{ T0 + 8 * DAY - 1, 4, RISK_ACT },
+		{ T0 + 8 * DAY, 3, RISK_WARN },		/* .4 (last seen day 1) left */
+		{ T0 + 10 * DAY - 1, 3, RISK_WARN },
+		{ T0 + 10 * DAY, 2, RISK_WARN },	/* 2 of 4 is warn_at exactly */
+		{ T0 + 12 * DAY - 1, 2, RISK_WARN },
+		{ T0 + 12 * DAY, 1, RISK_WATCH },
+		{ T0 + 13 * DAY - 1, 1, RISK_WATCH },
+		{ T0 + 13 * DAY, 0, RISK_NONE },
+	};
+	size_t i;
+
+	list1(r, "203.0.113.4", 0, T0, T0 + DAY);	/* listed day 0, delisted day 1 */
+	list1(r, "203.0.113.3", 0, T0, T0 + 3 * DAY);
+	list1(r, "203.0.113.2", 0, T0, T0 + 5 * DAY);
+	list1(r, "203.0.113.1", 0, T0, T0 + 6 * DAY);
+	for (i = 0; i < sizeof step / sizeof step[0]; i++) {
+		const struct risk_flag *fl;
+		assert_int_equal(risk_evaluate(r, step[i].at), 0);
+		v = risk_nb_find(r, "uceprotect-2", "203.0.113.0/24");
+		fl = flag_of(f, "4711");
+		if (step[i].impacts == 0) {
+			assert_null(v);
+			assert_null(fl);
+			assert_int_equal(risk_flag_count(r), 0);
+			continue;
+		}
+		assert_non_null(v);
+		assert_int_equal(v->impacts, step[i].impacts);
+		assert_int_equal(v->suspects, 0);
+		assert_true(v->pressure == step[i].impacts / 4.0);
+		assert_true(v->projected == v->pressure);
+		assert_int_equal(v->clear_all_at, T0 + 13 * DAY);
+		assert_non_null(fl);
+		assert_int_equal(fl->level, step[i].level);
+		assert_int_equal(fl->listed_ips, 0);	/* all delisted: impacts by window only */
+		/* at threshold, the one delisted at day 1 is what holds it there */
+		assert_int_equal(v->clear_at, step[i].impacts == 4 ? T0 + DAY + WEEK : 0);
+	}
+}
+
+/* An innocent customer whose only IP sends normally (steadily, and with a nightly batch)
+ * in a range at pressure >= act_at is never flagged, hour after hour; a listing of its IP
+ * on a list that feeds no policy makes it watch, never more. */
+static void
+test_innocent_hot_range(void **state)
+{
+	struct fx *f = *state;
+	struct risk *r = engine(f);
+	struct risk_counters c = { 0 }, q = { 0 };
+	struct rw_addr inn = A("203.0.113.70"), big = A("203.0.113.200");
+	const struct risk_nb_view *v;
+	const struct risk_flag *fl;
+	int64_t t;
+	int i, evals = 0;
+
+	for (i = 1; i <= 4; i++) {
+		char ip[32];
+		snprintf(ip, sizeof ip, "203.0.113.%d", i);
+		list1(r, ip, 1, T0 + DAY, T0 + 5 * DAY);
+	}
+	for (t = T0; t < T0 + 5 * DAY; t += 600) {
+		unsigned hod = (unsigned)((t - T0) / 3600 % 24);
+		c.connections += 20;		/* 120/h */
+		c.rcpt += 30;
+		c.distinct_dst += 2;
+		assert_int_equal(risk_observe(r, &inn, &c, t), 0);
+		q.connections += hod == 2 ? 50 : 5;	/* 30/h, 300 in the 02:00 batch */
+		q.rcpt += hod == 2 ? 100 : 5;
+		q.distinct_dst += hod == 2 ? 30 : 1;
+		assert_int_equal(risk_observe(r, &big, &q, t), 0);
+		if (t < T0 + DAY || (t - T0) % 3600 != 3000)
+			continue;
+		assert_int_equal(risk_evaluate(r, t), 0);
+		evals++;
+		v = risk_nb_find(r, "uceprotect-2", "203.0.113.0/24");
+		assert_non_null(v);
+		assert_true(v->projected >= f->cfg.act_at);
+		assert_int_equal(flag_of(f, "4711")->level, RISK_ACT);
+		assert_int_equal(risk_ip_suspect(r, &inn, NULL), 0);
+		assert_int_equal(risk_ip_suspect(r, &big, NULL), 0);
+		assert_null(flag_of(f, "100"));
+		assert_null(flag_of(f, "200"));
+	}
+	assert_int_equal(evals, 4 * 24);
+	/* listed on a list that is nobody's impact: a single listing, watch */
+	assert_int_equal(risk_listing(r, "spamcop", &inn, 1, t - 3600, t), 0);
+	assert_int_equal(risk_evaluate(r, t), 0);
+	fl = flag_of(f, "100");
+	assert_non_null(fl);
+	assert_int_equal(fl->level, RISK_WATCH);
+	assert_int_equal(fl->listed_ips, 1);
+	assert_int_equal(fl->nnb, 0);
+	assert_null(flag_of(f, "200"));
+}
+
+/* ------------------------------------------------------------ persistence */
+
+struct saved {
+	struct rw_addr ip;
+	uint8_t st[RISK_STATE_MAX];
+	size_t len;
+};
+
+struct saver {
+	struct saved v[16];
+	size_t n;
+};
+
+static void
+save_cb(void *arg, const struct rw_addr *ip, const void *st, size_t len)
+{
+	struct saver *s = arg;
+
+	assert_true(s->n < sizeof s->v / sizeof s->v[0]);
+	assert_true(len > 0 && len <= RISK_STATE_MAX);
+	s->v[s->n].ip = *ip;
+	memcpy(s->v[s->n].st, st, len);
+	s->v[s->n++].len = len;
+}
+
+/* Another engine over the test space with config c (the caller frees it). */
+static struct risk *
+engine_with(struct fx *f, const struct risk_config *c)
+{
+	char err[256];
+	struct risk *r = risk_new(c, err, sizeof err);
+
+	if (r == NULL)
+		fail_msg("risk_new: %s", err);
+	if (risk_set_space(r, f->p, f->c, err, sizeof err) == -1)
+		fail_msg("risk_set_space: %s", err);
+	return r;
+}
+
+static void
+import_all(struct risk *r, const struct saver *s)
+{
+	char err[256];
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (risk_import(r, &s->v[i].ip, s->v[i].st, s->v[i].len, err, sizeof err) != 0)
+			fail_msg("risk_import: %s", err);
+}
+
+static void
+obs(struct risk *r, const char *ip, const struct risk_counters *c, int64_t t)
+{
+	struct rw_addr a = A(ip);
+
+	assert_int_equal(risk_observe(r, &a, c, t), 0);
+}
+
+/* The IPs of the round trip, and their connections in hour h after T0. */
+static const char *const RT_IP[] = {
+	"203.0.113.5",		/* 4711: 30/h by day, 6/h by night */
+	"203.0.113.70",		/* 100: 12/h; a spike in the day after the restart */
+	"203.0.113.130",	/* 200: 40/h, 300 in a nightly batch */
+	"192.0.2.3",		/* 300: 20/h, 400 in the hour before the restart */
+	"203.0.113.6",		/* 4711: day 0 02:00..03:00 only, wakes after the restart */
+	"203.0.113.7",		/* 4711: one snapshot at the start, wakes after the restart */
+	"203.0.113.8",		/* 4711: one snapshot at the start, wakes before the restart */
+};
+#define RT_N		(sizeof RT_IP / sizeof RT_IP[0])
+#define RT_RESTART	720	/* the hour of the restart: day 30 */
+#define RT_SPIKE	(RT_RESTART + 10)
+#define RT_WAKE		(RT_RESTART + 5)
+
+static int
+rt_sends(size_t i, unsigned h)
+{
+	unsigned hod = h % 24;
+
+	switch (i) {
+	case 0:
+		return hod >= 8 && hod < 20 ? 30 : 6;
+	case 1:
+		return h == RT_SPIKE ? 200 : 12;
+	case 2:
+		return hod == 2 ? 300 : 40;
+	case 3:
+		return h == RT_RESTART - 1 ? 400 : 20;
+	case 4:
+		return h < 3 || h == RT_WAKE ? 10 : -1;	/* -1: not observed */
+	case 5:
+		return h == 0 ? 0 : h == RT_WAKE ? 10 : -1;
+	default:
+		return h == 0 ? 0 : h >= RT_RESTART - 1 ? 10 : -1;
+	}
+}
+
+/* Half of hour h's traffic of every IP: at h:10 (half 0) or h:40 (half 1). */
+static void
+rt_feed(struct risk *r, struct risk_counters *c, unsigned h, int half)
+{
+	size_t i;
+
+	for (i = 0; i < RT_N; i++) {
+		int n = rt_sends(i, h);
+		if (n < 0)
+			continue;
+		c[i].connections += (uint32_t)(half ? n - n / 2 : n / 2);
+		c[i].rcpt += (uint32_t)(half ? n : n / 2) * 2;
+		c[i].distinct_dst += (uint64_t)(n / 4 + half);
+		c[i].replies_5xx += h % 7 == 0 && half;
+		obs(r, RT_IP[i], &c[i], T0 + (int64_t)h * 3600 + (half ? 2400 : 600));
+	}
+}
+
+/* a and b agree on everything risk_evaluate says; returns the flags compared. */
+static size_t
+same_view(struct risk *a, struct risk *b, int64_t now)
+{
+	size_t i, k;
+
+	assert_int_equal(risk_evaluate(a, now), 0);
+	assert_int_equal(risk_evaluate(b, now), 0);
+	assert_int_equal(risk_flag_count(a), risk_flag_count(b));
+	for (i = 0; i < risk_flag_count(a); i++) {
+		const struct risk_flag *x = risk_flag_at(a, i), *y = risk_flag_at(b, i);
+		assert_int_equal(x->customer, y->customer);
+		assert_int_equal(x->level, y->level);
+		assert_true(x->score == y->score);
+		assert_int_equal(x->listed_ips, y->listed_ips);
+		assert_int_equal(x->suspect_ips, y->suspect_ips);
+		assert_int_equal(x->nnb, y->nnb);
+		assert_int_equal(x->nevidence, y->nevidence);
+		for (k = 0; k < x->nevidence; k++)
+			assert_string_equal(x->evidence[k], y->evidence[k]);
+	}
+	assert_int_equal(risk_nb_count(a), risk_nb_count(b));
+	for (i = 0; i < risk_nb_count(a); i++) {
+		const struct risk_nb_view *x = risk_nb_at(a, i), *y = risk_nb_at(b, i);
+		assert_string_equal(x->policy, y->policy);
+		assert_string_equal(x->key, y->key);
+		assert_int_equal(x->impacts, y->impacts);
+		assert_int_equal(x->suspects, y->suspects);
+		assert_true(x->pressure == y->pressure && x->projected == y->projected);
+		assert_int_equal(x->eta_threshold, y->eta_threshold);
+		assert_int_equal(x->clear_at, y->clear_at);
+	}
+	for (i = 0; i < RT_N; i++) {
+		struct rw_addr ip = A(RT_IP[i]);
+		unsigned ra, rb;
+		assert_int_equal(risk_ip_suspect(a, &ip, &ra), risk_ip_suspect(b, &ip, &rb));
+		assert_int_equal(ra, rb);
+	}
+	return risk_flag_count(a);
+}
+
+static unsigned
+rules_of(struct risk *r, const char *ip)
+{
+	struct rw_addr a = A(ip);
+	unsigned rules;
+
+	risk_ip_suspect(r, &a, &rules);
+	return rules;
+}
+
+/* A restart: 30 days of hourly traffic into one engine, its states exported mid-hour and
+ * imported into a second; then the same traffic into both (the second's capture counting
+ * from zero again, as after a real restart) gives the same evaluations hour by hour. The
+ * baselines, the hour in progress and the one before, the last activity, a wake-up and the
+ * engine's start came across: a spike within a day of the restart is a rate suspect, an IP
+ * that woke before it stays suspect and two long-silent IPs wake, where a third engine
+ * started without the states sees none of it. */
+static void
+test_state_round_trip(void **state)
+{
+	struct fx *f = *state;
+	struct risk *a, *b, *fresh;
+	struct risk_counters ca[RT_N], cb[RT_N], cf[RT_N];
+	struct saver s = { .n = 0 };
+	size_t i, flags = 0;
+	unsigned h;
+
+	f->cfg.silent = 20 * DAY;	/* so that 30 days hold a wake-up before the restart */
+	a = engine(f);
+	memset(ca, 0, sizeof ca);
+	memset(cb, 0, sizeof cb);
+	memset(cf, 0, sizeof cf);
+	for (h = 0; h < RT_RESTART; h++) {
+		rt_feed(a, ca, h, 0);
+		rt_feed(a, ca, h, 1);
+	}
+	list1(a, "203.0.113.1", 1, T0 + 29 * DAY, T0 + 30 * DAY);
+	rt_feed(a, ca, RT_RESTART, 0);	/* the hour in progress */
+	assert_int_equal(risk_export_dirty(a, save_cb, &s), RT_N);
+	assert_int_equal(s.n, RT_N);
+	for (i = 0; i < RT_N; i++) {
+		struct rw_addr ip = A(RT_IP[i]);
+		assert_memory_equal(&s.v[i].ip, &ip, sizeof ip);	/* listing-only .1 is not */
+		assert_int_equal(s.v[i].len, s.v[0].len);
+	}
+
+	b = engine_with(f, &f->cfg);
+	import_all(b, &s);
+	list1(b, "203.0.113.1", 1, T0 + 29 * DAY, T0 + 30 * DAY);	/* from the store */
+	assert_int_equal(risk_ip_count(b), risk_ip_count(a));
+	fresh = engine_with(f, &f->cfg);
+	/* right at the restart (the previous hour's spike still in the last 60 minutes),
+	 * and every hour of the two days after */
+	flags += same_view(a, b, T0 + RT_RESTART * 3600LL + 900);
+	assert_int_equal(rules_of(b, "192.0.2.3"), RISK_R_RATE);
+	assert_int_equal(rules_of(b, "203.0.113.8"), RISK_R_WOKE);
+	for (h = RT_RESTART; h < RT_RESTART + 48; h++) {
+		if (h > RT_RESTART) {
+			rt_feed(a, ca, h, 0);
+			rt_feed(b, cb, h, 0);
+			rt_feed(fresh, cf, h, 0);
+		}
+		rt_feed(a, ca, h, 1);
+		rt_feed(b, cb, h, 1);
+		rt_feed(fresh, cf, h, 1);
+		if (h == RT_RESTART + 20) {	/* a new impact while both run */
+			list1(a, "203.0.113.2", 1, T0 + h * 3600LL, T0 + h * 3600LL + 3000);
+			list1(b, "203.0.113.2", 1, T0 + h * 3600LL, T0 + h * 3600LL + 3000);
+		}
+		flags += same_view(a, b, T0 + h * 3600LL + 3000);
+		assert_int_equal(risk_evaluate(fresh, T0 + h * 3600LL + 3000), 0);
+		/* woke at RT_RESTART - 1 h:10, suspect for 24 h after: across the restart */
+		assert_int_equal(rules_of(b, "203.0.113.8"),
+		    h < RT_RESTART + 23 ? RISK_R_WOKE : 0);
+		assert_int_equal(rules_of(fresh, "203.0.113.8"), 0);
+		if (h == RT_WAKE) {
+			assert_int_equal(rules_of(b, "203.0.113.6"), RISK_R_WOKE);
+			assert_int_equal(rules_of(b, "203.0.113.7"), RISK_R_WOKE);	/* by t0 */
+			assert_int_equal(rules_of(fresh, "203.0.113.6"), 0);
+			assert_int_equal(rules_of(fresh, "203.0.113.7"), 0);
+		}
+		if (h == RT_SPIKE) {
+			const struct risk_flag *fl = risk_flag_of(b, customers_find(f->c, "100"));
+			assert_int_equal(rules_of(b, "203.0.113.70"), RISK_R_RATE);
+			assert_int_equal(rules_of(fresh, "203.0.113.70"), 0);	/* no baseline */
+			assert_non_null(fl);
+			assert_int_equal(fl->suspect_ips, 1);
+			assert_true(evidence_has(fl, "own baseline 12/h"));
+		} else
+			assert_int_equal(rules_of(b, "203.0.113.70"), 0);
+	}
+	assert_true(flags >= 48);	/* 4711 at least, every hour: the comparisons compared */
+	risk_free(b);
+	risk_free(fresh);
+}
+
+/* Dirty marks: only IPs whose history risk_observe changed are exported, once; an import
+ * marks nothing; the IP table's bound holds for imports too. */
+static void
+test_state_dirty(void **state)
+{
+	struct fx *f = *state;
+	struct risk *r = engine(f), *b, *small;
+	struct risk_config cfg = f->cfg;
+	struct risk_counters c = { .connections = 5, .rcpt = 9, .distinct_dst = 2 };
+	struct rw_addr x = A("203.0.113.5"), y = A("203.0.113.70"), z = A("203.0.113.9");
+	struct saver s = { .n = 0 }, s2 = { .n = 0 };
+	char err[256];
+
+	assert_int_equal(risk_export_dirty(r, save_cb, &s), 0);
+	obs(r, "203.0.113.5", &c, T0 + 60);
+	obs(r, "203.0.113.70", &c, T0 + 60);
+	c.connections++;
+	obs(r, "203.0.113.5", &c, T0 + 120);	/* changed twice: exported once */
+	list1(r, "203.0.113.9", 1, T0, T0 + 60);	/* a record, but no history */
+	assert_int_equal(risk_ip_count(r), 3);
+	assert_int_equal(risk_export_dirty(r, save_cb, &s), 2);
+	assert_int_equal(s.n, 2);
+	assert_memory_equal(&s.v[0].ip, &x, sizeof x);
+	assert_memory_equal(&s.v[1].ip, &y, sizeof y);
+	assert_int_equal(risk_export_dirty(r, save_cb, &s), 0);
+	/* the same counters in the same hour change nothing; a new hour or new counts do */
+	obs(r, "203.0.113.5", &c, T0 + 600);
+	assert_int_equal(risk_export_dirty(r, save_cb, &s), 0);
+	obs(r, "203.0.113.5", &c, T0 + 3600 + 60);
+	c.connections++;
+	obs(r, "203.0.113.70", &c, T0 + 3600 + 60);
+	s.n = 0;
+	assert_int_equal(risk_export_dirty(r, save_cb, &s), 2);
+	assert_memory_equal(&s.v[0].ip, &x, sizeof x);
+	assert_memory_equal(&s.v[1].ip, &y, sizeof y);
+
+	/* import marks nothing; observing the imported IP does */
+	b = engine_with(f, &f->cfg);
+	import_all(b, &s);
+	assert_int_equal(risk_ip_count(b), 2);
+	assert_int_equal(risk_export_dirty(b, save_cb, &s2), 0);
+	c.connections++;
+	assert_int_equal(risk_observe(b, &y, &c, T0 + 3600 + 120), 0);
+	assert_int_equal(risk_export_dirty(b, save_cb, &s2), 1);
+	assert_memory_equal(&s2.v[0].ip, &y, sizeof y);
+	/* what the engine saw since start wins over a stored state */
+	assert_int_equal(risk_import(b, &y, s.v[1].st, s.v[1].len, err, sizeof err), -1);
+	assert_non_null(strstr(err, "already observed"));
+	risk_free(b);
+
+	/* max_ips bounds imports as it bounds observations */
+	cfg.max_ips = 2;
+	small = engine_with(f, &cfg);
+	import_all(small, &s);
+	assert_int_equal(risk_import(small, &z, s.v[0].st, s.v[0].len, err, sizeof err), -1);
+	assert_non_null(strstr(err, "full"));
+	assert_int_equal(risk_observe(small, &z, &c, T0 + 7200), -1);
+	assert_int_equal(risk_ip_count(small), 2);
+	assert_int_equal(risk_export_dirty(small, save_cb, &s2), 0);
+	risk_free(small);
+}
+
+/* One IP through a restart: before the export its counters read x0 then x1 in hour H
+ * (x1 - x0 is that hour so far); after the restart the capture counts from zero and reads
+ * y1 then y2 later in the same hour. The hour must then hold exactly (x1 - x0) + y2: the
+ * absolute limits set to exactly that fire every rule, set one higher fire none. */
+static void
+restart_case(struct fx *f, struct risk_counters x0, struct risk_counters x1,
+    struct risk_counters y1, struct risk_counters y2)
+{
+	const int64_t H = T0 + 10 * DAY;
+	struct risk_counters want = {
+		.connections = x1.connections - x0.connections + y2.connections,
+		.rcpt = x1.rcpt - x0.rcpt + y2.rcpt,
+		.replies_5xx = x1.replies_5xx - x0.replies_5xx + y2.replies_5xx,
+		.cited = x1.cited - x0.cited + y2.cited,
+		.distinct_dst = x1.distinct_dst - x0.distinct_dst + y2.distinct_dst,
+	};
+	struct risk *a = engine_with(f, &f->cfg);
+	struct saver s = { .n = 0 };
+	int plus;
+
+	obs(a, "203.0.113.5", &x0, H + 10);
+	obs(a, "203.0.113.5", &x1, H + 600);
+	assert_int_equal(risk_export_dirty(a, save_cb, &s), 1);
+	risk_free(a);
+	for (plus = 0; plus <= 1; plus++) {
+		struct risk_config cfg = f->cfg;
+		struct risk *b;
+		cfg.conn_per_hour = want.connections + (uint32_t)plus;
+		cfg.rcpt_per_hour = want.rcpt + (uint32_t)plus;
+		cfg.rej_5xx = want.replies_5xx + (uint32_t)plus;
+		cfg.rej_cited = want.cited + (uint32_t)plus;
+		cfg.mx_per_hour = (uint32_t)want.distinct_dst + (uint32_t)plus;
+		b = engine_with(f, &cfg);
+		import_all(b, &s);
+		obs(b, "203.0.113.5", &y1, H + 1200);
+		obs(b, "203.0.113.5", &y2, H + 1500);
+		assert_int_equal(risk_evaluate(b, H + 1800), 0);
+		assert_int_equal(rules_of(b, "203.0.113.5"), plus ? 0 : RISK_R_CONN |
+		    RISK_R_RCPT | RISK_R_FANOUT | RISK_R_REJECT | RISK_R_CITED);
+		risk_free(b);
+	}
+}
+
+static void
+test_state_reset_after_import(void **state)
+{
+	struct fx *f = *state;
+	typedef struct risk_counters K;
+
+	/* the usual case: every counter restarts below the stored snapshot */
+	restart_case(f, (K){ 10000, 20000, 50, 5, 3000 }, (K){ 10300, 20600, 57, 6, 3040 },
+	    (K){ 200, 400, 5, 2, 60 }, (K){ 210, 420, 6, 2, 61 });
+	/* a quiet IP whose new counters already passed the stored ones: still all new */
+	restart_case(f, (K){ 0, 0, 0, 0, 0 }, (K){ 3, 6, 1, 1, 2 },
+	    (K){ 5, 10, 2, 3, 4 }, (K){ 9, 10, 2, 3, 5 });
+	/* some below, some past */
+	restart_case(f, (K){ 100, 0, 40, 0, 0 }, (K){ 150, 2, 45, 1, 1 },
+	    (K){ 7, 60, 1, 4, 9 }, (K){ 20, 70, 3, 4, 9 });
+}
+
+/* A state this build does not read is refused with the reason, and creates nothing. */
+static void
+test_state_bad(void **state)
+{
+	struct fx *f = *state;
+	struct risk *r = engine(f), *b;
+	struct risk_counters c = { .connections = 5 };
+	struct rw_addr x = A("203.0.113.5");
+	struct saver s = { .n = 0 };
+	uint8_t st[RISK_STATE_MAX + 1];
+	size_t len;
+	char err[256];
+
+	obs(r, "203.0.113.5", &c, T0);
+	assert_int_equal(risk_export_dirty(r, save_cb, &s), 1);
+	len = s.v[0].len;
+	memset(st, 0, sizeof st);
+	memcpy(st, s.v[0].st, len);
+	b = engine_with(f, &f->cfg);
+	err[0] = '\0';
+	assert_int_equal(risk_import(b, &x, st, len - 1, err, sizeof err), -1);
+	assert_non_null(strstr(err, "bytes"));
+	err[0] = '\0';
+	assert_int_equal(risk_import(b, &x, st, len + 1, err, sizeof err), -1);
+	assert_non_null(strstr(err, "bytes"));
+	err[0] = '\0';
+	assert_int_equal(risk_import(b, &x, st, 0, err, sizeof err), -1);
+	assert_non_null(strstr(err, "empty"));
+	st[0] ^= 0x80;
+	err[0] = '\0';
+	assert_int_equal(risk_import(b, &x, st, len, err, sizeof err), -1);
+	assert_non_null(strstr(err, "version"));
+	assert_int_equal(risk_ip_count(b), 0);
+	st[0] ^= 0x80;		/* the same bytes, whole: taken */
+	assert_int_equal(risk_import(b, &x, st, len, err, sizeof err), 0);
+	assert_int_equal(risk_ip_count(b), 1);
+	risk_free(b);
+}
+
 int
 main(void)
 {
@@ -451,6 +975,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_asn_spamscore, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_escalated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forecasts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_window_slides, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_innocent_hot_range, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_dirty, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_reset_after_import, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_bad, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("risk", tests, NULL, NULL);
