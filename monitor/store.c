@@ -1,9 +1,10 @@
 /*
  * store.c — rangewatch's state on disk: one SQLite database, DIR/rangewatch.db, in WAL mode.
  *
- * For: keeping what a restart must not lose (listing events now; flags, the alert outbox and
- * the audit log with issue 4) and the bulk state a restart should resume from (the current
- * listing of every key; traffic aggregates later).
+ * For: keeping what a restart must not lose (listing events, flag changes, the audit log;
+ * the alert outbox later) and the bulk state a restart should resume from (the current
+ * listing of every key, traffic aggregates per minute and per hour, the risk engine's
+ * per-IP state, the current flag of each customer).
  * Owns: the connection, its prepared statements and the one open batch transaction.
  * Must never: let SQL or a sqlite3 type out of this file (another backend, e.g. a shared
  * PostgreSQL for several sensors, must fit behind store.h); write to a file it has not first
@@ -12,15 +13,15 @@
  * durable call before its transaction has committed.
  *
  * Durability. Two kinds of write:
- *  - durable ones (store_listing_event; later flags, queued alerts, audit entries) commit
- *    before they return. When a batch is open they commit it with them: the batch's rows are
- *    just state updates, committing them early costs nothing, and it keeps one transaction
- *    open at most (a SAVEPOINT around the event's own statements means a failing event
- *    leaves the batch intact);
- *  - batched ones (store_listing_put; later traffic aggregates) go into one transaction
- *    opened by the first of them and committed by store_flush() on the caller's timer (or
- *    by the store itself after STORE_BATCH_MAX rows, so a missing flush cannot grow the WAL
- *    without bound).
+ *  - durable ones (store_listing_event, store_flag_change, store_flag_ack, store_audit_add,
+ *    store_audit_outcome; later queued alerts) commit before they return. When a batch is
+ *    open they commit it with them: the batch's rows are just state updates, committing
+ *    them early costs nothing, and it keeps one transaction open at most (a SAVEPOINT
+ *    around the event's own statements means a failing event leaves the batch intact);
+ *  - batched ones (store_listing_put, store_traffic_put and _prune, store_ipstate_put and
+ *    _prune, store_flag_update) go into one transaction opened by the first of them and
+ *    committed by store_flush() on the caller's timer (or by the store itself after
+ *    STORE_BATCH_MAX rows, so a missing flush cannot grow the WAL without bound).
  * With journal_mode=WAL and synchronous=NORMAL a COMMIT has written its frames into the WAL
  * file (the kernel's page cache) before it returns, so a process killed with SIGKILL at any
  * moment loses nothing committed: the next open replays the WAL. What NORMAL gives up is the
@@ -35,13 +36,22 @@
  * database's version is the largest. migrations[] below is the ordered list of steps: at
  * open, the steps above the database's version run in one transaction (all or none), and a
  * database whose version is above the last step is refused (a newer rangewatch wrote it).
- * To grow the schema (issue 4: traffic aggregates, flags, alert outbox, audit log) append a
- * step; never edit or reorder a step that has been released. New durable writes follow
- * store_listing_event: durable_begin(), the statements, durable_end().
+ * To grow the schema (next: the alert outbox) append a step; never edit or reorder a step
+ * that has been released, and write a step's SQL out in full (no macros shared with the
+ * statements, which may change). New durable writes follow store_listing_event:
+ * durable_begin(), the statements, durable_end(); batched ones batch_begin(), the
+ * statements, batch_end().
+ *
+ * Caller's strings are untrusted: they are bound as text with their length (bind_str), never
+ * pasted into SQL, and SQLite stores their bytes as given (invalid UTF-8 included). Reads
+ * hand out pointers into the current row, valid during the callback only; that is also
+ * why a callback must not call the store (it would reset the statement being stepped).
  */
 #include "store.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +105,90 @@ static const struct migration migrations[] = {
 	  ");"
 	  "CREATE INDEX listing_event_key ON listing_event (list, key, id);"
 	  "CREATE INDEX listing_event_ts ON listing_event (ts);" },
+	/* Traffic rows are keyed (ip, ts) and also indexed (ts) and (customer, ts): in a
+	 * WITHOUT ROWID table an index carries the primary key after its own columns, so
+	 * those two read as (ts, ip) and (customer, ts, ip), which is the order
+	 * store_traffic_each() returns, without a sort. */
+	{ 2, "traffic aggregates, per-IP model state, flags and their history, the audit log",
+	  "CREATE TABLE traffic_minute ("
+	  " ip TEXT NOT NULL,"
+	  " ts INTEGER NOT NULL,"
+	  " customer TEXT NOT NULL DEFAULT '',"
+	  " bytes_out INTEGER NOT NULL DEFAULT 0,"
+	  " syn INTEGER NOT NULL DEFAULT 0,"
+	  " sessions INTEGER NOT NULL DEFAULT 0,"
+	  " mail_from INTEGER NOT NULL DEFAULT 0,"
+	  " rcpt_to INTEGER NOT NULL DEFAULT 0,"
+	  " data INTEGER NOT NULL DEFAULT 0,"
+	  " starttls INTEGER NOT NULL DEFAULT 0,"
+	  " replies_4xx INTEGER NOT NULL DEFAULT 0,"
+	  " replies_5xx INTEGER NOT NULL DEFAULT 0,"
+	  " cited INTEGER NOT NULL DEFAULT 0,"
+	  " new_dst INTEGER NOT NULL DEFAULT 0,"
+	  " PRIMARY KEY (ip, ts)"
+	  ") WITHOUT ROWID;"
+	  "CREATE INDEX traffic_minute_ts ON traffic_minute (ts);"
+	  "CREATE INDEX traffic_minute_customer ON traffic_minute (customer, ts);"
+	  "CREATE TABLE traffic_hour ("
+	  " ip TEXT NOT NULL,"
+	  " ts INTEGER NOT NULL,"
+	  " customer TEXT NOT NULL DEFAULT '',"
+	  " bytes_out INTEGER NOT NULL DEFAULT 0,"
+	  " syn INTEGER NOT NULL DEFAULT 0,"
+	  " sessions INTEGER NOT NULL DEFAULT 0,"
+	  " mail_from INTEGER NOT NULL DEFAULT 0,"
+	  " rcpt_to INTEGER NOT NULL DEFAULT 0,"
+	  " data INTEGER NOT NULL DEFAULT 0,"
+	  " starttls INTEGER NOT NULL DEFAULT 0,"
+	  " replies_4xx INTEGER NOT NULL DEFAULT 0,"
+	  " replies_5xx INTEGER NOT NULL DEFAULT 0,"
+	  " cited INTEGER NOT NULL DEFAULT 0,"
+	  " new_dst INTEGER NOT NULL DEFAULT 0,"
+	  " PRIMARY KEY (ip, ts)"
+	  ") WITHOUT ROWID;"
+	  "CREATE INDEX traffic_hour_ts ON traffic_hour (ts);"
+	  "CREATE INDEX traffic_hour_customer ON traffic_hour (customer, ts);"
+	  "CREATE TABLE ipstate ("
+	  " ip TEXT PRIMARY KEY,"
+	  " state BLOB NOT NULL,"
+	  " updated INTEGER NOT NULL"
+	  ") WITHOUT ROWID;"
+	  "CREATE INDEX ipstate_updated ON ipstate (updated);"
+	  "CREATE TABLE flag ("
+	  " customer TEXT PRIMARY KEY,"
+	  " name TEXT NOT NULL DEFAULT '',"
+	  " level TEXT NOT NULL CHECK (level IN ('none', 'watch', 'warn', 'act')),"
+	  " previous TEXT NOT NULL CHECK (previous IN ('none', 'watch', 'warn', 'act')),"
+	  " since INTEGER NOT NULL,"
+	  " history_id INTEGER NOT NULL,"
+	  " score REAL NOT NULL,"
+	  " evidence TEXT NOT NULL DEFAULT '',"
+	  " ack_by TEXT NOT NULL DEFAULT '',"
+	  " ack_reason TEXT NOT NULL DEFAULT '',"
+	  " ack_ts INTEGER NOT NULL DEFAULT 0"
+	  ") WITHOUT ROWID;"
+	  "CREATE TABLE flag_history ("
+	  " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	  " ts INTEGER NOT NULL,"
+	  " customer TEXT NOT NULL,"
+	  " name TEXT NOT NULL DEFAULT '',"
+	  " level TEXT NOT NULL CHECK (level IN ('none', 'watch', 'warn', 'act')),"
+	  " previous TEXT NOT NULL CHECK (previous IN ('none', 'watch', 'warn', 'act')),"
+	  " score REAL NOT NULL,"
+	  " evidence TEXT NOT NULL DEFAULT ''"
+	  ");"
+	  "CREATE INDEX flag_history_customer ON flag_history (customer, id);"
+	  "CREATE TABLE audit ("
+	  " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	  " ts INTEGER NOT NULL,"
+	  " actor TEXT NOT NULL DEFAULT '',"
+	  " action TEXT NOT NULL DEFAULT '',"
+	  " customer TEXT NOT NULL DEFAULT '',"
+	  " reason TEXT NOT NULL DEFAULT '',"
+	  " outcome TEXT NOT NULL DEFAULT '',"
+	  " detail TEXT NOT NULL DEFAULT ''"
+	  ");"
+	  "CREATE INDEX audit_customer ON audit (customer, id);" },
 };
 
 #define NMIGRATIONS	(sizeof migrations / sizeof migrations[0])
@@ -110,8 +204,53 @@ enum stmt {
 	ST_EVENT,
 	ST_LOAD,
 	ST_EVENTS,
+	ST_TRAFFIC_MINUTE,
+	ST_TRAFFIC_HOUR,
+	ST_TRAFFIC_PRUNE_MINUTE,
+	ST_TRAFFIC_PRUNE_HOUR,
+	ST_TRAFFIC_EACH,	/* 8 of them: + 4 * hourly + 2 * (ip given) + (customer given) */
+	ST_TRAFFIC_EACH_LAST = ST_TRAFFIC_EACH + 7,
+	ST_IPSTATE_PUT,
+	ST_IPSTATE_LOAD,
+	ST_IPSTATE_PRUNE,
+	ST_FLAG_HISTORY_ADD,
+	ST_FLAG_SET,
+	ST_FLAG_UPDATE,
+	ST_FLAG_ACK,
+	ST_FLAG_LOAD,
+	ST_FLAG_HISTORY,
+	ST_FLAG_HISTORY_OF,	/* of one customer */
+	ST_AUDIT_ADD,
+	ST_AUDIT_OUTCOME,
+	ST_AUDIT_EACH,
+	ST_AUDIT_EACH_OF,	/* of one customer */
 	ST_COUNT
 };
+
+/* The statements of the two traffic tables differ only by the table's name. */
+#define TRAFFIC_COLS \
+	"ip, customer, ts, bytes_out, syn, sessions, mail_from, rcpt_to, data, starttls," \
+	" replies_4xx, replies_5xx, cited, new_dst"
+#define TRAFFIC_ADD(table) \
+	"INSERT INTO " table " (" TRAFFIC_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9," \
+	" ?10, ?11, ?12, ?13, ?14) ON CONFLICT (ip, ts) DO UPDATE SET" \
+	" customer = excluded.customer," \
+	" bytes_out = bytes_out + excluded.bytes_out, syn = syn + excluded.syn," \
+	" sessions = sessions + excluded.sessions," \
+	" mail_from = mail_from + excluded.mail_from, rcpt_to = rcpt_to + excluded.rcpt_to," \
+	" data = data + excluded.data, starttls = starttls + excluded.starttls," \
+	" replies_4xx = replies_4xx + excluded.replies_4xx," \
+	" replies_5xx = replies_5xx + excluded.replies_5xx, cited = cited + excluded.cited," \
+	" new_dst = new_dst + excluded.new_dst"
+#define TRAFFIC_EACH(table, filter) \
+	"SELECT " TRAFFIC_COLS " FROM " table " WHERE ts >= ?1 AND ts < ?2" filter \
+	" ORDER BY ts, ip"
+#define FLAG_HISTORY(filter) \
+	"SELECT id, ts, customer, name, level, previous, score, evidence FROM flag_history" \
+	" WHERE id < ?1" filter " ORDER BY id DESC LIMIT ?3"
+#define AUDIT_EACH(filter) \
+	"SELECT id, ts, actor, action, customer, reason, outcome, detail FROM audit" \
+	" WHERE id < ?1" filter " ORDER BY id DESC LIMIT ?3"
 
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -137,6 +276,51 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_EVENTS] =
 	    "SELECT list, key, scope, listed, codes, txt, first_seen, last_seen, checked,"
 	    " id, ts, event FROM listing_event WHERE id > ?1 ORDER BY id LIMIT ?2",
+	[ST_TRAFFIC_MINUTE] = TRAFFIC_ADD("traffic_minute"),
+	[ST_TRAFFIC_HOUR] = TRAFFIC_ADD("traffic_hour"),
+	[ST_TRAFFIC_PRUNE_MINUTE] = "DELETE FROM traffic_minute WHERE ts < ?1",
+	[ST_TRAFFIC_PRUNE_HOUR] = "DELETE FROM traffic_hour WHERE ts < ?1",
+	[ST_TRAFFIC_EACH + 0] = TRAFFIC_EACH("traffic_minute", ""),
+	[ST_TRAFFIC_EACH + 1] = TRAFFIC_EACH("traffic_minute", " AND customer = ?4"),
+	[ST_TRAFFIC_EACH + 2] = TRAFFIC_EACH("traffic_minute", " AND ip = ?3"),
+	[ST_TRAFFIC_EACH + 3] = TRAFFIC_EACH("traffic_minute", " AND ip = ?3 AND customer = ?4"),
+	[ST_TRAFFIC_EACH + 4] = TRAFFIC_EACH("traffic_hour", ""),
+	[ST_TRAFFIC_EACH + 5] = TRAFFIC_EACH("traffic_hour", " AND customer = ?4"),
+	[ST_TRAFFIC_EACH + 6] = TRAFFIC_EACH("traffic_hour", " AND ip = ?3"),
+	[ST_TRAFFIC_EACH + 7] = TRAFFIC_EACH("traffic_hour", " AND ip = ?3 AND customer = ?4"),
+	/* updated never goes back: replaying older captures after live traffic must not make
+	 * a state just written look stale to store_ipstate_prune() */
+	[ST_IPSTATE_PUT] =
+	    "INSERT INTO ipstate (ip, state, updated) VALUES (?1, ?2, ?3)"
+	    " ON CONFLICT (ip) DO UPDATE SET state = excluded.state,"
+	    " updated = max(updated, excluded.updated)",
+	[ST_IPSTATE_LOAD] = "SELECT ip, state FROM ipstate",
+	[ST_IPSTATE_PRUNE] = "DELETE FROM ipstate WHERE updated < ?1",
+	[ST_FLAG_HISTORY_ADD] =
+	    "INSERT INTO flag_history (ts, customer, name, level, previous, score, evidence)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[ST_FLAG_SET] =
+	    "INSERT INTO flag (customer, name, level, previous, since, history_id, score,"
+	    " evidence) VALUES (?2, ?3, ?4, ?5, ?1, ?8, ?6, ?7)"
+	    " ON CONFLICT (customer) DO UPDATE SET name = excluded.name,"
+	    " level = excluded.level, previous = excluded.previous, since = excluded.since,"
+	    " history_id = excluded.history_id, score = excluded.score,"
+	    " evidence = excluded.evidence, ack_by = '', ack_reason = '', ack_ts = 0",
+	[ST_FLAG_UPDATE] = "UPDATE flag SET score = ?2, evidence = ?3 WHERE customer = ?1",
+	[ST_FLAG_ACK] =
+	    "UPDATE flag SET ack_by = ?2, ack_reason = ?3, ack_ts = ?4 WHERE customer = ?1",
+	[ST_FLAG_LOAD] =
+	    "SELECT history_id, since, customer, name, level, previous, score, evidence,"
+	    " ack_by, ack_reason, ack_ts FROM flag ORDER BY customer",
+	[ST_FLAG_HISTORY] = FLAG_HISTORY(""),
+	[ST_FLAG_HISTORY_OF] = FLAG_HISTORY(" AND customer = ?2"),
+	[ST_AUDIT_ADD] =
+	    "INSERT INTO audit (ts, actor, action, customer, reason, outcome, detail)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[ST_AUDIT_OUTCOME] =
+	    "UPDATE audit SET outcome = ?2, detail = coalesce(?3, detail) WHERE id = ?1",
+	[ST_AUDIT_EACH] = AUDIT_EACH(""),
+	[ST_AUDIT_EACH_OF] = AUDIT_EACH(" AND customer = ?2"),
 };
 
 struct store {
@@ -257,10 +441,17 @@ recognise(struct store *s, char *err, size_t errlen)
 	long v;
 	int r;
 
-	/* The first read of page 1: SQLITE_NOTADB for a file that is not a database. */
+	/* The first read of the schema: SQLITE_NOTADB for a file that is not a database,
+	 * SQLITE_CORRUPT for one whose schema pages (several, past page 1) are damaged. */
 	if (query1(s->db, "SELECT count(*) FROM sqlite_schema", NULL, 0) != 1) {
-		snprintf(err, errlen, "store: %s: not a usable SQLite database (%s); refusing "
-		    "to touch it: move it aside to start afresh", s->path, sqlite3_errmsg(s->db));
+		if ((sqlite3_errcode(s->db) & 0xff) == SQLITE_CORRUPT)
+			snprintf(err, errlen, "store: %s: database is corrupt (%s); refusing to "
+			    "touch it: restore a backup or move it aside to start afresh",
+			    s->path, sqlite3_errmsg(s->db));
+		else
+			snprintf(err, errlen, "store: %s: not a usable SQLite database (%s); "
+			    "refusing to touch it: move it aside to start afresh", s->path,
+			    sqlite3_errmsg(s->db));
 		return -1;
 	}
 	r = query1(s->db, "PRAGMA quick_check(1)", buf, sizeof buf);
@@ -682,5 +873,518 @@ store_listing_events(struct store *s, int64_t after_id, size_t limit,
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return fail(s, "reading listing events", err, errlen);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ helpers for issue 4 */
+
+/* Binds a caller's string as text with its length: any bytes (quotes, control bytes,
+ * invalid UTF-8) are stored as they are and never become SQL. NULL binds "". */
+static void
+bind_str(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v == NULL)
+		v = "";
+	sqlite3_bind_text64(st, i, v, strlen(v), SQLITE_STATIC, SQLITE_UTF8);
+}
+
+/* A text column, "" for NULL (valid until the next step). */
+static const char *
+col_str(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return t != NULL ? (const char *)t : "";
+}
+
+/* A counter column, saturated to what its field holds (hours of a busy IP add up). */
+static uint32_t
+col_u32(sqlite3_stmt *st, int i)
+{
+	sqlite3_int64 v = sqlite3_column_int64(st, i);
+
+	return v < 0 ? 0 : v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
+/* Steps a bound statement that returns no rows, then resets it and clears its bindings;
+ * on failure fills err (sqlite's message survives the reset). */
+static int
+step_done(struct store *s, enum stmt i, const char *what, char *err, size_t errlen)
+{
+	int rc = sqlite3_step(s->st[i]);
+
+	if (rc != SQLITE_DONE)
+		fail(s, what, err, errlen);
+	sqlite3_reset(s->st[i]);
+	sqlite3_clear_bindings(s->st[i]);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Ends a statement that wrote in the batch: counts its rows, and commits the batch once
+ * it holds STORE_BATCH_MAX; after a failure, notices a batch SQLite rolled back. */
+static int
+batch_end(struct store *s, int ok, size_t rows, char *err, size_t errlen)
+{
+	if (!ok) {
+		tx_sync(s);
+		return -1;
+	}
+	s->batch_rows += rows;
+	if (s->batch_rows >= STORE_BATCH_MAX)
+		return store_flush(s, err, errlen);
+	return 0;
+}
+
+/* LIMIT's value for "at most limit (0: all)". */
+static sqlite3_int64
+sql_limit(size_t limit)
+{
+	return limit == 0 || limit > INT64_MAX ? -1 : (sqlite3_int64)limit;
+}
+
+/* Rounds ts down to a multiple of period, also before 1970. */
+static int64_t
+period_start(int64_t ts, int64_t period)
+{
+	int64_t r = ts % period;
+
+	return r < 0 ? ts - r - period : ts - r;
+}
+
+/* ------------------------------------------------------------------ traffic aggregates */
+
+/* Binds t to parameters 1..14 of one of the TRAFFIC_ADD statements, with period start ts. */
+static void
+bind_traffic(sqlite3_stmt *st, const struct store_traffic *t, int64_t ts)
+{
+	bind_str(st, 1, t->ip);
+	bind_str(st, 2, t->customer);
+	sqlite3_bind_int64(st, 3, ts);
+	sqlite3_bind_int64(st, 4, t->bytes_out > INT64_MAX ? INT64_MAX :
+	    (sqlite3_int64)t->bytes_out);
+	sqlite3_bind_int64(st, 5, t->syn);
+	sqlite3_bind_int64(st, 6, t->sessions);
+	sqlite3_bind_int64(st, 7, t->mail_from);
+	sqlite3_bind_int64(st, 8, t->rcpt_to);
+	sqlite3_bind_int64(st, 9, t->data);
+	sqlite3_bind_int64(st, 10, t->starttls);
+	sqlite3_bind_int64(st, 11, t->replies_4xx);
+	sqlite3_bind_int64(st, 12, t->replies_5xx);
+	sqlite3_bind_int64(st, 13, t->cited);
+	sqlite3_bind_int64(st, 14, t->new_dst);
+}
+
+/* Adds a minute row and the same counts to its hourly row, in the batch. */
+int
+store_traffic_put(struct store *s, const struct store_traffic *t, char *err, size_t errlen)
+{
+	int ok;
+
+	if (t->ip == NULL || t->ip[0] == '\0') {
+		snprintf(err, errlen, "store: a traffic row needs an IP");
+		return -1;
+	}
+	if (batch_begin(s, err, errlen) == -1)
+		return -1;
+	bind_traffic(s->st[ST_TRAFFIC_MINUTE], t, period_start(t->ts, 60));
+	ok = step_done(s, ST_TRAFFIC_MINUTE, "adding a traffic minute", err, errlen) == 0;
+	if (ok) {
+		bind_traffic(s->st[ST_TRAFFIC_HOUR], t, period_start(t->ts, 3600));
+		ok = step_done(s, ST_TRAFFIC_HOUR, "adding a traffic hour", err, errlen) == 0;
+	}
+	/* No savepoint around the pair (two more statements per row on the busiest write):
+	 * what makes the hourly add fail after the minute's succeeded (disk full, I/O) mostly
+	 * rolls the whole batch back; a minute left without its hour is an undercount of
+	 * one hour's aggregate, never a wrong durable record. */
+	return batch_end(s, ok, 2, err, errlen);
+}
+
+/* Deletes minute rows before minute_before and hourly rows before hour_before. */
+long
+store_traffic_prune(struct store *s, int64_t minute_before, int64_t hour_before, char *err,
+    size_t errlen)
+{
+	sqlite3_int64 n = 0;
+	int ok;
+
+	if (batch_begin(s, err, errlen) == -1)
+		return -1;
+	sqlite3_bind_int64(s->st[ST_TRAFFIC_PRUNE_MINUTE], 1, minute_before);
+	ok = step_done(s, ST_TRAFFIC_PRUNE_MINUTE, "pruning traffic minutes", err,
+	    errlen) == 0;
+	if (ok) {
+		n = sqlite3_changes64(s->db);
+		sqlite3_bind_int64(s->st[ST_TRAFFIC_PRUNE_HOUR], 1, hour_before);
+		ok = step_done(s, ST_TRAFFIC_PRUNE_HOUR, "pruning traffic hours", err,
+		    errlen) == 0;
+		if (ok)
+			n += sqlite3_changes64(s->db);
+	}
+	if (batch_end(s, ok, (size_t)n, err, errlen) == -1)
+		return -1;
+	return n > LONG_MAX ? LONG_MAX : (long)n;
+}
+
+/* Calls cb for the rows with from <= ts < to, by ts then ip, optionally of one ip or
+ * customer. */
+int
+store_traffic_each(struct store *s, int hourly, int64_t from, int64_t to, const char *ip,
+    const char *customer, void (*cb)(void *arg, const struct store_traffic *t), void *arg,
+    char *err, size_t errlen)
+{
+	enum stmt i = ST_TRAFFIC_EACH + (hourly ? 4 : 0) + (ip != NULL ? 2 : 0) +
+	    (customer != NULL ? 1 : 0);
+	sqlite3_stmt *st = s->st[i];
+	struct store_traffic t;
+	sqlite3_int64 bytes;
+	int rc;
+
+	sqlite3_bind_int64(st, 1, from);
+	sqlite3_bind_int64(st, 2, to);
+	if (ip != NULL)
+		bind_str(st, 3, ip);
+	if (customer != NULL)
+		bind_str(st, 4, customer);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		t.ip = col_str(st, 0);
+		t.customer = col_str(st, 1);
+		t.ts = sqlite3_column_int64(st, 2);
+		bytes = sqlite3_column_int64(st, 3);
+		t.bytes_out = bytes < 0 ? 0 : (uint64_t)bytes;
+		t.syn = col_u32(st, 4);
+		t.sessions = col_u32(st, 5);
+		t.mail_from = col_u32(st, 6);
+		t.rcpt_to = col_u32(st, 7);
+		t.data = col_u32(st, 8);
+		t.starttls = col_u32(st, 9);
+		t.replies_4xx = col_u32(st, 10);
+		t.replies_5xx = col_u32(st, 11);
+		t.cited = col_u32(st, 12);
+		t.new_dst = col_u32(st, 13);
+		cb(arg, &t);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE)
+		return fail(s, "reading traffic", err, errlen);
+	return 0;
+}
+
+/* ------------------------------------------------------- per-IP model state (baselines) */
+
+/* Writes ip's state in the batch, replacing the one before. */
+int
+store_ipstate_put(struct store *s, const char *ip, const void *state, size_t len, int64_t ts,
+    char *err, size_t errlen)
+{
+	sqlite3_stmt *st = s->st[ST_IPSTATE_PUT];
+	int ok;
+
+	if (ip == NULL || ip[0] == '\0' || (state == NULL && len > 0)) {
+		snprintf(err, errlen, "store: an IP state needs an IP and its bytes");
+		return -1;
+	}
+	if (batch_begin(s, err, errlen) == -1)
+		return -1;
+	bind_str(st, 1, ip);
+	/* a NULL pointer would bind SQL NULL: an empty state is a zero-length blob */
+	sqlite3_bind_blob64(st, 2, state != NULL ? state : "", len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, ts);
+	ok = step_done(s, ST_IPSTATE_PUT, "writing an IP state", err, errlen) == 0;
+	return batch_end(s, ok, 1, err, errlen);
+}
+
+/* Calls cb for every stored IP state. */
+int
+store_ipstate_load(struct store *s, void (*cb)(void *arg, const char *ip, const void *state,
+    size_t len), void *arg, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = s->st[ST_IPSTATE_LOAD];
+	const void *b;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		b = sqlite3_column_blob(st, 1);	/* before its size, as sqlite asks */
+		cb(arg, col_str(st, 0), b != NULL ? b : "",
+		    (size_t)sqlite3_column_bytes(st, 1));
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return fail(s, "reading IP states", err, errlen);
+	return 0;
+}
+
+/* Deletes the states last written before before, in the batch. */
+long
+store_ipstate_prune(struct store *s, int64_t before, char *err, size_t errlen)
+{
+	sqlite3_int64 n = 0;
+	int ok;
+
+	if (batch_begin(s, err, errlen) == -1)
+		return -1;
+	sqlite3_bind_int64(s->st[ST_IPSTATE_PRUNE], 1, before);
+	ok = step_done(s, ST_IPSTATE_PRUNE, "pruning IP states", err, errlen) == 0;
+	if (ok)
+		n = sqlite3_changes64(s->db);
+	if (batch_end(s, ok, (size_t)n, err, errlen) == -1)
+		return -1;
+	return n > LONG_MAX ? LONG_MAX : (long)n;
+}
+
+/* ------------------------------------------------------------------ flags and history */
+
+static int
+valid_level(const char *l)
+{
+	return l != NULL && (strcmp(l, "none") == 0 || strcmp(l, "watch") == 0 ||
+	    strcmp(l, "warn") == 0 || strcmp(l, "act") == 0);
+}
+
+/* Binds f to parameters 1..7 of ST_FLAG_HISTORY_ADD and ST_FLAG_SET (which number them
+ * alike). */
+static void
+bind_flag(sqlite3_stmt *st, const struct store_flag *f)
+{
+	sqlite3_bind_int64(st, 1, f->ts);
+	bind_str(st, 2, f->customer);
+	bind_str(st, 3, f->name);
+	bind_str(st, 4, f->level);
+	bind_str(st, 5, f->previous != NULL ? f->previous : "none");
+	sqlite3_bind_double(st, 6, f->score);
+	bind_str(st, 7, f->evidence);
+}
+
+/* Records a level change durably: a history row, and the customer's current row with its
+ * acknowledgement cleared. */
+int
+store_flag_change(struct store *s, const struct store_flag *f, int64_t *id, char *err,
+    size_t errlen)
+{
+	sqlite3_int64 hid = 0;
+	int ok;
+
+	if (f->customer == NULL || f->customer[0] == '\0' || !valid_level(f->level) ||
+	    (f->previous != NULL && !valid_level(f->previous))) {
+		snprintf(err, errlen, "store: a flag needs a customer, and levels among none, "
+		    "watch, warn, act");
+		return -1;
+	}
+	if (isnan(f->score)) {
+		/* SQLite would store NULL */
+		snprintf(err, errlen, "store: a flag's score is not a number");
+		return -1;
+	}
+	if (durable_begin(s, err, errlen) == -1)
+		return -1;
+	bind_flag(s->st[ST_FLAG_HISTORY_ADD], f);
+	ok = step_done(s, ST_FLAG_HISTORY_ADD, "recording a flag change", err, errlen) == 0;
+	if (ok) {
+		hid = sqlite3_last_insert_rowid(s->db);
+		bind_flag(s->st[ST_FLAG_SET], f);
+		sqlite3_bind_int64(s->st[ST_FLAG_SET], 8, hid);
+		ok = step_done(s, ST_FLAG_SET, "setting a customer's flag", err, errlen) == 0;
+	}
+	if (durable_end(s, ok, err, errlen) == -1)
+		return -1;
+	if (id != NULL)
+		*id = hid;
+	return 0;
+}
+
+/* Updates score and evidence of the customer's current row, in the batch. 1 when it has
+ * none. */
+int
+store_flag_update(struct store *s, const char *customer, double score, const char *evidence,
+    char *err, size_t errlen)
+{
+	sqlite3_stmt *st = s->st[ST_FLAG_UPDATE];
+	sqlite3_int64 n = 0;
+	int ok;
+
+	if (isnan(score)) {
+		snprintf(err, errlen, "store: a flag's score is not a number");
+		return -1;
+	}
+	if (batch_begin(s, err, errlen) == -1)
+		return -1;
+	bind_str(st, 1, customer);
+	sqlite3_bind_double(st, 2, score);
+	bind_str(st, 3, evidence);
+	ok = step_done(s, ST_FLAG_UPDATE, "updating a customer's flag", err, errlen) == 0;
+	if (ok)
+		n = sqlite3_changes64(s->db);
+	if (batch_end(s, ok, (size_t)n, err, errlen) == -1)
+		return -1;
+	return n == 0 ? 1 : 0;
+}
+
+/* Acknowledges the customer's current flag durably. 1 when it has none. */
+int
+store_flag_ack(struct store *s, const char *customer, const char *by, const char *reason,
+    int64_t ts, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = s->st[ST_FLAG_ACK];
+	sqlite3_int64 n = 0;
+	int ok;
+
+	if (durable_begin(s, err, errlen) == -1)
+		return -1;
+	bind_str(st, 1, customer);
+	bind_str(st, 2, by);
+	bind_str(st, 3, reason);
+	sqlite3_bind_int64(st, 4, ts);
+	ok = step_done(s, ST_FLAG_ACK, "acknowledging a flag", err, errlen) == 0;
+	if (ok)
+		n = sqlite3_changes64(s->db);
+	/* committed even when it changed nothing: the batch it joined is committed as by
+	 * every durable call, so what the caller sees does not depend on the outcome */
+	if (durable_end(s, ok, err, errlen) == -1)
+		return -1;
+	return n == 0 ? 1 : 0;
+}
+
+/* Calls cb for every current flag row, by customer. */
+int
+store_flag_load(struct store *s, void (*cb)(void *arg, const struct store_flag *f), void *arg,
+    char *err, size_t errlen)
+{
+	sqlite3_stmt *st = s->st[ST_FLAG_LOAD];
+	struct store_flag f;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		f.id = sqlite3_column_int64(st, 0);
+		f.ts = sqlite3_column_int64(st, 1);
+		f.customer = col_str(st, 2);
+		f.name = col_str(st, 3);
+		f.level = col_str(st, 4);
+		f.previous = col_str(st, 5);
+		f.score = sqlite3_column_double(st, 6);
+		f.evidence = col_str(st, 7);
+		f.ack_by = col_str(st, 8);
+		f.ack_reason = col_str(st, 9);
+		f.ack_ts = sqlite3_column_int64(st, 10);
+		cb(arg, &f);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return fail(s, "reading flags", err, errlen);
+	return 0;
+}
+
+/* Calls cb for history rows, newest first. */
+int
+store_flag_history(struct store *s, const char *customer, int64_t before_id, size_t limit,
+    void (*cb)(void *arg, const struct store_flag *f), void *arg, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = s->st[customer != NULL ? ST_FLAG_HISTORY_OF : ST_FLAG_HISTORY];
+	struct store_flag f = { .ack_by = "", .ack_reason = "", .ack_ts = 0 };
+	int rc;
+
+	sqlite3_bind_int64(st, 1, before_id > 0 ? before_id : INT64_MAX);
+	if (customer != NULL)
+		bind_str(st, 2, customer);
+	sqlite3_bind_int64(st, 3, sql_limit(limit));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		f.id = sqlite3_column_int64(st, 0);
+		f.ts = sqlite3_column_int64(st, 1);
+		f.customer = col_str(st, 2);
+		f.name = col_str(st, 3);
+		f.level = col_str(st, 4);
+		f.previous = col_str(st, 5);
+		f.score = sqlite3_column_double(st, 6);
+		f.evidence = col_str(st, 7);
+		cb(arg, &f);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE)
+		return fail(s, "reading flag history", err, errlen);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ the audit log */
+
+/* Appends an audit entry durably. */
+int
+store_audit_add(struct store *s, const struct store_audit *a, int64_t *id, char *err,
+    size_t errlen)
+{
+	sqlite3_stmt *st = s->st[ST_AUDIT_ADD];
+	sqlite3_int64 aid = 0;
+	int ok;
+
+	if (durable_begin(s, err, errlen) == -1)
+		return -1;
+	sqlite3_bind_int64(st, 1, a->ts);
+	bind_str(st, 2, a->actor);
+	bind_str(st, 3, a->action);
+	bind_str(st, 4, a->customer);
+	bind_str(st, 5, a->reason);
+	bind_str(st, 6, a->outcome);
+	bind_str(st, 7, a->detail);
+	ok = step_done(s, ST_AUDIT_ADD, "appending to the audit log", err, errlen) == 0;
+	if (ok)
+		aid = sqlite3_last_insert_rowid(s->db);
+	if (durable_end(s, ok, err, errlen) == -1)
+		return -1;
+	if (id != NULL)
+		*id = aid;
+	return 0;
+}
+
+/* Sets the outcome (and the detail, unless NULL) of entry id durably. 1 when there is no
+ * entry id. */
+int
+store_audit_outcome(struct store *s, int64_t id, const char *outcome, const char *detail,
+    char *err, size_t errlen)
+{
+	sqlite3_stmt *st = s->st[ST_AUDIT_OUTCOME];
+	sqlite3_int64 n = 0;
+	int ok;
+
+	if (durable_begin(s, err, errlen) == -1)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	bind_str(st, 2, outcome);
+	if (detail != NULL)
+		bind_str(st, 3, detail);	/* else NULL: coalesce keeps the old detail */
+	ok = step_done(s, ST_AUDIT_OUTCOME, "setting an audit outcome", err, errlen) == 0;
+	if (ok)
+		n = sqlite3_changes64(s->db);
+	if (durable_end(s, ok, err, errlen) == -1)
+		return -1;
+	return n == 0 ? 1 : 0;
+}
+
+/* Calls cb for audit entries, newest first. */
+int
+store_audit_each(struct store *s, const char *customer, int64_t before_id, size_t limit,
+    void (*cb)(void *arg, const struct store_audit *a), void *arg, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = s->st[customer != NULL ? ST_AUDIT_EACH_OF : ST_AUDIT_EACH];
+	struct store_audit a;
+	int rc;
+
+	sqlite3_bind_int64(st, 1, before_id > 0 ? before_id : INT64_MAX);
+	if (customer != NULL)
+		bind_str(st, 2, customer);
+	sqlite3_bind_int64(st, 3, sql_limit(limit));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		a.id = sqlite3_column_int64(st, 0);
+		a.ts = sqlite3_column_int64(st, 1);
+		a.actor = col_str(st, 2);
+		a.action = col_str(st, 3);
+		a.customer = col_str(st, 4);
+		a.reason = col_str(st, 5);
+		a.outcome = col_str(st, 6);
+		a.detail = col_str(st, 7);
+		cb(arg, &a);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE)
+		return fail(s, "reading the audit log", err, errlen);
 	return 0;
 }

@@ -2,9 +2,12 @@
  * store.h — rangewatch's state on disk: one SQLite database in WAL mode under the state
  * directory. SQL never leaves store.c, so another backend can come behind the same
  * interface. Schema versioned, migrated on open. Events that must never be lost (listing
- * events; later flags, queued alerts, audit entries) are committed before the call returns;
- * bulk state (the current listing of every key, later traffic aggregates) is written in a
- * batch that store_flush() commits, off the hot path, on the caller's timer.
+ * events, flag changes and acknowledgements, audit entries; later queued alerts) are
+ * committed before the call returns, together with the open batch; bulk state (the current
+ * listing of every key, traffic aggregates, per-IP model state, flag score updates) is
+ * written in a batch that store_flush() commits, off the hot path, on the caller's timer.
+ * Strings given to the store may hold any bytes but NUL: they are stored and read back as
+ * they are.
  */
 #ifndef RW_STORE_H
 #define RW_STORE_H
@@ -75,7 +78,8 @@ struct store_traffic {
 };
 
 /* Adds one minute row (ts is rounded down to the minute) in the open batch, and adds the
- * same counts into the hourly row of its hour (rows of the same (ip, period) add up). */
+ * same counts into the hourly row of its hour (rows of the same (ip, period) add up; the
+ * customer is the last one given). */
 int store_traffic_put(struct store *s, const struct store_traffic *t, char *err, size_t errlen);
 /* Deletes minute rows older than minute_before and hourly rows older than hour_before (in
  * the open batch). Returns rows deleted, -1 with err. */
@@ -91,12 +95,17 @@ int store_traffic_each(struct store *s, int hourly, int64_t from, int64_t to, co
 /* ------------------------------------------------------- per-IP model state (baselines) */
 
 /* The risk engine's history of one IP, as opaque bytes (risk.h says what they hold):
- * written in the open batch (replacing the IP's previous state), read back at start. */
+ * written in the open batch (replacing the IP's previous state), read back at start. ts is
+ * the model's clock (packet time during a replay); the row's "last written" time is the
+ * largest ts it was given, so a replay of older captures never makes it look staler. */
 int store_ipstate_put(struct store *s, const char *ip, const void *state, size_t len,
     int64_t ts, char *err, size_t errlen);
+/* Calls cb for every stored state (len may be 0). Same rules for cb as
+ * store_listing_load(). */
 int store_ipstate_load(struct store *s, void (*cb)(void *arg, const char *ip,
     const void *state, size_t len), void *arg, char *err, size_t errlen);
-/* Deletes the states not written since before (IPs silent for good). Returns rows deleted. */
+/* Deletes the states not written since before (IPs silent for good), in the open batch.
+ * Returns rows deleted, -1 with err. */
 long store_ipstate_prune(struct store *s, int64_t before, char *err, size_t errlen);
 
 /* ------------------------------------------------------------------ flags and history */
@@ -123,18 +132,23 @@ struct store_flag {
 int store_flag_change(struct store *s, const struct store_flag *f, int64_t *id, char *err,
     size_t errlen);
 /* Updates score and evidence of the customer's current row without a history row (in the
- * open batch: the level did not change). */
+ * open batch: the level did not change). 0, or 1 when the customer has no current row (then
+ * nothing is written), -1 with err. */
 int store_flag_update(struct store *s, const char *customer, double score,
     const char *evidence, char *err, size_t errlen);
 /* Acknowledges the customer's current flag durably. 0, or 1 when the customer has no
  * current row, -1 with err. */
 int store_flag_ack(struct store *s, const char *customer, const char *by, const char *reason,
     int64_t ts, char *err, size_t errlen);
-/* Calls cb for every current row (the start-up state). */
+/* Calls cb for every current row (the start-up state), by customer; f->id is the history
+ * id of the change that set the level, f->ts when. Same rules for cb as
+ * store_listing_load(). */
 int store_flag_load(struct store *s, void (*cb)(void *arg, const struct store_flag *f),
     void *arg, char *err, size_t errlen);
 /* Calls cb for history rows, newest first, at most limit (0: all), only those of customer
- * when not NULL, only those with id < before_id when before_id > 0 (paging). */
+ * when not NULL, only those with id < before_id when before_id > 0 (paging). The ack_
+ * fields are "" and 0 (acknowledgements live on the current row only). Same rules for cb
+ * as store_listing_load(). */
 int store_flag_history(struct store *s, const char *customer, int64_t before_id, size_t limit,
     void (*cb)(void *arg, const struct store_flag *f), void *arg, char *err, size_t errlen);
 
@@ -155,11 +169,13 @@ struct store_audit {
 /* Appends durably (committed before return); the new id goes to *id (may be NULL). */
 int store_audit_add(struct store *s, const struct store_audit *a, int64_t *id, char *err,
     size_t errlen);
-/* Sets the outcome of entry id durably (a hook that finished). */
+/* Sets the outcome of entry id durably (a hook that finished), and its detail unless detail
+ * is NULL. 0, or 1 when there is no entry id, -1 with err. */
 int store_audit_outcome(struct store *s, int64_t id, const char *outcome, const char *detail,
     char *err, size_t errlen);
 /* Calls cb for entries newest first, at most limit (0: all), only those of customer when not
- * NULL, only those with id < before_id when before_id > 0. */
+ * NULL, only those with id < before_id when before_id > 0. Same rules for cb as
+ * store_listing_load(). */
 int store_audit_each(struct store *s, const char *customer, int64_t before_id, size_t limit,
     void (*cb)(void *arg, const struct store_audit *a), void *arg, char *err, size_t errlen);
 
