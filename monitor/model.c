@@ -32,6 +32,15 @@ struct snap {			/* a traffic record's counters as of the last minute */
 	uint32_t syn, sessions, mail_from, rcpt_to, data, starttls, r4, r5, cited;
 	uint32_t first_seen;
 	uint8_t suspect;
+	uint8_t observed;		/* the risk engine has had a snapshot of it */
+};
+
+/* What the risk engine of the moment counts from: the counters as they stood when it was
+ * built by a reload (an engine restored from the store counts its first snapshot of an IP
+ * in full, which must then be only what came after). Absent until such a reload. */
+struct rbase {
+	uint32_t conn, rcpt, r5, cited;
+	uint64_t dst;
 };
 
 struct cust {
@@ -53,12 +62,15 @@ struct model {
 	const struct dnsbl_lists *lists;
 	struct snap *snap;
 	size_t nsnap, capsnap;
+	struct rbase *base;		/* NULL, or nbase entries */
+	size_t nbase;
 	struct cust *cust;
 	size_t ncust;
 	int64_t minute;			/* the minute number of the last tick */
 	int64_t now, evaluated;
 	double eval_ms, minute_ms;	/* the last risk evaluation, the last minute's work */
 	int64_t pruned_hour;
+	int reeval;			/* a listing changed: evaluate without waiting a minute */
 	long minute_retention, hour_retention;
 	size_t levels[4];
 };
@@ -143,6 +155,7 @@ on_listing(void *arg, enum listing_change ch, const struct store_listing *s)
 	feed_listing(m, s);
 	if (ch == LISTING_SAME)
 		return;
+	m->reeval = 1;
 	model_publish(m, "listing", json_pack("{s:s, s:s, s:s, s:s, s:I}", "list", s->list,
 	    "key", s->key, "scope", scope_of(s), "event", name[ch], "ts",
 	    (json_int_t)s->checked));
@@ -371,6 +384,7 @@ model_free(struct model *m)
 		listings_set_hook(m->env.listings, NULL, NULL);
 	risk_free(m->risk);
 	free(m->snap);
+	free(m->base);
 	free_custs(m->cust, m->ncust);
 	free(m);
 }
@@ -393,7 +407,31 @@ model_set_space(struct model *m, const struct prefixes *p, const struct customer
 		return -1;
 	}
 	m->lists = ls;
+	m->reeval = 1;		/* new customers, new neighbourhoods: flags follow now */
 	return 0;
+}
+
+/* The new engine counts from the counters as they stand (see struct rbase). */
+static void
+set_bases(struct model *m)
+{
+	struct rbase *b = NULL;
+	size_t i;
+
+	if (m->nsnap > 0 && (b = calloc(m->nsnap, sizeof *b)) == NULL)
+		log_warnx("model: out of memory: the hour in progress counts twice after this "
+		    "reload");
+	for (i = 0; b != NULL && i < m->nsnap; i++) {
+		b[i].conn = m->snap[i].sessions;
+		b[i].rcpt = m->snap[i].rcpt_to;
+		b[i].r5 = m->snap[i].r5;
+		b[i].cited = m->snap[i].cited;
+		b[i].dst = m->snap[i].dst;
+		m->snap[i].observed = 0;
+	}
+	free(m->base);
+	m->base = b;
+	m->nbase = b != NULL ? m->nsnap : 0;
 }
 
 int
@@ -411,6 +449,8 @@ model_set_risk(struct model *m, const struct risk_config *rc, char *err, size_t 
 			log_warnx("model: the old risk engine is gone too: %s", err2);
 		return -1;
 	}
+	set_bases(m);
+	m->reeval = 1;
 	return 0;
 }
 
@@ -534,6 +574,21 @@ account(struct model *m, int64_t ts, int64_t now)
 		rc.replies_5xx = ip->replies_5xx;
 		rc.cited = cited;
 		rc.distinct_dst = dst;
+		if (i < m->nbase) {
+			rc.connections -= m->base[i].conn;
+			rc.rcpt -= m->base[i].rcpt;
+			rc.replies_5xx -= m->base[i].r5;
+			rc.cited -= m->base[i].cited;
+			rc.distinct_dst -= m->base[i].dst;
+		}
+		if (!s->observed) {
+			/* the engine takes an IP's first snapshot as its starting point; ours
+			 * start at zero, so that is the first one it gets */
+			struct risk_counters zero = { 0 };
+
+			(void)risk_observe(m->risk, &ip->addr, &zero, now);
+			s->observed = 1;
+		}
 		(void)risk_observe(m->risk, &ip->addr, &rc, now);	/* full: counted by risk */
 		if (ip->customer >= 0 && (size_t)ip->customer < m->ncust)
 			cust_add(&m->cust[ip->customer], hour, row.sessions, row.rcpt_to,
@@ -666,13 +721,30 @@ new_suspects(struct model *m)
 	}
 }
 
+/* Evaluates at now and records what changed. */
+static int
+evaluate(struct model *m, int64_t now)
+{
+	double t1 = loop_now_ms_f();
+
+	m->reeval = 0;
+	if (risk_evaluate(m->risk, now) == -1) {
+		log_warnx("model: out of memory evaluating");
+		return -1;
+	}
+	m->eval_ms = loop_now_ms_f() - t1;
+	m->evaluated = now;
+	new_suspects(m);
+	return flags_diff(m, now);
+}
+
 int
 model_tick(struct model *m, int64_t now)
 {
 	int64_t minute = now / MINUTE, ts;
 	struct save_ctx sc = { .m = m, .now = now };
 	char err[200];
-	double t0, t1;
+	double t0;
 	int rc = 0;
 
 	if (m->minute == 0 || minute < m->minute) {
@@ -681,23 +753,19 @@ model_tick(struct model *m, int64_t now)
 		return 0;
 	}
 	m->now = now;
-	if (minute == m->minute)
-		return 0;
+	if (minute == m->minute) {
+		/* a listing came or went: the flags follow it now, not at the next minute */
+		if (!m->reeval || now < m->evaluated + 1)
+			return 0;
+		return evaluate(m, now) == -1 ? -1 : 1;
+	}
 	ts = m->minute * MINUTE;
 	m->minute = minute;
 	t0 = loop_now_ms_f();
 	if (account(m, ts, now) == -1)
 		rc = -1;
 	risk_export_dirty(m->risk, save_state, &sc);
-	t1 = loop_now_ms_f();
-	if (risk_evaluate(m->risk, now) == -1) {
-		log_warnx("model: out of memory evaluating");
-		return -1;
-	}
-	m->eval_ms = loop_now_ms_f() - t1;
-	m->evaluated = now;
-	new_suspects(m);
-	if (flags_diff(m, now) == -1)
+	if (evaluate(m, now) == -1)
 		rc = -1;
 	if (now / HOUR != m->pruned_hour) {
 		m->pruned_hour = now / HOUR;
@@ -712,6 +780,13 @@ model_tick(struct model *m, int64_t now)
 	    "levels", "watch", (json_int_t)m->levels[RISK_WATCH], "warn",
 	    (json_int_t)m->levels[RISK_WARN], "act", (json_int_t)m->levels[RISK_ACT]));
 	return rc == -1 ? -1 : 1;
+}
+
+void
+model_flush(struct model *m)
+{
+	if (m->minute != 0 && account(m, m->minute * MINUTE, m->now) == 0)
+		m->reeval = 1;
 }
 
 void

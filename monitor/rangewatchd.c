@@ -302,6 +302,14 @@ model_clock(const struct rwd *d)
 	return replay_clock(d->replay);
 }
 
+static int64_t
+stamp_clock(void *arg)
+{
+	int64_t t = model_clock(arg);
+
+	return t > 0 ? t : wall_now();	/* a replay that has not started: wall time */
+}
+
 /* ------------------------------------------------------------------ loop callbacks */
 
 static void
@@ -346,6 +354,7 @@ on_replay(void *arg)
 		struct replay_stats st;
 
 		tick(d);
+		model_flush(d->model);
 		replay_get_stats(d->replay, &st);
 		d->replay_end_wall = wall_now();
 		d->replay_end_clock = replay_clock(d->replay);
@@ -525,7 +534,10 @@ start_prober(struct rwd *d, char *err, size_t errlen)
 	dopts.nameservers = d->f.cfg->nameserver;
 	d->prober = prober_new(d->loop, &dopts, d->f.lists, d->f.space, d->listings, err,
 	    errlen);
-	return d->prober != NULL ? 0 : -1;
+	if (d->prober == NULL)
+		return -1;
+	prober_set_clock(d->prober, stamp_clock, d);
+	return 0;
 }
 
 /* SIGHUP: the new config and files, all or nothing; the state stays. */

@@ -27,6 +27,8 @@ struct prober {
 	int64_t next_test;
 	uint64_t timer;
 	int attached;
+	prober_clock stamp;		/* the clock listing times are read on; NULL: wall */
+	void *stamp_arg;
 	struct prober_stats st;
 	struct sweep_item batch[BATCH];
 };
@@ -85,7 +87,8 @@ on_answer(void *arg, const struct dnsbl_result *r)
 	p->st.answered++;
 	if (r->status == DNSBL_LISTED || r->status == DNSBL_CLEAN)
 		sweep_answered(p->sweep, &a->it, r->ttl, now_s());
-	ch = listings_apply(p->listings, a->it.key, r, now_s(), err, sizeof err);
+	ch = listings_apply(p->listings, a->it.key, r,
+	    p->stamp != NULL ? p->stamp(p->stamp_arg) : now_s(), err, sizeof err);
 	if (ch == -1) {
 		if (p->st.store_errors++ == 0)
 			log_warnx("cannot record a listing: %s", err);
@@ -200,6 +203,13 @@ void
 prober_urgent(struct prober *p, const struct rw_addr *ip)
 {
 	sweep_urgent(p->sweep, ip, now_s());
+}
+
+void
+prober_set_clock(struct prober *p, prober_clock fn, void *arg)
+{
+	p->stamp = fn;
+	p->stamp_arg = arg;
 }
 
 void

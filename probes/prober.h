@@ -33,6 +33,11 @@ struct prober_health {
 struct prober *prober_new(struct loop *l, const struct dnsbl_opts *opts,
     const struct dnsbl_lists *lists, const struct prefixes *space, struct listings *listings,
     char *err, size_t errlen);
+/* The clock that stamps listings (first and last seen): the model's, which is the
+ * packets' time when the daemon replays captures. The schedule and the query budgets keep
+ * wall time whatever it says. NULL: wall time. */
+typedef int64_t (*prober_clock)(void *arg);
+void prober_set_clock(struct prober *p, prober_clock fn, void *arg);
 /* Cancels what is in flight. NULL-safe. */
 void prober_free(struct prober *p);
 /* ip sent SMTP: ip-scope lists re-check it at their fast interval. */
