@@ -1035,7 +1035,9 @@ test_ipstate(void **state)
 	assert_non_null(got = blob_of(&c, "192.0.2.2", &len));
 	assert_memory_equal(got, b4, sizeof b4);
 
-	/* prune: updated 400, 200, 300; before 250 takes the second only */
+	/* prune: updated 400, 200 (not 50), 300; before 150 takes none, before 250 the
+	 * second only */
+	assert_int_equal(store_ipstate_prune(s, 150, err, sizeof err), 0);
 	assert_int_equal(store_ipstate_prune(s, 250, err, sizeof err), 1);
 	assert_int_equal(store_ipstate_prune(s, 250, err, sizeof err), 0);
 	blobs_of(s, &c);
@@ -1048,6 +1050,12 @@ test_ipstate(void **state)
 	blobs_of(s, &c);
 	assert_int_equal(c.n, 0);
 
+	/* no bytes at all, given as NULL: a zero-length state, not SQL NULL */
+	assert_int_equal(store_ipstate_put(s, "192.0.2.4", NULL, 0, 500, err, sizeof err), 0);
+	blobs_of(s, &c);
+	assert_int_equal(c.n, 1);
+	assert_non_null(blob_of(&c, "192.0.2.4", &len));
+	assert_int_equal(len, 0);
 	assert_int_equal(store_ipstate_put(s, "192.0.2.3", NULL, 4, 1, err, sizeof err), -1);
 	assert_int_equal(store_ipstate_put(s, "", b1, 1, 1, err, sizeof err), -1);
 	store_close(s);
