@@ -441,4 +441,5 @@ if [ -x bench/bench_dnsbl.sh ]; then
 	say "running bench/bench_dnsbl.sh"
 	BENCH_RUNS=3 bench/bench_dnsbl.sh || fail=1
 fi
+[ -x bench/bench_daemon.sh ] && { say ""; say "running bench/bench_daemon.sh"; bench/bench_daemon.sh || fail=1; }	# the daemon at 1M IPs, 100k customers (appends its own section)
 exit "$fail"
