@@ -693,10 +693,6 @@ main(int argc, char **argv)
 		log_warnx("%s", err);
 		goto out;
 	}
-	if (pw && drop_privileges(pw, err, sizeof err) == -1) {
-		log_warnx("%s", err);
-		goto out;
-	}
 	if (!foreground) {
 		if (daemon(0, 0) == -1) {
 			log_warn("daemon");
@@ -704,7 +700,12 @@ main(int argc, char **argv)
 		}
 		log_init("rangewatchd", 0, 0);
 	}
+	/* still as root: the pidfile's folder may be root's (systemd's RuntimeDirectory) */
 	pidfile = write_pidfile(&d) == 0 && d.f.cfg->pidfile[0];
+	if (pw && drop_privileges(pw, err, sizeof err) == -1) {
+		log_warnx("%s", err);
+		goto out;
+	}
 
 	/* unprivileged from here on */
 	d.started = wall_now();
@@ -771,8 +772,9 @@ main(int argc, char **argv)
 		log_warnx("store: %s", err);
 	rc = 0;
 out:
-	if (pidfile)
-		unlink(d.f.cfg->pidfile);
+	/* a root-owned folder keeps it: systemd removes its RuntimeDirectory at stop */
+	if (pidfile && unlink(d.f.cfg->pidfile) == -1 && errno != EACCES)
+		log_warn("pidfile %s", d.f.cfg->pidfile);
 	rwd_free(&d);
 	return rc;
 }
