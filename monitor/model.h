@@ -72,6 +72,9 @@ void model_set_retention(struct model *m, long minute_retention, long hour_reten
 /* Lets the clock reach now: the minute's work when a minute boundary was crossed.
  * Returns 1 when it evaluated, 0 when not, -1 on a store error (logged; retried). */
 int model_tick(struct model *m, int64_t now);
+/* Writes the counts of the minute in progress now (their row adds up with the rest of the
+ * minute's later) and has the next tick evaluate: the end of a replay. */
+void model_flush(struct model *m);
 /* Writes the per-IP state and the aggregates of the minute in progress (at stop). */
 void model_save(struct model *m);
 

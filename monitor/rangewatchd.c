@@ -496,10 +496,11 @@ status_of(void *arg, json_t *o)
 	memset(&ps, 0, sizeof ps);
 	if (d->prober != NULL)
 		prober_get_stats(d->prober, &ps);
-	json_object_set_new(o, "dnsbl", json_pack("{s:I, s:I, s:I, s:I, s:I}", "asked",
+	json_object_set_new(o, "dnsbl", json_pack("{s:I, s:I, s:I, s:I, s:I, s:o}", "asked",
 	    (json_int_t)ps.asked, "answered", (json_int_t)ps.answered, "listed",
 	    (json_int_t)listings_count_listed(d->listings), "listed_events",
-	    (json_int_t)ps.listed_events, "delisted_events", (json_int_t)ps.delisted_events));
+	    (json_int_t)ps.listed_events, "delisted_events", (json_int_t)ps.delisted_events,
+	    "last_answer", ps.last_answer > 0 ? json_integer(ps.last_answer) : json_null()));
 }
 
 /* An operator's suspend/resume: recorded; running the hook is the actions module's. */

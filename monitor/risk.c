@@ -1650,9 +1650,10 @@ risk_evaluate(struct risk *r, int64_t now)
 			/* header line */
 			b.n = 0;
 			b.s[0] = '\0';
-			lb_add(&b, "customer %.64s %.128s: %u listed and %u suspect IP%s",
-			    cust_id(r, c), cust_name(r, c), f->listed_ips, f->suspect_ips,
-			    f->listed_ips + f->suspect_ips == 1 ? "" : "s");
+			/* suspect_ips counts the suspects not (yet) listed: say so */
+			lb_add(&b, "customer %.64s %.128s: %u listed IP%s, %u more suspect",
+			    cust_id(r, c), cust_name(r, c), f->listed_ips,
+			    f->listed_ips == 1 ? "" : "s", f->suspect_ips);
 			if (line_push(r, &capline, b.s) == -1)
 				goto out;
 			for (k = i; k < j; k++) {

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "control.h"
@@ -246,6 +247,7 @@ cmd_status(void *arg, const json_t *req, const struct control_peer *peer, json_t
 		return -1;
 	}
 	model_timings(v->model, &eval_ms, &minute_ms);
+	json_object_set_new(o, "uptime", json_integer((json_int_t)(time(NULL) - v->started)));
 	json_object_set_new(o, "evaluation_ms", json_real(eval_ms));
 	json_object_set_new(o, "minute_ms", json_real(minute_ms));
 	json_object_set_new(o, "tracked_ips", json_integer((json_int_t)risk_ip_count(

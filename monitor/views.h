@@ -11,7 +11,8 @@
  *
  * Read commands
  *   status      {} ->
- *     {"version":"0.4","pid":N,"started":T,"now":T,"clock":"live"|"replay",
+ *     {"version":"0.4","pid":N,"started":T (wall),"uptime":N (wall seconds),"now":T,
+ *      "clock":"live"|"replay",
  *      "capture":{"source":"interface"|"replay"|"none","interface":S,"packets":N,"smtp":N,
  *                 "malformed":N,"truncated":N,"pps":F,"drops":N,"ifdrops":N,
  *                 "replay":{"files":N,"done":B,"speed":F,"frames":N}|null},

@@ -85,6 +85,7 @@ on_answer(void *arg, const struct dnsbl_result *r)
 	int ch;
 
 	p->st.answered++;
+	p->st.last_answer = now_s();
 	if (r->status == DNSBL_LISTED || r->status == DNSBL_CLEAN)
 		sweep_answered(p->sweep, &a->it, r->ttl, now_s());
 	ch = listings_apply(p->listings, a->it.key, r,

@@ -48,6 +48,7 @@ void prober_urgent(struct prober *p, const struct rw_addr *ip);
 void prober_health(const struct prober *p, size_t i, struct prober_health *out);
 struct prober_stats {
 	uint64_t asked, answered, listed_events, delisted_events, skipped_unhealthy, store_errors;
+	int64_t last_answer;	/* wall time of the last answer (0: none yet) */
 };
 void prober_get_stats(const struct prober *p, struct prober_stats *out);
 

@@ -345,15 +345,17 @@ show_status(FILE *f, const json_t *r, time_t now)
 		return -1;
 	if (has_num(r, "now"))
 		now = (time_t)inum(r, "now");
+	/* uptime is wall time; "now" may be a replay's packet time */
 	fprintf(f, "rangewatchd %s, pid %s, up since %s (%s)\n",
 	    show_str(r, "version", a, sizeof a), ifmt(b, sizeof b, r, "pid"),
 	    when(c, sizeof c, r, "started"),
-	    has_num(r, "started") ? dur(e, sizeof e, (long long)now - inum(r, "started")) : "-");
+	    has_num(r, "uptime") ? dur(e, sizeof e, inum(r, "uptime")) : "-");
 	fprintf(f, "clock     %s, %s\n", show_str(r, "clock", a, sizeof a),
 	    when(c, sizeof c, r, "now"));
 	cap = json_object_get(r, "capture");
 	fprintf(f, "capture   %s", show_str(cap, "source", a, sizeof a));
-	if (json_is_string(json_object_get(cap, "interface")))
+	if (json_is_string(json_object_get(cap, "interface")) &&
+	    json_string_length(json_object_get(cap, "interface")) > 0)
 		fprintf(f, " %s", show_str(cap, "interface", a, sizeof a));
 	fprintf(f, ", %.1f pps\n", num(cap, "pps"));
 	fprintf(f, "          %s packets, %s SMTP, %s malformed, %s truncated\n",

@@ -178,6 +178,15 @@ printf '203.0.113.0/24\n' >>"$tmp/zones/l2.zone"
 escalated() { [ "$(rwc ranges --json | js '[n["escalated"] for n in d["neighbourhoods"] if n["key"]=="203.0.113.0/24" and n["policy"]=="uceprotect-2"]')" = "[True]" ]; }
 poll 60 escalated && ok "the /24 shows escalated once L2 lists it" || bad "not escalated: $(rwc ranges --json)"
 
+# the readable views an operator reads (shown in the log, and checked for what matters)
+for v in status customers ranges listings; do
+	rwc "$v" >"$tmp/$v.txt" 2>&1; rc=$?
+	echo "--- rangewatch $v"; sed 's/^/     /' "$tmp/$v.txt"
+	[ $rc = 0 ] && ok "rangewatch $v: exit 0" || bad "rangewatch $v: exit $rc"
+done
+grep -q "Acme VPS" "$tmp/customers.txt" && ok "customers names Acme VPS" || bad "customers lacks Acme VPS"
+grep -q "ESCALATED" "$tmp/ranges.txt" && ok "ranges shows ESCALATED" || bad "ranges lacks ESCALATED"
+
 # the socket: an acting request through the CLI, a malformed one raw
 rwc ack 1001 --reason "ticket 4711: customer contacted" >/dev/null && ok "ack accepted" || bad "ack refused"
 expect "audit log row" "ack|1001|ticket 4711: customer contacted" "$(sql "SELECT action, customer, reason FROM audit ORDER BY id DESC LIMIT 1")"

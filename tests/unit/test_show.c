@@ -436,7 +436,7 @@ test_status(void **state)
 	char line[256], *out;
 
 	(void)state;
-	out = render(show_status, J("{'version':'0.4','pid':4242,'started':1699726400,"
+	out = render(show_status, J("{'version':'0.4','pid':4242,'started':1699726400,'uptime':273600,"
 	    "'now':1700000000,'clock':'replay',"
 	    "'capture':{'source':'replay','interface':null,'packets':12345678,'smtp':45678,"
 	    " 'malformed':3,'truncated':0,'pps':1234.5,'drops':0,'ifdrops':0,"
