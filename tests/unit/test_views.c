@@ -849,9 +849,8 @@ test_ack_suspend(void **state)
 	    "\"reason\":\"called the customer\"}");
 	assert_true(I(r, "audit_id") > 0);
 	assert_string_equal(S(r, "customer"), "4711");
-	/* views.h promises "level" in the ack reply; views.c sends "action" and "outcome"
-	 * instead (see the report): only what is sent is checked here */
 	assert_string_equal(S(r, "outcome"), "acknowledged at level warn");
+	assert_string_equal(S(r, "level"), "warn");
 	json_decref(r);
 	assert_string_equal(audit(f, "4711"),
 	    "ack:called the customer:acknowledged at level warn:uid 0 (root)");
