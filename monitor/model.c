@@ -726,6 +726,7 @@ static int
 evaluate(struct model *m, int64_t now)
 {
 	double t1 = loop_now_ms_f();
+	int rc;
 
 	m->reeval = 0;
 	if (risk_evaluate(m->risk, now) == -1) {
@@ -735,7 +736,11 @@ evaluate(struct model *m, int64_t now)
 	m->eval_ms = loop_now_ms_f() - t1;
 	m->evaluated = now;
 	new_suspects(m);
-	return flags_diff(m, now);
+	rc = flags_diff(m, now);
+	model_publish(m, "tick", json_pack("{s:I, s:{s:I, s:I, s:I}}", "now", (json_int_t)now,
+	    "levels", "watch", (json_int_t)m->levels[RISK_WATCH], "warn",
+	    (json_int_t)m->levels[RISK_WARN], "act", (json_int_t)m->levels[RISK_ACT]));
+	return rc;
 }
 
 int
@@ -776,9 +781,6 @@ model_tick(struct model *m, int64_t now)
 			log_warnx("model: pruning: %s", err);
 	}
 	m->minute_ms = loop_now_ms_f() - t0;
-	model_publish(m, "tick", json_pack("{s:I, s:{s:I, s:I, s:I}}", "now", (json_int_t)now,
-	    "levels", "watch", (json_int_t)m->levels[RISK_WATCH], "warn",
-	    (json_int_t)m->levels[RISK_WARN], "act", (json_int_t)m->levels[RISK_ACT]));
 	return rc == -1 ? -1 : 1;
 }
 

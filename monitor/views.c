@@ -719,6 +719,12 @@ act(struct views *v, const char *action, const json_t *req, const struct control
 	model_publish(v->model, "audit", audit_json(&a));
 	*result = json_pack("{s:I, s:o, s:s, s:s}", "audit_id", (json_int_t)id, "customer",
 	    text_json(cu->id), "action", action, "outcome", outcome);
+	if (*result != NULL && strcmp(action, "ack") == 0) {
+		const struct risk_flag *f = risk_flag_of(model_risk(v->model), c);
+
+		json_object_set_new(*result, "level", json_string(risk_level_name(f != NULL ?
+		    f->level : RISK_NONE)));
+	}
 	return 0;
 }
 

@@ -65,11 +65,13 @@
  * Acting commands (operators only, see control.h)
  *   suspend|resume {"customer":ID,"reason":S (required, one line, <= 200 bytes)} ->
  *     {"audit_id":N,"customer":S,"action":S,"outcome":S}
- *   ack         {"customer":ID,"reason":S} -> {"audit_id":N,"customer":S,"level":S}
+ *   ack         {"customer":ID,"reason":S} -> {"audit_id":N,"customer":S,"action":"ack",
+ *                "outcome":S,"level":S}
  *     (an acknowledged flag stays until its level rises; it is shown as acknowledged)
  *
  * Events (after "subscribe")
- *   "tick"     {"now":T,"levels":{...},"packets":N} once per evaluation
+ *   "tick"     {"now":T,"levels":{...}} after every evaluation (each minute, and when a
+ *              listing or a reload changed something)
  *   "flag"     F, on every level change
  *   "listing"  {"list":S,"key":S,"event":"listed"|"delisted"|"changed","ts":T}
  *   "audit"    A
