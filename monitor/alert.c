@@ -467,7 +467,11 @@ alert_header(const char *name, const char *value)
 
 	if ((clean = malloc(cap)) == NULL)
 		return NULL;
-	text_escape(clean, cap, value, vlen);
+	/* text already made clean (an escaped subject) is kept as it is: no double escape */
+	if (text_is_clean(value, vlen))
+		memcpy(clean, value, vlen + 1);
+	else
+		text_escape(clean, cap, value, vlen);
 	buf_str(&b, name);
 	buf_str(&b, ":");
 	f.col = strlen(name) + 1;
@@ -1465,8 +1469,10 @@ alert_tick(struct alert *a, int64_t wall_now)
 		goto send;
 	}
 	{
+		/* due now on the real clock, whatever clock the caller ticks with */
+		int64_t t = (int64_t)time(NULL);
 		struct store_outbox m = { .kind = "mail", .customer = "", .level = "digest",
-		    .created = wall_now, .next_try = wall_now, .subject = subject,
+		    .created = t, .next_try = t, .subject = subject,
 		    .recipients = rcpt, .payload = msg };
 
 		if (store_outbox_digest(a->st, &m, ids, d.n, wall_now, NULL, err,
