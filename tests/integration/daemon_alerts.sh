@@ -112,9 +112,13 @@ done
 sent=$(rwc alerts --json | js 'sum(1 for x in d["deliveries"] if x["state"] == "sent" and x["kind"] == "mail")')
 expect "rangewatch alerts shows them sent" "$ids" "$sent"
 
+rwc alerts >"$tmp/alerts.txt" 2>&1
+grep -q "alert deliveries" "$tmp/alerts.txt" && grep -q "ACT 1001 Acme VPS" "$tmp/alerts.txt" &&
+    ok "rangewatch alerts lists the deliveries" || bad "alerts text: $(cat "$tmp/alerts.txt")"
+
 # 4. test-alert reaches every recipient (an operator's command)
 before=$(ls "$tmp/mail" | wc -l)
-rwc test-alert >/dev/null 2>&1 || raw '{"v":1,"cmd":"test-alert"}' >/dev/null
+out=$(rwc test-alert 2>&1) && ok "rangewatch test-alert: $out" || bad "test-alert: $out"
 test_arrived() { [ "$(ls "$tmp/mail" | wc -l)" -gt "$before" ]; }
 poll 30 test_arrived && ok "test-alert arrived" || bad "no test message"
 stop
