@@ -5,7 +5,9 @@
  * Owns: the key table (section, name, type, field, default, range, reloadable) and every
  * string of the configs it builds.
  * Must never: open the files a config names (they may not exist yet; `rangewatchd -n`
- * checks them separately), accept a key or section it does not know, keep a half-read
+ * checks them separately) but one: [alert] password_file is read at load (so the password
+ * need not sit in a world-readable config, and a reload that cannot read it keeps the old
+ * config, naming FILE:LINE of the key); accept a key or section it does not know, keep a half-read
  * config (an error frees it; a reload keeps the old one), or touch inih's global options
  * (other modules read other INI files with the same library).
  *
@@ -157,11 +159,25 @@ static const struct cfg_key cfg_keys[] = {
 	RISK("act_at", CFG_DOUBLE, act_at, 0, 10),
 	RISK("rate_window", CFG_DURATION64, rate_window, HOUR, 30 * DAY),
 
+	/* checked together at the end of the file (check_alert) */
 	KEY("alert", "smtp_url", CFG_STR, alert_smtp_url, "", 0, 0, 1),
+	KEY("alert", "tls", CFG_STR, alert_tls, "auto", 0, 0, 1),
+	KEY("alert", "username", CFG_STR, alert_username, "", 0, 0, 1),
+	KEY("alert", "password_file", CFG_PATH, alert_password_file, "", 0, 0, 1),
 	KEY("alert", "from", CFG_STR, alert_from, "", 0, 0, 1),
 	KEY("alert", "to", CFG_STR, alert_to, "", 0, 0, 1),
+	KEY("alert", "to_act", CFG_STR, alert_to_act, "", 0, 0, 1),
+	KEY("alert", "to_warn", CFG_STR, alert_to_warn, "", 0, 0, 1),
+	KEY("alert", "to_watch", CFG_STR, alert_to_watch, "", 0, 0, 1),
+	KEY("alert", "subject_prefix", CFG_STR, alert_subject_prefix, "[rangewatch]", 0, 0, 1),
+	KEY("alert", "cooldown", CFG_DURATION, alert_cooldown, "1h", 0, 7 * DAY, 1),
+	KEY("alert", "digest", CFG_DURATION, alert_digest, "1h", 0, DAY, 1),
+	KEY("alert", "timeout", CFG_DURATION, alert_timeout, "30s", 1, 600, 1),
+	KEY("alert", "retry_for", CFG_DURATION, alert_retry_for, "7d", HOUR, 30 * DAY, 1),
 
 	KEY("webhook", "url", CFG_STR, webhook_url, "", 0, 0, 1),
+	KEY("webhook", "timeout", CFG_DURATION, webhook_timeout, "10s", 1, 300, 1),
+	KEY("webhook", "retries", CFG_INT, webhook_retries, "10", 0, 100, 1),
 
 	KEY("hook", "path", CFG_PATH, hook_path, "", 0, 0, 1),
 	KEY("hook", "timeout", CFG_INT, hook_timeout, "30", 1, 3600, 1),
@@ -966,6 +982,158 @@ fail:
 	return -1;
 }
 
+/* --- [alert] and [webhook] --- */
+
+#define PASSWORD_MAX	1024
+
+/* 1 when s (len bytes) is a plain addr-spec: printable ASCII, one '@' between a non-empty
+ * local part and domain, none of the characters that would make it a display name, a
+ * route, a group or a second address. */
+static int
+address_ok(const char *s, size_t len)
+{
+	size_t i, at = 0, nat = 0;
+
+	if (len == 0 || len > 254)
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (s[i] <= ' ' || s[i] >= 0x7f || strchr("<>()[],;:\\\"", s[i]) != NULL)
+			return 0;
+		if (s[i] == '@') {
+			at = i;
+			nat++;
+		}
+	}
+	return nat == 1 && at > 0 && at < len - 1;
+}
+
+/* Checks a comma-separated address list of [alert] name; counts the addresses. */
+static int
+check_addresses(struct inifile *ini, struct cfg_load *l, const char *name, const char *v,
+    size_t *count)
+{
+	const char *p = v, *e, *b;
+	char esc[96];
+
+	while (*p != '\0') {
+		e = strchr(p, ',');
+		if (e == NULL)
+			e = p + strlen(p);
+		for (b = p; b < e && (*b == ' ' || *b == '\t'); b++)
+			;
+		for (p = e; p > b && (p[-1] == ' ' || p[-1] == '\t'); p--)
+			;
+		if (p > b) {
+			if (!address_ok(b, (size_t)(p - b))) {
+				text_escape(esc, sizeof esc, b, (size_t)(p - b));
+				inifile_fail(ini, seen_line(l, "alert", name), "[alert] %s: '%s' is "
+				    "not a plain address (user@example.net; comma-separated)", name,
+				    esc);
+				return -1;
+			}
+			(*count)++;
+		}
+		p = *e == ',' ? e + 1 : e;
+	}
+	return 0;
+}
+
+/* Reads [alert] password_file into c->alert_password: at most PASSWORD_MAX bytes, one line
+ * (a trailing newline is stripped), no control characters. */
+static int
+read_password(struct inifile *ini, struct cfg_load *l)
+{
+	struct rw_config *c = l->cfg;
+	unsigned line = seen_line(l, "alert", "password_file");
+	char buf[PASSWORD_MAX + 2], esc[256];
+	size_t n;
+	FILE *f;
+
+	text_escape(esc, sizeof esc, c->alert_password_file, strlen(c->alert_password_file));
+	if ((f = fopen(c->alert_password_file, "re")) == NULL) {
+		inifile_fail(ini, line, "[alert] password_file: cannot read %s: %s", esc,
+		    strerror(errno));
+		return -1;
+	}
+	n = fread(buf, 1, sizeof buf - 1, f);
+	if (ferror(f)) {
+		inifile_fail(ini, line, "[alert] password_file: cannot read %s: %s", esc,
+		    strerror(errno));
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	if (n > 0 && buf[n - 1] == '\r')
+		buf[--n] = '\0';
+	if (n == 0 || n > PASSWORD_MAX || strlen(buf) != n || !text_is_clean(buf, n)) {
+		explicit_bzero(buf, sizeof buf);
+		inifile_fail(ini, line, "[alert] password_file: %s must hold the password on one "
+		    "line (1..%d bytes, no control characters)", esc, PASSWORD_MAX);
+		return -1;
+	}
+	c->alert_password = strdup(buf);
+	explicit_bzero(buf, sizeof buf);
+	if (c->alert_password == NULL) {
+		inifile_fail(ini, line, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* The [alert] and [webhook] keys that depend on each other, each error on its key's line. */
+static int
+check_alert(struct inifile *ini, struct cfg_load *l)
+{
+	struct rw_config *c = l->cfg;
+	const char *u = c->alert_smtp_url, *t = c->alert_tls;
+	size_t nto = 0, nlevel = 0;
+
+	if (u[0] != '\0' && strncasecmp(u, "smtp://", 7) != 0 &&
+	    strncasecmp(u, "smtps://", 8) != 0) {
+		inifile_fail(ini, seen_line(l, "alert", "smtp_url"), "[alert] smtp_url: must "
+		    "start with smtp:// or smtps:// (or be empty: no mail)");
+		return -1;
+	}
+	if (strcmp(t, "auto") != 0 && strcmp(t, "required") != 0 &&
+	    strcmp(t, "opportunistic") != 0 && strcmp(t, "none") != 0) {
+		inifile_fail(ini, seen_line(l, "alert", "tls"), "[alert] tls: must be auto, "
+		    "required, opportunistic or none");
+		return -1;
+	}
+	if (c->alert_from[0] != '\0' && !address_ok(c->alert_from, strlen(c->alert_from))) {
+		inifile_fail(ini, seen_line(l, "alert", "from"), "[alert] from: not a plain "
+		    "address (rangewatch@example.net)");
+		return -1;
+	}
+	if (check_addresses(ini, l, "to", c->alert_to, &nto) == -1 ||
+	    check_addresses(ini, l, "to_act", c->alert_to_act, &nlevel) == -1 ||
+	    check_addresses(ini, l, "to_warn", c->alert_to_warn, &nlevel) == -1 ||
+	    check_addresses(ini, l, "to_watch", c->alert_to_watch, &nlevel) == -1)
+		return -1;
+	if (u[0] != '\0' && c->alert_from[0] == '\0') {
+		inifile_fail(ini, seen_line(l, "alert", "smtp_url"), "[alert] smtp_url is set: "
+		    "from must be set too");
+		return -1;
+	}
+	if (u[0] != '\0' && nto + nlevel == 0) {
+		inifile_fail(ini, seen_line(l, "alert", "smtp_url"), "[alert] smtp_url is set: "
+		    "to (or to_act, to_warn, to_watch) must name a recipient");
+		return -1;
+	}
+	if (c->webhook_url[0] != '\0' && strncasecmp(c->webhook_url, "http://", 7) != 0 &&
+	    strncasecmp(c->webhook_url, "https://", 8) != 0) {
+		inifile_fail(ini, seen_line(l, "webhook", "url"), "[webhook] url: must start "
+		    "with http:// or https:// (or be empty: none)");
+		return -1;
+	}
+	if (c->alert_password_file[0] != '\0' && read_password(ini, l) == -1)
+		return -1;
+	return 0;
+}
+
 /* --- reading --- */
 
 /* inifile's section check: a header on its own line; it closes an open [policy]. */
@@ -1060,6 +1228,8 @@ cfg_end(struct inifile *ini, void *arg)
 	char msg[256];
 
 	if (policy_close(ini, l) == -1)
+		return;
+	if (check_alert(ini, l) == -1)
 		return;
 	wl = seen_line(l, "risk", "warn_at");
 	al = seen_line(l, "risk", "act_at");
@@ -1230,6 +1400,10 @@ config_free(struct rw_config *c)
 		default:
 			break;
 		}
+	}
+	if (c->alert_password != NULL) {
+		explicit_bzero(c->alert_password, strlen(c->alert_password));
+		free(c->alert_password);
 	}
 	free(c->path);
 	free(c->dir);

@@ -52,13 +52,27 @@ struct rw_config {
 	 * that name or adds one from risk_policy_init(); `enabled = no` removes it. */
 	struct risk_config risk;
 
-	/* [alert] */
-	char *alert_smtp_url;
-	char *alert_from;
-	char *alert_to;		/* comma-separated */
+	/* [alert] (alert.h says how they are used) */
+	char *alert_smtp_url;	/* smtp:// or smtps://, "" = no mail */
+	char *alert_tls;	/* "auto", "required", "opportunistic", "none" (smtp:// only) */
+	char *alert_username;	/* "" = no AUTH */
+	char *alert_password_file;	/* path, "" = none */
+	char *alert_password;	/* its content, read at load (not a key; NULL when none) */
+	char *alert_from;	/* one address */
+	char *alert_to;		/* comma-separated: every level */
+	char *alert_to_act;	/* comma-separated: extra recipients per level */
+	char *alert_to_warn;
+	char *alert_to_watch;
+	char *alert_subject_prefix;
+	long alert_cooldown;	/* seconds */
+	long alert_digest;	/* seconds, 0 = watch mails go out one by one */
+	long alert_timeout;	/* seconds */
+	long alert_retry_for;	/* seconds a mail is retried before it is given up */
 
 	/* [webhook] */
-	char *webhook_url;
+	char *webhook_url;	/* http:// or https://, "" = none */
+	long webhook_timeout;	/* seconds */
+	int webhook_retries;	/* tries after the first before it is given up */
 
 	/* [hook] */
 	char *hook_path;

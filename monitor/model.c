@@ -367,11 +367,11 @@ model_new(const struct model_env *env, const struct risk_config *rc,
 		return NULL;
 	}
 	listings_set_hook(env->listings, on_listing, m);
-	/* the restored state's view at once: a restart shows the flags it had */
-	if (risk_evaluate(m->risk, now) == 0) {
+	/* the restored state's view at once (a restart shows the flags it had); what changed
+	 * meanwhile is recorded, and acted on, at the first tick, once the daemon is whole */
+	if (risk_evaluate(m->risk, now) == 0)
 		m->evaluated = now;
-		(void)flags_diff(m, now);
-	}
+	m->reeval = 1;
 	return m;
 }
 
@@ -661,6 +661,7 @@ flags_diff(struct model *m, int64_t now)
 		const struct customer *cus = customers_get(m->cus, c);
 		struct store_flag sf;
 		char err[200], *doc;
+		enum risk_level prev;
 		int64_t id = 0;
 
 		m->levels[lev]++;
@@ -697,9 +698,12 @@ flags_diff(struct model *m, int64_t now)
 		    "id", (json_int_t)id, "ts", (json_int_t)now, "customer", text_json(cus->id),
 		    "name", text_json(cus->name), "level", sf.level, "previous", sf.previous, "score", sf.score,
 		    "evidence", model_evidence_json(f)));
+		prev = (enum risk_level)cu->level;
 		cu->level = (uint8_t)lev;
 		cu->since = now;
 		cust_clear(cu);
+		if (m->env.flag != NULL)
+			m->env.flag(m->env.arg, (long)c, lev, prev);
 	}
 	return rc;
 }
@@ -755,7 +759,9 @@ model_tick(struct model *m, int64_t now)
 	if (m->minute == 0 || minute < m->minute) {
 		m->minute = minute;	/* the first tick, or the clock went back (a replay) */
 		m->now = now;
-		return 0;
+		if (!m->reeval)
+			return 0;
+		return evaluate(m, now) == -1 ? -1 : 1;
 	}
 	m->now = now;
 	if (minute == m->minute) {

@@ -50,6 +50,8 @@ struct model_env {
 	struct control *control;	/* not owned; NULL: no events */
 	/* an IP turned suspect: the daemon asks the DNSBL probe at once; NULL: none */
 	void (*suspect)(void *arg, const struct rw_addr *ip);
+	/* customer c's level changed (already recorded): alerts and hooks; NULL: none */
+	void (*flag)(void *arg, long c, enum risk_level level, enum risk_level previous);
 	void *arg;
 };
 

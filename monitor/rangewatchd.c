@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alert.h"
 #include "capture.h"
 #include "config.h"
 #include "control.h"
@@ -46,6 +47,7 @@
 #define FLUSH_MS	5000	/* batched state reaches the disk at least this often */
 #define ACTIVE_MS	30000	/* how often senders are handed to the DNSBL probe */
 #define TICK_MS		1000	/* the live clock's tick (the model works once a minute) */
+#define ALERT_MS	60000	/* digests and outbox upkeep */
 #define REPLAY_SLICE	20000	/* frames fed per loop turn when replaying as fast as can be */
 
 /* The files a config names, loaded together so that a reload swaps all or nothing. */
@@ -71,11 +73,13 @@ struct rwd {
 	struct control *control;
 	struct model *model;
 	struct views *views;
+	struct alert *alert;
 	uid_t uid;			/* the user we run as after the drop */
 	int64_t started;
 	int64_t replay_end_wall;	/* wall time the replay ended (the clock runs on) */
 	int64_t replay_end_clock;
 	uint32_t active_since;	/* senders after this packet time are news for the probe */
+	int64_t pruned_day;
 	uint64_t last_packets;	/* for the packet rate */
 	int64_t last_rate_ms;
 	double pps;
@@ -418,6 +422,66 @@ on_suspect(void *arg, const struct rw_addr *ip)
 		prober_urgent(d->prober, ip);
 }
 
+/* A customer's level changed (recorded already): the abuse desk hears of it. */
+static void
+on_flag(void *arg, long c, enum risk_level level, enum risk_level previous)
+{
+	struct rwd *d = arg;
+	const struct customer *cu = customers_get(d->f.customers, (size_t)c);
+	char err[256], action[160];
+	const char *line = NULL;
+	json_t *detail;
+
+	if (d->alert == NULL || d->views == NULL)
+		return;
+	if (level == RISK_ACT) {
+		snprintf(action, sizeof action, "recommended: suspend (rangewatch suspend %s "
+		    "--reason TEXT)%s", cu->id, customer_has_tag(cu, "never_suspend") ?
+		    "; tagged never_suspend: never suspended automatically" : "");
+		line = action;
+	}
+	if ((detail = views_customer_detail(d->views, c)) == NULL) {
+		log_warnx("ALERT LOST: customer %s: out of memory", cu->id);
+		return;
+	}
+	if (alert_flag(d->alert, detail, risk_level_name(previous), line, model_now(d->model),
+	    err, sizeof err) == -1)
+		log_warnx("ALERT LOST: customer %s: %s", cu->id, err);
+	json_decref(detail);
+}
+
+static void
+on_alert_tick(void *arg)
+{
+	struct rwd *d = arg;
+	char err[256];
+	int64_t now = wall_now();
+
+	alert_tick(d->alert, now);
+	if (now / 86400 != d->pruned_day) {
+		d->pruned_day = now / 86400;
+		if (store_outbox_prune(d->store, now - 35 * 86400, err, sizeof err) == -1)
+			log_warnx("store: %s", err);
+	}
+	loop_timer(d->loop, ALERT_MS, on_alert_tick, d);
+}
+
+/* test-alert: a test message to every recipient (operators only). */
+static int
+cmd_test_alert(void *arg, const json_t *req, const struct control_peer *peer,
+    json_t **result, char *err, size_t errlen)
+{
+	struct rwd *d = arg;
+	int n;
+
+	(void)req;
+	(void)peer;
+	if ((n = alert_test(d->alert, err, errlen)) == -1)
+		return -1;
+	*result = json_pack("{s:i}", "queued", n);
+	return 0;
+}
+
 static void
 on_flush(void *arg)
 {
@@ -493,6 +557,20 @@ status_of(void *arg, json_t *o)
 		    "reason", text_json(h.reason)));
 	}
 	json_object_set_new(o, "lists", lists);
+	if (d->alert != NULL) {
+		struct alert_stats as;
+		char err[160];
+		long q = store_outbox_queued(d->store, err, sizeof err);
+
+		alert_stats(d->alert, &as);
+		json_object_set_new(o, "alerts", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+		    "s:I, s:I}", "queued_total", (json_int_t)as.queued, "held",
+		    (json_int_t)as.held, "digests", (json_int_t)as.digests, "sent",
+		    (json_int_t)as.sent, "retried", (json_int_t)as.retried, "failed",
+		    (json_int_t)as.failed, "refused", (json_int_t)as.refused +
+		    (json_int_t)store_outbox_refused(d->store), "in_flight",
+		    (json_int_t)as.in_flight, "outbox", (json_int_t)(q < 0 ? 0 : q)));
+	}
 	memset(&ps, 0, sizeof ps);
 	if (d->prober != NULL)
 		prober_get_stats(d->prober, &ps);
@@ -574,6 +652,8 @@ on_hup(void *arg)
 	    model_set_risk(d->model, &nf.cfg->risk, err, sizeof err) == -1)
 		log_warnx("reload: the new risk settings could not be applied: %s", err);
 	model_set_retention(d->model, nf.cfg->minute_retention, nf.cfg->hour_retention);
+	if (alert_set_config(d->alert, nf.cfg, err, sizeof err) == -1)
+		log_warnx("reload: the alert settings stay as they were: %s", err);
 	outbound_set_space(d->outbound, nf.space, nf.customers);
 	if (d->replay != NULL)
 		replay_set_space(d->replay, nf.space);
@@ -615,8 +695,9 @@ write_pidfile(const struct rwd *d)
 static void
 rwd_free(struct rwd *d)
 {
-	views_free(d->views);
 	control_free(d->control);
+	views_free(d->views);
+	alert_free(d->alert);
 	model_free(d->model);
 	prober_free(d->prober);
 	listings_free(d->listings);
@@ -729,7 +810,12 @@ main(int argc, char **argv)
 	env.listings = d.listings;
 	env.control = d.control;
 	env.suspect = on_suspect;
+	env.flag = on_flag;
 	env.arg = &d;
+	if ((d.alert = alert_new(d.loop, d.store, d.f.cfg, err, sizeof err)) == NULL) {
+		log_warnx("%s", err);
+		goto out;
+	}
 	if ((d.model = model_new(&env, &d.f.cfg->risk, d.f.space, d.f.customers, d.f.lists,
 	    wall_now(), err, sizeof err)) == NULL ||
 	    (d.views = views_new(d.control, d.model, status_of, act_of, &d, d.started, err,
@@ -738,6 +824,10 @@ main(int argc, char **argv)
 		goto out;
 	}
 	model_set_retention(d.model, d.f.cfg->minute_retention, d.f.cfg->hour_retention);
+	if (control_handle(d.control, "test-alert", CONTROL_ACT, cmd_test_alert, &d) == -1) {
+		log_warnx("out of memory");
+		goto out;
+	}
 	if (start_prober(&d, err, sizeof err) == -1) {
 		log_warnx("%s", err);
 		goto out;
@@ -761,6 +851,7 @@ main(int argc, char **argv)
 	loop_timer(d.loop, FLUSH_MS, on_flush, &d);
 	loop_timer(d.loop, TICK_MS, on_tick, &d);
 	loop_timer(d.loop, ACTIVE_MS, on_active, &d);
+	loop_timer(d.loop, ALERT_MS, on_alert_tick, &d);
 	log_info("started: %zu prefixes, %zu customers, %zu lists, %zu policies, capture %s, "
 	    "socket %s, running as %s", prefixes_count(d.f.space),
 	    customers_count(d.f.customers), d.f.lists ? dnsbl_lists_count(d.f.lists) : 0,

@@ -2,7 +2,7 @@
  * store.c — rangewatch's state on disk: one SQLite database, DIR/rangewatch.db, in WAL mode.
  *
  * For: keeping what a restart must not lose (listing events, flag changes, the audit log;
- * the alert outbox later) and the bulk state a restart should resume from (the current
+ * the alert outbox) and the bulk state a restart should resume from (the current
  * listing of every key, traffic aggregates per minute and per hour, the risk engine's
  * per-IP state, the current flag of each customer).
  * Owns: the connection, its prepared statements and the one open batch transaction.
@@ -14,7 +14,7 @@
  *
  * Durability. Two kinds of write:
  *  - durable ones (store_listing_event, store_flag_change, store_flag_ack, store_audit_add,
- *    store_audit_outcome; later queued alerts) commit before they return. When a batch is
+ *    store_audit_outcome, store_outbox_add, _done, _retry, _fail, _digest) commit before they return. When a batch is
  *    open they commit it with them: the batch's rows are just state updates, committing
  *    them early costs nothing, and it keeps one transaction open at most (a SAVEPOINT
  *    around the event's own statements means a failing event leaves the batch intact);
@@ -36,7 +36,7 @@
  * database's version is the largest. migrations[] below is the ordered list of steps: at
  * open, the steps above the database's version run in one transaction (all or none), and a
  * database whose version is above the last step is refused (a newer rangewatch wrote it).
- * To grow the schema (next: the alert outbox) append a step; never edit or reorder a step
+ * To grow the schema append a step; never edit or reorder a step
  * that has been released, and write a step's SQL out in full (no macros shared with the
  * statements, which may change). New durable writes follow store_listing_event:
  * durable_begin(), the statements, durable_end(); batched ones batch_begin(), the
@@ -67,6 +67,7 @@
 #define STORE_BUSY_MS	5000		/* another process (sqlite3 shell, backup) holds a lock */
 #define STORE_BATCH_MAX	50000		/* rows in one batch before it commits by itself */
 #define STORE_PATH_MAX	4096
+#define STORE_OUTBOX_MAX	10000	/* queued outbox rows; see store_outbox_add() */
 
 struct migration {
 	int version;
@@ -189,6 +190,27 @@ static const struct migration migrations[] = {
 	  " detail TEXT NOT NULL DEFAULT ''"
 	  ");"
 	  "CREATE INDEX audit_customer ON audit (customer, id);" },
+	/* The alert outbox: every mail, webhook POST and watch-digest item is a row before
+	 * anything is sent; the sender marks it sent only after the server accepted it.
+	 * (state, kind, next_try) serves the due scan and the bound's count of queued rows. */
+	{ 3, "the alert outbox",
+	  "CREATE TABLE outbox ("
+	  " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	  " kind TEXT NOT NULL CHECK (kind IN ('mail', 'webhook', 'digest')),"
+	  " customer TEXT NOT NULL DEFAULT '',"
+	  " level TEXT NOT NULL DEFAULT '',"
+	  " created INTEGER NOT NULL,"
+	  " next_try INTEGER NOT NULL,"
+	  " tries INTEGER NOT NULL DEFAULT 0,"
+	  " state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'sent', 'failed')),"
+	  " subject TEXT NOT NULL DEFAULT '',"
+	  " recipients TEXT NOT NULL DEFAULT '',"
+	  " payload TEXT NOT NULL DEFAULT '',"
+	  " last_error TEXT NOT NULL DEFAULT '',"
+	  " sent_ts INTEGER NOT NULL DEFAULT 0"
+	  ");"
+	  "CREATE INDEX outbox_due ON outbox (state, kind, next_try);"
+	  "CREATE INDEX outbox_customer ON outbox (customer, id);" },
 };
 
 #define NMIGRATIONS	(sizeof migrations / sizeof migrations[0])
@@ -224,6 +246,17 @@ enum stmt {
 	ST_AUDIT_OUTCOME,
 	ST_AUDIT_EACH,
 	ST_AUDIT_EACH_OF,	/* of one customer */
+	ST_OUTBOX_COUNT,
+	ST_OUTBOX_ADD,
+	ST_OUTBOX_DUE,
+	ST_OUTBOX_PENDING,
+	ST_OUTBOX_DONE,
+	ST_OUTBOX_RETRY,
+	ST_OUTBOX_FAIL,
+	ST_OUTBOX_DIGESTED,
+	ST_OUTBOX_EACH,
+	ST_OUTBOX_EACH_OF,	/* of one customer */
+	ST_OUTBOX_PRUNE,
 	ST_COUNT
 };
 
@@ -251,6 +284,12 @@ enum stmt {
 #define AUDIT_EACH(filter) \
 	"SELECT id, ts, actor, action, customer, reason, outcome, detail FROM audit" \
 	" WHERE id < ?1" filter " ORDER BY id DESC LIMIT ?3"
+
+#define OUTBOX_COLS \
+	"id, kind, customer, level, created, next_try, tries, state, subject, recipients," \
+	" payload, last_error, sent_ts"
+#define OUTBOX_EACH(filter) \
+	"SELECT " OUTBOX_COLS " FROM outbox WHERE id < ?1" filter " ORDER BY id DESC LIMIT ?3"
 
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -321,6 +360,31 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    "UPDATE audit SET outcome = ?2, detail = coalesce(?3, detail) WHERE id = ?1",
 	[ST_AUDIT_EACH] = AUDIT_EACH(""),
 	[ST_AUDIT_EACH_OF] = AUDIT_EACH(" AND customer = ?2"),
+	[ST_OUTBOX_COUNT] = "SELECT count(*) FROM outbox WHERE state = 'queued'",
+	[ST_OUTBOX_ADD] =
+	    "INSERT INTO outbox (kind, customer, level, created, next_try, subject, recipients,"
+	    " payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[ST_OUTBOX_DUE] =
+	    "SELECT " OUTBOX_COLS " FROM outbox WHERE state = 'queued' AND kind IN ('mail',"
+	    " 'webhook') AND next_try <= ?1 ORDER BY next_try, id LIMIT ?2",
+	[ST_OUTBOX_PENDING] =
+	    "SELECT " OUTBOX_COLS " FROM outbox WHERE state = 'queued' AND kind = ?1"
+	    " ORDER BY id LIMIT ?2",
+	[ST_OUTBOX_DONE] =
+	    "UPDATE outbox SET state = 'sent', sent_ts = ?2, tries = tries + 1,"
+	    " last_error = '' WHERE id = ?1 AND state = 'queued'",
+	[ST_OUTBOX_RETRY] =
+	    "UPDATE outbox SET next_try = ?2, tries = ?3, last_error = ?4"
+	    " WHERE id = ?1 AND state = 'queued'",
+	[ST_OUTBOX_FAIL] =
+	    "UPDATE outbox SET state = 'failed', last_error = ?2 WHERE id = ?1"
+	    " AND state = 'queued'",
+	[ST_OUTBOX_DIGESTED] =
+	    "UPDATE outbox SET state = 'sent', sent_ts = ?2, last_error = ?3"
+	    " WHERE id = ?1 AND state = 'queued' AND kind = 'digest'",
+	[ST_OUTBOX_EACH] = OUTBOX_EACH(""),
+	[ST_OUTBOX_EACH_OF] = OUTBOX_EACH(" AND customer = ?2"),
+	[ST_OUTBOX_PRUNE] = "DELETE FROM outbox WHERE state <> 'queued' AND created < ?1",
 };
 
 struct store {
@@ -330,6 +394,8 @@ struct store {
 	int in_batch;		/* a batch transaction is open */
 	size_t batch_rows;
 	int64_t last_event_id;
+	size_t outbox_max;	/* queued rows at most (STORE_OUTBOX_MAX) */
+	uint64_t outbox_refused;	/* adds refused because the outbox was full */
 };
 
 /* "store: PATH: what: sqlite's message". */
@@ -619,6 +685,7 @@ store_open(const char *dir, struct store **out, char *err, size_t errlen)
 			fail(s, "preparing statements", err, errlen);
 			goto fail;
 		}
+	s->outbox_max = STORE_OUTBOX_MAX;
 	*out = s;
 	return 0;
 fail:
@@ -1387,4 +1454,305 @@ store_audit_each(struct store *s, const char *customer, int64_t before_id, size_
 	if (rc != SQLITE_DONE)
 		return fail(s, "reading the audit log", err, errlen);
 	return 0;
+}
+
+/* ------------------------------------------------------------------ the alert outbox */
+
+/* Reads the OUTBOX_COLS of the current row of st into o (strings valid until the next
+ * step). */
+static void
+column_outbox(sqlite3_stmt *st, struct store_outbox *o)
+{
+	o->id = sqlite3_column_int64(st, 0);
+	o->kind = col_str(st, 1);
+	o->customer = col_str(st, 2);
+	o->level = col_str(st, 3);
+	o->created = sqlite3_column_int64(st, 4);
+	o->next_try = sqlite3_column_int64(st, 5);
+	o->tries = sqlite3_column_int(st, 6);
+	o->state = col_str(st, 7);
+	o->subject = col_str(st, 8);
+	o->recipients = col_str(st, 9);
+	o->payload = col_str(st, 10);
+	o->payload_len = (size_t)sqlite3_column_bytes(st, 10);
+	o->last_error = col_str(st, 11);
+	o->sent_ts = sqlite3_column_int64(st, 12);
+}
+
+/* Steps st (bound) and calls cb for each row; resets and clears it. */
+static int
+outbox_rows(struct store *s, sqlite3_stmt *st, void (*cb)(void *arg,
+    const struct store_outbox *o), void *arg, const char *what, char *err, size_t errlen)
+{
+	struct store_outbox o;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		column_outbox(st, &o);
+		cb(arg, &o);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE)
+		return fail(s, what, err, errlen);
+	return 0;
+}
+
+static int
+valid_kind(const char *k)
+{
+	return k != NULL && (strcmp(k, "mail") == 0 || strcmp(k, "webhook") == 0 ||
+	    strcmp(k, "digest") == 0);
+}
+
+/* The number of queued rows, -1 on error (inside the caller's transaction). */
+static sqlite3_int64
+outbox_queued(struct store *s, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = s->st[ST_OUTBOX_COUNT];
+	sqlite3_int64 n = -1;
+
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	else
+		fail(s, "counting the outbox", err, errlen);
+	sqlite3_reset(st);
+	return n;
+}
+
+/* Inserts o as a queued row; ok/err as step_done. */
+static int
+outbox_insert(struct store *s, const struct store_outbox *o, sqlite3_int64 *id, char *err,
+    size_t errlen)
+{
+	sqlite3_stmt *st = s->st[ST_OUTBOX_ADD];
+
+	bind_str(st, 1, o->kind);
+	bind_str(st, 2, o->customer);
+	bind_str(st, 3, o->level);
+	sqlite3_bind_int64(st, 4, o->created);
+	sqlite3_bind_int64(st, 5, o->next_try);
+	bind_str(st, 6, o->subject);
+	bind_str(st, 7, o->recipients);
+	bind_str(st, 8, o->payload);
+	if (step_done(s, ST_OUTBOX_ADD, "queueing an alert", err, errlen) == -1)
+		return -1;
+	*id = sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
+/* Checks the bound inside the open transaction: 0 room, -1 full or error (err set). */
+static int
+outbox_room(struct store *s, char *err, size_t errlen)
+{
+	sqlite3_int64 n = outbox_queued(s, err, errlen);
+
+	if (n < 0)
+		return -1;
+	if ((size_t)n >= s->outbox_max) {
+		s->outbox_refused++;
+		snprintf(err, errlen, "store: %s: the alert outbox is full (%lld queued, at most "
+		    "%zu): this alert is NOT queued (%llu refused so far); is the mail server or "
+		    "webhook down?", s->path, (long long)n, s->outbox_max,
+		    (unsigned long long)s->outbox_refused);
+		return -1;
+	}
+	return 0;
+}
+
+/* Queues an alert durably, unless the outbox is full. */
+int
+store_outbox_add(struct store *s, const struct store_outbox *o, int64_t *id, char *err,
+    size_t errlen)
+{
+	sqlite3_int64 oid = 0;
+	int ok;
+
+	if (!valid_kind(o->kind) || o->payload == NULL) {
+		snprintf(err, errlen, "store: an outbox row needs a kind (mail, webhook, digest) "
+		    "and a payload");
+		return -1;
+	}
+	if (durable_begin(s, err, errlen) == -1)
+		return -1;
+	ok = outbox_room(s, err, errlen) == 0 && outbox_insert(s, o, &oid, err, errlen) == 0;
+	if (durable_end(s, ok, err, errlen) == -1)
+		return -1;
+	if (id != NULL)
+		*id = oid;
+	return 0;
+}
+
+/* Queued mail and webhook rows due at now, oldest first. */
+int
+store_outbox_due(struct store *s, int64_t now, size_t limit, void (*cb)(void *arg,
+    const struct store_outbox *o), void *arg, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = s->st[ST_OUTBOX_DUE];
+
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, sql_limit(limit));
+	return outbox_rows(s, st, cb, arg, "reading due alerts", err, errlen);
+}
+
+/* Queued rows of one kind, oldest first. */
+int
+store_outbox_pending(struct store *s, const char *kind, size_t limit, void (*cb)(void *arg,
+    const struct store_outbox *o), void *arg, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = s->st[ST_OUTBOX_PENDING];
+
+	bind_str(st, 1, kind);
+	sqlite3_bind_int64(st, 2, sql_limit(limit));
+	return outbox_rows(s, st, cb, arg, "reading pending alerts", err, errlen);
+}
+
+/* Runs one of the single-row durable updates; 1 when no queued row id. */
+static int
+outbox_update(struct store *s, enum stmt i, const char *what, char *err, size_t errlen)
+{
+	sqlite3_int64 n = 0;
+	int ok;
+
+	ok = step_done(s, i, what, err, errlen) == 0;
+	if (ok)
+		n = sqlite3_changes64(s->db);
+	if (durable_end(s, ok, err, errlen) == -1)
+		return -1;
+	return n == 0 ? 1 : 0;
+}
+
+/* Marks a queued row sent, durably. */
+int
+store_outbox_done(struct store *s, int64_t id, int64_t sent_ts, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = s->st[ST_OUTBOX_DONE];
+
+	if (durable_begin(s, err, errlen) == -1)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, sent_ts);
+	return outbox_update(s, ST_OUTBOX_DONE, "marking an alert sent", err, errlen);
+}
+
+/* Sets a queued row's next try, durably. */
+int
+store_outbox_retry(struct store *s, int64_t id, int64_t next_try, int tries,
+    const char *error, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = s->st[ST_OUTBOX_RETRY];
+
+	if (durable_begin(s, err, errlen) == -1)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, next_try);
+	sqlite3_bind_int(st, 3, tries);
+	bind_str(st, 4, error);
+	return outbox_update(s, ST_OUTBOX_RETRY, "rescheduling an alert", err, errlen);
+}
+
+/* Gives a queued row up, durably. */
+int
+store_outbox_fail(struct store *s, int64_t id, const char *error, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = s->st[ST_OUTBOX_FAIL];
+
+	if (durable_begin(s, err, errlen) == -1)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	bind_str(st, 2, error);
+	return outbox_update(s, ST_OUTBOX_FAIL, "giving an alert up", err, errlen);
+}
+
+/* Queues the digest mail and marks its items sent, in one durable transaction. */
+int
+store_outbox_digest(struct store *s, const struct store_outbox *mail, const int64_t *items,
+    size_t nitems, int64_t ts, int64_t *id, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = s->st[ST_OUTBOX_DIGESTED];
+	sqlite3_int64 oid = 0;
+	char note[64];
+	size_t i;
+	int ok;
+
+	if (mail->kind == NULL || strcmp(mail->kind, "mail") != 0 || mail->payload == NULL) {
+		snprintf(err, errlen, "store: a digest is a mail with a payload");
+		return -1;
+	}
+	if (durable_begin(s, err, errlen) == -1)
+		return -1;
+	/* the items leave the queue as the mail enters it: the count cannot grow */
+	ok = outbox_insert(s, mail, &oid, err, errlen) == 0;
+	snprintf(note, sizeof note, "in digest %lld", (long long)oid);
+	for (i = 0; ok && i < nitems; i++) {
+		sqlite3_bind_int64(st, 1, items[i]);
+		sqlite3_bind_int64(st, 2, ts);
+		bind_str(st, 3, note);
+		ok = step_done(s, ST_OUTBOX_DIGESTED, "folding an item into a digest", err,
+		    errlen) == 0;
+		if (ok && sqlite3_changes64(s->db) != 1) {
+			snprintf(err, errlen, "store: digest item %lld is not queued",
+			    (long long)items[i]);
+			ok = 0;
+		}
+	}
+	if (durable_end(s, ok, err, errlen) == -1)
+		return -1;
+	if (id != NULL)
+		*id = oid;
+	return 0;
+}
+
+/* Rows newest first, for `rangewatch alerts`. */
+int
+store_outbox_each(struct store *s, const char *customer, int64_t before_id, size_t limit,
+    void (*cb)(void *arg, const struct store_outbox *o), void *arg, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = s->st[customer != NULL ? ST_OUTBOX_EACH_OF : ST_OUTBOX_EACH];
+
+	sqlite3_bind_int64(st, 1, before_id > 0 ? before_id : INT64_MAX);
+	if (customer != NULL)
+		bind_str(st, 2, customer);
+	sqlite3_bind_int64(st, 3, sql_limit(limit));
+	return outbox_rows(s, st, cb, arg, "reading the outbox", err, errlen);
+}
+
+/* Deletes sent and failed rows created before before, in the batch. */
+long
+store_outbox_prune(struct store *s, int64_t before, char *err, size_t errlen)
+{
+	sqlite3_int64 n = 0;
+	int ok;
+
+	if (batch_begin(s, err, errlen) == -1)
+		return -1;
+	sqlite3_bind_int64(s->st[ST_OUTBOX_PRUNE], 1, before);
+	ok = step_done(s, ST_OUTBOX_PRUNE, "pruning the outbox", err, errlen) == 0;
+	if (ok)
+		n = sqlite3_changes64(s->db);
+	if (batch_end(s, ok, (size_t)n, err, errlen) == -1)
+		return -1;
+	return n > LONG_MAX ? LONG_MAX : (long)n;
+}
+
+/* Queued rows now (-1 with err), and the adds refused so far. */
+long
+store_outbox_queued(struct store *s, char *err, size_t errlen)
+{
+	sqlite3_int64 n = outbox_queued(s, err, errlen);
+
+	return n < 0 ? -1 : n > LONG_MAX ? LONG_MAX : (long)n;
+}
+
+uint64_t
+store_outbox_refused(const struct store *s)
+{
+	return s->outbox_refused;
+}
+
+/* Sets the bound (tests; 0 restores the default). */
+void
+store_outbox_set_max(struct store *s, size_t max)
+{
+	s->outbox_max = max > 0 ? max : STORE_OUTBOX_MAX;
 }

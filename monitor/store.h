@@ -2,7 +2,7 @@
  * store.h — rangewatch's state on disk: one SQLite database in WAL mode under the state
  * directory. SQL never leaves store.c, so another backend can come behind the same
  * interface. Schema versioned, migrated on open. Events that must never be lost (listing
- * events, flag changes and acknowledgements, audit entries; later queued alerts) are
+ * events, flag changes and acknowledgements, audit entries, the alert outbox) are
  * committed before the call returns, together with the open batch; bulk state (the current
  * listing of every key, traffic aggregates, per-IP model state, flag score updates) is
  * written in a batch that store_flush() commits, off the hot path, on the caller's timer.
@@ -178,5 +178,77 @@ int store_audit_outcome(struct store *s, int64_t id, const char *outcome, const 
  * store_listing_load(). */
 int store_audit_each(struct store *s, const char *customer, int64_t before_id, size_t limit,
     void (*cb)(void *arg, const struct store_audit *a), void *arg, char *err, size_t errlen);
+
+/* ------------------------------------------------------------------ the alert outbox */
+
+/* One alert to deliver: a mail (the whole RFC 5322 message), a webhook POST (the JSON body),
+ * or a digest item (a watch-level section of text waiting to be folded into the next digest
+ * mail, never sent by itself). Rows are written before any send is tried and marked sent
+ * only after the server accepted them, so nothing queued is lost across a crash; a row whose
+ * send was cut short stays queued and is sent again. Times are wall-clock UNIX seconds. */
+struct store_outbox {
+	int64_t id;		/* filled by the store */
+	const char *kind;	/* "mail", "webhook", "digest" */
+	const char *customer;	/* customer id, "" for a test or a digest */
+	const char *level;	/* "watch", "warn", "act", "test", "digest" */
+	int64_t created;
+	int64_t next_try;	/* due from then on */
+	int tries;		/* attempts finished so far */
+	const char *state;	/* "queued", "sent", "failed" (read back only) */
+	const char *subject;	/* one line, as in the message */
+	const char *recipients;	/* envelope recipients, comma-separated ("" for a webhook) */
+	const char *payload;	/* the message, the JSON body, or the digest item's text */
+	size_t payload_len;	/* read back only */
+	const char *last_error;	/* why the last try failed ("" none) */
+	int64_t sent_ts;	/* when the server accepted it (0 not yet) */
+};
+
+/* Queues o (kind, customer, level, created, next_try, subject, recipients, payload; the rest
+ * ignored) durably: committed before return, so the alert exists before any send. Refused
+ * with -1 and a loud err when the outbox already holds its bound of queued rows (10000; a
+ * mail server down for days must not fill the disk); store_outbox_refused() counts those.
+ * The new id goes to *id (may be NULL). */
+int store_outbox_add(struct store *s, const struct store_outbox *o, int64_t *id, char *err,
+    size_t errlen);
+/* Calls cb for the queued mail and webhook rows with next_try <= now, by next_try then id,
+ * at most limit (0: all). Same rules for cb as store_listing_load(). */
+int store_outbox_due(struct store *s, int64_t now, size_t limit, void (*cb)(void *arg,
+    const struct store_outbox *o), void *arg, char *err, size_t errlen);
+/* Calls cb for the queued rows of kind ("digest": the items of the next digest), oldest
+ * first, at most limit (0: all). Same rules for cb as store_listing_load(). */
+int store_outbox_pending(struct store *s, const char *kind, size_t limit, void (*cb)(void *arg,
+    const struct store_outbox *o), void *arg, char *err, size_t errlen);
+/* Marks queued row id sent at sent_ts (tries + 1, last_error cleared), durably. 0, or 1 when
+ * no queued row id (already sent or failed), -1 with err. */
+int store_outbox_done(struct store *s, int64_t id, int64_t sent_ts, char *err, size_t errlen);
+/* After a failed try: sets tries, next_try and last_error of queued row id, durably. 0, 1
+ * when no queued row id, -1 with err. */
+int store_outbox_retry(struct store *s, int64_t id, int64_t next_try, int tries,
+    const char *error, char *err, size_t errlen);
+/* Gives queued row id up (state failed, last_error error), durably. 0, 1 when no queued row
+ * id, -1 with err. */
+int store_outbox_fail(struct store *s, int64_t id, const char *error, char *err,
+    size_t errlen);
+/* Queues the digest mail (a store_outbox of kind "mail") and marks the queued digest items
+ * items[0..nitems) sent at ts ("in digest ID"), all in one durable transaction (an item is
+ * never both pending and in a mail, nor in neither). -1 with err, nothing written, when an
+ * item is not a queued digest item. The mail's id goes to *id (may be NULL). No bound check:
+ * it takes items out of the queue as it puts one mail in. */
+int store_outbox_digest(struct store *s, const struct store_outbox *mail, const int64_t *items,
+    size_t nitems, int64_t ts, int64_t *id, char *err, size_t errlen);
+/* Calls cb for rows newest first, at most limit (0: all), only those of customer when not
+ * NULL, only those with id < before_id when before_id > 0 (`rangewatch alerts`'s delivery
+ * rows). Same rules for cb as store_listing_load(). */
+int store_outbox_each(struct store *s, const char *customer, int64_t before_id, size_t limit,
+    void (*cb)(void *arg, const struct store_outbox *o), void *arg, char *err, size_t errlen);
+/* Deletes sent and failed rows created before before (in the open batch; queued rows are
+ * never pruned). Returns rows deleted, -1 with err. */
+long store_outbox_prune(struct store *s, int64_t before, char *err, size_t errlen);
+/* The number of queued rows, -1 with err. */
+long store_outbox_queued(struct store *s, char *err, size_t errlen);
+/* Adds refused by store_outbox_add() because the outbox was full, since open. */
+uint64_t store_outbox_refused(const struct store *s);
+/* Sets the bound of queued rows (0: the default, 10000). For tests and a later config key. */
+void store_outbox_set_max(struct store *s, size_t max);
 
 #endif

@@ -433,6 +433,19 @@ stored_evidence(const char *doc)
 	return e;
 }
 
+json_t *
+views_customer_detail(const struct views *v, long c)
+{
+	json_t *o = customer_json(v, c);
+
+	if (o == NULL)
+		return NULL;
+	json_object_set_new(o, "contact", text_json(customers_get(model_customers(v->model),
+	    (size_t)c)->contact));
+	json_object_set_new(o, "addresses", addresses_json(v, c));
+	return o;
+}
+
 static void
 flag_row(void *arg, const struct store_flag *f)
 {
@@ -476,13 +489,10 @@ cmd_customer(void *arg, const json_t *req, const struct control_peer *peer, json
 	    store_audit_each(model_store(v->model), id, 0, DETAIL_ROWS, audit_row, audit, err,
 	    errlen) == -1)
 		goto fail;
-	if ((o = customer_json(v, c)) == NULL) {
+	if ((o = views_customer_detail(v, c)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	json_object_set_new(o, "contact", text_json(customers_get(model_customers(v->model),
-	    (size_t)c)->contact));
-	json_object_set_new(o, "addresses", addresses_json(v, c));
 	json_object_set_new(o, "history", hist);
 	json_object_set_new(o, "audit", audit);
 	*result = o;
@@ -625,6 +635,19 @@ nomem:
 	return -1;
 }
 
+/* One outbox row, its payload left out (the message itself stays in the store). */
+static void
+delivery_row(void *arg, const struct store_outbox *o)
+{
+	json_array_append_new(arg, json_pack("{s:I, s:o, s:o, s:o, s:I, s:o, s:i, s:o, s:o, "
+	    "s:o, s:o, s:o}", "id", (json_int_t)o->id, "kind", text_json(o->kind), "customer",
+	    text_json(o->customer), "level", text_json(o->level), "created",
+	    (json_int_t)o->created, "next_try", time_json(o->next_try), "tries", o->tries,
+	    "state", text_json(o->state), "subject", text_json(o->subject), "recipients",
+	    text_json(o->recipients), "last_error", text_json(o->last_error), "sent_ts",
+	    time_json(o->sent_ts)));
+}
+
 static int
 cmd_alerts(void *arg, const json_t *req, const struct control_peer *peer, json_t **result,
     char *err, size_t errlen)
@@ -632,7 +655,7 @@ cmd_alerts(void *arg, const json_t *req, const struct control_peer *peer, json_t
 	struct views *v = arg;
 	json_int_t limit;
 	const char *cust;
-	json_t *flags = NULL, *audit = NULL;
+	json_t *flags = NULL, *audit = NULL, *dl = NULL;
 
 	(void)peer;
 	if (arg_int(req, "limit", 50, 100000, &limit, err, errlen) == -1 ||
@@ -647,11 +670,16 @@ cmd_alerts(void *arg, const json_t *req, const struct control_peer *peer, json_t
 	    store_audit_each(model_store(v->model), cust, 0, (size_t)limit, audit_row, audit, err,
 	    errlen) == -1)
 		goto fail;
-	*result = json_pack("{s:o, s:o}", "flags", flags, "audit", audit);
+	if ((dl = json_array()) == NULL || store_outbox_each(model_store(v->model), cust, 0,
+	    (size_t)limit, delivery_row, dl, err, errlen) == -1)
+		goto fail;
+	*result = json_pack("{s:o, s:o, s:o}", "flags", flags, "audit", audit, "deliveries",
+	    dl);
 	return 0;
 fail:
 	json_decref(flags);
 	json_decref(audit);
+	json_decref(dl);
 	return -1;
 }
 

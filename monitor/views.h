@@ -57,10 +57,13 @@
  *      "first_seen":T,"last_seen":T,"checked":T,"customer":ID|null,"expires":T|null
  *      (the list's expiry rule applied to last_seen, when known)}]}
  *   alerts      {"limit":N (default 50),"customer":ID} ->
- *     {"flags":[F...],"audit":[A...]} newest first, where
+ *     {"flags":[F...],"audit":[A...],"deliveries":[D...]} newest first, where
  *     F = {"id":N,"ts":T,"customer":S,"name":S,"level":S,"previous":S,"score":F,
  *          "evidence":[S]}
  *     A = {"id":N,"ts":T,"actor":S,"action":S,"customer":S,"reason":S,"outcome":S}
+ *     D = {"id":N,"kind":"mail"|"webhook"|"digest","customer":S,"level":S,"created":T,
+ *          "next_try":T,"tries":N,"state":"queued"|"sent"|"failed","subject":S,
+ *          "recipients":S,"last_error":S,"sent_ts":T} (the alert outbox)
  *
  * Acting commands (operators only, see control.h)
  *   suspend|resume {"customer":ID,"reason":S (required, one line, <= 200 bytes)} ->
@@ -104,6 +107,9 @@ struct views *views_new(struct control *ctl, struct model *m, views_status_fn st
     views_act_fn act, void *arg, int64_t started, char *err, size_t errlen);
 /* NULL-safe; the commands stay registered (free the control first). */
 void views_free(struct views *v);
+/* The `customer` command's object for customer index c without its history and audit:
+ * what an alert carries as evidence. A new reference, NULL when out of memory. */
+json_t *views_customer_detail(const struct views *v, long c);
 /* After a reload that replaced the model. */
 void views_set_model(struct views *v, struct model *m);
 

@@ -115,3 +115,50 @@ out:
 	json_decref(args);
 	return rc;
 }
+
+static int
+test_alert_print(FILE *f, const json_t *r, time_t now)
+{
+	(void)now;
+	if (!json_is_object(r) || !json_is_integer(json_object_get(r, "queued")))
+		return -1;
+	fprintf(f, "test alert queued: %lld message(s); see `rangewatch alerts` for delivery\n",
+	    (long long)json_integer_value(json_object_get(r, "queued")));
+	return 0;
+}
+
+/* test-alert: a test message to every alert recipient (operators only). */
+int
+test_alert_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct show_call sc = { .prog = "rangewatch test-alert", .cmd = "test-alert",
+	    .print = test_alert_print };
+	int ch;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "c:s:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': sc.config = optarg; break;
+		case 's': sc.socket = optarg; break;
+		case 'j': sc.json = 1; break;
+		case 'h':
+		default:
+			fprintf(ch == 'h' ? stdout : stderr, "usage: rangewatch test-alert [-c FILE] "
+			    "[-s SOCKET] [--json]\nQueues a test message to every alert recipient "
+			    "(operators only).\n" SHOW_COMMON_HELP SHOW_EXIT_HELP);
+			return ch == 'h' ? 0 : 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "rangewatch test-alert: no arguments expected\n");
+		return 2;
+	}
+	return show_run(&sc);
+}

@@ -18,4 +18,7 @@ int act_print(FILE *f, const json_t *result, time_t now);
 /* Runs suspend, resume or ack (argv[0]). Returns the exit code. */
 int act_main(int argc, char **argv);
 
+/* Runs test-alert. Returns the exit code. */
+int test_alert_main(int argc, char **argv);
+
 #endif

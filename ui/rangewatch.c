@@ -35,10 +35,11 @@ static const struct subcommand subcommands[] = {
 	{ "listings", show_main, "listings [--list NAME] [--all] [--limit N]  "
 	    "what the DNSBLs list of ours now" },
 	{ "alerts", show_main, "alerts [--limit N] [--customer ID]  "
-	    "level changes and the audit log" },
+	    "level changes, the audit log, alert deliveries" },
 	{ "suspend", act_main, "suspend CUSTOMER --reason TEXT  suspend through the hook" },
 	{ "resume", act_main, "resume CUSTOMER --reason TEXT  lift a suspension" },
 	{ "ack", act_main, "ack CUSTOMER --reason TEXT  acknowledge a flag until it rises" },
+	{ "test-alert", test_alert_main, "test-alert  a test message to every alert recipient" },
 };
 
 static void

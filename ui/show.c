@@ -604,6 +604,38 @@ static const struct col audit_cols[] = {
 	{ "ACTION", 9, 0 }, { "CUSTOMER", 8, 0 }, { "REASON", 25, COL_WRAP },
 };
 
+static const struct col delivery_cols[] = {
+	{ "CREATED", 16, 0 }, { "KIND", 7, 0 }, { "STATE", 6, 0 }, { "TRIES", 5, COL_RIGHT },
+	{ "SUBJECT", 40, COL_WRAP },
+};
+
+/* The alert outbox rows in array a; the last error under a row that has one. */
+static void
+delivery_table(FILE *f, const json_t *a)
+{
+	const json_t *e;
+	char b[CELL];
+	struct cells x;
+	size_t i;
+
+	if (json_array_size(a) == 0) {
+		fprintf(f, "  (none)\n");
+		return;
+	}
+	table_head(f, 0, delivery_cols, 5);
+	json_array_foreach(a, i, e) {
+		x.c[0] = when(x.b[0], CELL, e, "created");
+		x.c[1] = show_str(e, "kind", x.b[1], CELL);
+		x.c[2] = show_str(e, "state", x.b[2], CELL);
+		x.c[3] = ifmt(x.b[3], CELL, e, "tries");
+		x.c[4] = show_str(e, "subject", x.b[4], CELL);
+		table_row(f, 0, delivery_cols, 5, x.c);
+		if (json_is_string(json_object_get(e, "last_error")) &&
+		    json_string_length(json_object_get(e, "last_error")) > 0)
+			fprintf(f, "    last error: %s\n", show_str(e, "last_error", b, sizeof b));
+	}
+}
+
 /* The level changes in array a, each with its evidence. */
 static void
 flag_table(FILE *f, const json_t *a)
@@ -669,6 +701,10 @@ show_alerts(FILE *f, const json_t *r, time_t now)
 	flag_table(f, arr(r, "flags"));
 	fprintf(f, "\naudit log, newest first:\n");
 	audit_table(f, arr(r, "audit"));
+	if (json_is_array(json_object_get(r, "deliveries"))) {
+		fprintf(f, "\nalert deliveries, newest first:\n");
+		delivery_table(f, arr(r, "deliveries"));
+	}
 	return 0;
 }
 

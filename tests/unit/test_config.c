@@ -126,7 +126,21 @@ check_defaults(const struct rw_config *c)
 	assert_string_equal(c->alert_smtp_url, "");
 	assert_string_equal(c->alert_from, "");
 	assert_string_equal(c->alert_to, "");
+	assert_string_equal(c->alert_tls, "auto");
+	assert_string_equal(c->alert_username, "");
+	assert_string_equal(c->alert_password_file, "");
+	assert_null(c->alert_password);
+	assert_string_equal(c->alert_to_act, "");
+	assert_string_equal(c->alert_to_warn, "");
+	assert_string_equal(c->alert_to_watch, "");
+	assert_string_equal(c->alert_subject_prefix, "[rangewatch]");
+	assert_int_equal(c->alert_cooldown, 3600);
+	assert_int_equal(c->alert_digest, 3600);
+	assert_int_equal(c->alert_timeout, 30);
+	assert_int_equal(c->alert_retry_for, 7 * 86400);
 	assert_string_equal(c->webhook_url, "");
+	assert_int_equal(c->webhook_timeout, 10);
+	assert_int_equal(c->webhook_retries, 10);
 	assert_string_equal(c->hook_path, "");
 	assert_int_equal(c->hook_timeout, 30);
 	assert_string_equal(c->hook_user, "nobody");
@@ -899,6 +913,91 @@ test_restart_keys(void **state)
 	config_free(b);
 }
 
+/* [alert] and [webhook]: every key, the password read from its file (newline stripped),
+ * and each inconsistency reported on its key's line. */
+static void
+test_alert_keys(void **state)
+{
+	struct fixture *fx = *state;
+	char text[1024], pw[160], want[PATH_MAX + 256];
+	struct rw_config *c;
+
+	snprintf(pw, sizeof pw, "%s/pw", fx->dir);
+	write_file(pw, "s3cret pass\n", 0);
+	c = load(fx, "[alert]\n"
+	    "smtp_url = smtp://mx.example.net:587\n"
+	    "tls = opportunistic\n"
+	    "username = rw\n"
+	    "password_file = pw\n"
+	    "from = rangewatch@example.net\n"
+	    "to = abuse@example.net , noc@example.net\n"
+	    "to_act = boss@example.net\n"
+	    "to_warn = desk@example.net\n"
+	    "to_watch =\n"
+	    "subject_prefix = [rw-fra1]\n"
+	    "cooldown = 30m\n"
+	    "digest = 0\n"
+	    "timeout = 1m\n"
+	    "retry_for = 2d\n"
+	    "[webhook]\n"
+	    "url = http://127.0.0.1:9/hook\n"
+	    "timeout = 5\n"
+	    "retries = 0\n");
+	assert_string_equal(c->alert_tls, "opportunistic");
+	assert_string_equal(c->alert_username, "rw");
+	assert_string_equal(c->alert_password_file, in(fx->real, "pw"));
+	assert_string_equal(c->alert_password, "s3cret pass");
+	assert_string_equal(c->alert_to, "abuse@example.net , noc@example.net");
+	assert_string_equal(c->alert_to_act, "boss@example.net");
+	assert_string_equal(c->alert_to_warn, "desk@example.net");
+	assert_string_equal(c->alert_subject_prefix, "[rw-fra1]");
+	assert_int_equal(c->alert_cooldown, 1800);
+	assert_int_equal(c->alert_digest, 0);
+	assert_int_equal(c->alert_timeout, 60);
+	assert_int_equal(c->alert_retry_for, 2 * 86400);
+	assert_string_equal(c->webhook_url, "http://127.0.0.1:9/hook");
+	assert_int_equal(c->webhook_timeout, 5);
+	assert_int_equal(c->webhook_retries, 0);
+	config_free(c);
+	/* CRLF stripped too; a level list alone is recipient enough */
+	write_file(pw, "x\r\n", 0);
+	c = load(fx, "[alert]\nsmtp_url = smtps://mx.example.net\nfrom = a@example.net\n"
+	    "to_act = b@example.net\npassword_file = pw\n");
+	assert_string_equal(c->alert_password, "x");
+	config_free(c);
+
+	expect_error(fx, "[alert]\nsmtp_url = http://mx.example.net\n", 0,
+	    ":2: [alert] smtp_url: must start with smtp:// or smtps:// (or be empty: no mail)");
+	expect_error(fx, "[alert]\n\ntls = maybe\n", 0,
+	    ":3: [alert] tls: must be auto, required, opportunistic or none");
+	expect_error(fx, "[alert]\nfrom = Rangewatch <rw@example.net>\n", 0,
+	    ":2: [alert] from: not a plain address (rangewatch@example.net)");
+	expect_error(fx, "[alert]\nto = a@example.net,\nto_warn = b@example.net, c\n", 0,
+	    ":3: [alert] to_warn: 'c' is not a plain address (user@example.net; "
+	    "comma-separated)");
+	expect_error(fx, "[alert]\nsmtp_url = smtp://localhost\nto = a@example.net\n", 0,
+	    ":2: [alert] smtp_url is set: from must be set too");
+	expect_error(fx, "[alert]\nsmtp_url = smtp://localhost\nfrom = a@example.net\n", 0,
+	    ":2: [alert] smtp_url is set: to (or to_act, to_warn, to_watch) must name a "
+	    "recipient");
+	expect_error(fx, "[webhook]\nurl = ftp://x\n", 0,
+	    ":2: [webhook] url: must start with http:// or https:// (or be empty: none)");
+	expect_error(fx, "[webhook]\nretries = 101\n", 0,
+	    ":2: [webhook] retries: 101 is out of range (0..100)");
+	expect_error(fx, "[alert]\ndigest = 2d\n", 0,
+	    ":2: [alert] digest: 2d is out of range (0s..1d)");
+	snprintf(text, sizeof text, "[alert]\nfrom = a@example.net\n\npassword_file = nope\n");
+	snprintf(want, sizeof want, ":4: [alert] password_file: cannot read %s: No such file "
+	    "or directory", in(fx->real, "nope"));
+	expect_error(fx, text, 0, want);
+	write_file(pw, "two\nlines\n", 0);
+	snprintf(want, sizeof want, ":2: [alert] password_file: %s must hold the password on "
+	    "one line (1..1024 bytes, no control characters)", in(fx->real, "pw"));
+	expect_error(fx, "[alert]\npassword_file = pw\n", 0, want);
+	write_file(pw, "\n", 0);
+	expect_error(fx, "[alert]\npassword_file = pw\n", 0, want);
+}
+
 int
 main(void)
 {
@@ -912,6 +1011,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_example_conf, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_new_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_alert_keys, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -402,7 +402,8 @@ test_minute_rows(void **state)
 	size_t n;
 
 	open_model(f, T0);
-	assert_int_equal(tick(f, T0 + 10), 0);		/* the first tick: the clock starts */
+	assert_int_equal(tick(f, T0 + 10), 1);		/* the first tick: the clock starts, and
+						 * what the restored state changed is recorded */
 	sendn(f, "203.0.113.5", 3, 7);
 	a = rec(f, "203.0.113.5");
 	a->starttls = 1;
@@ -418,7 +419,7 @@ test_minute_rows(void **state)
 	assert_int_equal(tick(f, T0 + 59), 0);
 	rows(f, 0, T0 - HOUR, T0 + 2 * HOUR, &n);
 	assert_int_equal(n, 0);
-	assert_int_equal(model_evaluated(f->m), T0);	/* model_new's evaluation only */
+	assert_int_equal(model_evaluated(f->m), T0 + 10);	/* the first tick's only */
 
 	assert_int_equal(tick(f, T0 + 65), 1);		/* minute 0 ends */
 	assert_int_equal(model_evaluated(f->m), T0 + 65);
@@ -469,7 +470,7 @@ test_first_burst(void **state)
 	unsigned rules;
 
 	open_model(f, T0);
-	assert_int_equal(tick(f, T0 + 10), 0);
+	assert_int_equal(tick(f, T0 + 10), 1);
 	sendn(f, "203.0.113.5", 12, 12);
 	sendn(f, "203.0.113.70", 9, 9);
 	assert_int_equal(tick(f, T0 + 65), 1);
@@ -513,7 +514,7 @@ test_listing_levels_ack(void **state)
 	const struct risk_flag *fl;
 
 	open_model(f, T0);
-	assert_int_equal(tick(f, T0 + 10), 0);
+	assert_int_equal(tick(f, T0 + 10), 1);
 	assert_int_equal(tick(f, T0 + 65), 1);
 	assert_int_equal(tick(f, T0 + 66), 0);		/* nothing changed: nothing to do */
 
@@ -612,7 +613,7 @@ test_customer_figures(void **state)
 	size_t k;
 
 	open_model(f, T0);
-	assert_int_equal(tick(f, T0 + 10), 0);
+	assert_int_equal(tick(f, T0 + 10), 1);
 	sendn(f, "203.0.113.5", 6, 10);
 	a = rec(f, "203.0.113.5");
 	a->replies_5xx += 2;
@@ -673,7 +674,7 @@ test_restart(void **state)
 	size_t k;
 
 	open_model(f, T0);
-	assert_int_equal(tick(f, T0 + 10), 0);
+	assert_int_equal(tick(f, T0 + 10), 1);
 	sendn(f, "203.0.113.5", 5, 10);
 	assert_int_equal(tick(f, T0 + 65), 1);
 	assert_int_equal(tick(f, T0 + HOUR + 5), 1);
@@ -724,7 +725,8 @@ test_restart(void **state)
 	/* no change recorded by the restart nor by its first ticks */
 	assert_string_equal(history(f, "4711"), "warn<none");
 	assert_string_equal(history(f, "300"), "act<none");
-	assert_int_equal(tick(f, now + 1), 0);
+	assert_int_equal(tick(f, now + 1), 1);	/* the first tick evaluates: no change */
+	assert_string_equal(history(f, "4711"), "warn<none");
 	assert_int_equal(tick(f, now + 60), 1);
 	assert_string_equal(history(f, "4711"), "warn<none");
 	assert_string_equal(history(f, "300"), "act<none");
@@ -753,7 +755,7 @@ test_set_space(void **state)
 	size_t i;
 
 	open_model(f, T0);
-	assert_int_equal(tick(f, T0 + 10), 0);
+	assert_int_equal(tick(f, T0 + 10), 1);
 	sendn(f, "203.0.113.5", 4, 4);
 	sendn(f, "203.0.113.70", 3, 3);
 	sendn(f, "203.0.113.130", 2, 2);	/* unassigned before, 900's after */
@@ -824,7 +826,7 @@ test_set_risk(void **state)
 	size_t n;
 
 	open_model(f, T0);
-	assert_int_equal(tick(f, T0 + 10), 0);
+	assert_int_equal(tick(f, T0 + 10), 1);
 	sendn(f, "203.0.113.5", 6, 6);
 	list_key(f, "uceprotect-1", "203.0.113.6", 1, T0 + 20);
 	assert_int_equal(tick(f, T0 + 65), 1);
@@ -870,7 +872,7 @@ test_set_risk(void **state)
 	f->rc = rc2;
 	f->rc.conn_per_hour = 13;
 	open_model(f, T0 + 250);
-	assert_int_equal(tick(f, T0 + 250), 0);
+	assert_int_equal(tick(f, T0 + 250), 1);
 	sendn(f, "203.0.113.5", 1, 1);		/* 12 */
 	assert_int_equal(tick(f, T0 + 305), 1);
 	assert_int_equal(suspect(f, "203.0.113.5", NULL), 0);

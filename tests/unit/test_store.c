@@ -250,8 +250,8 @@ test_open_migrate_reopen(void **state)
 	assert_string_equal(events_of(s, 0, 0, &d), "");
 	store_close(s);
 
-	assert_int_equal(sql_int(fx->db, "SELECT max(version) FROM schema_version"), 2);
-	assert_int_equal(sql_int(fx->db, "SELECT count(*) FROM schema_version"), 2);
+	assert_int_equal(sql_int(fx->db, "SELECT max(version) FROM schema_version"), 3);
+	assert_int_equal(sql_int(fx->db, "SELECT count(*) FROM schema_version"), 3);
 	/* WAL is a property of the file: a fresh connection sees it */
 	assert_int_equal(sql_int(fx->db, "SELECT journal_mode = 'wal' FROM pragma_journal_mode"),
 	    1);
@@ -260,7 +260,7 @@ test_open_migrate_reopen(void **state)
 	s = open_ok(fx);
 	put(s, "l1", "192.0.2.7", 1, 100);
 	store_close(s);
-	assert_int_equal(sql_int(fx->db, "SELECT count(*) FROM schema_version"), 2);
+	assert_int_equal(sql_int(fx->db, "SELECT count(*) FROM schema_version"), 3);
 	s = open_ok(fx);
 	assert_string_equal(listings_of(s, &d), "l1|192.0.2.7|1|127.0.0.2|listed: spam|100|100|100\n");
 	store_close(s);
@@ -280,7 +280,7 @@ test_migrate_from_zero(void **state)
 	s = open_ok(fx);
 	event(s, "listed", "l1", "192.0.2.9", 5);
 	store_close(s);
-	assert_int_equal(sql_int(fx->db, "SELECT max(version) FROM schema_version"), 2);
+	assert_int_equal(sql_int(fx->db, "SELECT max(version) FROM schema_version"), 3);
 	assert_int_equal(sql_int(fx->db, "SELECT count(*) FROM listing_event"), 1);
 }
 
@@ -515,7 +515,7 @@ test_newer_schema(void **state)
 	store_close(s);
 	sql_exec(fx->db, "INSERT INTO schema_version VALUES (999, 'from the future', 0)");
 	/* a clean close checkpointed and removed the WAL: the file alone is the database */
-	expect_refused(fx, "schema version 999 is newer than this rangewatch knows (2)");
+	expect_refused(fx, "schema version 999 is newer than this rangewatch knows (3)");
 }
 
 static void
@@ -601,8 +601,8 @@ test_migrate_from_v1(void **state)
 	event(s, "delisted", "uceprotect-l1", "192.0.2.7", 400);
 	assert_int_equal(store_last_event_id(s), 2);	/* the AUTOINCREMENT went on */
 	store_close(s);
-	assert_int_equal(sql_int(fx->db, "SELECT max(version) FROM schema_version"), 2);
-	assert_int_equal(sql_int(fx->db, "SELECT count(*) FROM schema_version"), 2);
+	assert_int_equal(sql_int(fx->db, "SELECT max(version) FROM schema_version"), 3);
+	assert_int_equal(sql_int(fx->db, "SELECT count(*) FROM schema_version"), 3);
 	/* the step applied before is kept as it was, not rewritten */
 	assert_int_equal(sql_int(fx->db, "SELECT applied FROM schema_version WHERE version = 1"),
 	    1700000000);
@@ -636,7 +636,7 @@ test_migrate_all_or_nothing(void **state)
 	sql_exec(fx->db, "DROP TABLE ipstate");
 	s = open_ok(fx);
 	store_close(s);
-	assert_int_equal(sql_int(fx->db, "SELECT max(version) FROM schema_version"), 2);
+	assert_int_equal(sql_int(fx->db, "SELECT max(version) FROM schema_version"), 3);
 }
 
 /* ---- traffic */
@@ -1711,6 +1711,181 @@ test_untrusted_strings(void **state)
 	store_close(s);
 }
 
+/* ---- the alert outbox (schema version 3) */
+
+/* The rows as "id kind customer level state tries next_try sent_ts last_error|", newest
+ * first. */
+struct obuf {
+	char s[2048];
+	size_t n;
+	int64_t ids[16];
+	size_t nids;
+};
+
+static void
+outbox_cb(void *arg, const struct store_outbox *o)
+{
+	struct obuf *b = arg;
+	int w;
+
+	w = snprintf(b->s + b->n, sizeof b->s - b->n, "%lld %s %s %s %s %d %lld %lld %s|",
+	    (long long)o->id, o->kind, o->customer, o->level, o->state, o->tries,
+	    (long long)o->next_try, (long long)o->sent_ts, o->last_error);
+	if (w > 0 && (size_t)w < sizeof b->s - b->n)
+		b->n += (size_t)w;
+	assert_int_equal(o->payload_len, strlen(o->payload));
+	if (b->nids < 16)
+		b->ids[b->nids++] = o->id;
+}
+
+static const char *
+outbox_of(struct store *s, const char *customer, struct obuf *b)
+{
+	char err[512];
+
+	memset(b, 0, sizeof *b);
+	if (store_outbox_each(s, customer, 0, 0, outbox_cb, b, err, sizeof err) != 0)
+		fail_msg("%s", err);
+	return b->s;
+}
+
+static const char *
+due_of(struct store *s, int64_t now, struct obuf *b)
+{
+	char err[512];
+
+	memset(b, 0, sizeof *b);
+	if (store_outbox_due(s, now, 0, outbox_cb, b, err, sizeof err) != 0)
+		fail_msg("%s", err);
+	return b->s;
+}
+
+static int64_t
+queue(struct store *s, const char *kind, const char *customer, const char *level,
+    int64_t next_try)
+{
+	struct store_outbox o = { .kind = kind, .customer = customer, .level = level,
+	    .created = 1000, .next_try = next_try, .subject = "[rangewatch] ACT 1 x",
+	    .recipients = "a@example.net,b@example.net", .payload = "Subject: x\r\n\r\nbody\r\n" };
+	char err[512];
+	int64_t id = 0;
+
+	if (store_outbox_add(s, &o, &id, err, sizeof err) != 0)
+		fail_msg("%s", err);
+	return id;
+}
+
+/* Queued rows are durable at once (a child killed right after the add leaves them), move
+ * queued -> sent or failed only once, come due by next_try, digests fold items in one
+ * transaction, and the bound refuses with a counted, loud error. */
+static void
+test_outbox(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *s;
+	struct obuf b;
+	char err[512];
+	int64_t items[2], id = 0;
+	pid_t pid;
+	int st;
+
+	s = open_ok(fx);
+	store_close(s);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct store *c = NULL;
+
+		if (store_open(fx->state, &c, err, sizeof err) != 0)
+			_exit(2);
+		/* an open batch is committed with the durable add */
+		put(c, "l1", "192.0.2.7", 1, 100);
+		queue(c, "mail", "1001", "act", 1000);
+		kill(getpid(), SIGKILL);
+		_exit(3);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+
+	s = open_ok(fx);
+	assert_string_equal(outbox_of(s, NULL, &b), "1 mail 1001 act queued 0 1000 0 |");
+	assert_int_equal(sql_int(fx->db, "SELECT count(*) FROM listing"), 1);
+	assert_int_equal(queue(s, "webhook", "1001", "act", 2000), 2);
+	assert_int_equal(queue(s, "digest", "1002", "watch", 1000), 3);
+	assert_int_equal(queue(s, "digest", "1003", "watch", 1000), 4);
+	assert_int_equal(queue(s, "mail", "1004", "warn", 1500), 5);
+	assert_int_equal(store_outbox_queued(s, err, sizeof err), 5);
+
+	/* due: mail and webhook only (never digest items), by next_try */
+	assert_string_equal(due_of(s, 999, &b), "");
+	assert_string_equal(due_of(s, 1500, &b), "1 mail 1001 act queued 0 1000 0 |"
+	    "5 mail 1004 warn queued 0 1500 0 |");
+	assert_string_equal(due_of(s, INT64_MAX, &b), "1 mail 1001 act queued 0 1000 0 |"
+	    "5 mail 1004 warn queued 0 1500 0 |2 webhook 1001 act queued 0 2000 0 |");
+
+	/* retry, then done; a second done or a retry of a sent row changes nothing */
+	assert_int_equal(store_outbox_retry(s, 1, 1030, 1, "curl: 421 try later", err,
+	    sizeof err), 0);
+	assert_string_equal(due_of(s, 1029, &b), "");
+	assert_int_equal(store_outbox_done(s, 1, 1031, err, sizeof err), 0);
+	assert_int_equal(store_outbox_done(s, 1, 1032, err, sizeof err), 1);
+	assert_int_equal(store_outbox_retry(s, 1, 1, 9, "x", err, sizeof err), 1);
+	assert_int_equal(store_outbox_fail(s, 1, "x", err, sizeof err), 1);
+	assert_int_equal(store_outbox_fail(s, 2, "HTTP 500 after 10 tries", err, sizeof err), 0);
+	assert_int_equal(store_outbox_done(s, 2, 5, err, sizeof err), 1);
+	assert_int_equal(store_outbox_done(s, 99, 5, err, sizeof err), 1);
+	assert_string_equal(outbox_of(s, "1001", &b),
+	    "2 webhook 1001 act failed 0 2000 0 HTTP 500 after 10 tries|"
+	    "1 mail 1001 act sent 2 1030 1031 |");
+
+	/* the digest's items, then the digest: in one transaction */
+	memset(&b, 0, sizeof b);
+	assert_int_equal(store_outbox_pending(s, "digest", 0, outbox_cb, &b, err, sizeof err),
+	    0);
+	assert_string_equal(b.s, "3 digest 1002 watch queued 0 1000 0 |"
+	    "4 digest 1003 watch queued 0 1000 0 |");
+	items[0] = 3;
+	items[1] = 5;	/* not a digest item: nothing at all is written */
+	{
+		struct store_outbox m = { .kind = "mail", .level = "digest", .created = 1100,
+		    .next_try = 1100, .subject = "digest", .recipients = "a@example.net",
+		    .payload = "digest body" };
+
+		assert_int_equal(store_outbox_digest(s, &m, items, 2, 1100, &id, err,
+		    sizeof err), -1);
+		assert_non_null(strstr(err, "digest item 5 is not queued"));
+		assert_int_equal(sql_int(fx->db, "SELECT count(*) FROM outbox"), 5);
+		items[1] = 4;
+		assert_int_equal(store_outbox_digest(s, &m, items, 2, 1100, &id, err,
+		    sizeof err), 0);
+	}
+	assert_int_equal(id, 6);
+	assert_string_equal(outbox_of(s, "1003", &b), "4 digest 1003 watch sent 0 1000 1100 "
+	    "in digest 6|");
+	assert_string_equal(due_of(s, 1100, &b), "6 mail  digest queued 0 1100 0 |");
+
+	/* the bound: 2 queued now (5 and 6); at most 3 */
+	store_outbox_set_max(s, 3);
+	queue(s, "mail", "1005", "act", 0);
+	{
+		struct store_outbox o = { .kind = "mail", .customer = "1006", .level = "act",
+		    .payload = "p" };
+
+		assert_int_equal(store_outbox_add(s, &o, &id, err, sizeof err), -1);
+		assert_non_null(strstr(err, "the alert outbox is full (3 queued, at most 3)"));
+		assert_int_equal(store_outbox_refused(s), 1);
+		o.kind = "fax";
+		assert_int_equal(store_outbox_add(s, &o, &id, err, sizeof err), -1);
+	}
+	assert_int_equal(store_outbox_queued(s, err, sizeof err), 3);
+	/* prune: sent and failed rows only */
+	assert_int_equal(store_outbox_prune(s, 1050, err, sizeof err), 4);
+	assert_int_equal(store_flush(s, err, sizeof err), 0);
+	assert_int_equal(sql_int(fx->db, "SELECT count(*) FROM outbox"), 3);
+	store_close(s);
+	assert_int_equal(sql_int(fx->db, "SELECT count(*) FROM outbox WHERE state = 'queued'"), 3);
+}
+
 int
 main(void)
 {
@@ -1739,6 +1914,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_crash_kill9, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_max, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_untrusted_strings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outbox, setup, teardown),
 	};
 
 	umask(022);

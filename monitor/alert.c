@@ -1,0 +1,1585 @@
+/*
+ * alert.c — alert mails and webhook POSTs, through the store's outbox, sent by libcurl
+ * multi on the daemon's loop.
+ *
+ * For: turning a flag (views.h's customer object) into a correct RFC 5322 message and a
+ * JSON body, queueing them durably, and delivering them at least once.
+ * Owns: the libcurl multi handle and its easy handles, a copy of the [alert]/[webhook]
+ * config, the cooldown table (customer -> when each level was last alerted, model clock).
+ * Must never: send a row before it is committed, mark one sent before the server accepted
+ * it, let untrusted text (customer names, TXT, SMTP replies, evidence) reach a header
+ * unescaped or unencoded, block the loop, or log a password.
+ *
+ * The cooldown is kept in memory: after a restart the first change of a customer's level
+ * alerts again (the daemon calls alert_flag() on level changes only, and a restart restores
+ * the levels, so that is rare). Digest items are outbox rows (kind "digest") so a restart
+ * loses none; their mail is made from them in the transaction that marks them.
+ */
+#include "alert.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "config.h"
+#include "log.h"
+#include "loop.h"
+#include "store.h"
+#include "text.h"
+
+#define MSG_MAX		(4 * 1024 * 1024)	/* a message or body at most */
+#define STR_MAX		4096			/* an untrusted string read from the evidence */
+#define LINE_MAX_HDR	78
+#define EW_RAW		42	/* bytes per encoded-word: 12 + 56 base64 = 68 characters */
+#define PLAIN_MAX	60	/* longer words are encoded (encoded-words split) */
+#define QP_LINE		76
+#define DUE_BATCH	32
+#define DIGEST_MAX	500	/* items in one digest mail */
+#define PUMP_MS		5000
+#define COOLDOWN_MAX	100000	/* customers remembered */
+
+/* ------------------------------------------------------------------ a growing buffer */
+
+struct buf {
+	char *p;
+	size_t n, cap;
+	int oom;		/* out of memory or past MSG_MAX: the result is NULL */
+};
+
+static void
+buf_add(struct buf *b, const char *s, size_t len)
+{
+	size_t cap;
+	char *np;
+
+	if (b->oom)
+		return;
+	if (b->n + len + 1 > MSG_MAX) {
+		b->oom = 1;
+		return;
+	}
+	if (b->n + len + 1 > b->cap) {
+		cap = b->cap ? b->cap : 256;
+		while (cap < b->n + len + 1)
+			cap *= 2;
+		if ((np = realloc(b->p, cap)) == NULL) {
+			b->oom = 1;
+			return;
+		}
+		b->p = np;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->n, s, len);
+	b->n += len;
+	b->p[b->n] = '\0';
+}
+
+static void
+buf_str(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+static void __attribute__((format(printf, 2, 3)))
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	char tmp[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		b->oom = 1;
+	else
+		buf_add(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+/* The result (the caller frees it), or NULL after a failure. */
+static char *
+buf_take(struct buf *b)
+{
+	if (b->oom || b->p == NULL) {
+		if (!b->oom && b->p == NULL)
+			return strdup("");
+		free(b->p);
+		return NULL;
+	}
+	return b->p;
+}
+
+/* ------------------------------------------------------------------ reading the evidence */
+
+/* An untrusted string of o escaped into out (a line, no control characters); "" when
+ * absent. */
+static const char *
+esc_of(const json_t *o, const char *key, char *out, size_t len)
+{
+	const json_t *v = json_object_get(o, key);
+	const char *s = json_string_value(v);
+
+	if (s == NULL) {
+		out[0] = '\0';
+		if (json_is_integer(v))
+			snprintf(out, len, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		return out;
+	}
+	text_escape(out, len, s, json_string_length(v));
+	return out;
+}
+
+static double
+num_of(const json_t *o, const char *key)
+{
+	return json_number_value(json_object_get(o, key));
+}
+
+static json_int_t
+int_of(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+
+	return json_is_integer(v) ? json_integer_value(v) : (json_int_t)json_number_value(v);
+}
+
+/* "2026-11-24 09:12 UTC", or "-" for 0/absent. */
+static const char *
+when(int64_t t, char *out, size_t len)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (t <= 0 || gmtime_r(&tt, &tm) == NULL)
+		return "-";
+	strftime(out, len, "%Y-%m-%d %H:%M UTC", &tm);
+	return out;
+}
+
+static const char *
+upper_level(const char *l)
+{
+	if (l == NULL)
+		return "NONE";
+	if (strcmp(l, "act") == 0)
+		return "ACT";
+	if (strcmp(l, "warn") == 0)
+		return "WARN";
+	if (strcmp(l, "watch") == 0)
+		return "WATCH";
+	return "NONE";
+}
+
+/* The worst neighbourhood: the largest projected pressure, then pressure. */
+static const json_t *
+worst_nb(const json_t *customer)
+{
+	const json_t *nbs = json_object_get(customer, "neighbourhoods"), *nb, *best = NULL;
+	size_t i;
+
+	json_array_foreach(nbs, i, nb) {
+		if (!json_is_object(nb))
+			continue;
+		if (best == NULL || num_of(nb, "projected") > num_of(best, "projected") ||
+		    (num_of(nb, "projected") == num_of(best, "projected") &&
+		    num_of(nb, "pressure") > num_of(best, "pressure")))
+			best = nb;
+	}
+	return best;
+}
+
+/* Cuts s (valid UTF-8) to at most max bytes on a character boundary. */
+static void
+cut_utf8(char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n <= max)
+		return;
+	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
+		max--;
+	s[max] = '\0';
+}
+
+char *
+alert_subject(const char *prefix, const json_t *customer)
+{
+	char id[128], name[512], key[256], pol[256], first[512];
+	const json_t *nb = worst_nb(customer), *ev;
+	struct buf b = { 0 };
+	json_int_t sus;
+
+	esc_of(customer, "id", id, sizeof id);
+	esc_of(customer, "name", name, sizeof name);
+	buf_printf(&b, "%s%s%s %s %s", prefix != NULL ? prefix : "",
+	    prefix != NULL && prefix[0] != '\0' ? " " : "",
+	    upper_level(json_string_value(json_object_get(customer, "level"))), id, name);
+	if (nb != NULL) {
+		esc_of(nb, "key", key, sizeof key);
+		esc_of(nb, "policy", pol, sizeof pol);
+		buf_printf(&b, ": %s at %" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT
+		    " impacts toward %s", key, int_of(nb, "impacts"), int_of(nb, "threshold"),
+		    pol);
+		if ((sus = int_of(nb, "suspects")) > 0)
+			buf_printf(&b, " (+%" JSON_INTEGER_FORMAT " suspect%s)", sus,
+			    sus == 1 ? "" : "s");
+	} else if ((ev = json_array_get(json_object_get(customer, "evidence"), 0)) != NULL &&
+	    json_is_string(ev)) {
+		text_escape(first, sizeof first, json_string_value(ev), json_string_length(ev));
+		cut_utf8(first, 120);
+		buf_printf(&b, ": %s", first);
+	}
+	return buf_take(&b);
+}
+
+/* The per-address part of the body. */
+static void
+body_addresses(struct buf *b, const json_t *addrs)
+{
+	char ip[128], t1[40], t2[40], s[STR_MAX], list[256], codes[256];
+	const json_t *ad, *ls, *r;
+	size_t i, j;
+
+	if (json_array_size(addrs) == 0)
+		return;
+	buf_str(b, "\nAddresses (counters from first seen to last seen)\n");
+	json_array_foreach(addrs, i, ad) {
+		esc_of(ad, "ip", ip, sizeof ip);
+		buf_printf(b, "  - %s%s: first seen %s, last seen %s\n", ip,
+		    json_is_true(json_object_get(ad, "suspect")) ? " (suspect)" : "",
+		    when(int_of(ad, "first_seen"), t1, sizeof t1),
+		    when(int_of(ad, "last_seen"), t2, sizeof t2));
+		buf_printf(b, "      %" JSON_INTEGER_FORMAT " SMTP sessions, %" JSON_INTEGER_FORMAT
+		    " RCPT, %" JSON_INTEGER_FORMAT " remote 5xx, %" JSON_INTEGER_FORMAT
+		    " rejections citing a list, %" JSON_INTEGER_FORMAT " distinct MX\n",
+		    int_of(ad, "sessions"), int_of(ad, "rcpt_to"), int_of(ad, "replies_5xx"),
+		    int_of(ad, "cited"), int_of(ad, "dst"));
+		if (json_array_size(json_object_get(ad, "rules")) > 0) {
+			buf_str(b, "      suspect by:");
+			json_array_foreach(json_object_get(ad, "rules"), j, r) {
+				if (json_is_string(r)) {
+					text_escape(s, sizeof s, json_string_value(r),
+					    json_string_length(r));
+					buf_printf(b, " %s", s);
+				}
+			}
+			buf_str(b, "\n");
+		}
+		json_array_foreach(json_object_get(ad, "listings"), j, ls) {
+			if (!json_is_true(json_object_get(ls, "listed")))
+				continue;
+			esc_of(ls, "list", list, sizeof list);
+			esc_of(ls, "codes", codes, sizeof codes);
+			buf_printf(b, "      listed on %s since %s (%s)", list,
+			    when(int_of(ls, "first_seen"), t1, sizeof t1), codes);
+			esc_of(ls, "txt", s, sizeof s);
+			if (s[0] != '\0') {
+				buf_str(b, ": \"");
+				buf_str(b, s);
+				buf_str(b, "\"");
+			}
+			buf_str(b, "\n");
+		}
+	}
+}
+
+char *
+alert_body(const json_t *customer, const char *previous, const char *action_line)
+{
+	char id[128], name[512], s[STR_MAX], key[256], pol[256], scope[64], t1[40];
+	const json_t *ev, *nb, *f;
+	struct buf b = { 0 };
+	size_t i;
+	int forecast = 0;
+
+	esc_of(customer, "id", id, sizeof id);
+	esc_of(customer, "name", name, sizeof name);
+	buf_printf(&b, "Customer %s %s is now at level %s", id, name,
+	    upper_level(json_string_value(json_object_get(customer, "level"))));
+	if (previous != NULL) {
+		text_escape(s, 64, previous, strlen(previous));
+		buf_printf(&b, " (was %s)", s);
+	}
+	buf_printf(&b, ", score %.2f.\n", num_of(customer, "score"));
+	if (action_line != NULL && action_line[0] != '\0') {
+		text_escape(s, sizeof s, action_line, strlen(action_line));
+		buf_printf(&b, "Action: %s\n", s);
+	} else
+		buf_str(&b, "Action: none taken\n");
+	buf_str(&b, "\nEvidence\n");
+	json_array_foreach(json_object_get(customer, "evidence"), i, ev) {
+		if (!json_is_string(ev))
+			continue;
+		text_escape(s, sizeof s, json_string_value(ev), json_string_length(ev));
+		buf_printf(&b, "  - %s\n", s);
+	}
+	if (json_array_size(json_object_get(customer, "neighbourhoods")) > 0)
+		buf_str(&b, "\nNeighbourhoods (impacts + suspects of the threshold)\n");
+	json_array_foreach(json_object_get(customer, "neighbourhoods"), i, nb) {
+		esc_of(nb, "key", key, sizeof key);
+		esc_of(nb, "policy", pol, sizeof pol);
+		esc_of(nb, "scope", scope, sizeof scope);
+		buf_printf(&b, "  - %s %s toward %s: %" JSON_INTEGER_FORMAT " impacts + %"
+		    JSON_INTEGER_FORMAT " suspects of %" JSON_INTEGER_FORMAT ": pressure %.2f, "
+		    "projected %.2f", scope, key, pol, int_of(nb, "impacts"),
+		    int_of(nb, "suspects"), int_of(nb, "threshold"), num_of(nb, "pressure"),
+		    num_of(nb, "projected"));
+		if (json_object_get(nb, "customer_ips") != NULL && json_object_get(nb, "ips"))
+			buf_printf(&b, "; blast radius: %" JSON_INTEGER_FORMAT " IPs listed with it",
+			    int_of(nb, "ips"));
+		if (json_object_get(nb, "blast_radius") != NULL)
+			buf_printf(&b, "; blast radius: %" JSON_INTEGER_FORMAT " other customers' "
+			    "IPs would be listed", int_of(nb, "blast_radius"));
+		buf_str(&b, "\n");
+	}
+	/* forecasts: the caller's lines, and the times a neighbourhood carries */
+	json_array_foreach(json_object_get(customer, "forecast"), i, f) {
+		if (!json_is_string(f))
+			continue;
+		if (!forecast++)
+			buf_str(&b, "\nForecast\n");
+		text_escape(s, sizeof s, json_string_value(f), json_string_length(f));
+		buf_printf(&b, "  - %s\n", s);
+	}
+	json_array_foreach(json_object_get(customer, "neighbourhoods"), i, nb) {
+		if (int_of(nb, "eta_threshold") <= 0 && int_of(nb, "clear_at") <= 0)
+			continue;
+		if (!forecast++)
+			buf_str(&b, "\nForecast\n");
+		esc_of(nb, "key", key, sizeof key);
+		if (int_of(nb, "eta_threshold") > 0)
+			buf_printf(&b, "  - %s reaches its threshold around %s at the current rate\n",
+			    key, when(int_of(nb, "eta_threshold"), t1, sizeof t1));
+		if (int_of(nb, "clear_at") > 0)
+			buf_printf(&b, "  - %s clears around %s if no new impact comes\n", key,
+			    when(int_of(nb, "clear_at"), t1, sizeof t1));
+	}
+	body_addresses(&b, json_object_get(customer, "addresses"));
+	buf_printf(&b, "\nLook it up:\n  rangewatch customers %s\n  rangewatch alerts\n"
+	    "  rangewatch top\n", id);
+	return buf_take(&b);
+}
+
+/* ------------------------------------------------------------------ RFC 5322 / 2047 / QP */
+
+static const char b64[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static void
+base64(struct buf *b, const unsigned char *s, size_t n)
+{
+	char q[4];
+	size_t i;
+
+	for (i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)s[i] << 16 | (i + 1 < n ? (uint32_t)s[i + 1] << 8 : 0) |
+		    (i + 2 < n ? s[i + 2] : 0);
+
+		q[0] = b64[v >> 18 & 63];
+		q[1] = b64[v >> 12 & 63];
+		q[2] = i + 1 < n ? b64[v >> 6 & 63] : '=';
+		q[3] = i + 2 < n ? b64[v & 63] : '=';
+		buf_add(b, q, 4);
+	}
+}
+
+/* Folding state of one header. */
+struct fold {
+	struct buf *b;
+	size_t col;
+};
+
+/* Emits one token (never split), after a space, folding first when it would pass 78. */
+static void
+fold_token(struct fold *f, const char *t, size_t n)
+{
+	if (f->col + 1 + n > LINE_MAX_HDR) {
+		buf_str(f->b, "\r\n");
+		f->col = 0;
+	}
+	buf_add(f->b, " ", 1);
+	buf_add(f->b, t, n);
+	f->col += 1 + n;
+}
+
+/* A run of text (UTF-8) as encoded-words, split on character boundaries. */
+static void
+fold_encoded(struct fold *f, const char *s, size_t n)
+{
+	struct buf w = { 0 };
+	size_t k;
+
+	while (n > 0) {
+		k = n < EW_RAW ? n : EW_RAW;
+		while (k < n && k > 0 && ((unsigned char)s[k] & 0xc0) == 0x80)
+			k--;
+		if (k == 0)
+			k = n < EW_RAW ? n : EW_RAW;
+		w.n = 0;
+		buf_str(&w, "=?UTF-8?B?");
+		base64(&w, (const unsigned char *)s, k);
+		buf_str(&w, "?=");
+		if (w.oom)
+			break;
+		fold_token(f, w.p, w.n);
+		s += k;
+		n -= k;
+	}
+	if (w.oom)
+		f->b->oom = 1;
+	free(w.p);
+}
+
+/* 1 when the word can stay as it is in a header. */
+static int
+word_plain(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n > PLAIN_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e ||
+		    (s[i] == '=' && i + 1 < n && s[i + 1] == '?'))
+			return 0;
+	return 1;
+}
+
+char *
+alert_header(const char *name, const char *value)
+{
+	struct buf b = { 0 };
+	struct fold f = { &b, 0 };
+	const char *p, *w, *run = NULL, *run_end = NULL;
+	size_t vlen = strlen(value), cap = vlen * 4 + 1, n;
+	char *clean;
+
+	if ((clean = malloc(cap)) == NULL)
+		return NULL;
+	/* text already made clean (an escaped subject) is kept as it is: no double escape */
+	if (text_is_clean(value, vlen))
+		memcpy(clean, value, vlen + 1);
+	else
+		text_escape(clean, cap, value, vlen);
+	buf_str(&b, name);
+	buf_str(&b, ":");
+	f.col = strlen(name) + 1;
+	for (p = clean; *p != '\0';) {
+		while (*p == ' ')
+			p++;
+		if (*p == '\0')
+			break;
+		for (w = p; *p != '\0' && *p != ' '; p++)
+			;
+		n = (size_t)(p - w);
+		if (!word_plain(w, n)) {
+			/* a run of words to encode: the spaces inside are encoded with them */
+			if (run == NULL)
+				run = w;
+			run_end = p;
+			continue;
+		}
+		if (run != NULL) {
+			fold_encoded(&f, run, (size_t)(run_end - run));
+			run = NULL;
+		}
+		fold_token(&f, w, n);
+	}
+	if (run != NULL)
+		fold_encoded(&f, run, (size_t)(run_end - run));
+	buf_str(&b, "\r\n");
+	free(clean);
+	return buf_take(&b);
+}
+
+char *
+alert_qp(const char *text)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	struct buf b = { 0 };
+	const unsigned char *p = (const unsigned char *)text, *eol;
+	size_t col;
+	char tok[4];
+	size_t tn;
+
+	while (*p != '\0') {
+		eol = (const unsigned char *)strchr((const char *)p, '\n');
+		if (eol == NULL)
+			eol = p + strlen((const char *)p);
+		col = 0;
+		for (; p < eol; p++) {
+			int lit = (*p >= 33 && *p <= 126 && *p != '=') ||
+			    ((*p == ' ' || *p == '\t') && p + 1 < eol);
+
+			if (col == 0 && (*p == '.' || (*p == 'F' && strncmp((const char *)p,
+			    "From ", 5) == 0)))
+				lit = 0;
+			if (lit) {
+				tok[0] = (char)*p;
+				tn = 1;
+			} else {
+				tok[0] = '=';
+				tok[1] = hex[*p >> 4];
+				tok[2] = hex[*p & 15];
+				tn = 3;
+			}
+			/* a soft break leaves room for its '=' */
+			if (col + tn > QP_LINE - 1) {
+				buf_str(&b, "=\r\n");
+				col = 0;
+				if (*p == '.' && lit) {
+					tok[0] = '=';
+					tok[1] = '2';
+					tok[2] = 'E';
+					tn = 3;
+				}
+			}
+			buf_add(&b, tok, tn);
+			col += tn;
+		}
+		buf_str(&b, "\r\n");
+		if (*p == '\n')
+			p++;
+	}
+	return buf_take(&b);
+}
+
+/* The domain of an address, for the Message-ID. */
+static const char *
+domain_of(const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+
+	return at != NULL && at[1] != '\0' ? at + 1 : "localhost";
+}
+
+/* Appends a header built by alert_header(). */
+static void
+add_header(struct buf *b, const char *name, const char *value)
+{
+	char *h = alert_header(name, value);
+
+	if (h == NULL) {
+		b->oom = 1;
+		return;
+	}
+	buf_str(b, h);
+	free(h);
+}
+
+char *
+alert_message(const char *from, const char *to, const char *subject, const char *body,
+    time_t date)
+{
+	struct buf b = { 0 };
+	unsigned char rnd[16];
+	char date_s[64], mid[300], *qp, *list, *w, *save;
+	struct tm tm;
+	size_t i, col;
+
+	if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+		return NULL;
+	gmtime_r(&date, &tm);
+	strftime(date_s, sizeof date_s, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	buf_printf(&b, "Date: %s\r\n", date_s);
+	add_header(&b, "From", from);
+	/* To: the addresses (plain, checked by config), folded after the commas */
+	if ((list = strdup(to)) == NULL)
+		return NULL;
+	buf_str(&b, "To:");
+	col = 3;
+	i = 0;
+	for (w = strtok_r(list, ", \t", &save); w != NULL; w = strtok_r(NULL, ", \t", &save)) {
+		if (i++ > 0) {
+			buf_str(&b, ",");
+			col++;
+		}
+		if (col > 3 && col + 1 + strlen(w) > LINE_MAX_HDR) {
+			buf_str(&b, "\r\n");
+			col = 0;
+		}
+		buf_printf(&b, " %s", w);
+		col += 1 + strlen(w);
+	}
+	buf_str(&b, "\r\n");
+	free(list);
+	for (i = 0; i < sizeof rnd; i++)
+		snprintf(mid + 2 * i, 3, "%02x", rnd[i]);
+	buf_printf(&b, "Message-ID: <%s.rangewatch@%s>\r\n", mid, domain_of(from));
+	add_header(&b, "Subject", subject);
+	buf_str(&b, "MIME-Version: 1.0\r\n"
+	    "Content-Type: text/plain; charset=UTF-8\r\n"
+	    "Content-Transfer-Encoding: quoted-printable\r\n"
+	    "Auto-Submitted: auto-generated\r\n"
+	    "\r\n");
+	if ((qp = alert_qp(body)) == NULL) {
+		free(b.p);
+		return NULL;
+	}
+	buf_str(&b, qp);
+	free(qp);
+	return buf_take(&b);
+}
+
+/* s for the Slack/Mattermost "text": &, < and > escaped as those APIs ask, so a customer
+ * name cannot become a mention or a link. */
+static void
+slack_add(struct buf *b, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '&')
+			buf_str(b, "&amp;");
+		else if (*s == '<')
+			buf_str(b, "&lt;");
+		else if (*s == '>')
+			buf_str(b, "&gt;");
+		else
+			buf_add(b, s, 1);
+	}
+}
+
+json_t *
+alert_webhook_json(const json_t *customer, const char *previous, const char *action_line,
+    const char *subject)
+{
+	struct buf b = { 0 };
+	char s[STR_MAX], *text;
+	const json_t *ev;
+	json_t *o;
+	size_t i;
+
+	slack_add(&b, subject);
+	if (action_line != NULL && action_line[0] != '\0') {
+		text_escape(s, sizeof s, action_line, strlen(action_line));
+		buf_str(&b, "\nAction: ");
+		slack_add(&b, s);
+	}
+	json_array_foreach(json_object_get(customer, "evidence"), i, ev) {
+		if (!json_is_string(ev))
+			continue;
+		text_escape(s, sizeof s, json_string_value(ev), json_string_length(ev));
+		buf_str(&b, "\n- ");
+		slack_add(&b, s);
+	}
+	if ((text = buf_take(&b)) == NULL)
+		return NULL;
+	o = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+	    "text", text_json(text),
+	    "customer", json_deep_copy(json_object_get(customer, "id")) ?: json_null(),
+	    "name", json_deep_copy(json_object_get(customer, "name")) ?: json_null(),
+	    "level", json_deep_copy(json_object_get(customer, "level")) ?: json_null(),
+	    "previous", text_json(previous),
+	    "action", text_json(action_line),
+	    "evidence", customer != NULL ? json_deep_copy(customer) : json_null());
+	free(text);
+	return o;
+}
+
+/* ------------------------------------------------------------------ the module */
+
+struct xfer {
+	struct alert *a;
+	struct xfer *next;
+	int64_t id;
+	int mail;		/* else webhook */
+	int tries;
+	int64_t created;
+	CURL *e;
+	struct curl_slist *list;	/* recipients or headers */
+	char *data;
+	size_t len, off;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+struct cool {
+	char *customer;
+	int64_t last[3];	/* watch, warn, act: model time of the last alert, 0 none */
+};
+
+/* The copied config. */
+struct acfg {
+	char *smtp_url, *username, *password, *from, *to[4], *prefix, *webhook;
+	long tls;		/* CURLUSESSL_* */
+	long cooldown, digest, timeout, retry_for, webhook_timeout;
+	int retries;
+};
+
+struct alert {
+	struct loop *loop;
+	struct store *st;
+	struct acfg c;
+	CURLM *multi;
+	uint64_t curl_timer, pump_timer;
+	struct xfer *xfers;
+	size_t nxfers;
+	int start;		/* the first pump: every queued row is due */
+	struct cool *cool;
+	size_t ncool;
+	int64_t retry_base, retry_max;
+	struct alert_stats stats;
+	char host[256];
+	int warned_nomail, warned_nohook;
+};
+
+static const char *const levels[3] = { "watch", "warn", "act" };
+
+static int
+level_index(const char *l)
+{
+	int i;
+
+	for (i = 0; l != NULL && i < 3; i++)
+		if (strcmp(l, levels[i]) == 0)
+			return i;
+	return -1;
+}
+
+static void
+acfg_free(struct acfg *c)
+{
+	int i;
+
+	free(c->smtp_url);
+	free(c->username);
+	if (c->password != NULL) {
+		explicit_bzero(c->password, strlen(c->password));
+		free(c->password);
+	}
+	free(c->from);
+	for (i = 0; i < 4; i++)
+		free(c->to[i]);
+	free(c->prefix);
+	free(c->webhook);
+	memset(c, 0, sizeof *c);
+}
+
+/* 1 when the URL's host is the loopback. */
+static int
+url_local(const char *url)
+{
+	static const char *const local[] = { "localhost", "127.0.0.1", "[::1]", "::1" };
+	const char *h = strstr(url, "://"), *e;
+	size_t i, n;
+
+	if (h == NULL)
+		return 0;
+	h += 3;
+	if ((e = strchr(h, '@')) != NULL && e < h + strcspn(h, "/"))
+		h = e + 1;
+	n = h[0] == '[' ? strcspn(h, "]") + 1 : strcspn(h, ":/");
+	for (i = 0; i < sizeof local / sizeof local[0]; i++)
+		if (strlen(local[i]) == n && strncasecmp(h, local[i], n) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+acfg_copy(struct acfg *c, const struct rw_config *cfg)
+{
+	const char *t = cfg->alert_tls;
+
+	memset(c, 0, sizeof *c);
+	c->smtp_url = strdup(cfg->alert_smtp_url);
+	c->username = strdup(cfg->alert_username);
+	c->password = cfg->alert_password != NULL ? strdup(cfg->alert_password) : NULL;
+	c->from = strdup(cfg->alert_from);
+	c->to[0] = strdup(cfg->alert_to);
+	c->to[1] = strdup(cfg->alert_to_watch);
+	c->to[2] = strdup(cfg->alert_to_warn);
+	c->to[3] = strdup(cfg->alert_to_act);
+	c->prefix = strdup(cfg->alert_subject_prefix);
+	c->webhook = strdup(cfg->webhook_url);
+	if (strcmp(t, "required") == 0)
+		c->tls = CURLUSESSL_ALL;
+	else if (strcmp(t, "opportunistic") == 0)
+		c->tls = CURLUSESSL_TRY;
+	else if (strcmp(t, "none") == 0)
+		c->tls = CURLUSESSL_NONE;
+	else
+		c->tls = url_local(cfg->alert_smtp_url) ? CURLUSESSL_TRY : CURLUSESSL_ALL;
+	if (strncasecmp(cfg->alert_smtp_url, "smtps://", 8) == 0)
+		c->tls = CURLUSESSL_ALL;
+	c->cooldown = cfg->alert_cooldown;
+	c->digest = cfg->alert_digest;
+	c->timeout = cfg->alert_timeout;
+	c->retry_for = cfg->alert_retry_for;
+	c->webhook_timeout = cfg->webhook_timeout;
+	c->retries = cfg->webhook_retries;
+	if (c->smtp_url == NULL || c->username == NULL || c->from == NULL || c->to[0] == NULL ||
+	    c->to[1] == NULL || c->to[2] == NULL || c->to[3] == NULL || c->prefix == NULL ||
+	    c->webhook == NULL || (cfg->alert_password != NULL && c->password == NULL)) {
+		acfg_free(c);
+		return -1;
+	}
+	return 0;
+}
+
+/* The recipients of level li (-1: every address configured), deduplicated, comma-joined. */
+static char *
+recipients(const struct acfg *c, int li)
+{
+	struct buf b = { 0 };
+	char *copy, *w, *save, *hit;
+	size_t n;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		if (li >= 0 && i != 0 && i != li + 1)
+			continue;
+		if ((copy = strdup(c->to[i])) == NULL)
+			return NULL;
+		for (w = strtok_r(copy, ", \t", &save); w != NULL;
+		    w = strtok_r(NULL, ", \t", &save)) {
+			n = strlen(w);
+			/* already there (case-insensitive, whole address)? */
+			for (hit = b.p; hit != NULL && (hit = strcasestr(hit, w)) != NULL;
+			    hit += n)
+				if ((hit == b.p || hit[-1] == ',') &&
+				    (hit[n] == ',' || hit[n] == '\0'))
+					break;
+			if (hit != NULL)
+				continue;
+			if (b.n > 0)
+				buf_str(&b, ",");
+			buf_str(&b, w);
+		}
+		free(copy);
+	}
+	return buf_take(&b);
+}
+
+/* --- libcurl on the loop --- */
+
+static void check_done(struct alert *a);
+static void pump(struct alert *a);
+
+static void
+on_sock(void *arg, int fd, short revents)
+{
+	struct alert *a = arg;
+	int running, flags = 0;
+
+	if (revents & POLLIN)
+		flags |= CURL_CSELECT_IN;
+	if (revents & POLLOUT)
+		flags |= CURL_CSELECT_OUT;
+	if (revents & (POLLERR | POLLHUP | POLLNVAL))
+		flags |= CURL_CSELECT_ERR;
+	curl_multi_socket_action(a->multi, fd, flags, &running);
+	check_done(a);
+}
+
+static int
+sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
+{
+	struct alert *a = userp;
+	short ev = 0;
+
+	(void)e;
+	(void)socketp;
+	if (what == CURL_POLL_REMOVE) {
+		loop_fd_del(a->loop, s);
+		return 0;
+	}
+	if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
+		ev |= POLLIN;
+	if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
+		ev |= POLLOUT;
+	return loop_fd(a->loop, s, ev, on_sock, a) == -1 ? -1 : 0;
+}
+
+static void
+on_curl_timer(void *arg)
+{
+	struct alert *a = arg;
+	int running;
+
+	a->curl_timer = 0;
+	curl_multi_socket_action(a->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	check_done(a);
+}
+
+static int
+timer_cb(CURLM *m, long timeout_ms, void *userp)
+{
+	struct alert *a = userp;
+
+	(void)m;
+	if (a->curl_timer != 0)
+		loop_timer_del(a->loop, a->curl_timer);
+	a->curl_timer = 0;
+	if (timeout_ms >= 0 && (a->curl_timer = loop_timer(a->loop, timeout_ms, on_curl_timer,
+	    a)) == 0)
+		return -1;
+	return 0;
+}
+
+static size_t
+read_cb(char *dst, size_t size, size_t nitems, void *arg)
+{
+	struct xfer *x = arg;
+	size_t n = size * nitems, left = x->len - x->off;
+
+	if (n > left)
+		n = left;
+	memcpy(dst, x->data + x->off, n);
+	x->off += n;
+	return n;
+}
+
+static size_t
+discard_cb(char *p, size_t size, size_t nmemb, void *arg)
+{
+	(void)p;
+	(void)arg;
+	return size * nmemb;
+}
+
+static void
+xfer_free(struct xfer *x)
+{
+	if (x == NULL)
+		return;
+	if (x->e != NULL) {
+		curl_multi_remove_handle(x->a->multi, x->e);
+		curl_easy_cleanup(x->e);
+	}
+	curl_slist_free_all(x->list);
+	free(x->data);
+	free(x);
+}
+
+/* Starts the transfer of row o (copied). -1 when it cannot start now (logged). */
+static int
+xfer_start(struct alert *a, const struct store_outbox *o)
+{
+	struct curl_slist *l;
+	struct xfer *x;
+	char *rc, *w, *save, addr[300];
+	CURL *e;
+
+	if ((x = calloc(1, sizeof *x)) == NULL)
+		return -1;
+	x->a = a;
+	x->id = o->id;
+	x->mail = strcmp(o->kind, "mail") == 0;
+	x->tries = o->tries;
+	x->created = o->created;
+	x->len = o->payload_len;
+	if ((x->data = malloc(x->len + 1)) == NULL || (x->e = e = curl_easy_init()) == NULL)
+		goto fail;
+	memcpy(x->data, o->payload, x->len);
+	x->data[x->len] = '\0';
+	curl_easy_setopt(e, CURLOPT_PRIVATE, x);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_NOPROGRESS, 1L);
+	if (x->mail) {
+		curl_easy_setopt(e, CURLOPT_URL, a->c.smtp_url);
+		curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+		snprintf(addr, sizeof addr, "<%s>", a->c.from);
+		curl_easy_setopt(e, CURLOPT_MAIL_FROM, addr);
+		if ((rc = strdup(o->recipients)) == NULL)
+			goto fail;
+		for (w = strtok_r(rc, ",", &save); w != NULL; w = strtok_r(NULL, ",", &save)) {
+			snprintf(addr, sizeof addr, "<%s>", w);
+			if ((l = curl_slist_append(x->list, addr)) == NULL) {
+				free(rc);
+				goto fail;
+			}
+			x->list = l;
+		}
+		free(rc);
+		curl_easy_setopt(e, CURLOPT_MAIL_RCPT, x->list);
+		/* one refused recipient must not keep the others from their mail */
+		curl_easy_setopt(e, CURLOPT_MAIL_RCPT_ALLLOWFAILS, 1L);
+		curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)x->len);
+		curl_easy_setopt(e, CURLOPT_READFUNCTION, read_cb);
+		curl_easy_setopt(e, CURLOPT_READDATA, x);
+		curl_easy_setopt(e, CURLOPT_USE_SSL, a->c.tls);
+		if (a->c.username[0] != '\0') {
+			curl_easy_setopt(e, CURLOPT_USERNAME, a->c.username);
+			curl_easy_setopt(e, CURLOPT_PASSWORD, a->c.password ? a->c.password : "");
+		}
+		curl_easy_setopt(e, CURLOPT_TIMEOUT, a->c.timeout);
+		curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, a->c.timeout);
+	} else {
+		curl_easy_setopt(e, CURLOPT_URL, a->c.webhook);
+		curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+		if ((x->list = curl_slist_append(NULL, "Content-Type: application/json")) ==
+		    NULL)
+			goto fail;
+		curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->list);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->data);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->len);
+		curl_easy_setopt(e, CURLOPT_USERAGENT, "rangewatch");
+		curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard_cb);
+		curl_easy_setopt(e, CURLOPT_TIMEOUT, a->c.webhook_timeout);
+		curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, a->c.webhook_timeout);
+	}
+	if (curl_multi_add_handle(a->multi, e) != CURLM_OK)
+		goto fail;
+	x->next = a->xfers;
+	a->xfers = x;
+	a->nxfers++;
+	return 0;
+fail:
+	if (x->e != NULL) {
+		curl_easy_cleanup(x->e);
+		x->e = NULL;
+	}
+	xfer_free(x);
+	log_warnx("alert: cannot start sending outbox row %" PRId64 " (out of memory)", o->id);
+	return -1;
+}
+
+/* The delay before try tries + 1: base doubling to max, plus up to a quarter of jitter. */
+static int64_t
+backoff(const struct alert *a, int tries)
+{
+	int64_t d = a->retry_base;
+	uint32_t r = 0;
+	int i;
+
+	for (i = 1; i < tries && d < a->retry_max; i++)
+		d *= 2;
+	if (d > a->retry_max)
+		d = a->retry_max;
+	(void)!getrandom(&r, sizeof r, GRND_NONBLOCK);
+	return d + (d / 4 > 0 ? (int64_t)(r % (uint32_t)(d / 4 + 1)) : 0);
+}
+
+/* A transfer ended: the durable mark, then the next rows. */
+static void
+xfer_done(struct alert *a, struct xfer *x, CURLcode res)
+{
+	char error[600], esc[600], err[512];
+	int64_t now = (int64_t)time(NULL);
+	long code = 0;
+	int ok, r;
+
+	curl_easy_getinfo(x->e, CURLINFO_RESPONSE_CODE, &code);
+	ok = res == CURLE_OK && (x->mail || (code >= 200 && code <= 299));
+	if (ok) {
+		r = store_outbox_done(a->st, x->id, now, err, sizeof err);
+		if (r == -1)
+			log_warnx("alert: row %" PRId64 " was delivered but not marked: %s (it will "
+			    "be sent again)", x->id, err);
+		a->stats.sent++;
+		log_info("alert: %s %" PRId64 " delivered", x->mail ? "mail" : "webhook", x->id);
+		return;
+	}
+	if (res != CURLE_OK)
+		snprintf(error, sizeof error, "%s (%ld)", x->errbuf[0] ? x->errbuf :
+		    curl_easy_strerror(res), code);
+	else
+		snprintf(error, sizeof error, "HTTP %ld", code);
+	text_escape(esc, sizeof esc, error, strlen(error));	/* server text is untrusted */
+	x->tries++;
+	if ((x->mail && now - x->created >= a->c.retry_for) ||
+	    (!x->mail && x->tries > a->c.retries)) {
+		a->stats.failed++;
+		log_warnx("alert: GIVING UP %s %" PRId64 " after %d tries: %s", x->mail ? "mail" :
+		    "webhook", x->id, x->tries, esc);
+		r = store_outbox_fail(a->st, x->id, esc, err, sizeof err);
+	} else {
+		a->stats.retried++;
+		log_warnx("alert: %s %" PRId64 " try %d failed: %s (retried later)", x->mail ?
+		    "mail" : "webhook", x->id, x->tries, esc);
+		r = store_outbox_retry(a->st, x->id, now + backoff(a, x->tries), x->tries, esc,
+		    err, sizeof err);
+	}
+	if (r == -1)
+		log_warnx("alert: %s", err);
+}
+
+static void
+check_done(struct alert *a)
+{
+	struct xfer **pp, *x;
+	CURLMsg *m;
+	int left, any = 0;
+
+	while ((m = curl_multi_info_read(a->multi, &left)) != NULL) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		x = NULL;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+		if (x == NULL)
+			continue;
+		xfer_done(a, x, m->data.result);
+		for (pp = &a->xfers; *pp != NULL; pp = &(*pp)->next)
+			if (*pp == x) {
+				*pp = x->next;
+				break;
+			}
+		a->nxfers--;
+		xfer_free(x);
+		any = 1;
+	}
+	if (any)
+		pump(a);
+}
+
+/* --- the outbox --- */
+
+struct due {
+	struct store_outbox *rows;
+	size_t n;
+	int oom;
+};
+
+static void
+due_cb(void *arg, const struct store_outbox *o)
+{
+	struct due *d = arg;
+	struct store_outbox *r;
+
+	if (d->oom || (r = realloc(d->rows, (d->n + 1) * sizeof *r)) == NULL) {
+		d->oom = 1;
+		return;
+	}
+	d->rows = r;
+	r[d->n] = *o;
+	r[d->n].kind = strdup(o->kind);
+	r[d->n].recipients = strdup(o->recipients);
+	r[d->n].payload = malloc(o->payload_len + 1);
+	if (r[d->n].kind == NULL || r[d->n].recipients == NULL || r[d->n].payload == NULL)
+		d->oom = 1;
+	else
+		memcpy((char *)r[d->n].payload, o->payload, o->payload_len + 1);
+	r[d->n].customer = r[d->n].level = r[d->n].state = r[d->n].subject =
+	    r[d->n].last_error = NULL;
+	d->n++;
+}
+
+static void
+due_free(struct due *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		free((char *)d->rows[i].kind);
+		free((char *)d->rows[i].recipients);
+		free((char *)d->rows[i].payload);
+	}
+	free(d->rows);
+}
+
+static int
+in_flight(const struct alert *a, int64_t id)
+{
+	const struct xfer *x;
+
+	for (x = a->xfers; x != NULL; x = x->next)
+		if (x->id == id)
+			return 1;
+	return 0;
+}
+
+/* Starts the due rows, up to ALERT_XFERS transfers. */
+static void
+pump(struct alert *a)
+{
+	struct due d = { 0 };
+	char err[512];
+	int64_t now = a->start ? INT64_MAX : (int64_t)time(NULL);
+	size_t i;
+	int running;
+
+	if (a->nxfers >= ALERT_XFERS)
+		return;
+	if (store_outbox_due(a->st, now, DUE_BATCH, due_cb, &d, err, sizeof err) == -1) {
+		log_warnx("alert: %s", err);
+		due_free(&d);
+		return;
+	}
+	a->start = 0;
+	for (i = 0; i < d.n && !d.oom && a->nxfers < ALERT_XFERS; i++) {
+		if (in_flight(a, d.rows[i].id))
+			continue;
+		if (strcmp(d.rows[i].kind, "mail") == 0 && a->c.smtp_url[0] == '\0') {
+			if (!a->warned_nomail++)
+				log_warnx("alert: mails are queued but [alert] smtp_url is empty: "
+				    "they wait");
+			continue;
+		}
+		if (strcmp(d.rows[i].kind, "webhook") == 0 && a->c.webhook[0] == '\0') {
+			if (!a->warned_nohook++)
+				log_warnx("alert: webhook POSTs are queued but [webhook] url is "
+				    "empty: they wait");
+			continue;
+		}
+		xfer_start(a, &d.rows[i]);
+	}
+	due_free(&d);
+	if (a->nxfers > 0)
+		curl_multi_socket_action(a->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+}
+
+static void
+on_pump(void *arg)
+{
+	struct alert *a = arg;
+	int64_t ms = a->retry_base * 1000 / 2;
+
+	a->pump_timer = 0;
+	pump(a);
+	check_done(a);
+	a->pump_timer = loop_timer(a->loop, ms < PUMP_MS ? ms : PUMP_MS, on_pump, a);
+}
+
+/* Writes one row; counts it. */
+static int
+queue_row(struct alert *a, const char *kind, const char *customer, const char *level,
+    const char *subject, const char *rcpt, const char *payload, char *err, size_t errlen)
+{
+	int64_t now = (int64_t)time(NULL);
+	struct store_outbox o = { .kind = kind, .customer = customer, .level = level,
+	    .created = now, .next_try = now, .subject = subject, .recipients = rcpt,
+	    .payload = payload };
+
+	if (store_outbox_add(a->st, &o, NULL, err, errlen) == -1) {
+		a->stats.refused++;
+		return -1;
+	}
+	a->stats.queued++;
+	return 0;
+}
+
+/* The cooldown entry of customer (made when missing; NULL when out of memory). */
+static struct cool *
+cool_of(struct alert *a, const char *customer, int64_t now)
+{
+	struct cool *v;
+	size_t i, j;
+
+	for (i = 0; i < a->ncool; i++)
+		if (strcmp(a->cool[i].customer, customer) == 0)
+			return &a->cool[i];
+	if (a->ncool >= COOLDOWN_MAX) {
+		/* forget the entries past their cooldown */
+		for (i = j = 0; i < a->ncool; i++) {
+			int64_t m = a->cool[i].last[0];
+
+			if (a->cool[i].last[1] > m)
+				m = a->cool[i].last[1];
+			if (a->cool[i].last[2] > m)
+				m = a->cool[i].last[2];
+			if (now - m < a->c.cooldown)
+				a->cool[j++] = a->cool[i];
+			else
+				free(a->cool[i].customer);
+		}
+		a->ncool = j;
+		if (a->ncool >= COOLDOWN_MAX)
+			return NULL;
+	}
+	if ((v = realloc(a->cool, (a->ncool + 1) * sizeof *v)) == NULL)
+		return NULL;
+	a->cool = v;
+	memset(&v[a->ncool], 0, sizeof v[0]);
+	if ((v[a->ncool].customer = strdup(customer)) == NULL)
+		return NULL;
+	return &v[a->ncool++];
+}
+
+int
+alert_flag(struct alert *a, const json_t *customer, const char *previous,
+    const char *action_line, int64_t now, char *err, size_t errlen)
+{
+	const char *level = json_string_value(json_object_get(customer, "level"));
+	char id[128], *subject = NULL, *body = NULL, *msg = NULL, *rcpt = NULL, *item = NULL;
+	char *doc = NULL;
+	json_t *wh = NULL;
+	struct cool *c;
+	int li = level_index(level), n = 0, ret = -1;
+
+	esc_of(customer, "id", id, sizeof id);
+	if (!json_is_object(customer) || id[0] == '\0') {
+		snprintf(err, errlen, "alert: a flag needs a customer object with an id");
+		return -1;
+	}
+	if (li < 0)
+		return 0;
+	if (a->c.smtp_url[0] == '\0' && a->c.webhook[0] == '\0')
+		return 0;
+	c = cool_of(a, id, now);
+	if (c != NULL && c->last[li] != 0 && a->c.cooldown > 0 &&
+	    now - c->last[li] < a->c.cooldown) {
+		a->stats.held++;
+		log_info("alert: customer %s %s held back by the cooldown", id, levels[li]);
+		return 0;
+	}
+	if ((subject = alert_subject(a->c.prefix, customer)) == NULL ||
+	    (body = alert_body(customer, previous, action_line)) == NULL)
+		goto oom;
+	if (a->c.smtp_url[0] != '\0') {
+		if ((rcpt = recipients(&a->c, li)) == NULL)
+			goto oom;
+		if (rcpt[0] == '\0')
+			;	/* nobody for this level */
+		else if (li == 0 && a->c.digest > 0) {
+			if (asprintf(&item, "%s\n\n%s", subject, body) == -1) {
+				item = NULL;
+				goto oom;
+			}
+			if (queue_row(a, "digest", id, levels[li], subject, rcpt, item, err,
+			    errlen) == -1)
+				goto out;
+			n++;
+		} else {
+			if ((msg = alert_message(a->c.from, rcpt, subject, body,
+			    time(NULL))) == NULL)
+				goto oom;
+			if (queue_row(a, "mail", id, levels[li], subject, rcpt, msg, err,
+			    errlen) == -1)
+				goto out;
+			n++;
+		}
+	}
+	if (a->c.webhook[0] != '\0') {
+		if ((wh = alert_webhook_json(customer, previous, action_line, subject)) == NULL ||
+		    (doc = json_dumps(wh, JSON_COMPACT)) == NULL)
+			goto oom;
+		if (queue_row(a, "webhook", id, levels[li], subject, "", doc, err, errlen) == -1)
+			goto out;
+		n++;
+	}
+	if (c != NULL)
+		c->last[li] = now;
+	pump(a);
+	ret = n;
+	goto out;
+oom:
+	snprintf(err, errlen, "alert: out of memory composing the alert of customer %s", id);
+out:
+	free(subject);
+	free(body);
+	free(msg);
+	free(rcpt);
+	free(item);
+	free(doc);
+	json_decref(wh);
+	return ret;
+}
+
+int
+alert_test(struct alert *a, char *err, size_t errlen)
+{
+	char *rcpt = NULL, *msg = NULL, *subject = NULL, *doc = NULL, body[1024];
+	int n = 0, ret = -1;
+
+	if (asprintf(&subject, "%s%sTEST from rangewatch on %s", a->c.prefix,
+	    a->c.prefix[0] ? " " : "", a->host) == -1) {
+		subject = NULL;
+		goto oom;
+	}
+	snprintf(body, sizeof body, "This is a test of rangewatch's alerts, asked for with "
+	    "`rangewatch test-alert`.\nEvery address configured in [alert] gets it once.\n"
+	    "If you read this, mail from %s reaches you.\n", a->c.from);
+	if (a->c.smtp_url[0] != '\0') {
+		if ((rcpt = recipients(&a->c, -1)) == NULL)
+			goto oom;
+		if (rcpt[0] != '\0') {
+			if ((msg = alert_message(a->c.from, rcpt, subject, body, time(NULL))) ==
+			    NULL)
+				goto oom;
+			if (queue_row(a, "mail", "", "test", subject, rcpt, msg, err, errlen) == -1)
+				goto out;
+			n++;
+		}
+	}
+	if (a->c.webhook[0] != '\0') {
+		json_t *o = json_pack("{s:o, s:b}", "text", text_json(subject), "test", 1);
+
+		doc = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+		json_decref(o);
+		if (doc == NULL)
+			goto oom;
+		if (queue_row(a, "webhook", "", "test", subject, "", doc, err, errlen) == -1)
+			goto out;
+		n++;
+	}
+	if (n == 0) {
+		snprintf(err, errlen, "alert: neither [alert] smtp_url nor [webhook] url is set");
+		goto out;
+	}
+	pump(a);
+	ret = n;
+	goto out;
+oom:
+	snprintf(err, errlen, "alert: out of memory");
+out:
+	free(rcpt);
+	free(msg);
+	free(subject);
+	free(doc);
+	return ret;
+}
+
+void
+alert_tick(struct alert *a, int64_t wall_now)
+{
+	struct due d = { 0 };
+	struct buf b = { 0 };
+	char err[512], when_s[40], *subject = NULL, *rcpt = NULL, *body = NULL, *msg = NULL;
+	int64_t *ids = NULL;
+	size_t i;
+
+	if (a->c.smtp_url[0] == '\0' || a->c.digest <= 0)
+		goto send;
+	if (store_outbox_pending(a->st, "digest", DIGEST_MAX, due_cb, &d, err, sizeof err) ==
+	    -1) {
+		log_warnx("alert: %s", err);
+		goto send;
+	}
+	if (d.n == 0 || d.oom || wall_now - d.rows[0].created < a->c.digest)
+		goto send;
+	if ((ids = calloc(d.n, sizeof *ids)) == NULL)
+		goto send;
+	buf_printf(&b, "%zu customer%s flagged at level WATCH since %s (one mail per %ld "
+	    "minutes; warn and act are mailed at once).\n", d.n, d.n == 1 ? " was" : "s were",
+	    when(d.rows[0].created, when_s, sizeof when_s), a->c.digest / 60);
+	for (i = 0; i < d.n; i++) {
+		ids[i] = d.rows[i].id;
+		buf_str(&b, "\n------------------------------------------------------------\n");
+		buf_str(&b, d.rows[i].payload);
+	}
+	if (asprintf(&subject, "%s%sWATCH digest: %zu customer%s", a->c.prefix,
+	    a->c.prefix[0] ? " " : "", d.n, d.n == 1 ? "" : "s") == -1)
+		subject = NULL;
+	rcpt = recipients(&a->c, 0);
+	body = buf_take(&b);
+	if (subject == NULL || rcpt == NULL || body == NULL ||
+	    (msg = alert_message(a->c.from, rcpt, subject, body, (time_t)wall_now)) == NULL) {
+		log_warnx("alert: out of memory making the digest");
+		goto send;
+	}
+	{
+		/* due now on the real clock, whatever clock the caller ticks with */
+		int64_t t = (int64_t)time(NULL);
+		struct store_outbox m = { .kind = "mail", .customer = "", .level = "digest",
+		    .created = t, .next_try = t, .subject = subject,
+		    .recipients = rcpt, .payload = msg };
+
+		if (store_outbox_digest(a->st, &m, ids, d.n, wall_now, NULL, err,
+		    sizeof err) == -1)
+			log_warnx("alert: the digest stays pending: %s", err);
+		else {
+			a->stats.digests++;
+			a->stats.queued++;
+		}
+	}
+send:
+	due_free(&d);
+	free(ids);
+	free(subject);
+	free(rcpt);
+	free(body);
+	free(msg);
+	pump(a);
+}
+
+void
+alert_stats(const struct alert *a, struct alert_stats *out)
+{
+	*out = a->stats;
+	out->in_flight = a->nxfers;
+}
+
+void
+alert_set_retry(struct alert *a, int64_t base, int64_t max)
+{
+	a->retry_base = base > 0 ? base : 30;
+	a->retry_max = max >= a->retry_base ? max : a->retry_base;
+	if (a->pump_timer != 0)
+		loop_timer_del(a->loop, a->pump_timer);
+	a->pump_timer = loop_timer(a->loop, 0, on_pump, a);
+}
+
+struct alert *
+alert_new(struct loop *l, struct store *st, const struct rw_config *cfg, char *err,
+    size_t errlen)
+{
+	struct alert *a;
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		snprintf(err, errlen, "alert: libcurl cannot start");
+		return NULL;
+	}
+	if ((a = calloc(1, sizeof *a)) == NULL)
+		goto oom;
+	a->loop = l;
+	a->st = st;
+	a->start = 1;
+	a->retry_base = 30;
+	a->retry_max = 3600;
+	if (gethostname(a->host, sizeof a->host - 1) == -1)
+		snprintf(a->host, sizeof a->host, "localhost");
+	if (acfg_copy(&a->c, cfg) == -1 || (a->multi = curl_multi_init()) == NULL)
+		goto oom;
+	curl_multi_setopt(a->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+	curl_multi_setopt(a->multi, CURLMOPT_SOCKETDATA, a);
+	curl_multi_setopt(a->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_multi_setopt(a->multi, CURLMOPT_TIMERDATA, a);
+	if ((a->pump_timer = loop_timer(l, 0, on_pump, a)) == 0)
+		goto oom;
+	return a;
+oom:
+	snprintf(err, errlen, "alert: out of memory");
+	alert_free(a);
+	return NULL;
+}
+
+int
+alert_set_config(struct alert *a, const struct rw_config *cfg, char *err, size_t errlen)
+{
+	struct acfg c;
+
+	if (acfg_copy(&c, cfg) == -1) {
+		snprintf(err, errlen, "alert: out of memory (the old [alert] config stays)");
+		return -1;
+	}
+	acfg_free(&a->c);
+	a->c = c;
+	a->warned_nomail = a->warned_nohook = 0;
+	return 0;
+}
+
+void
+alert_free(struct alert *a)
+{
+	struct xfer *x;
+	size_t i;
+
+	if (a == NULL)
+		return;
+	while ((x = a->xfers) != NULL) {
+		a->xfers = x->next;
+		xfer_free(x);
+	}
+	if (a->multi != NULL)
+		curl_multi_cleanup(a->multi);
+	if (a->curl_timer != 0)
+		loop_timer_del(a->loop, a->curl_timer);
+	if (a->pump_timer != 0)
+		loop_timer_del(a->loop, a->pump_timer);
+	for (i = 0; i < a->ncool; i++)
+		free(a->cool[i].customer);
+	free(a->cool);
+	acfg_free(&a->c);
+	free(a);
+}
