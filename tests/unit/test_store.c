@@ -630,7 +630,7 @@ test_migrate_all_or_nothing(void **state)
 		fail_msg("unexpected error: %s", err);
 	assert_int_equal(sql_int(fx->db, "SELECT max(version) FROM schema_version"), 1);
 	assert_int_equal(table_exists(fx->db, "traffic_minute"), 0);
-	assert_int_equal(table_exists(fx->db, "traffic_hour_ts"), 0);
+	assert_int_equal(table_exists(fx->db, "traffic_hour_customer"), 0);
 	assert_int_equal(sql_int(fx->db, "SELECT count(*) FROM listing"), 2);
 	/* once out of the way, the same file migrates */
 	sql_exec(fx->db, "DROP TABLE ipstate");
@@ -1425,8 +1425,8 @@ test_query_plans(void **state)
 	struct arows *ar = &arows;
 	struct store *s;
 	char plan[2048], err[512] = "";
-	const char *want[] = { "traffic_minute_customer", "traffic_minute_ts",
-	    "traffic_hour_customer", "traffic_hour_ts", "PRIMARY KEY", "flag_history_customer",
+	const char *want[] = { "traffic_minute_customer", "PRIMARY KEY",
+	    "traffic_hour_customer", "PRIMARY KEY", "PRIMARY KEY", "flag_history_customer",
 	    "audit_customer" };
 	int i;
 
