@@ -38,6 +38,8 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
 
 #include "log.h"
 #include "loop.h"
@@ -275,6 +277,7 @@ struct rjob {
 
 struct runner {
 	int sock, sigfd, eof, quitting;
+	int can_kill;			/* may signal any process (not root, or CAP_KILL) */
 	pid_t self;
 	const char *path;		/* fixed at start, absolute, checked */
 	int as_root;
@@ -591,10 +594,32 @@ out:
 		close(out[1]);
 }
 
-/* The hook's process group, and the hook itself in case it has not reached setsid. */
+/* 1 when CAP_KILL is in our effective set. */
+static int
+have_cap_kill(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+
+	memset(data, 0, sizeof data);
+	if (syscall(SYS_capget, &hdr, data) == -1)
+		return 0;
+	return (data[CAP_KILL >> 5].effective >> (CAP_KILL & 31)) & 1;
+}
+
+/* The hook's process group, and the hook itself in case it has not reached setsid. Root
+ * without CAP_KILL (a systemd unit's bounding set) may signal only processes of uid 0: the
+ * hook's own are signalled as the hook's user (seteuid, and back), then any it made root
+ * (through sudo) as root. The two sets do not overlap, so none gets a signal twice. */
 static void
 job_signal(const struct rjob *j, int sig)
 {
+	if (!R->can_kill && seteuid(R->uid) == 0) {
+		(void)kill(-j->pid, sig);
+		(void)kill(j->pid, sig);
+		if (seteuid(0) == -1)
+			_exit(1);
+	}
 	(void)kill(-j->pid, sig);
 	(void)kill(j->pid, sig);
 }
@@ -696,7 +721,7 @@ runner_reap(void)
 			if (R->job[i].state == J_RUNNING && R->job[i].pid == si.si_pid)
 				j = &R->job[i];
 		if (j != NULL) {
-			(void)kill(-j->pid, SIGKILL);
+			job_signal(j, SIGKILL);
 			job_read(j, 256);	/* all the hook wrote is in the pipe by now */
 		}
 		while (waitpid(si.si_pid, &status, 0) == -1 && errno == EINTR)
@@ -877,6 +902,7 @@ runner_main(int sock, const struct runner_conf *rc)
 		_exit(1);
 	R->sock = sock;
 	R->self = getpid();
+	R->can_kill = !rc->as_root || have_cap_kill();
 	R->path = rc->path;
 	R->as_root = rc->as_root;
 	R->uid = rc->uid;
