@@ -758,7 +758,7 @@ runner_turn(void)
 {
 	struct pollfd pfd[2 + 2 * HOOK_JOBS_MAX];
 	int who[2 + 2 * HOOK_JOBS_MAX];
-	int i, k, nrun = 0, np = 0, best;
+	int i, k, nrun = 0, np = 0, best, reading;
 	int64_t now = now_ms(), wait = -1, t;
 	struct signalfd_siginfo ssi;
 	ssize_t n;
@@ -783,8 +783,11 @@ runner_turn(void)
 
 	pfd[np] = (struct pollfd){ R->sigfd, POLLIN, 0 };
 	who[np++] = -1;
+	/* requests are read only while few results wait: a daemon that asks and never reads
+	 * cannot make the runner hold more and more of them */
+	reading = !R->quitting && R->outq.n < HOOK_QUEUE_MAX;
 	if (!R->eof) {
-		pfd[np] = (struct pollfd){ R->sock, (short)((R->quitting ? 0 : POLLIN) |
+		pfd[np] = (struct pollfd){ R->sock, (short)((reading ? POLLIN : 0) |
 		    (R->outq.head != NULL ? POLLOUT : 0)), 0 };
 		who[np++] = -2;
 	}
@@ -817,9 +820,9 @@ runner_turn(void)
 		} else if (who[k] == -2) {
 			if ((pfd[k].revents & POLLOUT) && pktq_flush(&R->outq, R->sock) == -1)
 				runner_lost();
-			else if (R->quitting && (pfd[k].revents & (POLLHUP | POLLERR)))
-				runner_lost();	/* not reading any more: a hangup is the end */
-			for (i = 0; i < 16 && !R->eof && !R->quitting; i++) {
+			else if (!reading && (pfd[k].revents & (POLLHUP | POLLERR)))
+				runner_lost();	/* not reading: a hangup is the end */
+			for (i = 0; i < 16 && reading && !R->eof && !R->quitting; i++) {
 				n = recv_packet(R->sock, R->buf);
 				if (n > 0)
 					runner_packet(R->buf, (size_t)n);
