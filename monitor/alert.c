@@ -1376,20 +1376,22 @@ out:
 	return ret;
 }
 
-int
-alert_test(struct alert *a, char *err, size_t errlen)
+/* A message of the daemon's own to every recipient, by mail and webhook. */
+static int
+notice(struct alert *a, const char *customer, const char *tag, const char *what,
+    const char *body, char *err, size_t errlen)
 {
-	char *rcpt = NULL, *msg = NULL, *subject = NULL, *doc = NULL, body[1024];
+	char *rcpt = NULL, *msg = NULL, *subject = NULL, *doc = NULL, *safe = NULL;
+	size_t cap = strlen(what) * 4 + 1;
 	int n = 0, ret = -1;
 
-	if (asprintf(&subject, "%s%sTEST from rangewatch on %s", a->c.prefix,
-	    a->c.prefix[0] ? " " : "", a->host) == -1) {
+	if ((safe = malloc(cap)) == NULL)
+		goto oom;
+	text_escape(safe, cap, what, strlen(what));	/* one line, whatever came in */
+	if (asprintf(&subject, "%s%s%s", a->c.prefix, a->c.prefix[0] ? " " : "", safe) == -1) {
 		subject = NULL;
 		goto oom;
 	}
-	snprintf(body, sizeof body, "This is a test of rangewatch's alerts, asked for with "
-	    "`rangewatch test-alert`.\nEvery address configured in [alert] gets it once.\n"
-	    "If you read this, mail from %s reaches you.\n", a->c.from);
 	if (a->c.smtp_url[0] != '\0') {
 		if ((rcpt = recipients(&a->c, -1)) == NULL)
 			goto oom;
@@ -1397,19 +1399,21 @@ alert_test(struct alert *a, char *err, size_t errlen)
 			if ((msg = alert_message(a->c.from, rcpt, subject, body, time(NULL))) ==
 			    NULL)
 				goto oom;
-			if (queue_row(a, "mail", "", "test", subject, rcpt, msg, err, errlen) == -1)
+			if (queue_row(a, "mail", customer, tag, subject, rcpt, msg, err, errlen) ==
+			    -1)
 				goto out;
 			n++;
 		}
 	}
 	if (a->c.webhook[0] != '\0') {
-		json_t *o = json_pack("{s:o, s:b}", "text", text_json(subject), "test", 1);
+		json_t *o = json_pack("{s:o, s:o, s:s}", "text", text_json(subject), "body",
+		    text_json(body), "kind", tag);
 
 		doc = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
 		json_decref(o);
 		if (doc == NULL)
 			goto oom;
-		if (queue_row(a, "webhook", "", "test", subject, "", doc, err, errlen) == -1)
+		if (queue_row(a, "webhook", customer, tag, subject, "", doc, err, errlen) == -1)
 			goto out;
 		n++;
 	}
@@ -1427,7 +1431,27 @@ out:
 	free(msg);
 	free(subject);
 	free(doc);
+	free(safe);
 	return ret;
+}
+
+int
+alert_test(struct alert *a, char *err, size_t errlen)
+{
+	char what[300], body[1024];
+
+	snprintf(what, sizeof what, "TEST from rangewatch on %s", a->host);
+	snprintf(body, sizeof body, "This is a test of rangewatch's alerts, asked for with "
+	    "`rangewatch test-alert`.\nEvery address configured in [alert] gets it once.\n"
+	    "If you read this, mail from %s reaches you.\n", a->c.from);
+	return notice(a, "", "test", what, body, err, errlen);
+}
+
+int
+alert_notice(struct alert *a, const char *customer, const char *what, const char *body,
+    char *err, size_t errlen)
+{
+	return notice(a, customer != NULL ? customer : "", "notice", what, body, err, errlen);
 }
 
 void

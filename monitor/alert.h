@@ -70,6 +70,11 @@ int alert_flag(struct alert *a, const json_t *customer, const char *previous,
 /* Queues a test mail to every configured recipient and a test POST. Returns the rows
  * queued, -1 with err. */
 int alert_test(struct alert *a, char *err, size_t errlen);
+/* A notice of the daemon's own to every recipient (a hook that failed, the circuit breaker
+ * opening): the subject is the prefix and what (one line, escaped), the body as given
+ * (escaped as any body). No cooldown. Returns rows queued, -1 with err. */
+int alert_notice(struct alert *a, const char *customer, const char *what, const char *body,
+    char *err, size_t errlen);
 /* Once a minute or so: makes the digest mail when its interval has passed since its oldest
  * item (wall_now: UNIX seconds), and starts due sends. */
 void alert_tick(struct alert *a, int64_t wall_now);

@@ -179,11 +179,18 @@ static const struct cfg_key cfg_keys[] = {
 	KEY("webhook", "timeout", CFG_DURATION, webhook_timeout, "10s", 1, 300, 1),
 	KEY("webhook", "retries", CFG_INT, webhook_retries, "10", 0, 100, 1),
 
-	KEY("hook", "path", CFG_PATH, hook_path, "", 0, 0, 1),
-	KEY("hook", "timeout", CFG_INT, hook_timeout, "30", 1, 3600, 1),
-	KEY("hook", "user", CFG_STR, hook_user, "nobody", 0, 0, 1),
+	/* path, timeout and user are fixed in the privileged runner at start: restart only */
+	KEY("hook", "path", CFG_PATH, hook_path, "", 0, 0, 0),
+	KEY("hook", "timeout", CFG_INT, hook_timeout, "30", 1, 3600, 0),
+	KEY("hook", "user", CFG_STR, hook_user, "nobody", 0, 0, 0),
 	KEY("hook", "auto_suspend", CFG_BOOL, hook_auto_suspend, "no", 0, 0, 1),
 	KEY("hook", "dry_run", CFG_BOOL, hook_dry_run, "yes", 0, 0, 1),
+	KEY("hook", "level", CFG_STR, hook_level, "act", 0, 0, 1),
+	KEY("hook", "max_per_hour", CFG_INT, hook_max_per_hour, "10", 0, 100000, 1),
+	KEY("hook", "max_per_range", CFG_INT, hook_max_per_range, "3", 0, 100000, 1),
+	KEY("hook", "unsuspend_after", CFG_DURATION, hook_unsuspend_after, "0", 0, 31536000, 1),
+	KEY("hook", "retry_after", CFG_DURATION, hook_retry_after, "10m", 1, 86400, 1),
+	KEY("hook", "retries", CFG_INT, hook_retries, "6", 0, 1000, 1),
 };
 
 #define NSECTIONS	(sizeof cfg_sections / sizeof cfg_sections[0])
@@ -1127,6 +1134,11 @@ check_alert(struct inifile *ini, struct cfg_load *l)
 	    strncasecmp(c->webhook_url, "https://", 8) != 0) {
 		inifile_fail(ini, seen_line(l, "webhook", "url"), "[webhook] url: must start "
 		    "with http:// or https:// (or be empty: none)");
+		return -1;
+	}
+	if (strcmp(c->hook_level, "act") != 0 && strcmp(c->hook_level, "warn") != 0) {
+		inifile_fail(ini, seen_line(l, "hook", "level"), "[hook] level: act or warn (the "
+		    "level at which auto_suspend suspends)");
 		return -1;
 	}
 	if (c->alert_password_file[0] != '\0' && read_password(ini, l) == -1)

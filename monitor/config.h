@@ -80,6 +80,13 @@ struct rw_config {
 	char *hook_user;
 	int hook_auto_suspend;
 	int hook_dry_run;
+	char *hook_level;	/* the level that suspends automatically: "act" or "warn" */
+	int hook_max_per_hour;	/* circuit breaker: automatic suspensions per hour, in all */
+	int hook_max_per_range;	/* ... and per range (0: no bound) */
+	long hook_unsuspend_after; /* resume automatically after this long at level none (0:
+				 * only by hand) */
+	long hook_retry_after;	/* a hook that exits 75 runs again after this long ... */
+	int hook_retries;	/* ... at most this many times */
 };
 
 /* The built-in defaults (no file). Never NULL (fatal on out of memory). */

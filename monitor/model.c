@@ -703,7 +703,7 @@ flags_diff(struct model *m, int64_t now)
 		cu->since = now;
 		cust_clear(cu);
 		if (m->env.flag != NULL)
-			m->env.flag(m->env.arg, (long)c, lev, prev);
+			m->env.flag(m->env.arg, (long)c, lev, prev, id);
 	}
 	return rc;
 }

@@ -51,7 +51,8 @@ struct model_env {
 	/* an IP turned suspect: the daemon asks the DNSBL probe at once; NULL: none */
 	void (*suspect)(void *arg, const struct rw_addr *ip);
 	/* customer c's level changed (already recorded): alerts and hooks; NULL: none */
-	void (*flag)(void *arg, long c, enum risk_level level, enum risk_level previous);
+	void (*flag)(void *arg, long c, enum risk_level level, enum risk_level previous,
+	    int64_t event);	/* event: the change's flag history id */
 	void *arg;
 };
 

@@ -23,12 +23,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "actions.h"
 #include "alert.h"
 #include "capture.h"
 #include "config.h"
 #include "control.h"
 #include "customers.h"
 #include "dnsbl_lists.h"
+#include "hook.h"
 #include "listings.h"
 #include "log.h"
 #include "loop.h"
@@ -74,6 +76,8 @@ struct rwd {
 	struct model *model;
 	struct views *views;
 	struct alert *alert;
+	struct hook_runner *hook;	/* the privileged runner (forked before the drop) */
+	struct actions *actions;
 	uid_t uid;			/* the user we run as after the drop */
 	int64_t started;
 	int64_t replay_end_wall;	/* wall time the replay ended (the clock runs on) */
@@ -384,6 +388,7 @@ on_tick(void *arg)
 		outbound_tick(d->outbound, (uint32_t)wall_now());
 	if (d->replay == NULL || d->replay_end_wall != 0)
 		tick(d);
+	actions_tick(d->actions, wall_now());	/* hooks due again, quiet customers resumed */
 	outbound_get_counts(d->outbound, &n);
 	if (d->last_rate_ms != 0 && ms > d->last_rate_ms)
 		d->pps = (double)(n.total - d->last_packets) * 1000.0 / (double)(ms - d->last_rate_ms);
@@ -422,32 +427,35 @@ on_suspect(void *arg, const struct rw_addr *ip)
 		prober_urgent(d->prober, ip);
 }
 
-/* A customer's level changed (recorded already): the abuse desk hears of it. */
+/* A customer's level changed (recorded already): the suspend hook when the policy says so,
+ * and the abuse desk hears of it with what was done. */
 static void
-on_flag(void *arg, long c, enum risk_level level, enum risk_level previous)
+on_flag(void *arg, long c, enum risk_level level, enum risk_level previous, int64_t event)
 {
 	struct rwd *d = arg;
 	const struct customer *cu = customers_get(d->f.customers, (size_t)c);
-	char err[256], action[160];
-	const char *line = NULL;
+	char err[256], line[512];
 	json_t *detail;
 
-	if (d->alert == NULL || d->views == NULL)
+	if (d->alert == NULL || d->views == NULL || d->actions == NULL)
 		return;
-	if (level == RISK_ACT) {
-		snprintf(action, sizeof action, "recommended: suspend (rangewatch suspend %s "
-		    "--reason TEXT)%s", cu->id, customer_has_tag(cu, "never_suspend") ?
-		    "; tagged never_suspend: never suspended automatically" : "");
-		line = action;
-	}
 	if ((detail = views_customer_detail(d->views, c)) == NULL) {
 		log_warnx("ALERT LOST: customer %s: out of memory", cu->id);
 		return;
 	}
-	if (alert_flag(d->alert, detail, risk_level_name(previous), line, model_now(d->model),
-	    err, sizeof err) == -1)
+	actions_flag(d->actions, c, level, event, detail, line, sizeof line);
+	if (alert_flag(d->alert, detail, risk_level_name(previous), line[0] ? line : NULL,
+	    model_now(d->model), err, sizeof err) == -1)
 		log_warnx("ALERT LOST: customer %s: %s", cu->id, err);
 	json_decref(detail);
+}
+
+static void
+on_hook_done(void *arg, const struct hook_result *r)
+{
+	struct rwd *d = arg;
+
+	actions_hook_done(d->actions, r);
 }
 
 static void
@@ -581,23 +589,18 @@ status_of(void *arg, json_t *o)
 	    "last_answer", ps.last_answer > 0 ? json_integer(ps.last_answer) : json_null()));
 }
 
-/* An operator's suspend/resume: recorded; running the hook is the actions module's. */
+/* An operator's suspend/resume: the hook, through the actions module. */
 static int
 act_of(void *arg, const char *action, long c, const char *reason, const char *actor,
-    char *outcome, size_t len)
+    int64_t audit_id, char *outcome, size_t len)
 {
 	struct rwd *d = arg;
+	json_t *detail = views_customer_detail(d->views, c);
+	int rc;
 
-	(void)c;
-	(void)reason;
-	(void)actor;
-	if (d->f.cfg->hook_path[0] == '\0')
-		snprintf(outcome, len, "%s recorded; no hook configured ([hook] path is empty)",
-		    action);
-	else
-		snprintf(outcome, len, "%s recorded; this version does not run the hook yet",
-		    action);
-	return 0;
+	rc = actions_manual(d->actions, action, c, reason, actor, audit_id, detail, outcome, len);
+	json_decref(detail);
+	return rc;
 }
 
 /* ------------------------------------------------------------------ reload */
@@ -654,6 +657,7 @@ on_hup(void *arg)
 	model_set_retention(d->model, nf.cfg->minute_retention, nf.cfg->hour_retention);
 	if (alert_set_config(d->alert, nf.cfg, err, sizeof err) == -1)
 		log_warnx("reload: the alert settings stay as they were: %s", err);
+	actions_set_config(d->actions, nf.cfg);
 	outbound_set_space(d->outbound, nf.space, nf.customers);
 	if (d->replay != NULL)
 		replay_set_space(d->replay, nf.space);
@@ -695,8 +699,10 @@ write_pidfile(const struct rwd *d)
 static void
 rwd_free(struct rwd *d)
 {
+	hook_runner_free(d->hook);	/* ends running hooks (at most ~2 s) */
 	control_free(d->control);
 	views_free(d->views);
+	actions_free(d->actions);
 	alert_free(d->alert);
 	model_free(d->model);
 	prober_free(d->prober);
@@ -784,6 +790,13 @@ main(int argc, char **argv)
 	}
 	/* still as root: the pidfile's folder may be root's (systemd's RuntimeDirectory) */
 	pidfile = write_pidfile(&d) == 0 && d.f.cfg->pidfile[0];
+	/* the hook runner keeps root only to run the one hook as [hook] user: forked now,
+	 * after daemon() (it must be our child) and before the drop */
+	if (d.f.cfg->hook_path[0] && (d.hook = hook_runner_start(d.f.cfg->hook_path,
+	    d.f.cfg->hook_user, (unsigned)d.f.cfg->hook_timeout, err, sizeof err)) == NULL) {
+		log_warnx("%s: [hook] %s", d.cfgpath, err);
+		goto out;
+	}
 	if (pw && drop_privileges(pw, err, sizeof err) == -1) {
 		log_warnx("%s", err);
 		goto out;
@@ -819,11 +832,17 @@ main(int argc, char **argv)
 	if ((d.model = model_new(&env, &d.f.cfg->risk, d.f.space, d.f.customers, d.f.lists,
 	    wall_now(), err, sizeof err)) == NULL ||
 	    (d.views = views_new(d.control, d.model, status_of, act_of, &d, d.started, err,
+	    sizeof err)) == NULL ||
+	    (d.actions = actions_new(d.loop, d.hook, d.store, d.alert, d.model, d.f.cfg, err,
 	    sizeof err)) == NULL) {
 		log_warnx("%s", err);
 		goto out;
 	}
 	model_set_retention(d.model, d.f.cfg->minute_retention, d.f.cfg->hour_retention);
+	if (d.hook != NULL && hook_runner_attach(d.hook, d.loop, on_hook_done, &d) == -1) {
+		log_warnx("out of memory");
+		goto out;
+	}
 	if (control_handle(d.control, "test-alert", CONTROL_ACT, cmd_test_alert, &d) == -1) {
 		log_warnx("out of memory");
 		goto out;

@@ -210,6 +210,17 @@ static const struct migration migrations[] = {
 	  ");"
 	  "CREATE INDEX outbox_due ON outbox (state, kind, next_try);"
 	  "CREATE INDEX outbox_customer ON outbox (customer, id);" },
+	/* Who is suspended (by the hook, automatically or by an operator), so that a customer
+	 * is suspended once however often its level rises again, and resumed after quiet. */
+	{ 4, "suspensions",
+	  "CREATE TABLE suspension ("
+	  " customer TEXT PRIMARY KEY,"
+	  " state TEXT NOT NULL CHECK (state IN ('suspended', 'resumed')),"
+	  " since INTEGER NOT NULL,"
+	  " actor TEXT NOT NULL DEFAULT '',"
+	  " dry_run INTEGER NOT NULL DEFAULT 0,"
+	  " audit_id INTEGER NOT NULL DEFAULT 0"
+	  ") WITHOUT ROWID;" },
 };
 
 #define NMIGRATIONS	(sizeof migrations / sizeof migrations[0])
@@ -256,6 +267,8 @@ enum stmt {
 	ST_OUTBOX_EACH,
 	ST_OUTBOX_EACH_OF,	/* of one customer */
 	ST_OUTBOX_PRUNE,
+	ST_SUSPENSION_SET,
+	ST_SUSPENSION_LOAD,
 	ST_COUNT
 };
 
@@ -291,6 +304,14 @@ enum stmt {
 	"SELECT " OUTBOX_COLS " FROM outbox WHERE id < ?1" filter " ORDER BY id DESC LIMIT ?3"
 
 static const char *const stmt_sql[ST_COUNT] = {
+	[ST_SUSPENSION_SET] =
+	    "INSERT INTO suspension (customer, state, since, actor, dry_run, audit_id)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (customer) DO UPDATE SET"
+	    " state = excluded.state, since = excluded.since, actor = excluded.actor,"
+	    " dry_run = excluded.dry_run, audit_id = excluded.audit_id",
+	[ST_SUSPENSION_LOAD] =
+	    "SELECT customer, state, since, actor, dry_run, audit_id FROM suspension"
+	    " ORDER BY customer",
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
@@ -1763,4 +1784,53 @@ void
 store_outbox_set_max(struct store *s, size_t max)
 {
 	s->outbox_max = max > 0 ? max : STORE_OUTBOX_MAX;
+}
+
+/* ------------------------------------------------------------------ suspensions */
+
+int
+store_suspension_set(struct store *s, const struct store_suspension *x, char *err,
+    size_t errlen)
+{
+	sqlite3_stmt *st = s->st[ST_SUSPENSION_SET];
+	int ok;
+
+	if (x->customer == NULL || x->customer[0] == '\0' || x->state == NULL ||
+	    (strcmp(x->state, "suspended") != 0 && strcmp(x->state, "resumed") != 0)) {
+		snprintf(err, errlen, "store: a suspension needs a customer and a state");
+		return -1;
+	}
+	if (durable_begin(s, err, errlen) == -1)
+		return -1;
+	bind_str(st, 1, x->customer);
+	bind_str(st, 2, x->state);
+	sqlite3_bind_int64(st, 3, x->since);
+	bind_str(st, 4, x->actor != NULL ? x->actor : "");
+	sqlite3_bind_int(st, 5, x->dry_run != 0);
+	sqlite3_bind_int64(st, 6, x->audit_id);
+	ok = step_done(s, ST_SUSPENSION_SET, "recording a suspension", err, errlen) == 0;
+	return durable_end(s, ok, err, errlen);
+}
+
+int
+store_suspension_load(struct store *s, void (*cb)(void *arg,
+    const struct store_suspension *x), void *arg, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = s->st[ST_SUSPENSION_LOAD];
+	struct store_suspension x;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		x.customer = col_str(st, 0);
+		x.state = col_str(st, 1);
+		x.since = sqlite3_column_int64(st, 2);
+		x.actor = col_str(st, 3);
+		x.dry_run = sqlite3_column_int(st, 4);
+		x.audit_id = sqlite3_column_int64(st, 5);
+		cb(arg, &x);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return fail(s, "reading suspensions", err, errlen);
+	return 0;
 }

@@ -251,4 +251,23 @@ uint64_t store_outbox_refused(const struct store *s);
 /* Sets the bound of queued rows (0: the default, 10000). For tests and a later config key. */
 void store_outbox_set_max(struct store *s, size_t max);
 
+/* ------------------------------------------------------------------ suspensions */
+
+/* A customer's suspension state, as the hook last left it. */
+struct store_suspension {
+	const char *customer;
+	const char *state;	/* "suspended", "resumed" */
+	int64_t since;
+	const char *actor;	/* "rangewatchd (automatic)", "uid 1000 (alice)" */
+	int dry_run;		/* the hook ran in dry-run mode: nothing was really done */
+	int64_t audit_id;	/* the audit entry of the hook run */
+};
+
+/* Records the state durably (one row per customer). -1 with err. */
+int store_suspension_set(struct store *s, const struct store_suspension *x, char *err,
+    size_t errlen);
+/* Calls cb for every row, by customer. Same rules for cb as store_listing_load(). */
+int store_suspension_load(struct store *s, void (*cb)(void *arg,
+    const struct store_suspension *x), void *arg, char *err, size_t errlen);
+
 #endif

@@ -718,30 +718,46 @@ act(struct views *v, const char *action, const json_t *req, const struct control
 	}
 	cu = customers_get(model_customers(v->model), (size_t)c);
 	actor_of(peer, actor, sizeof actor);
-	if (strcmp(action, "ack") == 0) {
-		if (model_ack(v->model, c, actor, reason, now, err, errlen) == -1)
-			return -1;
-		const struct risk_flag *f = risk_flag_of(model_risk(v->model), c);
-
-		snprintf(outcome, sizeof outcome, "acknowledged at level %s",
-		    risk_level_name(f != NULL ? f->level : RISK_NONE));
-	} else if (v->act != NULL) {
-		if (v->act(v->arg, action, c, reason, actor, outcome, sizeof outcome) == -1) {
-			snprintf(err, errlen, "%s", outcome);
-			return -1;
-		}
-	} else
-		snprintf(outcome, sizeof outcome, "recorded");
 	memset(&a, 0, sizeof a);
-	a.ts = now;
+	a.ts = (int64_t)time(NULL);	/* the audit log is of the real world: wall time */
 	a.actor = actor;
 	a.action = action;
 	a.customer = cu->id;
 	a.reason = reason;
-	a.outcome = outcome;
 	a.detail = "";
-	if (store_audit_add(model_store(v->model), &a, &id, err, errlen) == -1)
-		return -1;
+	if (strcmp(action, "ack") == 0) {
+		const struct risk_flag *f;
+
+		if (model_ack(v->model, c, actor, reason, now, err, errlen) == -1)
+			return -1;
+		f = risk_flag_of(model_risk(v->model), c);
+		snprintf(outcome, sizeof outcome, "acknowledged at level %s",
+		    risk_level_name(f != NULL ? f->level : RISK_NONE));
+		a.outcome = outcome;
+		if (store_audit_add(model_store(v->model), &a, &id, err, errlen) == -1)
+			return -1;
+	} else {
+		/* the request is in the audit log before anything runs; then its outcome */
+		a.outcome = "requested";
+		if (store_audit_add(model_store(v->model), &a, &id, err, errlen) == -1)
+			return -1;
+		if (v->act == NULL)
+			snprintf(outcome, sizeof outcome, "recorded");
+		else if (v->act(v->arg, action, c, reason, actor, id, outcome,
+		    sizeof outcome) == -1) {
+			char refused[300];
+
+			snprintf(refused, sizeof refused, "refused: %s", outcome);
+			(void)store_audit_outcome(model_store(v->model), id, refused, NULL, err,
+			    errlen);
+			snprintf(err, errlen, "%s", outcome);
+			return -1;
+		}
+		if (store_audit_outcome(model_store(v->model), id, outcome, NULL, err, errlen) ==
+		    -1)
+			return -1;
+		a.outcome = outcome;
+	}
 	a.id = id;
 	log_info("%s %s by %s: %s", action, cu->id, actor, outcome);
 	model_publish(v->model, "audit", audit_json(&a));

@@ -96,11 +96,12 @@ struct views;
 
 /* Adds what the daemon owns (capture, lists' health, DNSBL counters) to a status object. */
 typedef void (*views_status_fn)(void *arg, json_t *status);
-/* Carries out an operator's suspend or resume of customer c (already validated, not yet
- * audited); writes what happened, one line, to outcome. -1 refuses it (outcome says why;
- * nothing is audited). */
+/* Carries out an operator's suspend or resume of customer c (validated, and in the audit
+ * log as audit_id with the outcome "requested"); writes what happened, one line, to
+ * outcome, which becomes the entry's outcome. -1 refuses it (outcome says why; the entry
+ * then says "refused: ..."). */
 typedef int (*views_act_fn)(void *arg, const char *action, long c, const char *reason,
-    const char *actor, char *outcome, size_t len);
+    const char *actor, int64_t audit_id, char *outcome, size_t len);
 
 /* Registers the commands on ctl over model m (neither owned). NULL with err. */
 struct views *views_new(struct control *ctl, struct model *m, views_status_fn status,

@@ -889,8 +889,8 @@ test_restart_keys(void **state)
 	    "cite = x\n[hook]\ntimeout = 5\n");
 	assert_int_equal(config_restart_keys(a, a, buf, sizeof buf), 0);
 	assert_string_equal(buf, "");
-	assert_int_equal(config_restart_keys(a, b, buf, sizeof buf), 2);
-	assert_string_equal(buf, "[rangewatch] user, [capture] snaplen");
+	assert_int_equal(config_restart_keys(a, b, buf, sizeof buf), 3);
+	assert_string_equal(buf, "[rangewatch] user, [capture] snaplen, [hook] timeout");
 	config_free(b);
 	b = load(fx, "[rangewatch]\nreplay = x.pcap\n");
 	assert_int_equal(config_restart_keys(a, b, buf, sizeof buf), 1);

@@ -9,7 +9,7 @@
  * listings, history, audit; an unknown id refused); ranges with contributors; listings
  * (clean keys with all, expiry, customer); alerts; ack, suspend and resume (a reason
  * required, control characters and unknown customers refused, an audit row written, the
- * daemon's refusal not audited); events to a subscriber; hostile customer names (ESC,
+ * daemon's refusal audited as refused); events to a subscriber; hostile customer names (ESC,
  * CR/LF, invalid UTF-8) coming back as valid JSON, the invalid bytes as escaped text.
  * The test runs as root in CI, and root is always an operator.
  */
@@ -319,10 +319,11 @@ status_add(void *arg, json_t *status)
 
 static int
 act_cb(void *arg, const char *action, long c, const char *reason, const char *actor,
-    char *outcome, size_t len)
+    int64_t audit_id, char *outcome, size_t len)
 {
 	struct acted *a = arg;
 
+	assert_true(audit_id > 0);	/* audited before it runs */
 	a->n++;
 	a->c = c;
 	snprintf(a->action, sizeof a->action, "%s", action);
@@ -883,7 +884,8 @@ test_ack_suspend(void **state)
 	assert_int_equal(f->acted.c, customers_find(f->c, "666"));
 	assert_string_equal(f->acted.reason, "spam run");
 	assert_string_equal(f->acted.actor, "uid 0 (root)");
-	/* the daemon refuses: an error with its words, nothing audited */
+	/* the daemon refuses: an error with its words; the request stays in the audit log,
+	 * marked refused */
 	f->acted.refuse = 1;
 	refused(f, "{\"v\":1,\"cmd\":\"resume\",\"customer\":\"666\",\"reason\":\"fixed\"}",
 	    "the hook is busy");
@@ -894,16 +896,17 @@ test_ack_suspend(void **state)
 	assert_int_equal(f->acted.n, 3);
 	assert_string_equal(audit(f, "666"),
 	    "resume:fixed:resume done (test):uid 0 (root) | "
+	    "resume:fixed:refused: the hook is busy:uid 0 (root) | "
 	    "suspend:spam run:suspend done (test):uid 0 (root)");
 
 	/* the customer view and alerts show the audit */
 	r = ok(f, "{\"v\":1,\"cmd\":\"customer\",\"customer\":\"666\"}");
-	assert_int_equal(json_array_size(json_object_get(r, "audit")), 2);
+	assert_int_equal(json_array_size(json_object_get(r, "audit")), 3);
 	assert_string_equal(S(json_array_get(json_object_get(r, "audit"), 0), "action"),
 	    "resume");
 	json_decref(r);
 	r = ok(f, "{\"v\":1,\"cmd\":\"alerts\"}");
-	assert_int_equal(json_array_size(json_object_get(r, "audit")), 4);
+	assert_int_equal(json_array_size(json_object_get(r, "audit")), 5);
 	json_decref(r);
 
 	/* the level rises: the ack goes, a flag event follows the listing event */

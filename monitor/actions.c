@@ -1,0 +1,614 @@
+/*
+ * actions.c — the suspend hook's policy (see actions.h): when to run it, the circuit
+ * breaker, retries, the audit trail of every run, the suspensions remembered.
+ *
+ * Owns: the jobs it submitted (until their result), the suspension states (a copy of the
+ * store's table), the times of the last hour's automatic suspensions.
+ * Must never: suspend a never_suspend customer automatically, run past the circuit breaker,
+ * run the same automatic suspension twice for one customer, or let a run go unaudited (the
+ * audit row is written before the hook is asked to run).
+ */
+#include "actions.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "alert.h"
+#include "log.h"
+#include "model.h"
+#include "store.h"
+#include "text.h"
+
+#define HOUR		3600
+#define AUTO_ACTOR	"rangewatchd (automatic)"
+#define IPS_MAX		4096	/* bytes of RANGEWATCH_IPS */
+
+struct susp {
+	char *customer;
+	int suspended, dry_run, automatic;
+	int64_t since;
+};
+
+struct job {
+	uint64_t id;		/* the runner's job; 0 while waiting for a retry */
+	char *customer, *name, *ips, *level, *reason, *event, *operator, *evidence;
+	char action[16];	/* "suspend", "unsuspend" */
+	int64_t audit_id;
+	int tries, dry_run;
+	int64_t due;		/* when to run again (exit 75) */
+};
+
+struct trip {			/* an automatic suspension, for the circuit breaker */
+	int64_t ts;
+	char range[64];
+};
+
+struct actions {
+	struct loop *loop;
+	struct hook_runner *hook;
+	struct store *st;
+	struct alert *alert;
+	struct model *model;
+	int auto_suspend, dry_run, max_hour, max_range, retries;
+	enum risk_level level;
+	long unsuspend_after, retry_after;
+	struct susp *susp;
+	size_t nsusp;
+	struct job *job;
+	size_t njob;
+	struct trip *trip;
+	size_t ntrip;
+};
+
+static char *
+dupz(const char *s)
+{
+	return strdup(s != NULL ? s : "");
+}
+
+static void
+job_clear(struct job *j)
+{
+	free(j->customer);
+	free(j->name);
+	free(j->ips);
+	free(j->level);
+	free(j->reason);
+	free(j->event);
+	free(j->operator);
+	free(j->evidence);
+	memset(j, 0, sizeof *j);
+}
+
+static struct susp *
+susp_find(const struct actions *a, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < a->nsusp; i++)
+		if (strcmp(a->susp[i].customer, id) == 0)
+			return &a->susp[i];
+	return NULL;
+}
+
+/* Records customer id's state in memory and durably in the store. */
+static void
+susp_set(struct actions *a, const char *id, int suspended, int dry_run, int automatic,
+    const char *actor, int64_t audit_id)
+{
+	struct store_suspension x = { .customer = id, .state = suspended ? "suspended" :
+	    "resumed", .since = (int64_t)time(NULL), .actor = actor, .dry_run = dry_run,
+	    .audit_id = audit_id };
+	struct susp *s = susp_find(a, id), *ns;
+	char err[256];
+
+	if (store_suspension_set(a->st, &x, err, sizeof err) == -1)
+		log_warnx("actions: customer %s: %s", id, err);
+	if (s == NULL) {
+		if ((ns = realloc(a->susp, (a->nsusp + 1) * sizeof *ns)) == NULL)
+			return;
+		a->susp = ns;
+		s = &a->susp[a->nsusp];
+		if ((s->customer = strdup(id)) == NULL)
+			return;
+		a->nsusp++;
+	}
+	s->suspended = suspended;
+	s->dry_run = dry_run;
+	s->automatic = automatic;
+	s->since = x.since;
+}
+
+static void
+load_susp(void *arg, const struct store_suspension *x)
+{
+	struct actions *a = arg;
+	struct susp *ns;
+
+	if ((ns = realloc(a->susp, (a->nsusp + 1) * sizeof *ns)) == NULL)
+		return;
+	a->susp = ns;
+	if ((ns[a->nsusp].customer = strdup(x->customer)) == NULL)
+		return;
+	ns[a->nsusp].suspended = strcmp(x->state, "suspended") == 0;
+	ns[a->nsusp].dry_run = x->dry_run;
+	ns[a->nsusp].automatic = strcmp(x->actor, AUTO_ACTOR) == 0;
+	ns[a->nsusp].since = x->since;
+	a->nsusp++;
+}
+
+void
+actions_set_config(struct actions *a, const struct rw_config *cfg)
+{
+	a->auto_suspend = cfg->hook_auto_suspend;
+	a->dry_run = cfg->hook_dry_run;
+	a->level = strcmp(cfg->hook_level, "warn") == 0 ? RISK_WARN : RISK_ACT;
+	a->max_hour = cfg->hook_max_per_hour;
+	a->max_range = cfg->hook_max_per_range;
+	a->unsuspend_after = cfg->hook_unsuspend_after;
+	a->retry_after = cfg->hook_retry_after;
+	a->retries = cfg->hook_retries;
+}
+
+struct actions *
+actions_new(struct loop *l, struct hook_runner *hook, struct store *st, struct alert *al,
+    struct model *m, const struct rw_config *cfg, char *err, size_t errlen)
+{
+	struct actions *a = calloc(1, sizeof *a);
+
+	if (a == NULL) {
+		snprintf(err, errlen, "actions: out of memory");
+		return NULL;
+	}
+	a->loop = l;
+	a->hook = hook;
+	a->st = st;
+	a->alert = al;
+	a->model = m;
+	actions_set_config(a, cfg);
+	if (store_suspension_load(st, load_susp, a, err, errlen) == -1) {
+		actions_free(a);
+		return NULL;
+	}
+	return a;
+}
+
+void
+actions_free(struct actions *a)
+{
+	size_t i;
+
+	if (a == NULL)
+		return;
+	for (i = 0; i < a->nsusp; i++)
+		free(a->susp[i].customer);
+	for (i = 0; i < a->njob; i++)
+		job_clear(&a->job[i]);
+	free(a->susp);
+	free(a->job);
+	free(a->trip);
+	free(a);
+}
+
+/* ------------------------------------------------------------------ pieces */
+
+/* The customer's single addresses: its /32 (/128) blocks and the addresses the detail shows
+ * sending or listed (RANGEWATCH_IPS holds addresses, never prefixes). */
+static void
+ips_of(const struct customer *cu, const json_t *detail, char *out, size_t len)
+{
+	const json_t *ad;
+	char buf[CIDR_STRLEN];
+	size_t i, off = 0;
+	int w;
+
+	out[0] = '\0';
+	for (i = 0; i < cu->ncidrs; i++) {
+		if (cidr_user_plen(&cu->cidrs[i]) != (addr_is_v4(&cu->cidrs[i].net) ? 32u : 128u))
+			continue;
+		addr_format(&cu->cidrs[i].net, buf, sizeof buf);
+		w = snprintf(out + off, len - off, "%s%s", off ? " " : "", buf);
+		if (w < 0 || (size_t)w >= len - off)
+			return;
+		off += (size_t)w;
+	}
+	json_array_foreach(json_object_get(detail, "addresses"), i, ad) {
+		const char *ip = json_string_value(json_object_get(ad, "ip"));
+		char pad[ADDR_STRLEN + 2];
+
+		if (ip == NULL)
+			continue;
+		snprintf(pad, sizeof pad, " %s ", ip);
+		if (off > 0) {	/* already there? */
+			char *hay = malloc(off + 3);
+
+			if (hay == NULL)
+				return;
+			snprintf(hay, off + 3, " %s ", out);
+			w = strstr(hay, pad) != NULL;
+			free(hay);
+			if (w)
+				continue;
+		}
+		w = snprintf(out + off, len - off, "%s%s", off ? " " : "", ip);
+		if (w < 0 || (size_t)w >= len - off)
+			return;
+		off += (size_t)w;
+	}
+}
+
+/* The key of the customer's worst range-scope neighbourhood ("" none). */
+static const char *
+range_of(const json_t *detail)
+{
+	const json_t *nb;
+	size_t i;
+
+	json_array_foreach(json_object_get(detail, "neighbourhoods"), i, nb) {
+		const char *sc = json_string_value(json_object_get(nb, "scope"));
+		const char *key = json_string_value(json_object_get(nb, "key"));
+
+		if (sc != NULL && key != NULL && strcmp(sc, "range") == 0)
+			return key;
+	}
+	return "";
+}
+
+/* The automatic suspensions of the last hour, in all and in range. */
+static void
+trips(struct actions *a, const char *range, size_t *all, size_t *in_range)
+{
+	int64_t now = (int64_t)time(NULL);
+	size_t i, j;
+
+	for (i = j = 0; i < a->ntrip; i++)
+		if (now - a->trip[i].ts < HOUR)
+			a->trip[j++] = a->trip[i];
+	a->ntrip = j;
+	*all = a->ntrip;
+	*in_range = 0;
+	for (i = 0; i < a->ntrip; i++)
+		if (range[0] != '\0' && strcmp(a->trip[i].range, range) == 0)
+			(*in_range)++;
+}
+
+static void
+trip_add(struct actions *a, const char *range)
+{
+	struct trip *nt = realloc(a->trip, (a->ntrip + 1) * sizeof *nt);
+
+	if (nt == NULL)
+		return;
+	a->trip = nt;
+	nt[a->ntrip].ts = (int64_t)time(NULL);
+	snprintf(nt[a->ntrip].range, sizeof nt[a->ntrip].range, "%s", range);
+	a->ntrip++;
+}
+
+/* Asks the runner to run job j; 0, or -1 with the reason in err. */
+static int
+submit(struct actions *a, struct job *j, char *err, size_t errlen)
+{
+	struct hook_request rq = { .action = j->action, .customer_id = j->customer,
+	    .customer_name = j->name, .ips = j->ips, .level = j->level, .reason = j->reason,
+	    .event_id = j->event, .operator = j->operator[0] ? j->operator : NULL,
+	    .dry_run = j->dry_run, .evidence_json = j->evidence };
+
+	if (hook_submit(a->hook, &rq, &j->id, err, errlen) == -1)
+		return -1;
+	j->due = 0;
+	j->tries++;
+	return 0;
+}
+
+/* A new job, filled; NULL when out of memory. */
+static struct job *
+job_new(struct actions *a, const char *action, const struct customer *cu, const char *ips,
+    const char *level, const char *reason, const char *event, const char *operator,
+    const json_t *detail, int64_t audit_id)
+{
+	struct job *nj = realloc(a->job, (a->njob + 1) * sizeof *nj), *j;
+
+	if (nj == NULL)
+		return NULL;
+	a->job = nj;
+	j = &nj[a->njob];
+	memset(j, 0, sizeof *j);
+	snprintf(j->action, sizeof j->action, "%s", action);
+	j->customer = dupz(cu->id);
+	j->name = dupz(cu->name);
+	j->ips = dupz(ips);
+	j->level = dupz(level);
+	j->reason = dupz(reason);
+	j->event = dupz(event);
+	j->operator = dupz(operator);
+	j->evidence = detail != NULL ? json_dumps(detail, JSON_COMPACT) : dupz("{}");
+	j->audit_id = audit_id;
+	j->dry_run = a->dry_run;
+	if (j->customer == NULL || j->name == NULL || j->ips == NULL || j->level == NULL ||
+	    j->reason == NULL || j->event == NULL || j->operator == NULL || j->evidence == NULL) {
+		job_clear(j);
+		return NULL;
+	}
+	a->njob++;
+	return j;
+}
+
+static void
+job_remove(struct actions *a, struct job *j)
+{
+	size_t i = (size_t)(j - a->job);
+
+	job_clear(j);
+	a->job[i] = a->job[--a->njob];
+}
+
+static void
+audit_outcome(struct actions *a, int64_t id, const char *outcome, const char *detail)
+{
+	char err[256];
+
+	if (store_audit_outcome(a->st, id, outcome, detail, err, sizeof err) == -1)
+		log_warnx("actions: audit #%lld: %s", (long long)id, err);
+}
+
+/* ------------------------------------------------------------------ automatic */
+
+void
+actions_flag(struct actions *a, long c, enum risk_level level, int64_t event,
+    const json_t *detail, char *line, size_t len)
+{
+	const struct customer *cu = customers_get(model_customers(a->model), (size_t)c);
+	const struct susp *s = susp_find(a, cu->id);
+	const char *range = range_of(detail);
+	char ips[IPS_MAX], reason[256], ev[32], err[256], body[1024];
+	struct store_audit au;
+	struct job *j;
+	size_t all, in_range;
+	int64_t id = 0;
+
+	line[0] = '\0';
+	if (level < a->level)
+		return;
+	if (s != NULL && s->suspended) {
+		snprintf(line, len, "already suspended%s since %lld", s->dry_run ? " (dry run)" :
+		    "", (long long)s->since);
+		return;
+	}
+	if (a->hook == NULL || !a->auto_suspend) {
+		snprintf(line, len, "recommended: suspend (rangewatch suspend %s --reason TEXT)%s",
+		    cu->id, a->hook == NULL ? "; no [hook] path configured" :
+		    "; auto_suspend is off");
+		return;
+	}
+	if (customer_has_tag(cu, "never_suspend")) {
+		snprintf(line, len, "not suspended automatically: tagged never_suspend; "
+		    "recommended: look at it by hand");
+		return;
+	}
+	trips(a, range, &all, &in_range);
+	if ((a->max_hour > 0 && all >= (size_t)a->max_hour) ||
+	    (a->max_range > 0 && in_range >= (size_t)a->max_range)) {
+		snprintf(line, len, "NOT suspended: circuit breaker open (%zu automatic "
+		    "suspensions in the last hour, %zu in %s; bounds %d and %d)", all, in_range,
+		    range[0] ? range : "its range", a->max_hour, a->max_range);
+		snprintf(body, sizeof body, "rangewatch did not suspend customer %s: %s.\n"
+		    "Automatic suspensions stop at the bounds of [hook] max_per_hour and "
+		    "max_per_range until the hour has passed. Look at the flagged customers: "
+		    "rangewatch customers\n", cu->id, line);
+		if (alert_notice(a->alert, cu->id, "CIRCUIT BREAKER OPEN: automatic suspensions "
+		    "stopped", body, err, sizeof err) == -1)
+			log_warnx("actions: circuit breaker notice: %s", err);
+		log_warnx("customer %s: %s", cu->id, line);
+		return;
+	}
+	ips_of(cu, detail, ips, sizeof ips);
+	snprintf(reason, sizeof reason, "level %s%s%s", risk_level_name(level),
+	    range[0] ? " in " : "", range);
+	snprintf(ev, sizeof ev, "%lld", (long long)event);
+	memset(&au, 0, sizeof au);
+	au.ts = (int64_t)time(NULL);
+	au.actor = AUTO_ACTOR;
+	au.action = "suspend";
+	au.customer = cu->id;
+	au.reason = reason;
+	au.outcome = a->dry_run ? "hook started (dry run)" : "hook started";
+	au.detail = "";
+	if (store_audit_add(a->st, &au, &id, err, sizeof err) == -1) {
+		snprintf(line, len, "NOT suspended: the audit log refused the entry (%s)", err);
+		log_warnx("customer %s: %s", cu->id, line);
+		return;
+	}
+	if ((j = job_new(a, "suspend", cu, ips, risk_level_name(level), reason, ev, NULL,
+	    detail, id)) == NULL || submit(a, j, err, sizeof err) == -1) {
+		snprintf(line, len, "NOT suspended: the hook could not start (%s)",
+		    j == NULL ? "out of memory" : err);
+		audit_outcome(a, id, line, NULL);
+		if (j != NULL)
+			job_remove(a, j);
+		return;
+	}
+	trip_add(a, range);
+	snprintf(line, len, "suspend hook started%s (audit #%lld; its result follows in the "
+	    "audit log: rangewatch alerts --customer %s)", a->dry_run ? " in dry-run mode" : "",
+	    (long long)id, cu->id);
+}
+
+/* ------------------------------------------------------------------ by hand */
+
+int
+actions_manual(struct actions *a, const char *action, long c, const char *reason,
+    const char *actor, int64_t audit_id, const json_t *detail, char *outcome, size_t len)
+{
+	const struct customer *cu = customers_get(model_customers(a->model), (size_t)c);
+	const char *hook_action = strcmp(action, "resume") == 0 ? "unsuspend" : "suspend";
+	const struct risk_flag *f = risk_flag_of(model_risk(a->model), c);
+	char ips[IPS_MAX], ev[32], err[256];
+	struct job *j;
+
+	if (a->hook == NULL) {
+		snprintf(outcome, len, "%s recorded; no hook configured ([hook] path is empty)",
+		    action);
+		return 0;
+	}
+	ips_of(cu, detail, ips, sizeof ips);
+	snprintf(ev, sizeof ev, "%lld", (long long)audit_id);
+	if ((j = job_new(a, hook_action, cu, ips, risk_level_name(f != NULL ? f->level :
+	    RISK_NONE), reason, ev, actor, detail, audit_id)) == NULL) {
+		snprintf(outcome, len, "out of memory");
+		return -1;
+	}
+	if (submit(a, j, err, sizeof err) == -1) {
+		snprintf(outcome, len, "the hook could not start: %s", err);
+		job_remove(a, j);
+		return -1;
+	}
+	snprintf(outcome, len, "%s hook started%s; its result follows in the audit log",
+	    hook_action, a->dry_run ? " in dry-run mode" : "");
+	return 0;
+}
+
+/* ------------------------------------------------------------------ results */
+
+void
+actions_hook_done(struct actions *a, const struct hook_result *r)
+{
+	struct job *j = NULL;
+	char outcome[1024], body[2048], what[256], err[256], *detail;
+	json_t *d;
+	size_t i;
+	int ok, retry;
+
+	for (i = 0; i < a->njob; i++)
+		if (a->job[i].id == r->job && a->job[i].due == 0)
+			j = &a->job[i];
+	if (j == NULL)
+		return;
+	ok = r->error == NULL && !r->timed_out && r->exit_code == 0;
+	retry = r->error == NULL && !r->timed_out && r->exit_code == 75 &&
+	    j->tries <= a->retries;
+	if (r->error != NULL)
+		snprintf(outcome, sizeof outcome, "%s: could not run: %s", j->action, r->error);
+	else if (r->timed_out)
+		snprintf(outcome, sizeof outcome, "%s: killed after its timeout (%lld ms)",
+		    j->action, (long long)r->duration_ms);
+	else if (r->signal != 0)
+		snprintf(outcome, sizeof outcome, "%s: killed by signal %d after %lld ms",
+		    j->action, r->signal, (long long)r->duration_ms);
+	else
+		snprintf(outcome, sizeof outcome, "%s%s: exit %d in %lld ms%s%s%s", j->action,
+		    j->dry_run ? " (dry run)" : "", r->exit_code, (long long)r->duration_ms,
+		    ok ? ", done" : retry ? ", will run again later" : ", FAILED",
+		    r->output != NULL && r->output[0] ? ": " : "",
+		    r->output != NULL ? r->output : "");
+	d = json_pack("{s:s, s:i, s:i, s:b, s:I, s:o, s:I, s:s, s:b, s:i}", "action", j->action,
+	    "exit_code", r->exit_code, "signal", r->signal, "timed_out", r->timed_out,
+	    "duration_ms", (json_int_t)r->duration_ms, "output", text_json(r->output),
+	    "output_dropped", (json_int_t)r->output_dropped, "event_id", j->event, "dry_run",
+	    j->dry_run, "try", j->tries);
+	detail = d != NULL ? json_dumps(d, JSON_COMPACT) : NULL;
+	json_decref(d);
+	audit_outcome(a, j->audit_id, outcome, detail);
+	free(detail);
+	log_info("hook for customer %s: %s", j->customer, outcome);
+	if (ok)
+		susp_set(a, j->customer, strcmp(j->action, "suspend") == 0, j->dry_run,
+		    j->operator[0] == '\0', j->operator[0] ? j->operator : AUTO_ACTOR,
+		    j->audit_id);
+	if (retry) {
+		j->id = 0;
+		j->due = (int64_t)time(NULL) + a->retry_after;
+		return;
+	}
+	if (!ok) {
+		snprintf(what, sizeof what, "HOOK FAILED: %s of customer %s", j->action,
+		    j->customer);
+		snprintf(body, sizeof body, "The suspend hook did not do what it was asked.\n\n"
+		    "customer: %s %s\naction: %s%s\nasked by: %s\nresult: %s\n\nThe audit log has "
+		    "the whole run: rangewatch alerts --customer %s\n", j->customer, j->name,
+		    j->action, j->dry_run ? " (dry run)" : "", j->operator[0] ? j->operator :
+		    AUTO_ACTOR, outcome, j->customer);
+		if (alert_notice(a->alert, j->customer, what, body, err, sizeof err) == -1)
+			log_warnx("actions: hook failure notice: %s", err);
+	}
+	job_remove(a, j);
+}
+
+void
+actions_tick(struct actions *a, int64_t now)
+{
+	char err[256], ips[IPS_MAX], ev[32];
+	size_t i;
+
+	for (i = 0; a->hook != NULL && i < a->njob; i++) {
+		struct job *j = &a->job[i];
+
+		if (j->due == 0 || j->due > now)
+			continue;
+		if (submit(a, j, err, sizeof err) == -1) {
+			log_warnx("actions: customer %s: the hook could not start again: %s",
+			    j->customer, err);
+			j->due = now + a->retry_after;
+		}
+	}
+	if (a->hook == NULL || a->unsuspend_after <= 0)
+		return;
+	/* automatic suspensions of customers quiet long enough are lifted */
+	for (i = 0; i < a->nsusp; i++) {
+		struct susp *s = &a->susp[i];
+		long c = customers_find(model_customers(a->model), s->customer);
+		struct model_customer mc;
+		struct store_audit au;
+		struct job *j;
+		int64_t id = 0;
+		size_t k;
+		int busy = 0;
+
+		if (!s->suspended || !s->automatic || c < 0 ||
+		    model_customer(a->model, c, &mc) == -1 || mc.level != RISK_NONE ||
+		    now - (mc.since > s->since ? mc.since : s->since) < a->unsuspend_after)
+			continue;
+		for (k = 0; k < a->njob; k++)
+			busy |= strcmp(a->job[k].customer, s->customer) == 0;
+		if (busy)
+			continue;
+		memset(&au, 0, sizeof au);
+		au.ts = now;
+		au.actor = AUTO_ACTOR;
+		au.action = "resume";
+		au.customer = s->customer;
+		au.reason = "quiet since its suspension ([hook] unsuspend_after)";
+		au.outcome = "unsuspend hook started";
+		au.detail = "";
+		if (store_audit_add(a->st, &au, &id, err, sizeof err) == -1) {
+			log_warnx("actions: %s", err);
+			continue;
+		}
+		ips_of(customers_get(model_customers(a->model), (size_t)c), NULL, ips,
+		    sizeof ips);
+		snprintf(ev, sizeof ev, "%lld", (long long)id);
+		j = job_new(a, "unsuspend", customers_get(model_customers(a->model), (size_t)c),
+		    ips, "none", au.reason, ev, NULL, NULL, id);
+		if (j == NULL || submit(a, j, err, sizeof err) == -1) {
+			audit_outcome(a, id, "unsuspend: the hook could not start", NULL);
+			if (j != NULL)
+				job_remove(a, j);
+		}
+	}
+}
+
+int
+actions_suspended(const struct actions *a, const char *id, int64_t *since, int *dry_run)
+{
+	const struct susp *s = susp_find(a, id);
+
+	if (s == NULL || !s->suspended)
+		return 0;
+	if (since != NULL)
+		*since = s->since;
+	if (dry_run != NULL)
+		*dry_run = s->dry_run;
+	return 1;
+}
