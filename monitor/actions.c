@@ -438,6 +438,22 @@ actions_flag(struct actions *a, long c, enum risk_level level, int64_t event,
 
 /* ------------------------------------------------------------------ by hand */
 
+/* RANGEWATCH_OPERATOR from the audit's actor ("uid 1000 (alice)"): the login name, or
+ * "uid:1000" when there is none. */
+static void
+operator_of(const char *actor, char *out, size_t len)
+{
+	const char *open = strchr(actor, '('), *close = strrchr(actor, ')');
+	unsigned long uid;
+
+	if (open != NULL && close != NULL && close > open + 1) {
+		snprintf(out, len, "%.*s", (int)(close - open - 1), open + 1);
+		return;
+	}
+	uid = strtoul(actor + (strncmp(actor, "uid ", 4) == 0 ? 4 : 0), NULL, 10);
+	snprintf(out, len, "uid:%lu", uid);
+}
+
 int
 actions_manual(struct actions *a, const char *action, long c, const char *reason,
     const char *actor, int64_t audit_id, const json_t *detail, char *outcome, size_t len)
@@ -445,7 +461,7 @@ actions_manual(struct actions *a, const char *action, long c, const char *reason
 	const struct customer *cu = customers_get(model_customers(a->model), (size_t)c);
 	const char *hook_action = strcmp(action, "resume") == 0 ? "unsuspend" : "suspend";
 	const struct risk_flag *f = risk_flag_of(model_risk(a->model), c);
-	char ips[IPS_MAX], ev[32], err[256];
+	char ips[IPS_MAX], ev[32], err[256], op[80];
 	struct job *j;
 
 	if (a->hook == NULL) {
@@ -455,8 +471,9 @@ actions_manual(struct actions *a, const char *action, long c, const char *reason
 	}
 	ips_of(cu, detail, ips, sizeof ips);
 	snprintf(ev, sizeof ev, "%lld", (long long)audit_id);
+	operator_of(actor, op, sizeof op);
 	if ((j = job_new(a, hook_action, cu, ips, risk_level_name(f != NULL ? f->level :
-	    RISK_NONE), reason, ev, actor, detail, audit_id)) == NULL) {
+	    RISK_NONE), reason, ev, op, detail, audit_id)) == NULL) {
 		snprintf(outcome, len, "out of memory");
 		return -1;
 	}
