@@ -14,7 +14,7 @@ LDLIBS  += $(PKG_LIBS) -lm
 # Debian packages: what building needs, and what the tests and the demo run against.
 BUILD_DEBS := build-essential pkg-config libpcap-dev libc-ares-dev libcurl4-openssl-dev \
               libncurses-dev libsqlite3-dev libjansson-dev libinih-dev libcmocka-dev
-TEST_DEBS  := clang tshark tcpdump tcpreplay swaks python3-aiosmtpd python3-scapy \
+TEST_DEBS  := clang tshark tcpdump tcpreplay swaks python3-aiosmtpd python3-scapy nftables \
               rbldnsd dnsperf tmux iproute2
 DEMO_DEBS  := rbldnsd tmux python3-aiosmtpd
 
