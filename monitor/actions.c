@@ -28,6 +28,7 @@
 struct susp {
 	char *customer;
 	int suspended, dry_run, automatic;
+	int resume_failed;	/* an automatic resume failed: only by hand from then on */
 	int64_t since;
 };
 
@@ -118,6 +119,7 @@ susp_set(struct actions *a, const char *id, int suspended, int dry_run, int auto
 	s->suspended = suspended;
 	s->dry_run = dry_run;
 	s->automatic = automatic;
+	s->resume_failed = 0;
 	s->since = x.since;
 }
 
@@ -135,6 +137,7 @@ load_susp(void *arg, const struct store_suspension *x)
 	ns[a->nsusp].suspended = strcmp(x->state, "suspended") == 0;
 	ns[a->nsusp].dry_run = x->dry_run;
 	ns[a->nsusp].automatic = strcmp(x->actor, AUTO_ACTOR) == 0;
+	ns[a->nsusp].resume_failed = 0;
 	ns[a->nsusp].since = x->since;
 	a->nsusp++;
 }
@@ -354,6 +357,18 @@ audit_outcome(struct actions *a, int64_t id, const char *outcome, const char *de
 		log_warnx("actions: audit #%lld: %s", (long long)id, err);
 }
 
+/* The job under way for customer id (running, or waiting to run again), NULL when none. */
+static struct job *
+job_of(const struct actions *a, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < a->njob; i++)
+		if (strcmp(a->job[i].customer, id) == 0)
+			return &a->job[i];
+	return NULL;
+}
+
 /* ------------------------------------------------------------------ automatic */
 
 void
@@ -372,9 +387,16 @@ actions_flag(struct actions *a, long c, enum risk_level level, int64_t event,
 	line[0] = '\0';
 	if (level < a->level)
 		return;
-	if (s != NULL && s->suspended) {
+	/* once per customer: a suspension done (a dry run counts, until dry_run is turned
+	 * off: then the real one is still to do), or one under way */
+	if (s != NULL && s->suspended && (!s->dry_run || a->dry_run)) {
 		snprintf(line, len, "already suspended%s since %lld", s->dry_run ? " (dry run)" :
 		    "", (long long)s->since);
+		return;
+	}
+	if ((j = job_of(a, cu->id)) != NULL) {
+		snprintf(line, len, "%s hook already under way (audit #%lld)", j->action,
+		    (long long)j->audit_id);
 		return;
 	}
 	if (a->hook == NULL || !a->auto_suspend) {
@@ -540,6 +562,11 @@ actions_hook_done(struct actions *a, const struct hook_result *r)
 		return;
 	}
 	if (!ok) {
+		struct susp *su = susp_find(a, j->customer);
+
+		/* an automatic resume that failed is not tried again every tick: by hand */
+		if (su != NULL && strcmp(j->action, "unsuspend") == 0 && j->operator[0] == '\0')
+			su->resume_failed = 1;
 		snprintf(what, sizeof what, "HOOK FAILED: %s of customer %s", j->action,
 		    j->customer);
 		snprintf(body, sizeof body, "The suspend hook did not do what it was asked.\n\n"
@@ -583,7 +610,7 @@ actions_tick(struct actions *a, int64_t now)
 		size_t k;
 		int busy = 0;
 
-		if (!s->suspended || !s->automatic || c < 0 ||
+		if (!s->suspended || !s->automatic || s->resume_failed || c < 0 ||
 		    model_customer(a->model, c, &mc) == -1 || mc.level != RISK_NONE ||
 		    now - (mc.since > s->since ? mc.since : s->since) < a->unsuspend_after)
 			continue;

@@ -11,7 +11,7 @@
  * with its notice; exit 75 run again after retry_after at most `retries` times, then a
  * failure; a failure mailed ("HOOK FAILED"); an operator's resume and suspend with
  * RANGEWATCH_OPERATOR; unsuspend_after for automatic suspensions at level none only. Three
- * tests of known bugs in actions.c are built only with -DRW_TEST_KNOWN_BUGS (see there).
+ * tests of the bugs these tests found (fixed).
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -1187,11 +1187,9 @@ test_unsuspend_after(void **state)
 }
 
 /*
- * Known bugs in monitor/actions.c (reported, not fixed here). These tests state what the
- * contract asks and fail today, so they are left out of the run; build with
- * -DRW_TEST_KNOWN_BUGS to run them.
+ * Bugs found in monitor/actions.c by these tests, and fixed: a second automatic suspension
+ * while one was under way; an automatic resume that failed, tried again every tick.
  */
-#ifdef RW_TEST_KNOWN_BUGS
 /* BUG: actions_flag() looks only at the suspensions done (a->susp), not at the automatic
  * suspension still under way for that customer (its job waiting for retry_after after exit
  * 75, or its hook still running), so a level rising again (warn -> act with [hook] level =
@@ -1253,12 +1251,11 @@ test_unsuspend_failure_not_every_tick(void **state)
 	assert_notice(&outbox(f)->r[0], "4711", "HOOK FAILED: unsuspend of customer 4711");
 	actions_tick(f->a, now + 1);		/* the next second */
 	settle(f, 500);
-	/* fails: "suspend 4711\nunsuspend 4711\nunsuspend 4711\n", a second mail */
+	/* was: "suspend 4711\nunsuspend 4711\nunsuspend 4711\n", a second mail */
 	assert_string_equal(calls(f), "suspend 4711\nunsuspend 4711\n");
 	assert_int_equal(outbox(f)->n, 1);
 	orows_clear(outbox(f));
 }
-#endif
 
 int
 main(void)
@@ -1273,14 +1270,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_failure_mailed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_manual, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unsuspend_after, setup, teardown),
-#ifdef RW_TEST_KNOWN_BUGS	/* they fail today: see above */
 		cmocka_unit_test_setup_teardown(test_no_second_run_while_retrying, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_no_second_run_while_running, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_unsuspend_failure_not_every_tick, setup,
 		    teardown),
-#endif
 	};
 
 	signal(SIGPIPE, SIG_IGN);
