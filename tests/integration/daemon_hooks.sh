@@ -75,7 +75,7 @@ calls() { n=$(grep -c "argv=$1" "$tmp/hook/calls.log" 2>/dev/null); echo "${n:-0
 one_call() { [ "$(calls "suspend 1001")" -ge 1 ]; }
 
 start
-runner=$(pgrep -x rangewatch-hook | head -1)
+runner=$(pgrep -x -P "$dpid" rangewatch-hook | head -1)	# the daemon's own runner
 [ -n "$runner" ] && expect "the hook runner keeps root (uid)" 0 "$(awk '/^Uid:/ {print $3}' "/proc/$runner/status")" ||
     bad "no runner process (rangewatch-hook)"
 expect "the daemon itself runs as nobody" "$(id -u nobody)" "$(awk '/^Uid:/ {print $3}' "/proc/$dpid/status")"
@@ -137,7 +137,10 @@ case $au in *"exit 3"*FAILED*) ok "audit: $au";; *) bad "audit of the failure: $
 rwc alerts --customer 1002 >"$tmp/alerts.txt" 2>&1
 grep -q "test a failing hook" "$tmp/alerts.txt" && ok "rangewatch alerts shows the run" ||
     bad "alerts: $(cat "$tmp/alerts.txt")"
+runner=$(pgrep -x -P "$dpid" rangewatch-hook | head -1)
 stop
-sleep 0.5
-pgrep -x rangewatch-hook >/dev/null && bad "the runner outlived the daemon" || ok "the runner ended with the daemon"
+gone() { ! kill -0 "$runner" 2>/dev/null; }
+if [ -z "$runner" ]; then bad "no runner process after the restart"
+elif poll 5 gone; then ok "the runner ended with the daemon"
+else bad "the runner $runner outlived the daemon"; fi
 exit $fail
