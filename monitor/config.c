@@ -311,46 +311,6 @@ parse_long(const char *s, long long *out)
 	return errno != 0 || *end != '\0' ? -1 : 0;
 }
 
-/* "90", "90s", "30m", "48h", "7d", "1w" -> seconds. 0 on success; a number too big for a
- * long long gives LLONG_MAX (out of any range). */
-static int
-parse_duration(const char *s, long long *out)
-{
-	unsigned long long v;
-	long long mult = 1;
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0)
-		v = ULLONG_MAX;
-	switch (*end) {
-	case '\0':
-	case 's':
-		break;
-	case 'm':
-		mult = 60;
-		break;
-	case 'h':
-		mult = HOUR;
-		break;
-	case 'd':
-		mult = DAY;
-		break;
-	case 'w':
-		mult = 7 * DAY;
-		break;
-	default:
-		return -1;
-	}
-	if (*end != '\0' && end[1] != '\0')
-		return -1;
-	*out = v > (unsigned long long)(LLONG_MAX / mult) ? LLONG_MAX : (long long)v * mult;
-	return 0;
-}
-
 /* Seconds as the largest unit that divides them: "8d", "1h", "90s". */
 static void
 format_duration(double secs, char *buf, size_t len)
@@ -426,13 +386,15 @@ value_duration(const char *label, const char *value, double min, double max,
     long long *out, char *msg, size_t msglen)
 {
 	char esc[96], lo[32], hi[32];
+	int64_t secs;
 
 	text_escape(esc, sizeof esc, value, strlen(value));
-	if (parse_duration(value, out) == -1) {
+	if (text_duration(value, &secs) == -1) {
 		snprintf(msg, msglen, "%s: '%s' is not a duration (a number of seconds, or with "
 		    "s, m, h, d or w: 90s, 30m, 48h, 7d, 1w)", label, esc);
 		return -1;
 	}
+	*out = secs;
 	if ((double)*out < min || (double)*out > max) {
 		format_duration(min, lo, sizeof lo);
 		format_duration(max, hi, sizeof hi);

@@ -1,5 +1,6 @@
 /*
- * text.c — escaping untrusted text. Pure functions; see text.h for the rules.
+ * text.c — escaping untrusted text, and reading the small values config files share.
+ * Pure functions; see text.h for the rules.
  */
 #include "text.h"
 
@@ -152,4 +153,43 @@ text_json(const char *s)
 	j = json_string(buf);
 	free(buf);
 	return j;
+}
+
+int
+text_duration(const char *s, int64_t *out)
+{
+	uint64_t v = 0, mult = 1;
+	int big = 0;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			big = 1;	/* keep reading: the rest must still be well formed */
+		else
+			v = v * 10 + (uint64_t)(*s - '0');
+	}
+	switch (*s) {
+	case '\0':
+	case 's':
+		break;
+	case 'm':
+		mult = 60;
+		break;
+	case 'h':
+		mult = 3600;
+		break;
+	case 'd':
+		mult = 86400;
+		break;
+	case 'w':
+		mult = 7 * 86400;
+		break;
+	default:
+		return -1;
+	}
+	if (*s != '\0' && s[1] != '\0')
+		return -1;
+	*out = big || v > (uint64_t)INT64_MAX / mult ? INT64_MAX : (int64_t)(v * mult);
+	return 0;
 }

@@ -1,12 +1,14 @@
 /*
  * text.h — making untrusted text (SMTP replies, DNS TXT, customer names from billing) safe
  * for a terminal, a log line, an email header or a JSON string. Nothing that came from
- * outside reaches an output without passing through text_escape().
+ * outside reaches an output without passing through text_escape(). Also the one reader of
+ * the durations that both config files take (text_duration()).
  */
 #ifndef RW_TEXT_H
 #define RW_TEXT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -26,5 +28,11 @@ const char *text_casefind(const char *hay, size_t len, const char *needle);
  * escaped by the JSON encoding), else its text_escape()d form, so that untrusted bytes can
  * never make a document unencodable. A new reference (NULL only when out of memory). */
 json_t *text_json(const char *s);
+
+/* A duration as config files write it -> seconds in *out: a whole number (digits only, no
+ * sign, no blanks) with at most one unit after it, s, m, h, d or w ("90", "90s", "30m",
+ * "48h", "7d", "1w"). 0 on success, -1 when s is not one. A number too big for an int64_t
+ * gives INT64_MAX, so that the caller's range check refuses it. */
+int text_duration(const char *s, int64_t *out);
 
 #endif

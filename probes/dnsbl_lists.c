@@ -142,40 +142,6 @@ parse_udec(const char *s, const char **end, double *out)
 	return 0;
 }
 
-/* "90", "90s", "15m", "1h", "7d", "2w" -> seconds. 0 on success. */
-static int
-parse_duration(const char *s, double *out)
-{
-	const char *end;
-	double v, mult = 1;
-
-	if (parse_udec(s, &end, &v) == -1)
-		return -1;
-	switch (*end) {
-	case '\0':
-	case 's':
-		break;
-	case 'm':
-		mult = 60;
-		break;
-	case 'h':
-		mult = 3600;
-		break;
-	case 'd':
-		mult = DAY;
-		break;
-	case 'w':
-		mult = 7 * DAY;
-		break;
-	default:
-		return -1;
-	}
-	if (*end != '\0' && end[1] != '\0')
-		return -1;
-	*out = v * mult;
-	return 0;
-}
-
 /* A dotted quad (exactly four decimal octets) -> host order. 0 on success. */
 static int
 parse_v4(const char *s, size_t len, uint32_t *out)
@@ -416,6 +382,7 @@ set_value(struct lists_load *ld, const struct lkey *k, const char *value, int ap
 	unsigned *cl;
 	uint32_t lo, hi, a;
 	double d;
+	int64_t secs;
 	size_t i, n;
 	int b, r;
 
@@ -558,11 +525,12 @@ set_value(struct lists_load *ld, const struct lkey *k, const char *value, int ap
 		*(double *)(void *)((char *)l + k->off) = d;
 		return 0;
 	case LK_DURATION:
-		if (parse_duration(value, &d) == -1) {
+		if (text_duration(value, &secs) == -1) {
 			snprintf(msg, msglen, "%s: '%s' is not a duration (seconds, or a number "
 			    "with s, m, h, d or w)", k->name, esc);
 			return -1;
 		}
+		d = (double)secs;
 		if (d < k->min || d > k->max) {
 			snprintf(msg, msglen, "%s: %s is out of range (%.0fs..%.0fd)", k->name,
 			    esc, k->min, k->max / DAY);

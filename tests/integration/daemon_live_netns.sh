@@ -169,40 +169,9 @@ rejections_cited_per_hour = 2
 EOF
 chmod -R a+rX "$tmp"
 
-db=$tmp/state/rangewatch.db
-sql() {
-	$PY - "$db" "$1" <<'PYEOF'
-import sqlite3, sys
-c = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=5)
-for row in c.execute(sys.argv[2]):
-    print("|".join(str(x) for x in row))
-PYEOF
-}
-rwc() {	# rwc SUBCOMMAND ARGS... -> the CLI (root namespace) against the test's daemon
-	"$RW" "$@" -c "$tmp/etc/rangewatch.conf"
-}
-# jq-like: js EXPR < JSON (EXPR is Python over d)
-js() { $PY -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
-# raw LINE -> the daemon's reply to one request line
-raw() {
-	$PY - "$tmp/run/rw.sock" "$1" <<'PYEOF'
-import socket, sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(10)
-s.sendall(sys.argv[2].encode() + b"\n")
-buf = b""
-while not buf.endswith(b"\n"):
-    b = s.recv(65536)
-    if not b:
-        break
-    buf += b
-print(buf.decode().strip())
-PYEOF
-}
-poll() {	# poll SECONDS COMMAND... -> until COMMAND succeeds
-	t=$1; shift; n=0
-	while [ $n -lt $((t * 2)) ]; do "$@" && return 0; sleep 0.5; n=$((n + 1)); done
-	return 1
-}
+# sql, rwc (the CLI in the root namespace), raw, js, poll, level_of: not daemon/lib.sh, whose
+# setup (zones, the story capture, the config) is not this test's
+. "$(dirname "$0")/daemon/helpers.sh"
 ready() { [ "$(rwc status --json 2>/dev/null | js 'd["pid"]' 2>/dev/null)" = "$dpid" ]; }
 start() {
 	ip netns exec "$mns" "$RW_BIN/rangewatchd" -f -c "$tmp/etc/rangewatch.conf" \
@@ -216,7 +185,6 @@ stop() {
 	kill -TERM "$dpid"; wait "$dpid"; rc=$?
 	[ $rc = 0 ] && ok "SIGTERM: clean exit" || bad "SIGTERM: exit $rc"
 }
-level_of() { rwc customers --all --json | js "[c['level'] for c in d['customers'] if c['id']=='$1'][0]"; }
 levels() { rwc customers --all --json | js '" ".join("%s=%s" % (c["id"], c["level"]) for c in sorted(d["customers"], key=lambda c: c["id"]))'; }
 # every level 1002 was seen at, for "never past watch"
 seen1002() { level_of 1002 >>"$tmp/levels1002"; }

@@ -44,6 +44,7 @@
 #include "traffic.h"
 #include "testaddr.h"
 #include "testfiles.h"
+#include "modelfix.h"
 
 #define T0		1717200000LL	/* the model's clock: 2024-06-01 00:00 UTC */
 #define AUTO		"rangewatchd (automatic)"
@@ -88,18 +89,10 @@ static const char HOOK[] =
     "exit ${code:-0}\n";
 
 struct fx {
-	char dir[64];		/* root's, 0755: the hook and the data files */
+	struct modelfix mf;	/* its folder root's, 0755: the hook and the data files */
 	char *real;
 	char out[128];		/* where the hook (nobody) writes: 0777 */
 	char hook[160];
-	struct store *st;
-	struct listings *li;
-	struct traffic *tr;
-	struct prefixes *p;
-	struct customers *c;
-	struct dnsbl_lists *ls;
-	struct risk_config rc;
-	struct model *m;
 	struct loop *l;
 	struct rw_config *cfg;
 	struct alert *al;
@@ -128,7 +121,8 @@ static struct actions *
 new_actions(struct fx *f, struct hook_runner *h)
 {
 	char err[256] = "";
-	struct actions *a = actions_new(f->l, h, f->st, f->al, f->m, f->cfg, err, sizeof err);
+	struct actions *a = actions_new(f->l, h, f->mf.st, f->al, f->mf.m, f->cfg, err,
+	    sizeof err);
 
 	if (a == NULL)
 		fail_msg("actions_new: %s", err);
@@ -139,29 +133,17 @@ static int
 setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof *f);
-	struct model_env env;
-	char path[256], err[512] = "", *text, *at;
+	char err[512] = "", *text, *at;
 	size_t n;
 
-	if (f == NULL || testdir_make(f->dir, sizeof f->dir, "actions") == -1 ||
-	    chmod(f->dir, 0755) == -1 || (f->real = realpath(f->dir, NULL)) == NULL)
+	if (f == NULL)
+		return -1;
+	mf_files(&f->mf, "actions", PREFIXES, CUSTOMERS, LISTS);
+	if (chmod(f->mf.dir, 0755) == -1 || (f->real = realpath(f->mf.dir, NULL)) == NULL)
 		return -1;
 	snprintf(f->out, sizeof f->out, "%s/out", f->real);
 	if (mkdir(f->out, 0777) == -1 || chmod(f->out, 0777) == -1)
 		return -1;
-	snprintf(path, sizeof path, "%s/prefixes.txt", f->dir);
-	write_file(path, PREFIXES, 0);
-	if (prefixes_load(path, &f->p, err, sizeof err) == -1)
-		fail_msg("prefixes_load: %s", err);
-	snprintf(path, sizeof path, "%s/customers.csv", f->dir);
-	write_file(path, CUSTOMERS, 0);
-	if (customers_load(path, &f->c, err, sizeof err) == -1)
-		fail_msg("customers_load: %s", err);
-	snprintf(path, sizeof path, "%s/lists.conf", f->dir);
-	write_file(path, LISTS, 0);
-	if (dnsbl_lists_load(path, &f->ls, err, sizeof err) == -1)
-		fail_msg("dnsbl_lists_load: %s", err);
-	risk_config_init(&f->rc);
 
 	/* the hook script, root's, 0755, with OUT replaced */
 	n = sizeof HOOK + strlen(f->out);
@@ -173,18 +155,8 @@ setup(void **state)
 	free(text);
 	assert_int_equal(chmod(f->hook, 0755), 0);
 
-	if (store_open(f->dir, &f->st, err, sizeof err) == -1)
-		fail_msg("store_open: %s", err);
-	if ((f->li = listings_open(f->st, err, sizeof err)) == NULL)
-		fail_msg("listings_open: %s", err);
-	assert_non_null(f->tr = traffic_new(1000, 2));
-	memset(&env, 0, sizeof env);
-	env.store = f->st;
-	env.traffic = f->tr;
-	env.listings = f->li;
-	if ((f->m = model_new(&env, &f->rc, f->p, f->c, f->ls, T0, err, sizeof err)) == NULL)
-		fail_msg("model_new: %s", err);
-	assert_int_equal(model_tick(f->m, T0 + 10), 1);
+	mf_open(&f->mf, T0, NULL, NULL, NULL);
+	assert_int_equal(model_tick(f->mf.m, T0 + 10), 1);
 	assert_non_null(f->l = loop_new());
 
 	f->cfg = config_default();
@@ -200,7 +172,7 @@ setup(void **state)
 	f->cfg->hook_unsuspend_after = 0;
 	f->cfg->hook_retry_after = 100;
 	f->cfg->hook_retries = 2;
-	if ((f->al = alert_new(f->l, f->st, f->cfg, err, sizeof err)) == NULL)
+	if ((f->al = alert_new(f->l, f->mf.st, f->cfg, err, sizeof err)) == NULL)
 		fail_msg("alert_new: %s", err);
 	/* as root the hook runs as nobody; else as ourselves */
 	if ((f->h = hook_runner_start(f->hook, "nobody", 10, err, sizeof err)) == NULL)
@@ -220,30 +192,14 @@ teardown(void **state)
 	hook_runner_free(f->h);
 	alert_free(f->al);
 	loop_free(f->l);
-	model_free(f->m);
-	listings_free(f->li);
-	store_close(f->st);
-	traffic_free(f->tr);
 	config_free(f->cfg);
-	dnsbl_lists_free(f->ls);
-	customers_free(f->c);
-	prefixes_free(f->p);
-	testdir_remove(f->dir);
+	mf_teardown(&f->mf);
 	free(f->real);
 	free(f);
 	return 0;
 }
 
 /* ------------------------------------------------------------------ helpers */
-
-static long
-cidx(struct fx *f, const char *id)
-{
-	long c = customers_find(model_customers(f->m), id);
-
-	assert_true(c >= 0);
-	return c;
-}
 
 /* The customer detail as views.h shapes it: range is the key of its range-scope
  * neighbourhood (after an asn-scope one, and before a second range-scope one), NULL none;
@@ -285,11 +241,12 @@ flag(struct fx *f, const char *id, enum risk_level level, int64_t event, const c
     const char *ips)
 {
 	static char line[1024];
-	const struct customer *cu = customers_get(model_customers(f->m), (size_t)cidx(f, id));
+	const struct customer *cu = customers_get(model_customers(f->mf.m),
+	    (size_t)mf_cidx(&f->mf, id));
 	json_t *d = detail_of(id, cu->name, risk_level_name(level), range, ips);
 
 	memset(line, 'x', sizeof line);
-	actions_flag(f->a, cidx(f, id), level, event, d, line, sizeof line);
+	actions_flag(f->a, mf_cidx(&f->mf, id), level, event, d, line, sizeof line);
 	json_decref(d);
 	return line;
 }
@@ -409,7 +366,7 @@ audits(struct fx *f, const char *id)
 	char err[256] = "";
 
 	memset(&x, 0, sizeof x);
-	if (store_audit_each(f->st, id, 0, 0, audit_cb, &x, err, sizeof err) == -1)
+	if (store_audit_each(f->mf.st, id, 0, 0, audit_cb, &x, err, sizeof err) == -1)
 		fail_msg("store_audit_each: %s", err);
 	return &x;
 }
@@ -488,7 +445,7 @@ suspensions(struct fx *f)
 	char err[256] = "";
 
 	memset(&x, 0, sizeof x);
-	if (store_suspension_load(f->st, susp_cb, &x, err, sizeof err) == -1)
+	if (store_suspension_load(f->mf.st, susp_cb, &x, err, sizeof err) == -1)
 		fail_msg("store_suspension_load: %s", err);
 	return &x;
 }
@@ -540,7 +497,7 @@ outbox(struct fx *f)
 	char err[256] = "";
 
 	orows_clear(&x);
-	if (store_outbox_each(f->st, NULL, 0, 0, outbox_cb, &x, err, sizeof err) == -1)
+	if (store_outbox_each(f->mf.st, NULL, 0, 0, outbox_cb, &x, err, sizeof err) == -1)
 		fail_msg("store_outbox_each: %s", err);
 	return &x;
 }
@@ -563,28 +520,7 @@ assert_notice(const struct orow *r, const char *id, const char *what)
 static void
 list_key(struct fx *f, const char *key, int listed, int64_t now)
 {
-	struct dnsbl_result r;
-	char err[256] = "";
-
-	memset(&r, 0, sizeof r);
-	assert_non_null(r.list = dnsbl_lists_find(f->ls, "uceprotect-1"));
-	r.status = listed ? DNSBL_LISTED : DNSBL_CLEAN;
-	if (listed) {
-		r.codes[0] = 0x7f000002;
-		r.ncodes = 1;
-	}
-	r.ttl = 300;
-	if (listings_apply(f->li, key, &r, now, err, sizeof err) == -1)
-		fail_msg("listings_apply: %s", err);
-}
-
-static enum risk_level
-model_level(struct fx *f, const char *id)
-{
-	struct model_customer mc;
-
-	assert_int_equal(model_customer(f->m, cidx(f, id), &mc), 0);
-	return mc.level;
+	mf_list(&f->mf, "uceprotect-1", key, listed, NULL, now);
 }
 
 /* ------------------------------------------------------------------ tests */
@@ -608,7 +544,7 @@ test_auto_suspend(void **state)
 	assert_int_equal(audits(f, NULL)->n, 0);
 
 	d = detail_of("4711", "Acme VPS", "act", RANGE1, "203.0.113.5 203.0.113.6 203.0.113.5");
-	actions_flag(f->a, cidx(f, "4711"), RISK_ACT, 42, d, want, sizeof want);
+	actions_flag(f->a, mf_cidx(&f->mf, "4711"), RISK_ACT, 42, d, want, sizeof want);
 	/* the audit row is there before the hook ran */
 	au = audits(f, NULL);
 	assert_int_equal(au->n, 1);
@@ -714,7 +650,7 @@ test_policy(void **state)
 	{
 		json_t *d = detail_of("4711", "Acme VPS", "act", RANGE1, NULL);
 
-		actions_flag(nohook, cidx(f, "4711"), RISK_ACT, 1, d, line, sizeof line);
+		actions_flag(nohook, mf_cidx(&f->mf, "4711"), RISK_ACT, 1, d, line, sizeof line);
 		json_decref(d);
 	}
 	assert_string_equal(line, "recommended: suspend (rangewatch suspend 4711 --reason "
@@ -1000,8 +936,8 @@ test_manual(void **state)
 	/* 4711 at warn in the model: two of its addresses listed */
 	list_key(f, "203.0.113.5", 1, T0 + 70);
 	list_key(f, "203.0.113.6", 1, T0 + 70);
-	assert_int_equal(model_tick(f->m, T0 + 70), 1);
-	assert_int_equal(model_level(f, "4711"), RISK_WARN);
+	assert_int_equal(model_tick(f->mf.m, T0 + 70), 1);
+	assert_int_equal(mf_level(&f->mf, "4711"), RISK_WARN);
 
 	/* automatically suspended first */
 	flag(f, "4711", RISK_ACT, 5, RANGE1, NULL);
@@ -1016,10 +952,10 @@ test_manual(void **state)
 	au.reason = "customer cleaned up";
 	au.outcome = "requested";
 	au.detail = "";
-	assert_int_equal(store_audit_add(f->st, &au, &id1, err, sizeof err), 0);
+	assert_int_equal(store_audit_add(f->mf.st, &au, &id1, err, sizeof err), 0);
 	d = detail_of("4711", "Acme VPS", "warn", RANGE1, "203.0.113.5 203.0.113.6");
-	assert_int_equal(actions_manual(f->a, "resume", cidx(f, "4711"), "customer cleaned up",
-	    "uid 0 (root)", id1, d, out, sizeof out), 0);
+	assert_int_equal(actions_manual(f->a, "resume", mf_cidx(&f->mf, "4711"),
+	    "customer cleaned up", "uid 0 (root)", id1, d, out, sizeof out), 0);
 	json_decref(d);
 	assert_string_equal(out, "unsuspend hook started; its result follows in the audit log");
 	wait_done(f, 2, 5000);
@@ -1050,9 +986,9 @@ test_manual(void **state)
 	au.reason = "abuse desk: confirmed";
 	au.outcome = "requested";
 	au.detail = "";
-	assert_int_equal(store_audit_add(f->st, &au, &id2, err, sizeof err), 0);
-	assert_int_equal(actions_manual(f->a, "suspend", cidx(f, "300"), "abuse desk: confirmed",
-	    "uid 1000", id2, NULL, out, sizeof out), 0);
+	assert_int_equal(store_audit_add(f->mf.st, &au, &id2, err, sizeof err), 0);
+	assert_int_equal(actions_manual(f->a, "suspend", mf_cidx(&f->mf, "300"),
+	    "abuse desk: confirmed", "uid 1000", id2, NULL, out, sizeof out), 0);
 	assert_string_equal(out, "suspend hook started; its result follows in the audit log");
 	wait_done(f, 3, 5000);
 	snprintf(ev, sizeof ev, "%lld", (long long)id2);
@@ -1069,8 +1005,8 @@ test_manual(void **state)
 		}
 	/* a failed manual run is mailed with who asked */
 	codes(f, "100", "4\n");
-	assert_int_equal(actions_manual(f->a, "suspend", cidx(f, "100"), "x", "uid 0 (root)",
-	    id2, NULL, out, sizeof out), 0);
+	assert_int_equal(actions_manual(f->a, "suspend", mf_cidx(&f->mf, "100"), "x",
+	    "uid 0 (root)", id2, NULL, out, sizeof out), 0);
 	wait_done(f, 4, 5000);
 	assert_int_equal(outbox(f)->n, 1);
 	assert_notice(&outbox(f)->r[0], "100", "HOOK FAILED: suspend of customer 100");
@@ -1078,8 +1014,8 @@ test_manual(void **state)
 
 	/* no hook: recorded, nothing runs */
 	nohook = new_actions(f, NULL);
-	assert_int_equal(actions_manual(nohook, "resume", cidx(f, "300"), "r", "uid 0 (root)",
-	    id2, NULL, out, sizeof out), 0);
+	assert_int_equal(actions_manual(nohook, "resume", mf_cidx(&f->mf, "300"), "r",
+	    "uid 0 (root)", id2, NULL, out, sizeof out), 0);
 	assert_string_equal(out, "resume recorded; no hook configured ([hook] path is empty)");
 	actions_free(nohook);
 	settle(f, 200);
@@ -1119,8 +1055,8 @@ test_unsuspend_after(void **state)
 	a.reason = "by hand";
 	a.outcome = "";
 	a.detail = "";
-	assert_int_equal(store_audit_add(f->st, &a, &id, err, sizeof err), 0);
-	assert_int_equal(actions_manual(f->a, "suspend", cidx(f, "100"), "by hand",
+	assert_int_equal(store_audit_add(f->mf.st, &a, &id, err, sizeof err), 0);
+	assert_int_equal(actions_manual(f->a, "suspend", mf_cidx(&f->mf, "100"), "by hand",
 	    "uid 0 (root)", id, NULL, out, sizeof out), 0);
 	wait_done(f, 3, 5000);
 	assert_int_equal(actions_suspended(f->a, "100", NULL, NULL), 1);
@@ -1128,10 +1064,10 @@ test_unsuspend_after(void **state)
 	/* 4711 at warn in the model; 500 and 100 at none */
 	list_key(f, "203.0.113.5", 1, T0 + 70);
 	list_key(f, "203.0.113.6", 1, T0 + 70);
-	assert_int_equal(model_tick(f->m, T0 + 70), 1);
-	assert_int_equal(model_level(f, "4711"), RISK_WARN);
-	assert_int_equal(model_level(f, "500"), RISK_NONE);
-	assert_int_equal(model_level(f, "100"), RISK_NONE);
+	assert_int_equal(model_tick(f->mf.m, T0 + 70), 1);
+	assert_int_equal(mf_level(&f->mf, "4711"), RISK_WARN);
+	assert_int_equal(mf_level(&f->mf, "500"), RISK_NONE);
+	assert_int_equal(mf_level(&f->mf, "100"), RISK_NONE);
 
 	/* not before unsuspend_after */
 	actions_tick(f->a, (int64_t)time(NULL) + 50);

@@ -5,7 +5,8 @@
  * every error with its exact FILE:LINE text. The [risk] defaults are risk_config_init()'s,
  * also as the shipped etc/rangewatch.conf writes them out, and its commented [policy]
  * examples load and mean what they say; [policy "NAME"] sections edit, disable and add
- * escalation policies.
+ * escalation policies. text_duration(), the duration reader this file shares with the DNSBL
+ * lists file, is tested here on its own too.
  */
 #include <limits.h>
 #include <setjmp.h>
@@ -22,6 +23,7 @@
 
 #include "config.h"
 #include "testfiles.h"
+#include "text.h"
 
 struct fixture {
 	char dir[64];		/* as made */
@@ -998,6 +1000,37 @@ test_alert_keys(void **state)
 	expect_error(fx, "[alert]\npassword_file = pw\n", 0, want);
 }
 
+/* text_duration(): a whole number with at most one unit; too big saturates to INT64_MAX. */
+static void
+test_text_duration(void **state)
+{
+	static const struct {
+		const char *s;
+		int64_t secs;
+	} ok[] = {
+		{ "0", 0 }, { "90", 90 }, { "90s", 90 }, { "30m", 1800 }, { "48h", 172800 },
+		{ "7d", 604800 }, { "1w", 604800 }, { "007s", 7 },
+		{ "9223372036854775807", INT64_MAX }, { "9223372036854775808", INT64_MAX },
+		{ "99999999999999999999999w", INT64_MAX },
+		{ "15250284452471w", INT64_C(15250284452471) * 604800 },
+		{ "15250284452472w", INT64_MAX },
+	};
+	static const char *const bad[] = {
+		"", "s", "h", "-1", "+1", " 1", "1 ", "1.5h", "48 hours", "5y", "2hh", "1sm", "0x10",
+	};
+	int64_t v;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		v = -1;
+		assert_int_equal(text_duration(ok[i].s, &v), 0);
+		assert_true(v == ok[i].secs);
+	}
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_int_equal(text_duration(bad[i], &v), -1);
+}
+
 int
 main(void)
 {
@@ -1012,6 +1045,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_new_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alert_keys, setup, teardown),
+		cmocka_unit_test(test_text_duration),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -415,6 +415,8 @@ test_errors(void **state)
 		{ HEAD "expiry = -1\n",
 		  "4: [list \"a\"] expiry: '-1' is not a duration (seconds, or a number with s, "
 		  "m, h, d or w)" },
+		{ HEAD "expiry = 99999999999999999999w\n",
+		  "4: [list \"a\"] expiry: 99999999999999999999w is out of range (0s..366d)" },
 		{ HEAD "interval = 1h\nfast_interval = 2h\n",
 		  "5: [list \"a\"] fast_interval (7200s) is longer than interval (3600s)" },
 		{ HEAD "max_qps = 0\n", "4: [list \"a\"] max_qps: 0 is out of range (1..100000)" },

@@ -35,6 +35,7 @@
 #include "traffic.h"
 #include "testaddr.h"
 #include "testfiles.h"
+#include "modelfix.h"
 
 #define T0	1717200000LL	/* 2024-06-01 00:00 UTC, an hour boundary */
 #define MIN	60LL
@@ -70,15 +71,7 @@ static const char LISTS[] =
     "scope = range\n";
 
 struct fx {
-	char dir[64];
-	struct store *st;
-	struct listings *li;
-	struct traffic *tr;
-	struct prefixes *p;
-	struct customers *c;
-	struct dnsbl_lists *ls;
-	struct risk_config rc;
-	struct model *m;
+	struct modelfix mf;
 	char suspects[8][64];	/* what the suspect callback was given */
 	size_t nsuspects;
 };
@@ -92,40 +85,12 @@ on_suspect(void *arg, const struct rw_addr *ip)
 	addr_format(ip, f->suspects[f->nsuspects++], sizeof f->suspects[0]);
 }
 
-static void
-load_customers(struct fx *f, const char *text, struct customers **out)
-{
-	char path[128], err[256] = "";
-
-	snprintf(path, sizeof path, "%s/customers.csv", f->dir);
-	write_file(path, text, 0);
-	if (customers_load(path, out, err, sizeof err) == -1)
-		fail_msg("customers_load: %s", err);
-}
-
-/* Store, listings and model over the fixture's files (the traffic table is kept when
- * there is one: a restart test frees it itself). */
+/* Store, listings and model over the fixture's files, the suspect callback recording (the
+ * traffic table is kept when there is one: a restart test frees it itself). */
 static void
 open_model(struct fx *f, int64_t now)
 {
-	struct model_env env;
-	char err[512] = "";
-
-	if (store_open(f->dir, &f->st, err, sizeof err) == -1)
-		fail_msg("store_open: %s", err);
-	if ((f->li = listings_open(f->st, err, sizeof err)) == NULL)
-		fail_msg("listings_open: %s", err);
-	if (f->tr == NULL)
-		assert_non_null(f->tr = traffic_new(1000, 2));
-	memset(&env, 0, sizeof env);
-	env.store = f->st;
-	env.traffic = f->tr;
-	env.listings = f->li;
-	env.control = NULL;
-	env.suspect = on_suspect;
-	env.arg = f;
-	if ((f->m = model_new(&env, &f->rc, f->p, f->c, f->ls, now, err, sizeof err)) == NULL)
-		fail_msg("model_new: %s", err);
+	mf_open(&f->mf, now, NULL, on_suspect, f);
 }
 
 /* Everything but the files: as a stopping daemon does (save, flush, free). */
@@ -134,49 +99,23 @@ close_model(struct fx *f)
 {
 	char err[512] = "";
 
-	if (f->m != NULL)
-		model_save(f->m);
-	if (f->st != NULL && store_flush(f->st, err, sizeof err) == -1)
+	if (f->mf.m != NULL)
+		model_save(f->mf.m);
+	if (f->mf.st != NULL && store_flush(f->mf.st, err, sizeof err) == -1)
 		fail_msg("store_flush: %s", err);
-	model_free(f->m);
-	listings_free(f->li);
-	store_close(f->st);
-	traffic_free(f->tr);
-	f->m = NULL;
-	f->li = NULL;
-	f->st = NULL;
-	f->tr = NULL;
+	mf_close(&f->mf);
 }
 
 static int
 setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof *f);
-	char path[128], err[256] = "";
 
-	if (f == NULL || testdir_make(f->dir, sizeof f->dir, "model") == -1)
+	if (f == NULL)
 		return -1;
-	snprintf(path, sizeof path, "%s/prefixes.txt", f->dir);
-	write_file(path, PREFIXES, 0);
-	if (prefixes_load(path, &f->p, err, sizeof err) == -1) {
-		fprintf(stderr, "prefixes_load: %s\n", err);
-		return -1;
-	}
-	load_customers(f, CUSTOMERS, &f->c);
-	snprintf(path, sizeof path, "%s/lists.conf", f->dir);
-	write_file(path, LISTS, 0);
-	if (dnsbl_lists_load(path, &f->ls, err, sizeof err) == -1) {
-		fprintf(stderr, "dnsbl_lists_load: %s\n", err);
-		return -1;
-	}
+	mf_files(&f->mf, "model", PREFIXES, CUSTOMERS, LISTS);
 	/* low absolute limits: 10 connections an hour make a suspect; the others never */
-	risk_config_init(&f->rc);
-	f->rc.conn_per_hour = 10;
-	f->rc.rcpt_per_hour = 1000;
-	f->rc.mx_per_hour = 1000;
-	f->rc.rej_5xx = 1000;
-	f->rc.rej_cited = 1000;
-	f->rc.rate_min = 1000000;
+	mf_low_limits(&f->mf);
 	*state = f;
 	return 0;
 }
@@ -187,94 +126,24 @@ teardown(void **state)
 	struct fx *f = *state;
 
 	close_model(f);
-	dnsbl_lists_free(f->ls);
-	customers_free(f->c);
-	prefixes_free(f->p);
-	testdir_remove(f->dir);
+	mf_teardown(&f->mf);
 	free(f);
 	return 0;
 }
 
 /* ------------------------------------------------------------------ helpers */
 
-/* The traffic record of ip (created, with its customer resolved as the capture does). */
-static struct traffic_ip *
-rec(struct fx *f, const char *ip)
-{
-	struct rw_addr a = A(ip);
-	struct traffic_ip *t;
-	int created = 0;
-
-	assert_non_null(t = traffic_add(f->tr, &a, &created));
-	if (created)
-		t->customer = (int32_t)customers_lookup(f->c, &a);
-	return t;
-}
-
-/* ip completes n sessions, each with one MAIL, rcpt/n... RCPT in all, one DATA. */
-static void
-sendn(struct fx *f, const char *ip, uint32_t sessions, uint32_t rcpt)
-{
-	struct traffic_ip *t = rec(f, ip);
-
-	t->syn += sessions;
-	t->sessions += sessions;
-	t->mail_from += sessions;
-	t->data += sessions;
-	t->rcpt_to += rcpt;
-	t->bytes_out += 1000ULL * sessions;
-}
-
 static int
 tick(struct fx *f, int64_t now)
 {
-	return model_tick(f->m, now);
+	return model_tick(f->mf.m, now);
 }
 
 /* list says key is listed (or clean) at now; returns the listing change. */
 static int
 list_key(struct fx *f, const char *list, const char *key, int listed, int64_t now)
 {
-	struct dnsbl_result r;
-	char err[256] = "";
-	int ch;
-
-	memset(&r, 0, sizeof r);
-	assert_non_null(r.list = dnsbl_lists_find(f->ls, list));
-	r.status = listed ? DNSBL_LISTED : DNSBL_CLEAN;
-	if (listed) {
-		r.codes[0] = 0x7f000002;
-		r.ncodes = 1;
-		snprintf(r.txt, sizeof r.txt, "listed for the test");
-	}
-	r.ttl = 300;
-	if ((ch = listings_apply(f->li, key, &r, now, err, sizeof err)) == -1)
-		fail_msg("listings_apply: %s", err);
-	return ch;
-}
-
-static long
-cidx(struct fx *f, const char *id)
-{
-	long c = customers_find(model_customers(f->m), id);
-
-	assert_true(c >= 0);
-	return c;
-}
-
-static struct model_customer
-mc_of(struct fx *f, const char *id)
-{
-	struct model_customer mc;
-
-	assert_int_equal(model_customer(f->m, cidx(f, id), &mc), 0);
-	return mc;
-}
-
-static enum risk_level
-level_of(struct fx *f, const char *id)
-{
-	return mc_of(f, id).level;
+	return mf_list(&f->mf, list, key, listed, "listed for the test", now);
 }
 
 static int
@@ -282,7 +151,7 @@ suspect(struct fx *f, const char *ip, unsigned *rules)
 {
 	struct rw_addr a = A(ip);
 	unsigned r = 0;
-	int s = risk_ip_suspect(model_risk(f->m), &a, &r);
+	int s = risk_ip_suspect(model_risk(f->mf.m), &a, &r);
 
 	if (rules != NULL)
 		*rules = r;
@@ -319,7 +188,7 @@ rows(struct fx *f, int hourly, int64_t from, int64_t to, size_t *n)
 	char err[256] = "";
 
 	memset(&x, 0, sizeof x);
-	if (store_traffic_each(f->st, hourly, from, to, NULL, NULL, row_line, &x, err,
+	if (store_traffic_each(f->mf.st, hourly, from, to, NULL, NULL, row_line, &x, err,
 	    sizeof err) == -1)
 		fail_msg("store_traffic_each: %s", err);
 	if (n != NULL)
@@ -347,7 +216,7 @@ history(struct fx *f, const char *id)
 	char err[256] = "";
 
 	memset(&x, 0, sizeof x);
-	if (store_flag_history(f->st, id, 0, 0, hist_line, &x, err, sizeof err) == -1)
+	if (store_flag_history(f->mf.st, id, 0, 0, hist_line, &x, err, sizeof err) == -1)
 		fail_msg("store_flag_history: %s", err);
 	return x.s;
 }
@@ -384,7 +253,7 @@ stored_flag(struct fx *f, const char *id)
 
 	memset(&c, 0, sizeof c);
 	c.want = id;
-	if (store_flag_load(f->st, cur_row, &c, err, sizeof err) == -1)
+	if (store_flag_load(f->mf.st, cur_row, &c, err, sizeof err) == -1)
 		fail_msg("store_flag_load: %s", err);
 	return c;
 }
@@ -404,32 +273,32 @@ test_minute_rows(void **state)
 	open_model(f, T0);
 	assert_int_equal(tick(f, T0 + 10), 1);		/* the first tick: the clock starts, and
 						 * what the restored state changed is recorded */
-	sendn(f, "203.0.113.5", 3, 7);
-	a = rec(f, "203.0.113.5");
+	mf_send(&f->mf, "203.0.113.5", 3, 7);
+	a = mf_rec(&f->mf, "203.0.113.5");
 	a->starttls = 1;
 	a->replies_4xx = 1;
 	a->replies_5xx = 2;
-	traffic_cite(f->tr, a, 1);
+	traffic_cite(f->mf.tr, a, 1);
 	distinct_add(&a->dst, distinct_key(&d1));
 	distinct_add(&a->dst, distinct_key(&d2));
-	sendn(f, "203.0.113.70", 1, 1);
-	sendn(f, "10.9.9.9", 2, 2);		/* outside the space: unassigned, "" customer */
+	mf_send(&f->mf, "203.0.113.70", 1, 1);
+	mf_send(&f->mf, "10.9.9.9", 2, 2);	/* outside the space: unassigned, "" customer */
 
 	assert_int_equal(tick(f, T0 + 30), 0);		/* same minute: nothing */
 	assert_int_equal(tick(f, T0 + 59), 0);
 	rows(f, 0, T0 - HOUR, T0 + 2 * HOUR, &n);
 	assert_int_equal(n, 0);
-	assert_int_equal(model_evaluated(f->m), T0 + 10);	/* the first tick's only */
+	assert_int_equal(model_evaluated(f->mf.m), T0 + 10);	/* the first tick's only */
 
 	assert_int_equal(tick(f, T0 + 65), 1);		/* minute 0 ends */
-	assert_int_equal(model_evaluated(f->m), T0 + 65);
+	assert_int_equal(model_evaluated(f->mf.m), T0 + 65);
 	assert_string_equal(rows(f, 0, T0 - HOUR, T0 + 2 * HOUR, &n),
 	    "0 10.9.9.9  2/2/2/2/2/0/0/0/0/0/2000\n"
 	    "0 203.0.113.5 4711 3/7/3/3/3/1/1/2/1/2/3000\n"
 	    "0 203.0.113.70 100 1/1/1/1/1/0/0/0/0/0/1000\n");
 
 	/* minute 1: only .5 moves (2 sessions, 1 RCPT, one new and one old destination) */
-	sendn(f, "203.0.113.5", 2, 1);
+	mf_send(&f->mf, "203.0.113.5", 2, 1);
 	distinct_add(&a->dst, distinct_key(&d3));
 	distinct_add(&a->dst, distinct_key(&d1));
 	assert_int_equal(tick(f, T0 + 125), 1);
@@ -440,7 +309,7 @@ test_minute_rows(void **state)
 	rows(f, 0, T0 + 120, T0 + 180, &n);
 	assert_int_equal(n, 0);
 	/* a tick several minutes later carries what came since into the last tick's minute */
-	sendn(f, "203.0.113.70", 4, 4);
+	mf_send(&f->mf, "203.0.113.70", 4, 4);
 	assert_int_equal(tick(f, T0 + 600), 1);
 	assert_string_equal(rows(f, 0, T0 + 180, T0 + 600, &n),
 	    "180 203.0.113.70 100 4/4/4/4/4/0/0/0/0/0/4000\n");
@@ -455,7 +324,7 @@ test_minute_rows(void **state)
 
 	/* a minute of the next hour goes into the next hour's row */
 	assert_int_equal(tick(f, T0 + HOUR + 5), 1);
-	sendn(f, "203.0.113.5", 1, 1);
+	mf_send(&f->mf, "203.0.113.5", 1, 1);
 	assert_int_equal(tick(f, T0 + HOUR + 65), 1);
 	assert_string_equal(rows(f, 1, T0 + HOUR, T0 + 2 * HOUR, &n),
 	    "3600 203.0.113.5 4711 1/1/1/1/1/0/0/0/0/0/1000\n");
@@ -471,8 +340,8 @@ test_first_burst(void **state)
 
 	open_model(f, T0);
 	assert_int_equal(tick(f, T0 + 10), 1);
-	sendn(f, "203.0.113.5", 12, 12);
-	sendn(f, "203.0.113.70", 9, 9);
+	mf_send(&f->mf, "203.0.113.5", 12, 12);
+	mf_send(&f->mf, "203.0.113.70", 9, 9);
 	assert_int_equal(tick(f, T0 + 65), 1);
 	assert_int_equal(suspect(f, "203.0.113.5", &rules), 1);
 	assert_int_equal(rules, RISK_R_CONN);
@@ -480,21 +349,21 @@ test_first_burst(void **state)
 	assert_int_equal(f->nsuspects, 1);
 	assert_string_equal(f->suspects[0], "203.0.113.5");
 	/* one suspect toward the /24's 4: watch */
-	assert_int_equal(level_of(f, "4711"), RISK_WATCH);
-	assert_int_equal(level_of(f, "100"), RISK_NONE);
+	assert_int_equal(mf_level(&f->mf, "4711"), RISK_WATCH);
+	assert_int_equal(mf_level(&f->mf, "100"), RISK_NONE);
 	assert_string_equal(history(f, "4711"), "watch<none");
 	assert_string_equal(history(f, "100"), "");
 
 	/* the 10th connection of .70; .5 stays suspect and is not announced again */
-	sendn(f, "203.0.113.70", 1, 1);
-	sendn(f, "203.0.113.5", 1, 1);
+	mf_send(&f->mf, "203.0.113.70", 1, 1);
+	mf_send(&f->mf, "203.0.113.5", 1, 1);
 	assert_int_equal(tick(f, T0 + 125), 1);
 	assert_int_equal(suspect(f, "203.0.113.70", &rules), 1);
 	assert_int_equal(f->nsuspects, 2);
 	assert_string_equal(f->suspects[1], "203.0.113.70");
 	/* two suspects toward 4: projected 0.5, warn for both contributors */
-	assert_int_equal(level_of(f, "4711"), RISK_WARN);
-	assert_int_equal(level_of(f, "100"), RISK_WARN);
+	assert_int_equal(mf_level(&f->mf, "4711"), RISK_WARN);
+	assert_int_equal(mf_level(&f->mf, "100"), RISK_WARN);
 	assert_string_equal(history(f, "4711"), "warn<watch watch<none");
 	assert_string_equal(history(f, "100"), "warn<none");
 	/* an unchanged minute records nothing */
@@ -520,11 +389,11 @@ test_listing_levels_ack(void **state)
 
 	assert_int_equal(list_key(f, "uceprotect-1", "203.0.113.5", 1, T0 + 70),
 	    LISTING_LISTED);
-	assert_int_equal(level_of(f, "4711"), RISK_NONE);	/* not before the tick */
+	assert_int_equal(mf_level(&f->mf, "4711"), RISK_NONE);	/* not before the tick */
 	assert_int_equal(tick(f, T0 + 70), 1);
-	assert_int_equal(model_evaluated(f->m), T0 + 70);
-	assert_int_equal(level_of(f, "4711"), RISK_WATCH);	/* 1 of 4 impacts */
-	assert_int_equal(mc_of(f, "4711").since, T0 + 70);
+	assert_int_equal(model_evaluated(f->mf.m), T0 + 70);
+	assert_int_equal(mf_level(&f->mf, "4711"), RISK_WATCH);	/* 1 of 4 impacts */
+	assert_int_equal(mf_customer(&f->mf, "4711").since, T0 + 70);
 	assert_string_equal(history(f, "4711"), "watch<none");
 	assert_int_equal(tick(f, T0 + 71), 0);		/* done: no second evaluation */
 
@@ -535,19 +404,19 @@ test_listing_levels_ack(void **state)
 	assert_int_equal(list_key(f, "uceprotect-1", "203.0.113.6", 1, T0 + 80),
 	    LISTING_LISTED);
 	assert_int_equal(tick(f, T0 + 80), 1);
-	assert_int_equal(level_of(f, "4711"), RISK_WARN);	/* 2 of 4: 0.5 */
+	assert_int_equal(mf_level(&f->mf, "4711"), RISK_WARN);	/* 2 of 4: 0.5 */
 	assert_string_equal(history(f, "4711"), "warn<watch watch<none");
 	assert_int_equal(tick(f, T0 + 125), 1);		/* a minute at the same level */
 	assert_string_equal(history(f, "4711"), "warn<watch watch<none");
 
 	/* ack: nothing to ack for a customer without a flag, nor an unknown index */
-	assert_int_equal(model_ack(f->m, cidx(f, "100"), "op", "why", T0 + 126, err,
+	assert_int_equal(model_ack(f->mf.m, mf_cidx(&f->mf, "100"), "op", "why", T0 + 126, err,
 	    sizeof err), -1);
 	assert_non_null(strstr(err, "no flag"));
-	assert_int_equal(model_ack(f->m, 99, "op", "why", T0 + 126, err, sizeof err), -1);
-	assert_int_equal(model_ack(f->m, cidx(f, "4711"), "op", "customer called", T0 + 126,
-	    err, sizeof err), 0);
-	mc = mc_of(f, "4711");
+	assert_int_equal(model_ack(f->mf.m, 99, "op", "why", T0 + 126, err, sizeof err), -1);
+	assert_int_equal(model_ack(f->mf.m, mf_cidx(&f->mf, "4711"), "op", "customer called",
+	    T0 + 126, err, sizeof err), 0);
+	mc = mf_customer(&f->mf, "4711");
 	assert_string_equal(mc.ack_by, "op");
 	assert_string_equal(mc.ack_reason, "customer called");
 	assert_int_equal(mc.ack_ts, T0 + 126);
@@ -560,42 +429,42 @@ test_listing_levels_ack(void **state)
 	/* 3 of 4 is still warn: the ack stays */
 	list_key(f, "uceprotect-1", "203.0.113.7", 1, T0 + 130);
 	assert_int_equal(tick(f, T0 + 130), 1);
-	assert_int_equal(level_of(f, "4711"), RISK_WARN);
-	assert_string_equal(mc_of(f, "4711").ack_by, "op");
+	assert_int_equal(mf_level(&f->mf, "4711"), RISK_WARN);
+	assert_string_equal(mf_customer(&f->mf, "4711").ack_by, "op");
 	assert_string_equal(history(f, "4711"), "warn<watch watch<none");
 
 	/* 4 of 4: act, one row, the ack gone in memory and in the store */
 	list_key(f, "uceprotect-1", "203.0.113.8", 1, T0 + 140);
 	assert_int_equal(tick(f, T0 + 140), 1);
-	assert_int_equal(level_of(f, "4711"), RISK_ACT);
+	assert_int_equal(mf_level(&f->mf, "4711"), RISK_ACT);
 	assert_string_equal(history(f, "4711"), "act<warn warn<watch watch<none");
-	mc = mc_of(f, "4711");
+	mc = mf_customer(&f->mf, "4711");
 	assert_null(mc.ack_by);
 	assert_null(mc.ack_reason);
 	assert_int_equal(mc.since, T0 + 140);
 	cu = stored_flag(f, "4711");
 	assert_string_equal(cu.level, "act");
 	assert_string_equal(cu.ack_by, "");
-	fl = risk_flag_of(model_risk(f->m), cidx(f, "4711"));
+	fl = risk_flag_of(model_risk(f->mf.m), mf_cidx(&f->mf, "4711"));
 	assert_non_null(fl);
 	assert_int_equal(fl->listed_ips, 4);
 
 	/* a /28 allocation escalates on one impact: straight to act */
 	list_key(f, "uceprotect-1", "192.0.2.3", 1, T0 + 150);
 	assert_int_equal(tick(f, T0 + 150), 1);
-	assert_int_equal(level_of(f, "300"), RISK_ACT);
+	assert_int_equal(mf_level(&f->mf, "300"), RISK_ACT);
 	assert_string_equal(history(f, "300"), "act<none");
 
 	/* a range-scope listing alone (no customer contributes): no flag for 100 */
 	list_key(f, "uceprotect-2", "203.0.113.0/24", 1, T0 + 160);
 	assert_int_equal(tick(f, T0 + 160), 1);
-	assert_int_equal(level_of(f, "100"), RISK_NONE);
-	assert_int_equal(level_of(f, "4711"), RISK_ACT);
+	assert_int_equal(mf_level(&f->mf, "100"), RISK_NONE);
+	assert_int_equal(mf_level(&f->mf, "4711"), RISK_ACT);
 	assert_string_equal(history(f, "4711"), "act<warn warn<watch watch<none");
 	{
 		size_t lv[4];
 
-		model_levels(f->m, lv);
+		model_levels(f->mf.m, lv);
 		assert_int_equal(lv[RISK_WATCH], 0);
 		assert_int_equal(lv[RISK_WARN], 0);
 		assert_int_equal(lv[RISK_ACT], 2);
@@ -614,23 +483,23 @@ test_customer_figures(void **state)
 
 	open_model(f, T0);
 	assert_int_equal(tick(f, T0 + 10), 1);
-	sendn(f, "203.0.113.5", 6, 10);
-	a = rec(f, "203.0.113.5");
+	mf_send(&f->mf, "203.0.113.5", 6, 10);
+	a = mf_rec(&f->mf, "203.0.113.5");
 	a->replies_5xx += 2;
 	assert_int_equal(tick(f, T0 + 65), 1);		/* hour 0: 6 sessions */
 
 	assert_int_equal(tick(f, T0 + HOUR + 5), 1);
-	sendn(f, "203.0.113.5", 4, 5);
+	mf_send(&f->mf, "203.0.113.5", 4, 5);
 	a->replies_5xx += 4;
-	sendn(f, "203.0.113.9", 1, 1);			/* another IP of 4711 */
+	mf_send(&f->mf, "203.0.113.9", 1, 1);		/* another IP of 4711 */
 	assert_int_equal(tick(f, T0 + HOUR + 65), 1);	/* hour 1: 5 sessions */
 
 	assert_int_equal(tick(f, T0 + 2 * HOUR + 5), 1);
-	sendn(f, "203.0.113.5", 3, 2);
+	mf_send(&f->mf, "203.0.113.5", 3, 2);
 	assert_int_equal(tick(f, T0 + 2 * HOUR + 65), 1);	/* hour 2: 3 sessions */
 	assert_int_equal(tick(f, T0 + 2 * HOUR + 1800), 1);	/* half of hour 2 gone */
 
-	mc = mc_of(f, "4711");
+	mc = mf_customer(&f->mf, "4711");
 	for (k = 0; k < MODEL_SPARK - 3; k++)
 		assert_int_equal(mc.spark[k], 0);
 	assert_int_equal(mc.spark[MODEL_SPARK - 3], 6);
@@ -640,13 +509,13 @@ test_customer_figures(void **state)
 	assert_int_equal(mc.sessions_1h, 3 + 5 / 2);
 	assert_int_equal(mc.rcpt_1h, 2 + 6 / 2);
 	assert_int_equal(mc.rej_1h, 0 + 4 / 2);
-	mc = mc_of(f, "100");
+	mc = mf_customer(&f->mf, "100");
 	assert_int_equal(mc.sessions_1h, 0);
 	assert_int_equal(mc.spark[MODEL_SPARK - 1], 0);
 
 	/* an hour with no traffic: the window slides, the last hour shrinks */
 	assert_int_equal(tick(f, T0 + 3 * HOUR + 900), 1);
-	mc = mc_of(f, "4711");
+	mc = mf_customer(&f->mf, "4711");
 	assert_int_equal(mc.spark[MODEL_SPARK - 4], 6);
 	assert_int_equal(mc.spark[MODEL_SPARK - 2], 3);
 	assert_int_equal(mc.spark[MODEL_SPARK - 1], 0);
@@ -655,7 +524,7 @@ test_customer_figures(void **state)
 
 	/* 24 hours on, hour 0 has left the sparkline */
 	assert_int_equal(tick(f, T0 + 24 * HOUR + 5), 1);
-	mc = mc_of(f, "4711");
+	mc = mf_customer(&f->mf, "4711");
 	assert_int_equal(mc.spark[MODEL_SPARK - 24], 5);	/* hour 1 is the oldest */
 	assert_int_equal(mc.spark[MODEL_SPARK - 23], 3);
 	assert_int_equal(mc.sessions_1h, 0);
@@ -675,26 +544,26 @@ test_restart(void **state)
 
 	open_model(f, T0);
 	assert_int_equal(tick(f, T0 + 10), 1);
-	sendn(f, "203.0.113.5", 5, 10);
+	mf_send(&f->mf, "203.0.113.5", 5, 10);
 	assert_int_equal(tick(f, T0 + 65), 1);
 	assert_int_equal(tick(f, T0 + HOUR + 5), 1);
-	sendn(f, "203.0.113.5", 2, 3);
-	sendn(f, "203.0.113.70", 9, 9);			/* 100: one short of suspect */
+	mf_send(&f->mf, "203.0.113.5", 2, 3);
+	mf_send(&f->mf, "203.0.113.70", 9, 9);	/* 100: one short of suspect */
 	list_key(f, "uceprotect-1", "203.0.113.5", 1, T0 + HOUR + 30);
 	list_key(f, "uceprotect-1", "203.0.113.6", 1, T0 + HOUR + 31);
 	list_key(f, "uceprotect-1", "192.0.2.3", 1, T0 + HOUR + 32);
 	assert_int_equal(tick(f, T0 + HOUR + 65), 1);
-	assert_int_equal(level_of(f, "4711"), RISK_WARN);
-	assert_int_equal(level_of(f, "300"), RISK_ACT);
-	assert_int_equal(level_of(f, "100"), RISK_NONE);
+	assert_int_equal(mf_level(&f->mf, "4711"), RISK_WARN);
+	assert_int_equal(mf_level(&f->mf, "300"), RISK_ACT);
+	assert_int_equal(mf_level(&f->mf, "100"), RISK_NONE);
 	assert_int_equal(suspect(f, "203.0.113.70", NULL), 0);
-	assert_int_equal(model_ack(f->m, cidx(f, "4711"), "op", "on it", T0 + HOUR + 70, err,
-	    sizeof err), 0);
+	assert_int_equal(model_ack(f->mf.m, mf_cidx(&f->mf, "4711"), "op", "on it",
+	    T0 + HOUR + 70, err, sizeof err), 0);
 	/* traffic of the minute in progress: model_save writes it */
-	sendn(f, "203.0.113.5", 1, 1);
+	mf_send(&f->mf, "203.0.113.5", 1, 1);
 	now = T0 + HOUR + 100;
 	assert_int_equal(tick(f, now), 0);
-	before = mc_of(f, "4711");
+	before = mf_customer(&f->mf, "4711");
 	assert_int_equal(before.spark[MODEL_SPARK - 2], 5);
 	assert_int_equal(before.spark[MODEL_SPARK - 1], 2);	/* the minute in progress not yet */
 	assert_string_equal(history(f, "4711"), "warn<none");
@@ -702,19 +571,21 @@ test_restart(void **state)
 
 	close_model(f);		/* save, flush, free everything */
 	open_model(f, now);
-	after = mc_of(f, "4711");
+	after = mf_customer(&f->mf, "4711");
 	assert_int_equal(after.level, RISK_WARN);
 	assert_int_equal(after.since, before.since);
 	assert_non_null(after.ack_by);
 	assert_string_equal(after.ack_by, "op");
 	assert_string_equal(after.ack_reason, "on it");
 	assert_int_equal(after.ack_ts, T0 + HOUR + 70);
-	assert_int_equal(level_of(f, "300"), RISK_ACT);
-	assert_int_equal(level_of(f, "100"), RISK_NONE);
+	assert_int_equal(mf_level(&f->mf, "300"), RISK_ACT);
+	assert_int_equal(mf_level(&f->mf, "100"), RISK_NONE);
 	/* the flags themselves, as evaluated at start from the restored state */
-	assert_non_null(risk_flag_of(model_risk(f->m), cidx(f, "4711")));
-	assert_int_equal(risk_flag_of(model_risk(f->m), cidx(f, "4711"))->level, RISK_WARN);
-	assert_int_equal(risk_flag_of(model_risk(f->m), cidx(f, "300"))->level, RISK_ACT);
+	assert_non_null(risk_flag_of(model_risk(f->mf.m), mf_cidx(&f->mf, "4711")));
+	assert_int_equal(risk_flag_of(model_risk(f->mf.m), mf_cidx(&f->mf, "4711"))->level,
+	    RISK_WARN);
+	assert_int_equal(risk_flag_of(model_risk(f->mf.m), mf_cidx(&f->mf, "300"))->level,
+	    RISK_ACT);
 	/* the sparkline, now with the minute model_save wrote */
 	for (k = 0; k < MODEL_SPARK - 2; k++)
 		assert_int_equal(after.spark[k], 0);
@@ -730,15 +601,15 @@ test_restart(void **state)
 	assert_int_equal(tick(f, now + 60), 1);
 	assert_string_equal(history(f, "4711"), "warn<none");
 	assert_string_equal(history(f, "300"), "act<none");
-	assert_string_equal(mc_of(f, "4711").ack_by, "op");
+	assert_string_equal(mf_customer(&f->mf, "4711").ack_by, "op");
 
 	/* the hour in progress survived: the new capture counts from zero, 9 + 1 = 10 */
-	sendn(f, "203.0.113.70", 1, 1);
+	mf_send(&f->mf, "203.0.113.70", 1, 1);
 	assert_int_equal(tick(f, now + 120), 1);
 	assert_int_equal(suspect(f, "203.0.113.70", &rules), 1);
 	assert_int_equal(rules, RISK_R_CONN);
 	/* 2 listed + 1 suspect of 4: 0.75, warn for 100; 4711 stays warn */
-	assert_int_equal(level_of(f, "100"), RISK_WARN);
+	assert_int_equal(mf_level(&f->mf, "100"), RISK_WARN);
 	assert_string_equal(history(f, "100"), "warn<none");
 	assert_string_equal(history(f, "4711"), "warn<none");
 }
@@ -756,60 +627,60 @@ test_set_space(void **state)
 
 	open_model(f, T0);
 	assert_int_equal(tick(f, T0 + 10), 1);
-	sendn(f, "203.0.113.5", 4, 4);
-	sendn(f, "203.0.113.70", 3, 3);
-	sendn(f, "203.0.113.130", 2, 2);	/* unassigned before, 900's after */
+	mf_send(&f->mf, "203.0.113.5", 4, 4);
+	mf_send(&f->mf, "203.0.113.70", 3, 3);
+	mf_send(&f->mf, "203.0.113.130", 2, 2);	/* unassigned before, 900's after */
 	list_key(f, "uceprotect-1", "203.0.113.5", 1, T0 + 20);
 	list_key(f, "uceprotect-1", "203.0.113.70", 1, T0 + 21);
 	assert_int_equal(tick(f, T0 + 65), 1);
-	assert_int_equal(level_of(f, "4711"), RISK_WARN);
-	assert_int_equal(level_of(f, "100"), RISK_WARN);
-	assert_int_equal(model_ack(f->m, cidx(f, "4711"), "op", "known", T0 + 66, err,
-	    sizeof err), 0);
-	assert_int_equal(cidx(f, "4711"), 0);
+	assert_int_equal(mf_level(&f->mf, "4711"), RISK_WARN);
+	assert_int_equal(mf_level(&f->mf, "100"), RISK_WARN);
+	assert_int_equal(model_ack(f->mf.m, mf_cidx(&f->mf, "4711"), "op", "known", T0 + 66,
+	    err, sizeof err), 0);
+	assert_int_equal(mf_cidx(&f->mf, "4711"), 0);
 
-	load_customers(f, CUSTOMERS2, &c2);
-	assert_int_equal(model_set_space(f->m, f->p, c2, f->ls, err, sizeof err), 0);
-	customers_free(f->c);
-	f->c = c2;
+	mf_customers(&f->mf, CUSTOMERS2, &c2);
+	assert_int_equal(model_set_space(f->mf.m, f->mf.p, c2, f->mf.ls, err, sizeof err), 0);
+	customers_free(f->mf.c);
+	f->mf.c = c2;
 	/* the capture re-resolves its records (outbound_set_space) */
-	for (i = 0; i < traffic_count(f->tr); i++) {
-		struct traffic_ip *t = traffic_at(f->tr, i);
+	for (i = 0; i < traffic_count(f->mf.tr); i++) {
+		struct traffic_ip *t = traffic_at(f->mf.tr, i);
 
 		t->customer = (int32_t)customers_lookup(c2, &t->addr);
 	}
-	assert_int_equal(cidx(f, "4711"), 1);
-	mc = mc_of(f, "4711");
+	assert_int_equal(mf_cidx(&f->mf, "4711"), 1);
+	mc = mf_customer(&f->mf, "4711");
 	assert_int_equal(mc.level, RISK_WARN);
 	assert_string_equal(mc.ack_by, "op");
 	assert_int_equal(mc.spark[MODEL_SPARK - 1], 4);
-	mc = mc_of(f, "900");
+	mc = mf_customer(&f->mf, "900");
 	assert_int_equal(mc.level, RISK_NONE);
 	assert_null(mc.ack_by);
 	assert_int_equal(mc.spark[MODEL_SPARK - 1], 0);
-	mc = mc_of(f, "300");
+	mc = mf_customer(&f->mf, "300");
 	assert_int_equal(mc.level, RISK_NONE);
 
 	/* the reload re-evaluates within the minute; 4711's level stays: no new row */
 	assert_int_equal(tick(f, T0 + 70), 1);
-	assert_int_equal(level_of(f, "4711"), RISK_WARN);
-	assert_string_equal(mc_of(f, "4711").ack_by, "op");
+	assert_int_equal(mf_level(&f->mf, "4711"), RISK_WARN);
+	assert_string_equal(mf_customer(&f->mf, "4711").ack_by, "op");
 	assert_string_equal(history(f, "4711"), "warn<none");
-	assert_non_null(risk_flag_of(model_risk(f->m), 1));
-	assert_null(risk_flag_of(model_risk(f->m), 0));
+	assert_non_null(risk_flag_of(model_risk(f->mf.m), 1));
+	assert_null(risk_flag_of(model_risk(f->mf.m), 0));
 	/* 900's traffic counts for 900 from now on */
-	sendn(f, "203.0.113.130", 1, 1);
+	mf_send(&f->mf, "203.0.113.130", 1, 1);
 	assert_int_equal(tick(f, T0 + 125), 1);
 	assert_string_equal(rows(f, 0, T0 + 60, T0 + 120, NULL),
 	    "60 203.0.113.130 900 1/1/1/1/1/0/0/0/0/0/1000\n");
-	assert_int_equal(mc_of(f, "900").spark[MODEL_SPARK - 1], 1);
-	assert_int_equal(mc_of(f, "4711").spark[MODEL_SPARK - 1], 4);
+	assert_int_equal(mf_customer(&f->mf, "900").spark[MODEL_SPARK - 1], 1);
+	assert_int_equal(mf_customer(&f->mf, "4711").spark[MODEL_SPARK - 1], 4);
 	/* 4711's next change is its own, at its new index */
 	list_key(f, "uceprotect-1", "203.0.113.6", 1, T0 + 130);
 	list_key(f, "uceprotect-1", "203.0.113.7", 1, T0 + 131);
 	assert_int_equal(tick(f, T0 + 131), 1);
-	assert_int_equal(level_of(f, "4711"), RISK_ACT);	/* 4 of 4 */
-	assert_null(mc_of(f, "4711").ack_by);
+	assert_int_equal(mf_level(&f->mf, "4711"), RISK_ACT);	/* 4 of 4 */
+	assert_null(mf_customer(&f->mf, "4711").ack_by);
 	assert_string_equal(history(f, "4711"), "act<warn warn<none");
 	assert_string_equal(history(f, "900"), "");
 }
@@ -827,33 +698,33 @@ test_set_risk(void **state)
 
 	open_model(f, T0);
 	assert_int_equal(tick(f, T0 + 10), 1);
-	sendn(f, "203.0.113.5", 6, 6);
+	mf_send(&f->mf, "203.0.113.5", 6, 6);
 	list_key(f, "uceprotect-1", "203.0.113.6", 1, T0 + 20);
 	assert_int_equal(tick(f, T0 + 65), 1);
 	assert_int_equal(suspect(f, "203.0.113.5", NULL), 0);
-	assert_int_equal(level_of(f, "4711"), RISK_WATCH);
+	assert_int_equal(mf_level(&f->mf, "4711"), RISK_WATCH);
 	assert_string_equal(history(f, "4711"), "watch<none");
 	/* traffic of the minute in progress when the reload comes */
-	sendn(f, "203.0.113.5", 1, 1);
+	mf_send(&f->mf, "203.0.113.5", 1, 1);
 	assert_int_equal(tick(f, T0 + 70), 0);
 
-	rc2 = f->rc;
+	rc2 = f->mf.rc;
 	rc2.rcpt_per_hour = 999;		/* a change; the connection limit stays 10 */
-	assert_int_equal(model_set_risk(f->m, &rc2, err, sizeof err), 0);
-	f->rc = rc2;
+	assert_int_equal(model_set_risk(f->mf.m, &rc2, err, sizeof err), 0);
+	f->mf.rc = rc2;
 	assert_int_equal(tick(f, T0 + 71), 1);	/* re-evaluated at once */
 	assert_int_equal(suspect(f, "203.0.113.5", NULL), 0);
-	assert_int_equal(level_of(f, "4711"), RISK_WATCH);
+	assert_int_equal(mf_level(&f->mf, "4711"), RISK_WATCH);
 	assert_string_equal(history(f, "4711"), "watch<none");	/* listings fed again */
 
-	sendn(f, "203.0.113.5", 2, 2);		/* 6 + 1 + 2 = 9 */
+	mf_send(&f->mf, "203.0.113.5", 2, 2);	/* 6 + 1 + 2 = 9 */
 	assert_int_equal(tick(f, T0 + 125), 1);
 	assert_int_equal(suspect(f, "203.0.113.5", NULL), 0);
-	sendn(f, "203.0.113.5", 1, 1);		/* 10 */
+	mf_send(&f->mf, "203.0.113.5", 1, 1);	/* 10 */
 	assert_int_equal(tick(f, T0 + 185), 1);
 	assert_int_equal(suspect(f, "203.0.113.5", NULL), 1);
 	/* 1 listed + 1 suspect of 4: warn */
-	assert_int_equal(level_of(f, "4711"), RISK_WARN);
+	assert_int_equal(mf_level(&f->mf, "4711"), RISK_WARN);
 	assert_string_equal(history(f, "4711"), "warn<watch watch<none");
 	/* the store's rows count each connection once */
 	assert_string_equal(rows(f, 1, T0, T0 + HOUR, &n),
@@ -861,22 +732,22 @@ test_set_risk(void **state)
 
 	/* a second reload with the limit at 11: the same counts, now one short */
 	rc2.conn_per_hour = 11;
-	assert_int_equal(model_set_risk(f->m, &rc2, err, sizeof err), 0);
+	assert_int_equal(model_set_risk(f->mf.m, &rc2, err, sizeof err), 0);
 	assert_int_equal(tick(f, T0 + 186), 1);
 	assert_int_equal(suspect(f, "203.0.113.5", NULL), 0);
-	sendn(f, "203.0.113.5", 1, 1);		/* 11 */
+	mf_send(&f->mf, "203.0.113.5", 1, 1);	/* 11 */
 	assert_int_equal(tick(f, T0 + 245), 1);
 	assert_int_equal(suspect(f, "203.0.113.5", NULL), 1);
 	/* and after a restart on top: the hour holds 11, the new capture adds from zero */
 	close_model(f);
-	f->rc = rc2;
-	f->rc.conn_per_hour = 13;
+	f->mf.rc = rc2;
+	f->mf.rc.conn_per_hour = 13;
 	open_model(f, T0 + 250);
 	assert_int_equal(tick(f, T0 + 250), 1);
-	sendn(f, "203.0.113.5", 1, 1);		/* 12 */
+	mf_send(&f->mf, "203.0.113.5", 1, 1);	/* 12 */
 	assert_int_equal(tick(f, T0 + 305), 1);
 	assert_int_equal(suspect(f, "203.0.113.5", NULL), 0);
-	sendn(f, "203.0.113.5", 1, 1);		/* 13 */
+	mf_send(&f->mf, "203.0.113.5", 1, 1);	/* 13 */
 	assert_int_equal(tick(f, T0 + 365), 1);
 	assert_int_equal(suspect(f, "203.0.113.5", NULL), 1);
 }

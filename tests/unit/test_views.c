@@ -44,6 +44,7 @@
 #include "views.h"
 #include "testaddr.h"
 #include "testfiles.h"
+#include "modelfix.h"
 
 #define T0	1717200000LL	/* 2024-06-01 00:00 UTC */
 #define WEEK	(7 * 86400LL)
@@ -98,15 +99,8 @@ struct acted {
 };
 
 struct fx {
-	char dir[64], sock[128];
-	struct store *st;
-	struct listings *li;
-	struct traffic *tr;
-	struct prefixes *p;
-	struct customers *c;
-	struct dnsbl_lists *ls;
-	struct risk_config rc;
-	struct model *m;
+	struct modelfix mf;
+	char sock[128];
 	struct loop *loop;
 	struct control *ctl;
 	struct views *v;
@@ -337,49 +331,21 @@ act_cb(void *arg, const char *action, long c, const char *reason, const char *ac
 	return 0;
 }
 
-static struct traffic_ip *
-rec(struct fx *f, const char *ip)
-{
-	struct rw_addr a = A(ip);
-	struct traffic_ip *t;
-	int created = 0;
-
-	assert_non_null(t = traffic_add(f->tr, &a, &created));
-	if (created)
-		t->customer = (int32_t)customers_lookup(f->c, &a);
-	return t;
-}
-
+/* ip sent sessions (rcpt RCPT in all), last seen in the first minute. */
 static void
 sendn(struct fx *f, const char *ip, uint32_t sessions, uint32_t rcpt)
 {
-	struct traffic_ip *t = rec(f, ip);
-
-	t->syn += sessions;
-	t->sessions += sessions;
-	t->mail_from += sessions;
-	t->data += sessions;
-	t->rcpt_to += rcpt;
-	t->bytes_out += 1000ULL * sessions;
-	t->last_seen = (uint32_t)T0 + 30;
+	mf_send(&f->mf, ip, sessions, rcpt)->last_seen = (uint32_t)T0 + 30;
 }
 
+/* list says key is listed (its TXT a link that names it) or clean at now. */
 static void
 list_key(struct fx *f, const char *list, const char *key, int listed, int64_t now)
 {
-	struct dnsbl_result r;
-	char err[256] = "";
+	char txt[256];
 
-	memset(&r, 0, sizeof r);
-	assert_non_null(r.list = dnsbl_lists_find(f->ls, list));
-	r.status = listed ? DNSBL_LISTED : DNSBL_CLEAN;
-	if (listed) {
-		r.codes[0] = 0x7f000002;
-		r.ncodes = 1;
-		snprintf(r.txt, sizeof r.txt, "listed: see http://example.test/%s", key);
-	}
-	if (listings_apply(f->li, key, &r, now, err, sizeof err) == -1)
-		fail_msg("listings_apply: %s", err);
+	snprintf(txt, sizeof txt, "listed: see http://example.test/%s", key);
+	mf_list(&f->mf, list, key, listed, txt, now);
 }
 
 /*
@@ -396,36 +362,13 @@ setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof *f);
 	struct control_opts o;
-	struct model_env env;
-	char path[160], err[512] = "";
+	char err[512] = "";
 
-	if (f == NULL || testdir_make(f->dir, sizeof f->dir, "views") == -1)
+	if (f == NULL)
 		return -1;
-	snprintf(f->sock, sizeof f->sock, "%s/rw.sock", f->dir);
-	snprintf(path, sizeof path, "%s/prefixes.txt", f->dir);
-	write_file(path, PREFIXES, 0);
-	if (prefixes_load(path, &f->p, err, sizeof err) == -1)
-		fail_msg("prefixes_load: %s", err);
-	snprintf(path, sizeof path, "%s/customers.csv", f->dir);
-	write_file(path, CUSTOMERS, 0);
-	if (customers_load(path, &f->c, err, sizeof err) == -1)
-		fail_msg("customers_load: %s", err);
-	snprintf(path, sizeof path, "%s/lists.conf", f->dir);
-	write_file(path, LISTS, 0);
-	if (dnsbl_lists_load(path, &f->ls, err, sizeof err) == -1)
-		fail_msg("dnsbl_lists_load: %s", err);
-	risk_config_init(&f->rc);
-	f->rc.conn_per_hour = 10;
-	f->rc.rcpt_per_hour = 1000;
-	f->rc.mx_per_hour = 1000;
-	f->rc.rej_5xx = 1000;
-	f->rc.rej_cited = 1000;
-	f->rc.rate_min = 1000000;
-	if (store_open(f->dir, &f->st, err, sizeof err) == -1)
-		fail_msg("store_open: %s", err);
-	if ((f->li = listings_open(f->st, err, sizeof err)) == NULL)
-		fail_msg("listings_open: %s", err);
-	assert_non_null(f->tr = traffic_new(1000, 2));
+	mf_files(&f->mf, "views", PREFIXES, CUSTOMERS, LISTS);
+	mf_low_limits(&f->mf);
+	snprintf(f->sock, sizeof f->sock, "%s/rw.sock", f->mf.dir);
 	assert_non_null(f->loop = loop_new());
 	memset(&o, 0, sizeof o);
 	o.path = f->sock;
@@ -433,18 +376,12 @@ setup(void **state)
 	o.mode = 0600;
 	if ((f->ctl = control_new(f->loop, &o, err, sizeof err)) == NULL)
 		fail_msg("control_new: %s", err);
-	memset(&env, 0, sizeof env);
-	env.store = f->st;
-	env.traffic = f->tr;
-	env.listings = f->li;
-	env.control = f->ctl;
-	if ((f->m = model_new(&env, &f->rc, f->p, f->c, f->ls, T0, err, sizeof err)) == NULL)
-		fail_msg("model_new: %s", err);
-	if ((f->v = views_new(f->ctl, f->m, status_add, act_cb, &f->acted, T0 - 100, err,
+	mf_open(&f->mf, T0, f->ctl, NULL, NULL);
+	if ((f->v = views_new(f->ctl, f->mf.m, status_add, act_cb, &f->acted, T0 - 100, err,
 	    sizeof err)) == NULL)
 		fail_msg("views_new: %s", err);
 
-	assert_int_equal(model_tick(f->m, T0 + 10), 1);	/* the first tick evaluates */
+	assert_int_equal(model_tick(f->mf.m, T0 + 10), 1);	/* the first tick evaluates */
 	sendn(f, "203.0.113.5", 12, 30);
 	sendn(f, "203.0.113.70", 2, 2);
 	list_key(f, "uceprotect-1", "203.0.113.6", 1, T0 + 20);
@@ -452,7 +389,7 @@ setup(void **state)
 	list_key(f, "spamcop", "203.0.113.9", 0, T0 + 22);
 	list_key(f, "uceprotect-1", "192.0.2.3", 1, T0 + 23);
 	list_key(f, "uceprotect-1", "192.0.2.20", 1, T0 + 24);
-	assert_int_equal(model_tick(f->m, T0 + 65), 1);
+	assert_int_equal(model_tick(f->mf.m, T0 + 65), 1);
 	cli_open(f, &f->cli);
 	*state = f;
 	return 0;
@@ -466,15 +403,9 @@ teardown(void **state)
 	cli_close(&f->cli);
 	control_free(f->ctl);
 	views_free(f->v);
-	model_free(f->m);
+	mf_close(&f->mf);
 	loop_free(f->loop);
-	listings_free(f->li);
-	store_close(f->st);
-	traffic_free(f->tr);
-	dnsbl_lists_free(f->ls);
-	customers_free(f->c);
-	prefixes_free(f->p);
-	testdir_remove(f->dir);
+	mf_teardown(&f->mf);
 	free(f);
 	return 0;
 }
@@ -495,7 +426,7 @@ test_status(void **state)
 	assert_int_equal(I(r, "ips"), 2);
 	assert_int_equal(I(r, "customers"), 5);
 	assert_int_equal(I(r, "clients"), 1);
-	assert_int_equal(I(r, "tracked_ips"), (json_int_t)risk_ip_count(model_risk(f->m)));
+	assert_int_equal(I(r, "tracked_ips"), (json_int_t)risk_ip_count(model_risk(f->mf.m)));
 	assert_true(I(r, "tracked_ips") >= 4);
 	assert_true(F(r, "evaluation_ms") >= 0);
 	assert_true(F(r, "minute_ms") >= 0);
@@ -696,7 +627,7 @@ test_ranges_listings_alerts(void **state)
 	json_t *r, *nb, *con, *ls, *e;
 
 	r = ok(f, "{\"v\":1,\"cmd\":\"ranges\"}");
-	assert_int_equal(I(r, "total"), (json_int_t)risk_nb_count(model_risk(f->m)));
+	assert_int_equal(I(r, "total"), (json_int_t)risk_nb_count(model_risk(f->mf.m)));
 	nb = find(json_object_get(r, "neighbourhoods"), "key", "203.0.113.0/24");
 	assert_non_null(nb);
 	assert_string_equal(S(nb, "policy"), "uceprotect-2");
@@ -804,7 +735,7 @@ audit(struct fx *f, const char *customer)
 	char err[256] = "";
 
 	memset(&x, 0, sizeof x);
-	if (store_audit_each(f->st, customer, 0, 0, audit_line, &x, err, sizeof err) == -1)
+	if (store_audit_each(f->mf.st, customer, 0, 0, audit_line, &x, err, sizeof err) == -1)
 		fail_msg("store_audit_each: %s", err);
 	return x.s;
 }
@@ -881,7 +812,7 @@ test_ack_suspend(void **state)
 	json_decref(r);
 	assert_int_equal(f->acted.n, 1);
 	assert_string_equal(f->acted.action, "suspend");
-	assert_int_equal(f->acted.c, customers_find(f->c, "666"));
+	assert_int_equal(f->acted.c, customers_find(f->mf.c, "666"));
 	assert_string_equal(f->acted.reason, "spam run");
 	assert_string_equal(f->acted.actor, "uid 0 (root)");
 	/* the daemon refuses: an error with its words; the request stays in the audit log,
@@ -912,7 +843,7 @@ test_ack_suspend(void **state)
 	/* the level rises: the ack goes, a flag event follows the listing event */
 	list_key(f, "uceprotect-1", "203.0.113.7", 1, T0 + 70);
 	list_key(f, "uceprotect-1", "203.0.113.8", 1, T0 + 71);
-	assert_int_equal(model_tick(f->m, T0 + 71), 1);
+	assert_int_equal(model_tick(f->mf.m, T0 + 71), 1);
 	r = ok(f, "{\"v\":1,\"cmd\":\"customers\",\"customer\":\"4711\"}");
 	c = json_array_get(json_object_get(r, "customers"), 0);
 	assert_string_equal(S(c, "level"), "act");

@@ -2,8 +2,8 @@
 # run): rbldnsd with UCEPROTECT-like L1 (ip) and L2 (range) zones, the story capture
 # (tests/gen_story.py: six quiet days, then customer 1001 spams for three hours, ending two
 # minutes ago), prefixes, customers, lists, and a config writer (conf; EXTRA_CONF adds
-# sections); helpers to read the store (sql), ask the daemon (rwc, raw, js), wait (poll) and
-# run it (start, stop).
+# sections); daemon/helpers.sh's helpers (sql, rwc, raw, js, poll, level_of); run the daemon
+# (start, stop).
 # shellcheck shell=sh
 [ "$(id -u)" = 0 ] || skip "needs root (the daemon's privilege drop is part of the test)"
 id nobody >/dev/null 2>&1 || skip "no user nobody"
@@ -70,37 +70,7 @@ EOF
 }
 chmod -R a+rX "$tmp"
 
-db=$tmp/state/rangewatch.db
-sql() {
-	$PY - "$db" "$1" <<'PYEOF'
-import sqlite3, sys
-c = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=5)
-for row in c.execute(sys.argv[2]):
-    print("|".join(str(x) for x in row))
-PYEOF
-}
-rwc() {	# rwc SUBCOMMAND ARGS... -> the CLI against the test's daemon
-	"$RW" "$@" -c "$tmp/etc/rangewatch.conf"
-}
-# jq-like: js EXPR < JSON (EXPR is Python over d)
-js() { $PY -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
-# raw LINE -> the daemon's reply to one request line
-raw() {
-	$PY - "$tmp/run/rw.sock" "$1" <<'PYEOF'
-import socket, sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(10)
-s.sendall(sys.argv[2].encode() + b"\n")
-buf = b""
-while not buf.endswith(b"\n"):
-    buf += s.recv(65536)
-print(buf.decode().strip())
-PYEOF
-}
-poll() {	# poll SECONDS COMMAND... -> until COMMAND succeeds
-	t=$1; shift; n=0
-	while [ $n -lt $((t * 2)) ]; do "$@" && return 0; sleep 0.5; n=$((n + 1)); done
-	return 1
-}
+. "$(dirname "$0")/daemon/helpers.sh"
 start() {
 	"$RW_BIN/rangewatchd" -f -c "$tmp/etc/rangewatch.conf" >>"$tmp/daemon.log" 2>&1 &
 	dpid=$!
@@ -113,6 +83,5 @@ stop() {
 	[ $rc = 0 ] && ok "SIGTERM: clean exit" || bad "SIGTERM: exit $rc"
 }
 replay_done() { [ "$(rwc status --json | js 'd["capture"]["replay"]["done"]')" = True ]; }
-level_of() { rwc customers --all --json | js "[c['level'] for c in d['customers'] if c['id']=='$1'][0]"; }
 is_act() { [ "$(level_of 1001)" = act ]; }
 
