@@ -70,6 +70,7 @@ poll() {	# poll SECONDS COMMAND... -> until COMMAND succeeds
 }
 root=0
 [ "$(id -u)" = 0 ] && root=1
+echo "files: $tmp (removed at the end)"
 
 # the provider: prefixes, customers and lists from tests/demo/, the config written here
 mkdir -p "$tmp/etc" "$tmp/zones" "$tmp/mail" "$tmp/hookbin"

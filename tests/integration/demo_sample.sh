@@ -2,7 +2,8 @@
 # The bundled sample capture that `make demo` analyzes: it is what tests/gen_demo.py writes
 # (byte for byte), and analyze with the example config in etc/ agrees with tshark on it,
 # attributes the spammers to customers 1001 and 1008 and reports 203.0.113.200 unassigned.
-# Also runs the demo script itself without a terminal, as CI would.
+# Also runs the demo script itself without a terminal, as CI would, and checks how its story
+# ends (below).
 set -u
 : "${RW_BIN:?RW_BIN must name the folder holding rangewatch}"
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
@@ -10,6 +11,8 @@ PY=/usr/bin/python3
 skip() { echo "skip: $*"; exit 77; }
 command -v tshark >/dev/null || skip "tshark not installed"
 $PY -c 'import scapy' 2>/dev/null || skip "python3-scapy not installed"
+command -v rbldnsd >/dev/null || skip "rbldnsd not installed (the demo needs it)"
+$PY -c 'import aiosmtpd' 2>/dev/null || skip "python3-aiosmtpd not installed (the demo needs it)"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail=0
@@ -48,7 +51,43 @@ print("customer attribution: %s" % ("ok" if not bad else "FAILED"))
 sys.exit(1 if bad else 0)
 PYEOF
 
-# the demo without a terminal: prints the report and exits 0
-(cd "$TOP" && RW_BIN="$RW_BIN" tests/demo.sh </dev/null >"$tmp/demo.out" 2>&1) || { echo "MISMATCH: demo exited non-zero"; fail=1; }
+# the demo without a terminal, as `make demo </dev/null | tail` and CI run it: section 1 (the
+# analysis above, shortened), then rangewatchd on the replayed story of tests/gen_demo_story.py
+# with rbldnsd, an aiosmtpd abuse desk and the dry-run hook; it must exit 0 within its minute
+# or two and end as the story says: both spammers at act, every innocent customer at none or
+# watch, the /24 (and the /28) escalated by UCEPROTECT L2, alert mail received, the hook run
+# (dry run) for both spammers and nobody else.
+t0=$(date +%s)
+(cd "$TOP" && RW_BIN="$RW_BIN" sh tests/demo.sh </dev/null >"$tmp/demo.out" 2>&1); rc=$?
+echo "demo: exit $rc after $(($(date +%s) - t0)) s; its last lines:"
+tail -n 9 "$tmp/demo.out" | sed 's/^/     /'
+[ $rc = 0 ] || { echo "MISMATCH: demo exited $rc"; fail=1; }
 grep -q '203.0.113.7 (1001)' "$tmp/demo.out" && echo "demo output names the culprit: ok" || { echo "MISMATCH: demo output"; fail=1; }
+demo_has() {	# demo_has LABEL EXTENDED-REGEX
+	if grep -Eq "$2" "$tmp/demo.out"; then echo "demo: $1: ok"
+	else echo "MISMATCH: demo: $1 (no line matching '$2')"; fail=1; fi
+}
+demo_has "progress lines while the story plays" '^\[.*story hour .*/72\] act [0-9]+ warn'
+demo_has "the zones follow the story" '>> zones: UCEPROTECT L2 lists 203.0.113.0/24'
+demo_has "rangewatch status printed" '^levels +act 2, warn 0'
+demo_has "rangewatch ranges printed" '^203\.0\.113\.0/24 +uceprotect-2 +4/4 .*ESCALATED'
+demo_has "rangewatch customers printed" '^act +1001 +Acme VPS'
+demo_has "spammer 1001 at act" '^spammer 1001 Acme VPS: act$'
+demo_has "spammer 1025 at act" '^spammer 1025 Tailspin Games: act$'
+demo_has "innocents at none or watch" '^innocent customers: 48, the worst at (none|watch)$'
+demo_has "the /24 escalated after the L2 listing" '^range 203\.0\.113\.0/24: 4/4 impacts, ESCALATED'
+demo_has "the /28 escalated on one impact" '^range 203\.0\.113\.16/28: 1/1 impacts, ESCALATED'
+demo_has "an alert mail received by the sink" 'Subject: \[rangewatch\] ACT 1001 Acme VPS'
+demo_has "alert mails sent" '^alert mails sent: [1-9]'
+demo_has "the dry-run hook ran for both spammers, nobody else" '^dry-run suspend hook ran for: 1001 1025$'
+demo_has "the hook's dry-run line in the audit log" 'suspend 1001: suspend \(dry run\): exit 0'
+demo_has "says which path it used" '^traffic: the capture file replayed by the daemon'
+dpid=$(sed -n 's/^rangewatchd: pid \([0-9]*\),.*/\1/p' "$tmp/demo.out")
+dtmp=$(sed -n 's/^files: \(.*\) (removed at the end)$/\1/p' "$tmp/demo.out")
+if [ -n "$dpid" ] && ! kill -0 "$dpid" 2>/dev/null && [ -n "$dtmp" ] && [ ! -e "$dtmp" ] &&
+    ! pgrep -f "$dtmp/" >/dev/null 2>&1; then
+	echo "demo: cleaned up (daemon $dpid gone, nothing running from $dtmp, folder removed): ok"
+else
+	echo "MISMATCH: demo cleanup: daemon '$dpid', folder '$dtmp'"; fail=1
+fi
 exit $fail
