@@ -21,7 +21,7 @@
 # something could not start (the message says what).
 # RW_BIN (default bin/) names the binaries; RW_DEMO_SPEED the replay speed (6000).
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 TOP=$PWD
 RW_BIN=${RW_BIN:-$TOP/bin}
 RW=$RW_BIN/rangewatch
@@ -50,6 +50,7 @@ tmp=$(mktemp -d) || die "mktemp failed"
 chmod 755 "$tmp"	# rbldnsd and the daemon run as nobody when we are root
 pids=""
 dpid=""
+# shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
 	trap - EXIT INT TERM
 	if [ -n "$dpid" ]; then kill -TERM "$dpid" 2>/dev/null; wait "$dpid" 2>/dev/null; fi
@@ -80,8 +81,8 @@ cp tests/demo/prefixes.txt tests/demo/customers.csv tests/demo/dnsbl.conf "$tmp/
 t_gen=$(date +%s)
 $PY tests/gen_demo_story.py "$tmp/story.pcap" "$t_gen" >"$tmp/truth.json" ||
     fail "tests/gen_demo_story.py failed"
-eval "$($PY -c 'import json,sys; d=json.load(open(sys.argv[1]))
-print("frames=%d start=%d end=%d spam_a=%d spam_b=%d" % (d["frames"], d["start"], d["end"], d["spam_a_from"], d["spam_b_from"]))' "$tmp/truth.json")"
+truth() { $PY -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$tmp/truth.json" "$1"; }
+frames=$(truth frames); start=$(truth start); spam_a=$(truth spam_a_from); spam_b=$(truth spam_b_from)
 echo "story: $frames frames, 3 days of 50 customers' SMTP (tests/gen_demo_story.py); replayed at ${SPEED}x"
 
 # the DNSBLs: rbldnsd zones, replaced whole (write, then mv) as the story goes on;
@@ -111,7 +112,7 @@ printf '%s\n' "$spamcop_base" | zone spamcop
 rbl_user=""
 [ $root = 1 ] && { rbl_user="-u nobody"; chown -R nobody "$tmp/zones"; }
 started=0
-for attempt in 1 2 3; do
+for _ in 1 2 3; do
 	rbl_port=$(free_port udp)
 	# shellcheck disable=SC2086  # $rbl_user is empty or two words
 	rbldnsd -n $rbl_user -b "127.0.0.1/$rbl_port" -t 1:1:1 -c 1s \
