@@ -1038,6 +1038,17 @@ sql_limit(size_t limit)
 	return limit == 0 || limit > INT64_MAX ? -1 : (sqlite3_int64)limit;
 }
 
+/* Binds the page of a newest-first listing (history, audit, outbox): ?1 the id to stay
+ * below, ?2 the customer (statements "_OF" only), ?3 the LIMIT. */
+static void
+bind_page(sqlite3_stmt *st, const char *customer, int64_t before_id, size_t limit)
+{
+	sqlite3_bind_int64(st, 1, before_id > 0 ? before_id : INT64_MAX);
+	if (customer != NULL)
+		bind_str(st, 2, customer);
+	sqlite3_bind_int64(st, 3, sql_limit(limit));
+}
+
 /* Rounds ts down to a multiple of period, also before 1970. */
 static int64_t
 period_start(int64_t ts, int64_t period)
@@ -1378,10 +1389,7 @@ store_flag_history(struct store *s, const char *customer, int64_t before_id, siz
 	struct store_flag f = { .ack_by = "", .ack_reason = "", .ack_ts = 0 };
 	int rc;
 
-	sqlite3_bind_int64(st, 1, before_id > 0 ? before_id : INT64_MAX);
-	if (customer != NULL)
-		bind_str(st, 2, customer);
-	sqlite3_bind_int64(st, 3, sql_limit(limit));
+	bind_page(st, customer, before_id, limit);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		f.id = sqlite3_column_int64(st, 0);
 		f.ts = sqlite3_column_int64(st, 1);
@@ -1463,10 +1471,7 @@ store_audit_each(struct store *s, const char *customer, int64_t before_id, size_
 	struct store_audit a;
 	int rc;
 
-	sqlite3_bind_int64(st, 1, before_id > 0 ? before_id : INT64_MAX);
-	if (customer != NULL)
-		bind_str(st, 2, customer);
-	sqlite3_bind_int64(st, 3, sql_limit(limit));
+	bind_page(st, customer, before_id, limit);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		a.id = sqlite3_column_int64(st, 0);
 		a.ts = sqlite3_column_int64(st, 1);
@@ -1739,10 +1744,7 @@ store_outbox_each(struct store *s, const char *customer, int64_t before_id, size
 {
 	sqlite3_stmt *st = s->st[customer != NULL ? ST_OUTBOX_EACH_OF : ST_OUTBOX_EACH];
 
-	sqlite3_bind_int64(st, 1, before_id > 0 ? before_id : INT64_MAX);
-	if (customer != NULL)
-		bind_str(st, 2, customer);
-	sqlite3_bind_int64(st, 3, sql_limit(limit));
+	bind_page(st, customer, before_id, limit);
 	return outbox_rows(s, st, cb, arg, "reading the outbox", err, errlen);
 }
 

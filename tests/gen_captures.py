@@ -226,6 +226,24 @@ class Gen:
                 "tshark_exceptions": self.exceptions}
 
 
+def write_timed(gen, sessions, path):
+    """Writes gen's frames to a pcap at their sessions' times: sessions is a list of
+    (start second, first frame, end frame); frames of one session 1 ms apart from its
+    start, sessions interleaved by time. Returns how many frames were written."""
+    timed = []
+    for t, a, b in sessions:
+        for k in range(a, b):
+            timed.append((t * 1000000 + (k - a) * 1000, k))
+    timed.sort()
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 262144, gen.linktype))
+        for us, k in timed:
+            fr = gen.frames[k]
+            f.write(struct.pack("<IIII", us // 1000000, us % 1000000, fr.caplen, len(fr.data)))
+            f.write(fr.data[:fr.caplen])
+    return len(timed)
+
+
 SYN_OPTS_V = b"\x02\x04\x05\xb4\x04\x02\x08\x0a%s\x00\x00\x00\x00\x01\x03\x03\x07"
 
 

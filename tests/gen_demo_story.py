@@ -19,7 +19,6 @@ frames, start, end, spam_a_from, spam_b_from and per IP the sessions.
 """
 import json
 import os
-import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -84,21 +83,10 @@ def main():
             spam(t0, ip) if h >= SPAM_A else quiet(t0, ip, 0, 2)
         spam(t0, SPAMMER_B) if h >= SPAM_B else quiet(t0, SPAMMER_B, 0, 2)
 
-    # frames of one session 1 ms apart from its start; sessions interleave by time
-    timed = []
-    for t, a, b in sessions:
-        for k in range(a, b):
-            timed.append((t * 1000000 + (k - a) * 1000, k))
-    timed.sort()
-    with open(out, "wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 262144, 1))
-        for us, k in timed:
-            fr = g.frames[k]
-            f.write(struct.pack("<IIII", us // 1000000, us % 1000000, fr.caplen, len(fr.data)))
-            f.write(fr.data[:fr.caplen])
+    nframes = gc.write_timed(g, sessions, out)
     truth = {ip: {"sessions": c["sessions"], "rcpt_to": c["rcpt_to"],
                   "replies_5xx": c["replies_5xx"]} for ip, c in sorted(g.ips.items())}
-    print(json.dumps({"frames": len(timed), "start": start, "end": end,
+    print(json.dumps({"frames": nframes, "start": start, "end": end,
                       "spam_a_from": start + SPAM_A * HOUR, "spam_b_from": start + SPAM_B * HOUR,
                       "ips": truth}))
 

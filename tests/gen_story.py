@@ -17,7 +17,6 @@ JSON summary of the truth (sessions per IP, and the spam's first and last second
 """
 import json
 import os
-import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -62,21 +61,10 @@ def main():
                 session(t0 + i * 23, "203.0.113.7", MX[rng.randrange(len(MX))],
                         rcpt_codes=codes, body_size=1500)
 
-    # frames of one session 1 ms apart from its start; sessions interleave by time
-    timed = []
-    for t, a, b in sessions:
-        for k in range(a, b):
-            timed.append((t * 1000000 + (k - a) * 1000, k))
-    timed.sort()
-    with open(out, "wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 262144, 1))
-        for us, k in timed:
-            fr = g.frames[k]
-            f.write(struct.pack("<IIII", us // 1000000, us % 1000000, fr.caplen, len(fr.data)))
-            f.write(fr.data[:fr.caplen])
+    nframes = gc.write_timed(g, sessions, out)
     truth = {ip: {"sessions": c["sessions"], "rcpt_to": c["rcpt_to"],
                   "replies_5xx": c["replies_5xx"]} for ip, c in sorted(g.ips.items())}
-    print(json.dumps({"frames": len(timed), "start": start, "end": end,
+    print(json.dumps({"frames": nframes, "start": start, "end": end,
                       "spam_from": start + DAYS * 24 * HOUR, "ips": truth}))
 
 
