@@ -93,7 +93,7 @@ unit: $(UNIT_BIN)
 	@tests/run-unit.sh $(UNIT_BIN)
 
 integration: $(BIN)/rangewatchd $(BIN)/rangewatch
-	@RW_BIN=$(CURDIR)/$(BIN) tests/run-integration.sh
+	@RW_BIN=$(CURDIR)/$(BIN) RW_VARIANT=$(VARIANT) tests/run-integration.sh
 
 # libFuzzer targets need clang; each runs FUZZ_SECONDS (default 60) and fails on a crash.
 FUZZ_SECONDS ?= 60
