@@ -308,6 +308,50 @@ client_recv(struct client *c, json_t **msg, int timeout_ms, char *err, size_t er
 }
 
 int
+client_try_recv(struct client *c, json_t **msg, char *err, size_t errlen)
+{
+	size_t cap;
+	ssize_t n;
+	char *p;
+	int r;
+
+	*msg = NULL;
+	for (;;) {
+		if ((r = take_line(c, msg, err, errlen)) != 0)
+			return r;
+		if (c->len == c->cap) {
+			if (c->cap >= CLIENT_MAX_LINE) {
+				snprintf(err, errlen, "rangewatchd sent a line over %u bytes",
+				    CLIENT_MAX_LINE);
+				return -1;
+			}
+			cap = c->cap ? c->cap * 2 : 65536;
+			if ((p = realloc(c->buf, cap)) == NULL) {
+				snprintf(err, errlen, "out of memory");
+				return -1;
+			}
+			c->buf = p;
+			c->cap = cap;
+		}
+		n = recv(c->fd, c->buf + c->len, c->cap - c->len, MSG_DONTWAIT);
+		if (n > 0) {
+			c->len += (size_t)n;
+			continue;
+		}
+		if (n == 0) {
+			snprintf(err, errlen, "rangewatchd closed the connection");
+			return -1;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return 0;
+		snprintf(err, errlen, "reading from rangewatchd: %s", strerror(errno));
+		return -1;
+	}
+}
+
+int
 client_call(struct client *c, const char *cmd, const json_t *args, json_t **result,
     int timeout_ms, char *err, size_t errlen)
 {

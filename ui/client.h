@@ -39,6 +39,10 @@ long long client_send(struct client *c, const char *cmd, const json_t *args, int
  * most timeout_ms (-1: no limit). -1 with the reason in err (timeout, the daemon closed the
  * connection, a line that is not a JSON object or too long). */
 int client_recv(struct client *c, json_t **msg, int timeout_ms, char *err, size_t errlen);
+/* Like client_recv without waiting, for callers on their own poll(): 1 and *msg (the caller
+ * decrefs) when a whole message had arrived, 0 when none has yet, -1 with the reason in err
+ * (the daemon closed the connection, a bad or too long line). */
+int client_try_recv(struct client *c, json_t **msg, char *err, size_t errlen);
 /* One request and its reply (events before it are skipped): 0 and a new reference to the
  * result in *result, or -1 with the reason in err (the daemon's error is prefixed
  * "rangewatchd: "). The timeout covers the whole exchange. */

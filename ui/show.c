@@ -126,6 +126,12 @@ dur(char *buf, size_t len, long long s)
 	return buf;
 }
 
+const char *
+show_dur(char *buf, size_t len, long long s)
+{
+	return dur(buf, len, s < 0 ? -s : s);
+}
+
 /* The time k of o as local "YYYY-MM-DD HH:MM", "-" when there is none. */
 static const char *
 when(char *buf, size_t len, const json_t *o, const char *k)

@@ -53,6 +53,9 @@ int show_check_arg(const char *prog, const char *opt, const char *s, size_t max)
  * it is not a string. Returns buf or "-". */
 const char *show_str(const json_t *o, const char *key, char *buf, size_t len);
 
+/* A duration in seconds as the views write it: 45s, 12m, 5h12m, 2d4h. Returns buf. */
+const char *show_dur(char *buf, size_t len, long long s);
+
 /* The text printers, one per read command (result shapes in views.h). */
 int show_status(FILE *f, const json_t *result, time_t now);
 int show_customers(FILE *f, const json_t *result, time_t now);
