@@ -12,6 +12,7 @@
 #include "log.h"
 #include "ping.h"
 #include "show.h"
+#include "top.h"
 
 struct subcommand {
 	const char *name;
@@ -36,6 +37,7 @@ static const struct subcommand subcommands[] = {
 	    "what the DNSBLs list of ours now" },
 	{ "alerts", show_main, "alerts [--limit N] [--customer ID]  "
 	    "level changes, the audit log, alert deliveries" },
+	{ "top", top_main, "top [-c FILE] [-s SOCKET]  the live dashboard (ncurses)" },
 	{ "suspend", act_main, "suspend CUSTOMER --reason TEXT  suspend through the hook" },
 	{ "resume", act_main, "resume CUSTOMER --reason TEXT  lift a suspension" },
 	{ "ack", act_main, "ack CUSTOMER --reason TEXT  acknowledge a flag until it rises" },

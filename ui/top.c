@@ -1,0 +1,1060 @@
+/*
+ * top.c — `rangewatch top`, the live dashboard (see top.h).
+ *
+ * Owns: the terminal while it runs (curses on stdscr), one control connection (a client),
+ * the last result of each request it made (status, ranges, customers, customer, alerts).
+ * One loop: poll() on the keyboard and the socket with a timeout; replies are matched by id,
+ * events ask for a refresh; key handlers return what to redraw.
+ * Must never: block on the socket, put text from the daemon on the screen without
+ * text_escape (names, TXT, evidence are untrusted), or leave the terminal unrestored (q,
+ * SIGTERM/SIGINT, atexit, crash signals all end curses).
+ */
+#include "top.h"
+
+#include <curses.h>
+#include <errno.h>
+#include <getopt.h>
+#include <langinfo.h>
+#include <locale.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "client.h"
+#include "show.h"
+#include "text.h"
+#include "widgets.h"
+
+#define TOP_REFRESH_MS	2000	/* a refresh at least this often */
+#define TOP_RETRY_MS	2000	/* reconnect every */
+#define TOP_POLL_MS	250
+#define TOP_SEND_MS	1000	/* a request must leave within */
+#define TOP_CELL	512	/* bytes of one escaped cell */
+#define TOP_LINE	1024
+#define TOP_INPUT	200	/* bytes of a typed reason or filter */
+
+enum view { V_OVERVIEW, V_DETAIL, V_ALERTS, V_HELP, V_COUNT };
+enum req { R_STATUS, R_RANGES, R_CUSTOMERS, R_CUSTOMER, R_ALERTS, R_ACT, R_COUNT };
+enum pair { P_RED = 1, P_YELLOW, P_GREEN, P_CYAN, P_BAR };
+enum prompt { PR_NONE, PR_FILTER, PR_REASON, PR_CONFIRM };
+
+/* A line of a text pane (detail, alerts, help): escaped text and its attribute. */
+struct pane_line {
+	char *text;
+	int attr;
+};
+
+struct top {
+	char sock[256];
+	struct client *cl;
+	char err[512];			/* why we are not connected */
+	long long retry_at, refresh_at;
+	int want_refresh;
+	long long pending[R_COUNT];	/* the id of the request in flight, 0 none */
+	json_t *res[R_COUNT];		/* the last result of each */
+	int view, prev_view;
+	struct widget_list cust;	/* the customer table */
+	struct widget_list pane;	/* the text pane of the detail, alerts and help */
+	struct pane_line *lines;
+	size_t nlines, caplines;
+	char detail_id[64];		/* the customer the detail shows (raw id, for requests) */
+	char filter[TOP_INPUT + 1];
+	int prompt;
+	char input[TOP_INPUT + 1];
+	size_t inlen;
+	char act_id[64];
+	char message[TOP_LINE];		/* the last outcome, shown above the function bar */
+	int utf8, color;
+	int dirty;
+};
+
+static volatile sig_atomic_t got_stop;
+static int curses_on;
+
+/* --- the terminal, always restored -------------------------------------------------- */
+
+static void
+restore(void)
+{
+	if (curses_on && !isendwin())
+		endwin();
+	curses_on = 0;
+}
+
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	got_stop = 1;
+}
+
+/* A crash: give the terminal back, then die of the same signal. */
+static void
+on_crash(int sig)
+{
+	if (curses_on)
+		endwin();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void
+signals(void)
+{
+	struct sigaction sa;
+	static const int crash[] = { SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL };
+	size_t i;
+
+	memset(&sa, 0, sizeof sa);
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_stop;	/* no SA_RESTART: poll() returns, the loop acts */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = on_crash;
+	sa.sa_flags = SA_RESETHAND;
+	for (i = 0; i < sizeof crash / sizeof crash[0]; i++)
+		sigaction(crash[i], &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* --- reading results ------------------------------------------------------------------ */
+
+static long long
+inum(const json_t *o, const char *k)
+{
+	const json_t *v = json_object_get(o, k);
+
+	return json_is_integer(v) ? (long long)json_integer_value(v) :
+	    (long long)json_number_value(v);
+}
+
+static const json_t *
+arr(const json_t *o, const char *k)
+{
+	const json_t *a = json_object_get(o, k);
+
+	return json_is_array(a) ? a : NULL;
+}
+
+static size_t
+alen(const json_t *o, const char *k)
+{
+	return json_array_size(arr(o, k));
+}
+
+/* The attribute of a level or a list's health. */
+static int
+level_attr(const struct top *t, const char *level)
+{
+	if (strcmp(level, "act") == 0 || strcmp(level, "blocked") == 0 ||
+	    strcmp(level, "broken") == 0 || strcmp(level, "ESCALATED") == 0)
+		return t->color ? COLOR_PAIR(P_RED) | A_BOLD : A_BOLD;
+	if (strcmp(level, "warn") == 0 || strcmp(level, "unknown") == 0)
+		return t->color ? COLOR_PAIR(P_YELLOW) | A_BOLD : A_BOLD;
+	if (strcmp(level, "watch") == 0)
+		return t->color ? COLOR_PAIR(P_CYAN) : 0;
+	if (strcmp(level, "ok") == 0)
+		return t->color ? COLOR_PAIR(P_GREEN) : 0;
+	return 0;
+}
+
+/* --- the connection ------------------------------------------------------------------- */
+
+static void
+disconnect(struct top *t, const char *why)
+{
+	int i;
+
+	client_free(t->cl);
+	t->cl = NULL;
+	snprintf(t->err, sizeof t->err, "%s", why);
+	for (i = 0; i < R_COUNT; i++)
+		t->pending[i] = 0;
+	t->retry_at = now_ms() + TOP_RETRY_MS;
+	t->dirty = 1;
+}
+
+/* Sends cmd with args (stolen, may be NULL) as request kind r. */
+static void
+request(struct top *t, enum req r, const char *cmd, json_t *args)
+{
+	char err[512];
+	long long id;
+
+	if (t->cl == NULL) {
+		json_decref(args);
+		return;
+	}
+	id = client_send(t->cl, cmd, args, TOP_SEND_MS, err, sizeof err);
+	json_decref(args);
+	if (id == -1) {
+		disconnect(t, err);
+		return;
+	}
+	t->pending[r] = id;
+}
+
+static void
+refresh_data(struct top *t)
+{
+	json_t *a;
+
+	t->want_refresh = 0;
+	t->refresh_at = now_ms() + TOP_REFRESH_MS;
+	if (!t->pending[R_STATUS])
+		request(t, R_STATUS, "status", NULL);
+	if (!t->pending[R_RANGES])
+		request(t, R_RANGES, "ranges", json_pack("{s:i}", "limit", 20));
+	if (!t->pending[R_CUSTOMERS]) {
+		a = json_pack("{s:i}", "limit", 500);
+		if (a != NULL && t->filter[0] != '\0')
+			json_object_set_new(a, "filter", json_string(t->filter));
+		request(t, R_CUSTOMERS, "customers", a);
+	}
+	if (t->view == V_DETAIL && t->detail_id[0] != '\0' && !t->pending[R_CUSTOMER])
+		request(t, R_CUSTOMER, "customer", json_pack("{s:s}", "customer", t->detail_id));
+	if (t->view == V_ALERTS && !t->pending[R_ALERTS])
+		request(t, R_ALERTS, "alerts", json_pack("{s:i}", "limit", 50));
+}
+
+static void
+try_connect(struct top *t)
+{
+	char err[512];
+
+	t->cl = client_connect(t->sock, err, sizeof err);
+	if (t->cl == NULL) {
+		snprintf(t->err, sizeof t->err, "%s", err);
+		t->retry_at = now_ms() + TOP_RETRY_MS;
+		t->dirty = 1;
+		return;
+	}
+	t->err[0] = '\0';
+	if (client_send(t->cl, "subscribe", NULL, TOP_SEND_MS, err, sizeof err) == -1) {
+		disconnect(t, err);
+		return;
+	}
+	refresh_data(t);
+	t->dirty = 1;
+}
+
+static void build_pane(struct top *t);
+
+/* One message from the daemon: an event asks for a refresh; a reply is stored by its id. */
+static void
+handle_message(struct top *t, json_t *m)
+{
+	const json_t *ev = json_object_get(m, "event"), *jid = json_object_get(m, "id");
+	const json_t *e;
+	char buf[TOP_CELL];
+	long long id;
+	int r;
+
+	if (json_is_string(ev)) {
+		t->want_refresh = 1;
+		return;
+	}
+	if (!json_is_integer(jid))
+		return;
+	id = json_integer_value(jid);
+	for (r = 0; r < R_COUNT; r++)
+		if (t->pending[r] == id)
+			break;
+	if (r == R_COUNT)
+		return;
+	t->pending[r] = 0;
+	if (!json_is_true(json_object_get(m, "ok"))) {
+		e = json_object_get(m, "error");
+		text_escape(buf, sizeof buf, json_is_string(e) ? json_string_value(e) : "failed",
+		    json_is_string(e) ? json_string_length(e) : 6);
+		snprintf(t->message, sizeof t->message, "rangewatchd: %s", buf);
+		t->dirty = 1;
+		return;
+	}
+	if (r == R_ACT) {
+		const json_t *res = json_object_get(m, "result");
+		char a[TOP_CELL], c[TOP_CELL], o[TOP_CELL];
+
+		snprintf(t->message, sizeof t->message, "%s %s: %s (audit #%lld)",
+		    show_str(res, "action", a, sizeof a), show_str(res, "customer", c, sizeof c),
+		    show_str(res, "outcome", o, sizeof o), inum(res, "audit_id"));
+		t->want_refresh = 1;
+		t->dirty = 1;
+		return;
+	}
+	json_decref(t->res[r]);
+	t->res[r] = json_incref(json_object_get(m, "result"));
+	if (r == R_CUSTOMER || r == R_ALERTS)
+		build_pane(t);
+	t->dirty = 1;
+}
+
+static void
+read_socket(struct top *t)
+{
+	char err[512];
+	json_t *m;
+	int r;
+
+	while (t->cl != NULL && (r = client_try_recv(t->cl, &m, err, sizeof err)) != 0) {
+		if (r == -1) {
+			disconnect(t, err);
+			return;
+		}
+		handle_message(t, m);
+		json_decref(m);
+	}
+}
+
+/* --- the text pane (detail, alerts, help) --------------------------------------------- */
+
+static void
+pane_clear(struct top *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->nlines; i++)
+		free(t->lines[i].text);
+	t->nlines = 0;
+}
+
+static void
+pane_add(struct top *t, int attr, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+pane_add(struct top *t, int attr, const char *fmt, ...)
+{
+	struct pane_line *p;
+	va_list ap;
+	char *s;
+
+	if (t->nlines == t->caplines) {
+		p = realloc(t->lines, (t->caplines ? t->caplines * 2 : 64) * sizeof *p);
+		if (p == NULL)
+			return;
+		t->lines = p;
+		t->caplines = t->caplines ? t->caplines * 2 : 64;
+	}
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) == -1)
+		s = NULL;
+	va_end(ap);
+	if (s == NULL)
+		return;
+	t->lines[t->nlines].text = s;
+	t->lines[t->nlines++].attr = attr;
+}
+
+/* "YYYY-MM-DD HH:MM" of the time k of o, "-" when none. */
+static const char *
+when(char *buf, size_t len, const json_t *o, const char *k)
+{
+	time_t ts = (time_t)inum(o, k);
+	struct tm tm;
+
+	if (ts <= 0 || localtime_r(&ts, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%d %H:%M", &tm) == 0)
+		return "-";
+	return buf;
+}
+
+/* Each string of the array k of o, escaped, as a line with prefix. */
+static void
+pane_strings(struct top *t, const json_t *o, const char *k, const char *prefix)
+{
+	char buf[TOP_LINE];
+	const json_t *v;
+	size_t i;
+
+	json_array_foreach(arr(o, k), i, v) {
+		if (!json_is_string(v))
+			continue;
+		text_escape(buf, sizeof buf, json_string_value(v), json_string_length(v));
+		pane_add(t, 0, "%s%s", prefix, buf);
+	}
+}
+
+static void
+pane_audit(struct top *t, const json_t *a)
+{
+	char w[32], ac[TOP_CELL], ca[TOP_CELL], c[TOP_CELL], r[TOP_CELL], o[TOP_CELL];
+	const json_t *e;
+	size_t i;
+
+	json_array_foreach(a, i, e)
+		pane_add(t, 0, "  %s %s %s %s: %s (%s)", when(w, sizeof w, e, "ts"),
+		    show_str(e, "actor", ac, sizeof ac), show_str(e, "action", ca, sizeof ca),
+		    show_str(e, "customer", c, sizeof c), show_str(e, "reason", r, sizeof r),
+		    show_str(e, "outcome", o, sizeof o));
+}
+
+static void
+pane_flags(struct top *t, const json_t *a)
+{
+	char w[32], c[TOP_CELL], n[TOP_CELL], p[32], l[32];
+	const json_t *e;
+	size_t i;
+
+	json_array_foreach(a, i, e) {
+		show_str(e, "level", l, sizeof l);
+		pane_add(t, level_attr(t, l), "  %s %s %s %s -> %s (score %.1f)",
+		    when(w, sizeof w, e, "ts"), show_str(e, "customer", c, sizeof c),
+		    show_str(e, "name", n, sizeof n), show_str(e, "previous", p, sizeof p), l,
+		    json_number_value(json_object_get(e, "score")));
+		pane_strings(t, e, "evidence", "      ");
+	}
+}
+
+static void
+build_detail(struct top *t, const json_t *c)
+{
+	char id[TOP_CELL], name[TOP_CELL], lv[32], a[TOP_CELL], b[TOP_CELL], w1[32], w2[32];
+	const json_t *ad, *ls, *smtp = json_object_get(c, "smtp_1h");
+	size_t i, j;
+
+	show_str(c, "level", lv, sizeof lv);
+	pane_add(t, A_BOLD, "Customer %s  %s", show_str(c, "id", id, sizeof id),
+	    show_str(c, "name", name, sizeof name));
+	pane_add(t, level_attr(t, lv), "level %s   score %.1f   contact %s", lv,
+	    json_number_value(json_object_get(c, "score")), show_str(c, "contact", a, sizeof a));
+	if (json_is_object(json_object_get(c, "ack")))
+		pane_add(t, 0, "acknowledged by %s: %s",
+		    show_str(json_object_get(c, "ack"), "by", a, sizeof a),
+		    show_str(json_object_get(c, "ack"), "reason", b, sizeof b));
+	pane_add(t, 0, "last hour: %lld sessions, %lld rcpt, %lld 5xx, %lld citing lists",
+	    inum(smtp, "sessions"), inum(smtp, "rcpt"), inum(smtp, "replies_5xx"),
+	    inum(smtp, "cited"));
+	pane_add(t, 0, "%s", "");
+	pane_add(t, A_BOLD, "Addresses (%zu)", alen(c, "addresses"));
+	json_array_foreach(arr(c, "addresses"), i, ad) {
+		pane_add(t, json_is_true(json_object_get(ad, "suspect")) ? A_BOLD : 0,
+		    "  %s%s  sessions %lld  rcpt %lld  4xx %lld  5xx %lld  cited %lld",
+		    show_str(ad, "ip", a, sizeof a),
+		    json_is_true(json_object_get(ad, "suspect")) ? " (suspect)" : "",
+		    inum(ad, "sessions"), inum(ad, "rcpt_to"), inum(ad, "replies_4xx"),
+		    inum(ad, "replies_5xx"), inum(ad, "cited"));
+		pane_add(t, 0, "    seen %s .. %s", when(w1, sizeof w1, ad, "first_seen"),
+		    when(w2, sizeof w2, ad, "last_seen"));
+		json_array_foreach(arr(ad, "listings"), j, ls) {
+			int on = json_is_true(json_object_get(ls, "listed"));
+
+			pane_add(t, on ? level_attr(t, "act") : 0, "    %s %s %s",
+			    show_str(ls, "list", a, sizeof a), on ? "LISTED" : "clean",
+			    show_str(ls, "codes", b, sizeof b));
+			if (json_is_string(json_object_get(ls, "txt")) &&
+			    json_string_length(json_object_get(ls, "txt")) > 0)
+				pane_add(t, 0, "      \"%s\"", show_str(ls, "txt", a, sizeof a));
+			pane_add(t, 0, "      since %s, last %s",
+			    when(w1, sizeof w1, ls, "first_seen"),
+			    when(w2, sizeof w2, ls, "last_seen"));
+		}
+	}
+	pane_add(t, 0, "%s", "");
+	pane_add(t, A_BOLD, "Evidence");
+	pane_strings(t, c, "evidence", "  ");
+	pane_add(t, 0, "%s", "");
+	pane_add(t, A_BOLD, "History");
+	pane_flags(t, arr(c, "history"));
+	pane_add(t, 0, "%s", "");
+	pane_add(t, A_BOLD, "Audit");
+	pane_audit(t, arr(c, "audit"));
+}
+
+static void
+build_alerts(struct top *t, const json_t *r)
+{
+	char w[32], k[32], c[TOP_CELL], s[TOP_CELL], st[32];
+	const json_t *d;
+	size_t i;
+
+	pane_add(t, A_BOLD, "Level changes (%zu)", alen(r, "flags"));
+	pane_flags(t, arr(r, "flags"));
+	pane_add(t, 0, "%s", "");
+	pane_add(t, A_BOLD, "Audit log (%zu)", alen(r, "audit"));
+	pane_audit(t, arr(r, "audit"));
+	pane_add(t, 0, "%s", "");
+	pane_add(t, A_BOLD, "Alert deliveries (%zu)", alen(r, "deliveries"));
+	json_array_foreach(arr(r, "deliveries"), i, d) {
+		show_str(d, "state", st, sizeof st);
+		pane_add(t, strcmp(st, "failed") == 0 ? level_attr(t, "act") : 0,
+		    "  %s %-7s %-6s %s %s", when(w, sizeof w, d, "created"),
+		    show_str(d, "kind", k, sizeof k), st, show_str(d, "customer", c, sizeof c),
+		    show_str(d, "subject", s, sizeof s));
+	}
+}
+
+static void
+build_help(struct top *t)
+{
+	static const char *const help[] = {
+		"rangewatch top: the daemon's view of its customers and neighbourhoods",
+		"",
+		"  Tab            next view: Overview, Alerts (Enter on a customer: Detail)",
+		"  Up/Down j/k    move the cursor; PgUp/PgDn a page; Home/End first/last",
+		"  Enter          the selected customer's detail",
+		"  Esc/Backspace  back",
+		"  /              filter customers by text (id or name); empty: all",
+		"  s              suspend the selected customer (asks a reason, then y/n)",
+		"  ?              this help",
+		"  q              quit",
+		"",
+		"Bars show a neighbourhood's impacts toward its policy's threshold;",
+		"+N counts suspect IPs not listed yet. ESCALATED: the range/ASN list has it.",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof help / sizeof help[0]; i++)
+		pane_add(t, i == 0 ? A_BOLD : 0, "%s", help[i]);
+}
+
+static void
+build_pane(struct top *t)
+{
+	pane_clear(t);
+	if (t->view == V_DETAIL && json_is_object(t->res[R_CUSTOMER]))
+		build_detail(t, t->res[R_CUSTOMER]);
+	else if (t->view == V_DETAIL)
+		pane_add(t, 0, "loading customer ...");
+	else if (t->view == V_ALERTS && json_is_object(t->res[R_ALERTS]))
+		build_alerts(t, t->res[R_ALERTS]);
+	else if (t->view == V_ALERTS)
+		pane_add(t, 0, "loading alerts ...");
+	else if (t->view == V_HELP)
+		build_help(t);
+	widget_list_fit(&t->pane, (int)t->nlines, t->pane.h);
+}
+
+/* --- drawing ------------------------------------------------------------------------- */
+
+static int
+put(int y, int x, int attr, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int
+put(int y, int x, int attr, const char *fmt, ...)
+{
+	char buf[TOP_LINE];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	return widget_put(y, x, COLS - x, buf, attr);
+}
+
+/* The header: lines 0-2. */
+static void
+draw_header(struct top *t)
+{
+	const json_t *st = t->res[R_STATUS], *cap = json_object_get(st, "capture"), *l;
+	const json_t *lv = json_object_get(st, "levels");
+	char clock[32], a[TOP_CELL], b[TOP_CELL], h[32], d[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	size_t i;
+	int x;
+
+	localtime_r(&now, &tm);
+	strftime(clock, sizeof clock, "%H:%M:%S", &tm);
+	attron(A_REVERSE);
+	mvhline(0, 0, ' ', COLS);
+	x = put(0, 0, A_REVERSE | A_BOLD, " rangewatch top ");
+	if (t->cl == NULL)
+		x += put(0, x, A_REVERSE | level_attr(t, "act"), " daemon DOWN ");
+	else
+		x += put(0, x, A_REVERSE, " daemon up %s ", show_dur(d, sizeof d,
+		    inum(st, "uptime")));
+	put(0, COLS - 9 > x ? COLS - 9 : x, A_REVERSE, "%s", clock);
+	attroff(A_REVERSE);
+	if (t->cl == NULL) {
+		put(1, 0, level_attr(t, "act"), "daemon unreachable \u2014 retrying every %ds",
+		    TOP_RETRY_MS / 1000);
+		put(2, 0, 0, "%s", t->err);
+		return;
+	}
+	if (!json_is_object(st)) {
+		put(1, 0, 0, "waiting for the daemon ...");
+		return;
+	}
+	x = put(1, 0, 0, "capture %s %s  %.1f pps  drops %lld  clock %s",
+	    show_str(cap, "source", a, sizeof a), show_str(cap, "interface", b, sizeof b),
+	    json_number_value(json_object_get(cap, "pps")), inum(cap, "drops"),
+	    show_str(st, "clock", h, sizeof h));
+	x = put(2, 0, 0, "levels ");
+	x += put(2, x, level_attr(t, "watch"), "watch %lld ", inum(lv, "watch"));
+	x += put(2, x, level_attr(t, "warn"), "warn %lld ", inum(lv, "warn"));
+	x += put(2, x, level_attr(t, "act"), "act %lld", inum(lv, "act"));
+	x += put(2, x, 0, "  lists");
+	json_array_foreach(arr(st, "lists"), i, l) {
+		show_str(l, "health", h, sizeof h);
+		x += put(2, x, 0, " %s:", show_str(l, "name", a, sizeof a));
+		x += put(2, x, level_attr(t, h), "%s", h);
+		if (x >= COLS)
+			break;
+	}
+}
+
+/* The neighbourhoods, from line y, at most n lines. Returns the lines used. */
+static int
+draw_ranges(struct top *t, int y, int n)
+{
+	const json_t *r = t->res[R_RANGES], *nb;
+	char key[TOP_CELL], pol[TOP_CELL], d[32];
+	long long imp, thr, sus, eta, nowd;
+	size_t i;
+	int x, used = 0, bw;
+
+	attron(A_BOLD | A_UNDERLINE);
+	mvhline(y, 0, ' ', COLS);
+	put(y, 0, A_BOLD | A_UNDERLINE, "Neighbourhoods (%lld)", inum(r, "total"));
+	attroff(A_BOLD | A_UNDERLINE);
+	used++;
+	nowd = inum(t->res[R_STATUS], "now");
+	json_array_foreach(arr(r, "neighbourhoods"), i, nb) {
+		if (used >= n)
+			break;
+		imp = inum(nb, "impacts");
+		thr = inum(nb, "threshold");
+		sus = inum(nb, "suspects");
+		x = put(y + used, 0, 0, "%-18.18s %-14.14s ", show_str(nb, "key", key, sizeof key),
+		    show_str(nb, "policy", pol, sizeof pol));
+		bw = thr > 0 && thr <= 12 ? (int)thr : 12;
+		x += widget_bar(y + used, x, bw, (double)imp, (double)thr, t->utf8,
+		    imp >= thr ? level_attr(t, "act") : imp * 2 >= thr ? level_attr(t, "warn") :
+		    level_attr(t, "ok"));
+		x += put(y + used, x, 0, " %lld/%lld", imp, thr);
+		if (sus > 0)
+			x += put(y + used, x, 0, " +%lld", sus);
+		if (json_is_true(json_object_get(nb, "escalated")))
+			x += put(y + used, x, level_attr(t, "ESCALATED"), " ESCALATED");
+		else if (json_is_integer(json_object_get(nb, "eta_threshold"))) {
+			eta = inum(nb, "eta_threshold");
+			if (eta == 0)
+				x += put(y + used, x, level_attr(t, "warn"), " at threshold");
+			else if (eta > nowd && nowd > 0)
+				x += put(y + used, x, 0, " eta %s", show_dur(d, sizeof d, eta - nowd));
+		}
+		if (json_is_integer(json_object_get(nb, "clear_at")) && nowd > 0 &&
+		    inum(nb, "clear_at") > nowd)
+			put(y + used, x, 0, " clear %s",
+			    show_dur(d, sizeof d, inum(nb, "clear_at") - nowd));
+		used++;
+	}
+	if (used == 1)
+		put(y + used++, 0, 0, "  none under pressure");
+	return used;
+}
+
+/* The customer table from line y to line y+h-1. */
+static void
+draw_customers(struct top *t, int y, int h)
+{
+	const json_t *a = arr(t->res[R_CUSTOMERS], "customers"), *c, *sp, *smtp;
+	char id[TOP_CELL], name[TOP_CELL], lv[32];
+	long long spark[24];
+	size_t j;
+	int i, x, attr, row;
+
+	attron(A_BOLD | A_UNDERLINE);
+	mvhline(y, 0, ' ', COLS);
+	put(y, 0, A_BOLD | A_UNDERLINE, "%-8s %-18s %-5s %6s %5s %-24s %s", "ID", "CUSTOMER",
+	    "LEVEL", "SCORE", "1H", "24H", "L/S");
+	attroff(A_BOLD | A_UNDERLINE);
+	if (t->filter[0] != '\0') {
+		char f[TOP_CELL];
+
+		text_escape(f, sizeof f, t->filter, strlen(t->filter));
+		put(y, COLS > 24 ? COLS - 24 : 0, A_BOLD, " filter: %.14s", f);
+	}
+	widget_list_fit(&t->cust, (int)json_array_size(a), h - 1);
+	if (json_array_size(a) == 0)
+		put(y + 1, 0, 0, "  %s", t->res[R_CUSTOMERS] ? "no flagged customers" :
+		    "loading ...");
+	for (row = 0; row < h - 1; row++) {
+		i = t->cust.top + row;
+		if ((c = json_array_get(a, (size_t)i)) == NULL)
+			break;
+		show_str(c, "level", lv, sizeof lv);
+		attr = i == t->cust.cursor ? A_REVERSE : 0;
+		if (attr)
+			mvhline(y + 1 + row, 0, ' ', COLS);
+		smtp = json_object_get(c, "smtp_1h");
+		x = put(y + 1 + row, 0, attr, "%-8.8s %-18.18s ", show_str(c, "id", id, sizeof id),
+		    show_str(c, "name", name, sizeof name));
+		x += put(y + 1 + row, x, attr | level_attr(t, lv), "%-5s", lv);
+		x += put(y + 1 + row, x, attr, " %6.1f %5lld ",
+		    json_number_value(json_object_get(c, "score")), inum(smtp, "sessions"));
+		memset(spark, 0, sizeof spark);
+		json_array_foreach(arr(c, "spark"), j, sp)
+			if (j < 24)
+				spark[j] = json_is_integer(sp) ? json_integer_value(sp) : 0;
+		x += widget_spark(y + 1 + row, x, spark, 24, t->utf8, attr);
+		put(y + 1 + row, x, attr, " %lld/%lld", inum(c, "listed_ips"),
+		    inum(c, "suspect_ips"));
+	}
+}
+
+static void
+draw_pane(struct top *t, int y, int h)
+{
+	int i;
+
+	widget_list_fit(&t->pane, (int)t->nlines, h);
+	for (i = 0; i < h && (size_t)(t->pane.top + i) < t->nlines; i++)
+		widget_put(y + i, 0, COLS, t->lines[t->pane.top + i].text,
+		    t->lines[t->pane.top + i].attr);
+}
+
+static void
+draw_footer(struct top *t)
+{
+	static const char *const keys[][2] = {
+		{ "?", "Help" }, { "Tab", "View" }, { "Enter", "Detail" }, { "Esc", "Back" },
+		{ "/", "Filter" }, { "s", "Suspend" }, { "q", "Quit" },
+	};
+	size_t i;
+	int x = 0;
+
+	if (t->prompt != PR_NONE) {
+		char in[TOP_CELL];
+
+		text_escape(in, sizeof in, t->input, t->inlen);
+		mvhline(LINES - 2, 0, ' ', COLS);
+		if (t->prompt == PR_FILTER)
+			put(LINES - 2, 0, A_BOLD, "filter: %s_", in);
+		else if (t->prompt == PR_REASON)
+			put(LINES - 2, 0, A_BOLD, "reason to suspend %s: %s_", t->act_id, in);
+		else
+			put(LINES - 2, 0, A_BOLD, "suspend %s (\"%s\")? y/n", t->act_id, in);
+	} else if (t->message[0] != '\0')
+		put(LINES - 2, 0, 0, "%s", t->message);
+	for (i = 0; i < sizeof keys / sizeof keys[0] && x < COLS; i++) {
+		x += put(LINES - 1, x, A_BOLD, "%s", keys[i][0]);
+		x += put(LINES - 1, x, A_REVERSE, "%-7s", keys[i][1]);
+		x += put(LINES - 1, x, 0, " ");
+	}
+}
+
+static void
+draw(struct top *t)
+{
+	static const char *const names[V_COUNT] = { "Overview", "Detail", "Alerts", "Help" };
+	int y = 3, nb, body;
+
+	erase();
+	draw_header(t);
+	body = LINES - 2 - y;	/* the function bar and the message line below */
+	if (body >= 2 && t->cl != NULL) {
+		put(y, COLS > 10 ? COLS - 10 : 0, A_DIM, "%9s", names[t->view]);
+		if (t->view == V_OVERVIEW) {
+			nb = 1 + (int)json_array_size(arr(t->res[R_RANGES], "neighbourhoods"));
+			if (nb < 2)
+				nb = 2;
+			if (nb > body / 3 + 1)
+				nb = body / 3 + 1;
+			y += draw_ranges(t, y, nb);
+			draw_customers(t, y, LINES - 2 - y);
+		} else
+			draw_pane(t, y + 1, body - 1);
+	}
+	draw_footer(t);
+	refresh();
+	t->dirty = 0;
+}
+
+/* --- keys ----------------------------------------------------------------------------- */
+
+static void
+set_view(struct top *t, int v)
+{
+	if (t->view != V_HELP)
+		t->prev_view = t->view;
+	t->view = v;
+	t->pane.top = 0;
+	build_pane(t);
+	if (v == V_DETAIL || v == V_ALERTS)
+		refresh_data(t);
+}
+
+/* The selected customer's id (raw, for requests) in buf; 0, -1 when none. */
+static int
+selected(struct top *t, char *buf, size_t len)
+{
+	const json_t *c, *id;
+
+	if (t->view == V_DETAIL)
+		c = t->res[R_CUSTOMER];
+	else if (t->view == V_OVERVIEW)
+		c = json_array_get(arr(t->res[R_CUSTOMERS], "customers"), (size_t)t->cust.cursor);
+	else
+		return -1;
+	id = json_object_get(c, "id");
+	if (!json_is_string(id) || json_string_length(id) >= len ||
+	    !text_is_clean(json_string_value(id), json_string_length(id)))
+		return -1;
+	snprintf(buf, len, "%s", json_string_value(id));
+	return 0;
+}
+
+/* A key while a prompt line is open. */
+static int
+prompt_key(struct top *t, int ch)
+{
+	json_t *a;
+
+	if (ch == 27) {			/* Esc: cancel */
+		t->prompt = PR_NONE;
+		return WR_VIEW;
+	}
+	if (t->prompt == PR_CONFIRM) {
+		if (ch == 'y' || ch == 'Y') {
+			a = json_pack("{s:s,s:s}", "customer", t->act_id, "reason", t->input);
+			request(t, R_ACT, "suspend", a);
+			snprintf(t->message, sizeof t->message, "suspend %s: sent", t->act_id);
+		} else
+			snprintf(t->message, sizeof t->message, "suspend %s: cancelled", t->act_id);
+		t->prompt = PR_NONE;
+		return WR_VIEW;
+	}
+	if (ch == '\n' || ch == '\r' || ch == KEY_ENTER) {
+		t->input[t->inlen] = '\0';
+		if (t->prompt == PR_FILTER) {
+			snprintf(t->filter, sizeof t->filter, "%s", t->input);
+			t->prompt = PR_NONE;
+			t->cust.cursor = t->cust.top = 0;
+			if (!t->pending[R_CUSTOMERS])
+				refresh_data(t);
+			else
+				t->want_refresh = 1;
+		} else if (t->inlen == 0)
+			snprintf(t->message, sizeof t->message, "a reason is required");
+		else
+			t->prompt = PR_CONFIRM;
+		return WR_VIEW;
+	}
+	if (ch == KEY_BACKSPACE || ch == 127 || ch == 8) {
+		while (t->inlen > 0 && ((unsigned char)t->input[--t->inlen] & 0xc0) == 0x80)
+			;
+		t->input[t->inlen] = '\0';
+		return WR_VIEW;
+	}
+	/* printable ASCII and UTF-8 bytes; the daemon checks the reason again */
+	if (ch >= 0x20 && ch < 0x100 && ch != 0x7f && t->inlen < TOP_INPUT) {
+		t->input[t->inlen++] = (char)ch;
+		t->input[t->inlen] = '\0';
+		return WR_VIEW;
+	}
+	return WR_NONE;
+}
+
+/* One key; returns what to redraw, or -1 to quit. */
+static int
+handle_key(struct top *t, int ch)
+{
+	struct widget_list *l = t->view == V_OVERVIEW ? &t->cust : &t->pane;
+	int r;
+
+	if (ch == KEY_RESIZE)
+		return WR_VIEW;
+	if (t->prompt != PR_NONE)
+		return prompt_key(t, ch);
+	if ((r = widget_list_key(l, ch)) != WR_KEY_UNUSED)
+		return r;
+	switch (ch) {
+	case 'q':
+	case 'Q':
+		return -1;
+	case '\t':
+		set_view(t, t->view == V_OVERVIEW ? V_ALERTS : V_OVERVIEW);
+		return WR_VIEW;
+	case '?':
+	case KEY_F(1):
+		set_view(t, V_HELP);
+		return WR_VIEW;
+	case 27:
+	case KEY_BACKSPACE:
+	case 127:
+	case 8:
+		if (t->view != V_OVERVIEW)
+			set_view(t, t->view == V_HELP ? t->prev_view : V_OVERVIEW);
+		return WR_VIEW;
+	case '\n':
+	case '\r':
+	case KEY_ENTER:
+		if (t->view != V_OVERVIEW || selected(t, t->detail_id, sizeof t->detail_id) == -1)
+			return WR_NONE;
+		json_decref(t->res[R_CUSTOMER]);
+		t->res[R_CUSTOMER] = NULL;
+		t->pending[R_CUSTOMER] = 0;
+		set_view(t, V_DETAIL);
+		return WR_VIEW;
+	case '/':
+		t->prompt = PR_FILTER;
+		snprintf(t->input, sizeof t->input, "%s", t->filter);
+		t->inlen = strlen(t->input);
+		return WR_VIEW;
+	case 's':
+		if (selected(t, t->act_id, sizeof t->act_id) == -1)
+			return WR_NONE;
+		t->prompt = PR_REASON;
+		t->input[0] = '\0';
+		t->inlen = 0;
+		return WR_VIEW;
+	}
+	return WR_NONE;
+}
+
+/* --- the loop ------------------------------------------------------------------------- */
+
+static int
+utf8_locale(void)
+{
+	const char *cs = nl_langinfo(CODESET);
+
+	return cs != NULL && (strcmp(cs, "UTF-8") == 0 || strcmp(cs, "utf8") == 0);
+}
+
+static void
+start_curses(struct top *t)
+{
+	const char *nc = getenv("NO_COLOR");
+
+	initscr();
+	curses_on = 1;
+	cbreak();
+	noecho();
+	nonl();
+	keypad(stdscr, TRUE);
+	nodelay(stdscr, TRUE);
+	set_escdelay(25);
+	curs_set(0);
+	t->color = has_colors() && (nc == NULL || nc[0] == '\0');
+	if (t->color) {
+		start_color();
+		use_default_colors();
+		init_pair(P_RED, COLOR_RED, -1);
+		init_pair(P_YELLOW, COLOR_YELLOW, -1);
+		init_pair(P_GREEN, COLOR_GREEN, -1);
+		init_pair(P_CYAN, COLOR_CYAN, -1);
+	}
+}
+
+static void
+run(struct top *t)
+{
+	struct pollfd pfd[2];
+	long long now, wait;
+	int ch, r, n;
+
+	t->dirty = 1;
+	while (!got_stop) {
+		now = now_ms();
+		if (t->cl == NULL && now >= t->retry_at)
+			try_connect(t);
+		if (t->cl != NULL && (t->want_refresh || now >= t->refresh_at))
+			refresh_data(t);
+		if (t->dirty)
+			draw(t);
+		pfd[0] = (struct pollfd){ STDIN_FILENO, POLLIN, 0 };
+		pfd[1] = (struct pollfd){ t->cl ? client_fd(t->cl) : -1, POLLIN, 0 };
+		wait = t->cl ? t->refresh_at - now : t->retry_at - now;
+		if (wait > TOP_POLL_MS || wait < 0)
+			wait = TOP_POLL_MS;	/* the clock in the header moves too */
+		n = poll(pfd, 2, (int)wait);
+		if (n == -1 && errno != EINTR)
+			break;
+		if (n > 0 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
+			read_socket(t);
+		while ((ch = getch()) != ERR) {
+			if ((r = handle_key(t, ch)) == -1)
+				return;
+			if (r == WR_VIEW)
+				t->dirty = 1;
+		}
+		if (n == 0)
+			t->dirty = 1;	/* the clock */
+	}
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: rangewatch top [-c FILE] [-s SOCKET]\n"
+	    "  the live dashboard: neighbourhoods, customers, alerts (? in it for the keys)\n"
+	    "  -c FILE        the config whose `socket` key names the daemon's socket (default\n"
+	    "                 /etc/rangewatch/rangewatch.conf when it exists)\n"
+	    "  -s SOCKET      the socket itself (default /run/rangewatch/rangewatch.sock)\n");
+}
+
+int
+top_main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config = NULL, *sock = NULL;
+	struct top *t;
+	char err[512];
+	int ch, i;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "c:s:h", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'c': config = optarg; break;
+		case 's': sock = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+		fprintf(stderr, "rangewatch top: needs a terminal\n");
+		return 2;
+	}
+	if ((t = calloc(1, sizeof *t)) == NULL)
+		return 2;
+	if (client_socket_path(sock, config, t->sock, sizeof t->sock, err, sizeof err) == -1) {
+		fprintf(stderr, "rangewatch top: %s\n", err);
+		free(t);
+		return 2;
+	}
+	setlocale(LC_ALL, "");
+	t->utf8 = utf8_locale();
+	t->cust.cursor = 0;
+	t->pane.cursor = -1;
+	t->prev_view = V_OVERVIEW;
+	signals();
+	atexit(restore);
+	start_curses(t);
+	run(t);
+	restore();
+	client_free(t->cl);
+	for (i = 0; i < R_COUNT; i++)
+		json_decref(t->res[i]);
+	pane_clear(t);
+	free(t->lines);
+	free(t);
+	return 0;
+}
