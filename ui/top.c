@@ -583,8 +583,8 @@ draw_header(struct top *t)
 	put(0, COLS - 9 > x ? COLS - 9 : x, A_REVERSE, "%s", clock);
 	attroff(A_REVERSE);
 	if (t->cl == NULL) {
-		put(1, 0, level_attr(t, "act"), "daemon unreachable \u2014 retrying every %ds",
-		    TOP_RETRY_MS / 1000);
+		put(1, 0, level_attr(t, "act"), "daemon unreachable %s retrying every %ds",
+		    t->utf8 ? "\u2014" : "-", TOP_RETRY_MS / 1000);
 		put(2, 0, 0, "%s", t->err);
 		return;
 	}
