@@ -75,6 +75,7 @@ struct top {
 	int dirty;
 };
 
+static const char *const view_names[V_COUNT] = { "Overview", "Detail", "Alerts", "Help" };
 static volatile sig_atomic_t got_stop;
 static int curses_on;
 
@@ -292,9 +293,9 @@ handle_message(struct top *t, json_t *m)
 		const json_t *res = json_object_get(m, "result");
 		char a[TOP_CELL], c[TOP_CELL], o[TOP_CELL];
 
-		snprintf(t->message, sizeof t->message, "%s %s: %s (audit #%lld)",
-		    show_str(res, "action", a, sizeof a), show_str(res, "customer", c, sizeof c),
-		    show_str(res, "outcome", o, sizeof o), inum(res, "audit_id"));
+		snprintf(t->message, sizeof t->message, "audit #%lld %s %s: %s",
+		    inum(res, "audit_id"), show_str(res, "action", a, sizeof a),
+		    show_str(res, "customer", c, sizeof c), show_str(res, "outcome", o, sizeof o));
 		t->want_refresh = 1;
 		t->dirty = 1;
 		return;
@@ -558,6 +559,18 @@ put(int y, int x, int attr, const char *fmt, ...)
 	return widget_put(y, x, COLS - x, buf, attr);
 }
 
+/* The time k of o as "HH:MM", "-" when none. */
+static const char *
+hhmm(char *buf, size_t len, const json_t *o, const char *k)
+{
+	time_t ts = (time_t)inum(o, k);
+	struct tm tm;
+
+	if (ts <= 0 || localtime_r(&ts, &tm) == NULL || strftime(buf, len, "%H:%M", &tm) == 0)
+		return "-";
+	return buf;
+}
+
 /* The header: lines 0-2. */
 static void
 draw_header(struct top *t)
@@ -580,7 +593,8 @@ draw_header(struct top *t)
 	else
 		x += put(0, x, A_REVERSE, " daemon up %s ", show_dur(d, sizeof d,
 		    inum(st, "uptime")));
-	put(0, COLS - 9 > x ? COLS - 9 : x, A_REVERSE, "%s", clock);
+	put(0, COLS - 20 > x ? COLS - 20 : x, A_REVERSE, "%9s  %s", view_names[t->view],
+	    clock);
 	attroff(A_REVERSE);
 	if (t->cl == NULL) {
 		put(1, 0, level_attr(t, "act"), "daemon unreachable %s retrying every %ds",
@@ -592,10 +606,10 @@ draw_header(struct top *t)
 		put(1, 0, 0, "waiting for the daemon ...");
 		return;
 	}
-	x = put(1, 0, 0, "capture %s %s  %.1f pps  drops %lld  clock %s",
+	x = put(1, 0, 0, "capture %s %s  %.1f pps  drops %lld  clock %s  evaluated %s",
 	    show_str(cap, "source", a, sizeof a), show_str(cap, "interface", b, sizeof b),
 	    json_number_value(json_object_get(cap, "pps")), inum(cap, "drops"),
-	    show_str(st, "clock", h, sizeof h));
+	    show_str(st, "clock", h, sizeof h), hhmm(d, sizeof d, st, "evaluated"));
 	x = put(2, 0, 0, "levels ");
 	x += put(2, x, level_attr(t, "watch"), "watch %lld ", inum(lv, "watch"));
 	x += put(2, x, level_attr(t, "warn"), "warn %lld ", inum(lv, "warn"));
@@ -754,14 +768,12 @@ draw_footer(struct top *t)
 static void
 draw(struct top *t)
 {
-	static const char *const names[V_COUNT] = { "Overview", "Detail", "Alerts", "Help" };
 	int y = 3, nb, body;
 
 	erase();
 	draw_header(t);
 	body = LINES - 2 - y;	/* the function bar and the message line below */
 	if (body >= 2 && t->cl != NULL) {
-		put(y, COLS > 10 ? COLS - 10 : 0, A_DIM, "%9s", names[t->view]);
 		if (t->view == V_OVERVIEW) {
 			nb = 1 + (int)json_array_size(arr(t->res[R_RANGES], "neighbourhoods"));
 			if (nb < 2)
@@ -771,7 +783,7 @@ draw(struct top *t)
 			y += draw_ranges(t, y, nb);
 			draw_customers(t, y, LINES - 2 - y);
 		} else
-			draw_pane(t, y + 1, body - 1);
+			draw_pane(t, y, body);
 	}
 	draw_footer(t);
 	refresh();

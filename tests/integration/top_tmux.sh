@@ -56,6 +56,20 @@ show_screen detail
 $TM send-keys -t top Escape
 see "Neighbourhoods" && ok "Esc goes back to the overview" || bad "Esc did not go back"
 
+# suspend from the overview: a reason in the prompt line, a confirmation, the audit log
+$TM send-keys -t top s
+see "reason to suspend 1001" && ok "s asks for a reason" || bad "no reason prompt"
+$TM send-keys -t top -l "ticket 4712 top"
+$TM send-keys -t top Enter
+see "suspend 1001 (" && ok "Enter asks for a confirmation" || bad "no confirmation"
+$TM send-keys -t top y
+see "audit #" && ok "suspend went through: $(screen | grep -F 'audit #')" ||
+    { see "rangewatchd:" && ok "suspend answered: $(screen | grep -F 'rangewatchd:')" ||
+      bad "no answer to the suspend"; }
+audit=$(sql "SELECT actor IS NOT NULL AND actor != '', action, customer, reason FROM audit ORDER BY id DESC LIMIT 1")
+expect "audit log row (has actor, action, customer, reason)" "1|suspend|1001|ticket 4712 top" "$audit"
+show_screen "after suspend"
+
 # the daemon goes away and comes back
 stop
 see "daemon unreachable" && ok "daemon stopped: 'daemon unreachable' shown" || bad "no unreachable notice"
@@ -63,6 +77,22 @@ show_screen unreachable
 conf "" >"$tmp/etc/rangewatch.conf"
 start
 see "daemon up" && see "Acme VPS" && ok "daemon restarted: reconnected" || bad "did not reconnect"
+
+# SIGTERM: the terminal is restored too (a second pane of the same size)
+$TM new-session -d -s term -x 80 -y 24 \
+    "env LC_ALL=C TERM=xterm-256color '$RW' top -c '$tmp/etc/rangewatch.conf'; echo term-exited-\$?; sleep 30"
+n=0; while [ $n -lt 50 ] && ! $TM capture-pane -p -t term | grep -qF "Acme VPS"; do sleep 0.2; n=$((n + 1)); done
+# the pane's shell runs `env ... rangewatch top` (env execs): its child is ours
+tpid=$(pgrep -P "$($TM display -p -t term '#{pane_pid}')" | head -n 1)
+expect "the pane's child is rangewatch" rangewatch "$(cat /proc/"$tpid"/comm 2>/dev/null)"
+if [ -n "$tpid" ] && kill -TERM "$tpid"; then
+	n=0; while [ $n -lt 50 ] && ! $TM capture-pane -p -t term | grep -qF "term-exited-0"; do sleep 0.2; n=$((n + 1)); done
+	$TM capture-pane -p -t term | grep -qF "term-exited-0" && ok "SIGTERM: rangewatch top exited 0" ||
+	    bad "SIGTERM: $($TM capture-pane -p -t term | grep -v '^$')"
+	expect "alternate screen after SIGTERM" 0 "$($TM display -p -t term '#{alternate_on}')"
+else
+	bad "no rangewatch top process to signal"
+fi
 
 $TM send-keys -t top q
 see "top-exited-0" && ok "q: rangewatch top exited 0" || bad "q: no exit"
