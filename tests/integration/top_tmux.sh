@@ -23,7 +23,7 @@ start
 poll 120 replay_done && ok "replay of $frames frames done" || bad "replay not done"
 poll 60 is_act && ok "1001 reaches act" || bad "1001 is $(level_of 1001)"
 
-screen() { $TM capture-pane -p -t top; }
+screen() { $TM capture-pane -p -t '=top:'; }
 # see TEXT -> waits up to 10 s for TEXT on the screen
 see() {
 	n=0
@@ -46,23 +46,23 @@ case $line in *"[####] 4/4"*) ok "hot range bar: $line";; *) bad "hot range line
 first=$(screen | sed -n '/^ID /,$p' | sed -n 2p)
 case $first in "1001"*"Acme VPS"*act*) ok "first customer row: $first";;
     *) bad "first customer row: '$first'";; esac
-size=$($TM display -p -t top '#{pane_width}x#{pane_height}')
+size=$($TM display -p -t '=top:' '#{pane_width}x#{pane_height}')
 expect "pane size" 80x24 "$size"
 
-$TM send-keys -t top Enter
+$TM send-keys -t '=top:' Enter
 see "203.0.113.7" && ok "detail shows 203.0.113.7" || bad "detail lacks 203.0.113.7"
 see "uceprotect-1" && ok "detail shows uceprotect-1" || bad "detail lacks uceprotect-1"
 show_screen detail
-$TM send-keys -t top Escape
+$TM send-keys -t '=top:' Escape
 see "Neighbourhoods" && ok "Esc goes back to the overview" || bad "Esc did not go back"
 
 # suspend from the overview: a reason in the prompt line, a confirmation, the audit log
-$TM send-keys -t top s
+$TM send-keys -t '=top:' s
 see "reason to suspend 1001" && ok "s asks for a reason" || bad "no reason prompt"
-$TM send-keys -t top -l "ticket 4712 top"
-$TM send-keys -t top Enter
+$TM send-keys -t '=top:' -l "ticket 4712 top"
+$TM send-keys -t '=top:' Enter
 see "suspend 1001 (" && ok "Enter asks for a confirmation" || bad "no confirmation"
-$TM send-keys -t top y
+$TM send-keys -t '=top:' y
 see "audit #" && ok "suspend went through: $(screen | grep -F 'audit #')" ||
     { see "rangewatchd:" && ok "suspend answered: $(screen | grep -F 'rangewatchd:')" ||
       bad "no answer to the suspend"; }
@@ -81,23 +81,23 @@ see "daemon up" && see "Acme VPS" && ok "daemon restarted: reconnected" || bad "
 # SIGTERM: the terminal is restored too (a second pane of the same size)
 $TM new-session -d -s term -x 80 -y 24 \
     "env LC_ALL=C TERM=xterm-256color '$RW' top -c '$tmp/etc/rangewatch.conf'; echo term-exited-\$?; sleep 30"
-n=0; while [ $n -lt 50 ] && ! $TM capture-pane -p -t term | grep -qF "Acme VPS"; do sleep 0.2; n=$((n + 1)); done
+n=0; while [ $n -lt 50 ] && ! $TM capture-pane -p -t '=term:' | grep -qF "Acme VPS"; do sleep 0.2; n=$((n + 1)); done
 # the pane's shell runs `env ... rangewatch top` (env execs): its child is ours
-tpid=$(pgrep -P "$($TM display -p -t term '#{pane_pid}')" | head -n 1)
+tpid=$(pgrep -P "$($TM display -p -t '=term:' '#{pane_pid}')" | head -n 1)
 expect "the pane's child is rangewatch" rangewatch "$(cat /proc/"$tpid"/comm 2>/dev/null)"
 if [ -n "$tpid" ] && kill -TERM "$tpid"; then
-	n=0; while [ $n -lt 50 ] && ! $TM capture-pane -p -t term | grep -qF "term-exited-0"; do sleep 0.2; n=$((n + 1)); done
-	$TM capture-pane -p -t term | grep -qF "term-exited-0" && ok "SIGTERM: rangewatch top exited 0" ||
-	    bad "SIGTERM: $($TM capture-pane -p -t term | grep -v '^$')"
-	expect "alternate screen after SIGTERM" 0 "$($TM display -p -t term '#{alternate_on}')"
+	n=0; while [ $n -lt 50 ] && ! $TM capture-pane -p -t '=term:' | grep -qF "term-exited-0"; do sleep 0.2; n=$((n + 1)); done
+	$TM capture-pane -p -t '=term:' | grep -qF "term-exited-0" && ok "SIGTERM: rangewatch top exited 0" ||
+	    bad "SIGTERM: $($TM capture-pane -p -t '=term:' | grep -v '^$')"
+	expect "alternate screen after SIGTERM" 0 "$($TM display -p -t '=term:' '#{alternate_on}')"
 else
 	bad "no rangewatch top process to signal"
 fi
 
-$TM send-keys -t top q
+$TM send-keys -t '=top:' q
 see "top-exited-0" && ok "q: rangewatch top exited 0" || bad "q: no exit"
 show_screen "after q"
 # the alternate screen is left (endwin ran): the shell's echo is on the normal screen
-expect "alternate screen after q" 0 "$($TM display -p -t top '#{alternate_on}')"
+expect "alternate screen after q" 0 "$($TM display -p -t '=top:' '#{alternate_on}')"
 stop
 exit $fail
