@@ -6,8 +6,9 @@
  * below (protocol version 1); a field may be added, never renamed or removed.
  *
  * Times are UNIX seconds (the model's clock: packet time when replaying), 0 or null when
- * there is none. Untrusted text (customer names, TXT, SMTP replies) is sent as data, not
- * escaped: every client escapes at output.
+ * there is none. Untrusted text (customer names, SMTP replies) is sent as data, not
+ * escaped: every client escapes at output. A list's TXT ("txt") is the exception: the probe
+ * escapes it as it arrives (text_escape), so it is clean text already.
  *
  * Read commands
  *   status      {} ->

@@ -78,6 +78,19 @@ show_str(const json_t *o, const char *key, char *buf, size_t len)
 	return esc(json_object_get(o, key), buf, len);
 }
 
+const char *
+show_src_escaped(const json_t *o, const char *key, char *buf, size_t len)
+{
+	const json_t *v = json_object_get(o, key);
+
+	if (json_is_string(v) && json_string_length(v) < len &&
+	    text_is_clean(json_string_value(v), json_string_length(v))) {
+		memcpy(buf, json_string_value(v), json_string_length(v) + 1);
+		return buf;
+	}
+	return esc(v, buf, len);
+}
+
 /* A whole number in buf, "-" when k is not a number of o. */
 static const char *
 ifmt(char *buf, size_t len, const json_t *o, const char *k)
@@ -276,25 +289,47 @@ table_head(FILE *f, size_t indent, const struct col *c, size_t n)
 	table_row(f, indent, c, i, h);
 }
 
-/* Prints the string v (not a string: empty) escaped and wrapped as a line of its own:
- * indent spaces, prefix, the text; continuation lines indented by indent + 2. */
+/* Safe text e ("" for none) wrapped as a line of its own: indent spaces, prefix, the
+ * text; continuation lines indented by indent + 2. */
+static void
+put_text(FILE *f, size_t indent, const char *prefix, const char *e)
+{
+	size_t plen = strlen(prefix);
+
+	spaces(f, indent);
+	/* without text, the prefix's trailing blanks would trail the line */
+	while (e[0] == '\0' && plen > 0 && prefix[plen - 1] == ' ')
+		plen--;
+	fwrite(prefix, 1, plen, f);
+	put_wrapped(f, indent + strlen(prefix), indent + 2, e);
+	fputc('\n', f);
+}
+
+/* put_text of the string v (not a string: empty), escaped. */
 static void
 put_line(FILE *f, size_t indent, const char *prefix, const json_t *v)
 {
-	size_t len = json_is_string(v) ? json_string_length(v) : 0, plen = strlen(prefix);
+	size_t len = json_is_string(v) ? json_string_length(v) : 0;
 	char *e;
 
 	if ((e = malloc(4 * len + 1)) == NULL)
 		return;
 	text_escape(e, 4 * len + 1, len ? json_string_value(v) : "", len);
-	spaces(f, indent);
-	/* without text, the prefix's trailing blanks would trail the line */
-	while (len == 0 && plen > 0 && prefix[plen - 1] == ' ')
-		plen--;
-	fwrite(prefix, 1, plen, f);
-	put_wrapped(f, indent + strlen(prefix), indent + 2, e);
-	fputc('\n', f);
+	put_text(f, indent, prefix, e);
 	free(e);
+}
+
+/* put_text of a list's TXT as the probe kept it (escaped at the source, views.h): its
+ * backslashes are not doubled on the way. */
+static void
+put_txt(FILE *f, size_t indent, const char *prefix, const json_t *o)
+{
+	char buf[4096];
+
+	if (json_is_string(json_object_get(o, "txt")))
+		put_text(f, indent, prefix, show_src_escaped(o, "txt", buf, sizeof buf));
+	else
+		put_text(f, indent, prefix, "");
 }
 
 /* Every string of the array k of o, one line each (see put_line). */
@@ -768,7 +803,7 @@ addr_table(FILE *f, const json_t *a, time_t now)
 				fprintf(f, "    %s clean\n", show_str(l, "list", b1, sizeof b1));
 				continue;
 			}
-			put_line(f, 4, pre, json_object_get(l, "txt"));
+			put_txt(f, 4, pre, l);
 		}
 	}
 }
@@ -842,7 +877,7 @@ show_listings(FILE *f, const json_t *r, time_t now)
 		table_row(f, 0, listing_cols, 6, x.c);
 		if (listed) {
 			snprintf(pre, sizeof pre, "%s ", show_str(l, "codes", codes, sizeof codes));
-			put_line(f, 4, pre, json_object_get(l, "txt"));
+			put_txt(f, 4, pre, l);
 		}
 	}
 	shown_of(f, r, json_array_size(a), "listings");

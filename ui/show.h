@@ -53,6 +53,11 @@ int show_check_arg(const char *prog, const char *opt, const char *s, size_t max)
  * it is not a string. Returns buf or "-". */
 const char *show_str(const json_t *o, const char *key, char *buf, size_t len);
 
+/* show_str for a member the daemon escaped at its source (a list's TXT, as the probe kept
+ * it: views.h): copied as it is when it is clean text, so its backslashes are not doubled
+ * on the way; escaped again when it is not. */
+const char *show_src_escaped(const json_t *o, const char *key, char *buf, size_t len);
+
 /* A duration in seconds as the views write it: 45s, 12m, 5h12m, 2d4h. Returns buf. */
 const char *show_dur(char *buf, size_t len, long long s);
 

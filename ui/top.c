@@ -39,11 +39,15 @@
 #define TOP_CELL	512	/* bytes of one escaped cell */
 #define TOP_LINE	1024
 #define TOP_INPUT	200	/* bytes of a typed reason or filter */
+#define TOP_CUSTOMERS	500	/* rows of the customer table asked for (worst first) */
 
-enum view { V_OVERVIEW, V_DETAIL, V_ALERTS, V_HELP, V_COUNT };
-enum req { R_STATUS, R_RANGES, R_CUSTOMERS, R_CUSTOMER, R_ALERTS, R_ACT, R_COUNT };
+enum view { V_OVERVIEW, V_LISTINGS, V_ALERTS, V_DETAIL, V_HELP, V_COUNT };
+enum req { R_STATUS, R_RANGES, R_CUSTOMERS, R_CUSTOMER, R_ALERTS, R_LISTINGS, R_ACT, R_COUNT };
 enum pair { P_RED = 1, P_YELLOW, P_GREEN, P_CYAN, P_BAR };
 enum prompt { PR_NONE, PR_FILTER, PR_REASON, PR_CONFIRM };
+/* The customer table's columns, in the order `o` steps through them; S_RISK is the
+ * daemon's own order (level, then contribution x blast radius). */
+enum sort { S_RISK, S_ID, S_NAME, S_LEVEL, S_SCORE, S_1H, S_RCPT, S_5XX, S_LISTED, S_COUNT };
 
 /* A line of a text pane (detail, alerts, help): escaped text and its attribute. */
 struct pane_line {
@@ -65,17 +69,29 @@ struct top {
 	struct pane_line *lines;
 	size_t nlines, caplines;
 	char detail_id[64];		/* the customer the detail shows (raw id, for requests) */
-	char filter[TOP_INPUT + 1];
+	char filter[TOP_INPUT + 1];	/* as typed: text, id:ID, list:NAME or a CIDR */
+	size_t *order;			/* the customer rows in the chosen sort */
+	size_t norder;
+	int sort, sort_desc;
+	int cust_y;			/* the screen line of the first customer row */
 	int prompt;
 	char input[TOP_INPUT + 1];
 	size_t inlen;
 	char act_id[64];
+	const char *act_cmd;		/* "suspend", "resume" or "ack" */
+	FILE *timing;			/* --timing: one line per redraw */
+	int mouse;
 	char message[TOP_LINE];		/* the last outcome, shown above the function bar */
 	int utf8, color;
 	int dirty;
 };
 
-static const char *const view_names[V_COUNT] = { "Overview", "Detail", "Alerts", "Help" };
+static const char *const view_names[V_COUNT] = {
+	"Overview", "Listings", "Alerts", "Detail", "Help"
+};
+static const char *const sort_names[S_COUNT] = {
+	"risk", "id", "name", "level", "score", "1h", "rcpt", "5xx", "listed"
+};
 static volatile sig_atomic_t got_stop;
 static int curses_on;
 
@@ -212,27 +228,46 @@ request(struct top *t, enum req r, const char *cmd, json_t *args)
 	t->pending[r] = id;
 }
 
+/* The customers request for the filter as typed: "id:ID" one customer, "list:NAME" those
+ * with an IP listed on NAME, an address or CIDR those inside it, else a substring of id or
+ * name. A filter also shows customers at level none: the operator is looking one up. */
+static json_t *
+customers_args(const struct top *t)
+{
+	const char *f = t->filter;
+	json_t *a = json_pack("{s:i}", "limit", TOP_CUSTOMERS);
+
+	if (a == NULL || f[0] == '\0')
+		return a;
+	json_object_set_new(a, "all", json_true());
+	if (strncmp(f, "id:", 3) == 0)
+		json_object_set_new(a, "customer", json_string(f + 3));
+	else if (strncmp(f, "list:", 5) == 0)
+		json_object_set_new(a, "list", json_string(f + 5));
+	else if (strspn(f, "0123456789abcdefABCDEF.:/") == strlen(f) && strpbrk(f, ".:") != NULL)
+		json_object_set_new(a, "range", json_string(f));
+	else
+		json_object_set_new(a, "filter", json_string(f));
+	return a;
+}
+
 static void
 refresh_data(struct top *t)
 {
-	json_t *a;
-
 	t->want_refresh = 0;
 	t->refresh_at = now_ms() + TOP_REFRESH_MS;
 	if (!t->pending[R_STATUS])
 		request(t, R_STATUS, "status", NULL);
 	if (!t->pending[R_RANGES])
 		request(t, R_RANGES, "ranges", json_pack("{s:i}", "limit", 20));
-	if (!t->pending[R_CUSTOMERS]) {
-		a = json_pack("{s:i}", "limit", 500);
-		if (a != NULL && t->filter[0] != '\0')
-			json_object_set_new(a, "filter", json_string(t->filter));
-		request(t, R_CUSTOMERS, "customers", a);
-	}
+	if (!t->pending[R_CUSTOMERS])
+		request(t, R_CUSTOMERS, "customers", customers_args(t));
 	if (t->view == V_DETAIL && t->detail_id[0] != '\0' && !t->pending[R_CUSTOMER])
 		request(t, R_CUSTOMER, "customer", json_pack("{s:s}", "customer", t->detail_id));
 	if (t->view == V_ALERTS && !t->pending[R_ALERTS])
 		request(t, R_ALERTS, "alerts", json_pack("{s:i}", "limit", 50));
+	if (t->view == V_LISTINGS && !t->pending[R_LISTINGS])
+		request(t, R_LISTINGS, "listings", json_pack("{s:i}", "limit", 1000));
 }
 
 static void
@@ -257,6 +292,107 @@ try_connect(struct top *t)
 }
 
 static void build_pane(struct top *t);
+static int selected(struct top *t, char *buf, size_t len);
+
+/* --- the customer table's order -------------------------------------------------------- */
+
+static int
+level_rank(const json_t *c)
+{
+	const char *l = json_string_value(json_object_get(c, "level"));
+
+	if (l == NULL)
+		return 0;
+	return strcmp(l, "act") == 0 ? 3 : strcmp(l, "warn") == 0 ? 2 :
+	    strcmp(l, "watch") == 0 ? 1 : 0;
+}
+
+static int
+cmp_num(double a, double b)
+{
+	return a < b ? -1 : a > b;
+}
+
+/* Ids compare as numbers when both are (billing ids usually are), else as text. */
+static int
+cmp_id(const char *a, const char *b)
+{
+	char *ea, *eb;
+	unsigned long long na = strtoull(a, &ea, 10), nb = strtoull(b, &eb, 10);
+
+	if (*a != '\0' && *b != '\0' && *ea == '\0' && *eb == '\0' && na != nb)
+		return na < nb ? -1 : 1;
+	return strcmp(a, b);
+}
+
+static int
+cmp_customer(const void *pa, const void *pb, void *arg)
+{
+	const struct top *t = arg;
+	const json_t *a = json_array_get(arr(t->res[R_CUSTOMERS], "customers"), *(const size_t *)pa);
+	const json_t *b = json_array_get(arr(t->res[R_CUSTOMERS], "customers"), *(const size_t *)pb);
+	const json_t *sa = json_object_get(a, "smtp_1h"), *sb = json_object_get(b, "smtp_1h");
+	const char *ia = json_string_value(json_object_get(a, "id"));
+	const char *ib = json_string_value(json_object_get(b, "id"));
+	const char *na = json_string_value(json_object_get(a, "name"));
+	const char *nb = json_string_value(json_object_get(b, "name"));
+	int r = 0;
+
+	switch (t->sort) {
+	case S_ID: r = cmp_id(ia ? ia : "", ib ? ib : ""); break;
+	case S_NAME: r = strcasecmp(na ? na : "", nb ? nb : ""); break;
+	case S_LEVEL: r = -cmp_num(level_rank(a), level_rank(b)); break;
+	case S_SCORE: r = -cmp_num(json_number_value(json_object_get(a, "score")),
+	    json_number_value(json_object_get(b, "score"))); break;
+	case S_1H: r = -cmp_num(inum(sa, "sessions"), inum(sb, "sessions")); break;
+	case S_RCPT: r = -cmp_num(inum(sa, "rcpt"), inum(sb, "rcpt")); break;
+	case S_5XX: r = -cmp_num(inum(sa, "replies_5xx"), inum(sb, "replies_5xx")); break;
+	case S_LISTED: r = -cmp_num(inum(a, "listed_ips"), inum(b, "listed_ips")); break;
+	}
+	if (t->sort_desc)
+		r = -r;
+	/* ties keep the daemon's (risk) order, so the sort is stable */
+	return r != 0 ? r : cmp_num((double)*(const size_t *)pa, (double)*(const size_t *)pb);
+}
+
+/* Orders the rows by the chosen column and puts the cursor back on customer sel. */
+static void
+sort_customers(struct top *t, const char *sel)
+{
+	const json_t *a = arr(t->res[R_CUSTOMERS], "customers"), *id;
+	size_t i, n = json_array_size(a), *o;
+
+	if (n > t->norder || t->order == NULL) {
+		if ((o = realloc(t->order, (n ? n : 1) * sizeof *o)) == NULL) {
+			t->norder = 0;
+			return;
+		}
+		t->order = o;
+	}
+	t->norder = n;
+	for (i = 0; i < n; i++)
+		t->order[i] = i;
+	if (t->sort != S_RISK || t->sort_desc)
+		qsort_r(t->order, n, sizeof *t->order, cmp_customer, t);
+	if (sel == NULL || sel[0] == '\0')
+		return;
+	for (i = 0; i < n; i++) {
+		id = json_object_get(json_array_get(a, t->order[i]), "id");
+		if (json_is_string(id) && strcmp(json_string_value(id), sel) == 0) {
+			t->cust.cursor = (int)i;
+			return;
+		}
+	}
+}
+
+/* The customer shown on table row i, NULL past the end. */
+static const json_t *
+row_customer(const struct top *t, int i)
+{
+	if (i < 0 || (size_t)i >= t->norder)
+		return NULL;
+	return json_array_get(arr(t->res[R_CUSTOMERS], "customers"), t->order[i]);
+}
 
 /* One message from the daemon: an event asks for a refresh; a reply is stored by its id. */
 static void
@@ -264,7 +400,7 @@ handle_message(struct top *t, json_t *m)
 {
 	const json_t *ev = json_object_get(m, "event"), *jid = json_object_get(m, "id");
 	const json_t *e;
-	char buf[TOP_CELL];
+	char buf[TOP_CELL], sel[64] = "";
 	long long id;
 	int r;
 
@@ -300,9 +436,16 @@ handle_message(struct top *t, json_t *m)
 		t->dirty = 1;
 		return;
 	}
+	e = json_object_get(m, "result");
+	if (json_equal(e, t->res[r]))
+		return;		/* nothing changed: nothing to redraw */
+	if (r == R_CUSTOMERS)
+		selected(t, sel, sizeof sel);
 	json_decref(t->res[r]);
-	t->res[r] = json_incref(json_object_get(m, "result"));
-	if (r == R_CUSTOMER || r == R_ALERTS)
+	t->res[r] = json_incref((json_t *)e);
+	if (r == R_CUSTOMERS)
+		sort_customers(t, sel);
+	if (r == R_CUSTOMER || r == R_ALERTS || r == R_LISTINGS)
 		build_pane(t);
 	t->dirty = 1;
 }
@@ -376,7 +519,37 @@ when(char *buf, size_t len, const json_t *o, const char *k)
 	return buf;
 }
 
-/* Each string of the array k of o, escaped, as a line with prefix. */
+/* Escaped text s as lines of the terminal's width, each after prefix: broken at the last
+ * blank that fits, or at the width when a word is longer (TXT records carry long URLs).
+ * The pane is built again on a resize. */
+static void
+pane_wrap(struct top *t, int attr, const char *prefix, const char *s)
+{
+	int w = COLS - (int)strlen(prefix), cols;
+	const char *p, *brk;
+
+	if (w < 20)
+		w = 20;
+	while (*s != '\0') {
+		cols = 0;
+		brk = NULL;
+		for (p = s; *p != '\0' && cols < w; cols++) {
+			if (*p == ' ')
+				brk = p;
+			p++;
+			while (((unsigned char)*p & 0xc0) == 0x80)
+				p++;	/* the rest of a UTF-8 character */
+		}
+		if (*p == '\0' || *p == ' ' || brk == NULL || brk == s)
+			brk = p;
+		pane_add(t, attr, "%s%.*s", prefix, (int)(brk - s), s);
+		s = brk;
+		while (*s == ' ')
+			s++;
+	}
+}
+
+/* Each string of the array k of o, escaped, as wrapped lines with prefix. */
 static void
 pane_strings(struct top *t, const json_t *o, const char *k, const char *prefix)
 {
@@ -388,7 +561,7 @@ pane_strings(struct top *t, const json_t *o, const char *k, const char *prefix)
 		if (!json_is_string(v))
 			continue;
 		text_escape(buf, sizeof buf, json_string_value(v), json_string_length(v));
-		pane_add(t, 0, "%s%s", prefix, buf);
+		pane_wrap(t, 0, prefix, buf);
 	}
 }
 
@@ -461,7 +634,7 @@ build_detail(struct top *t, const json_t *c)
 			    show_str(ls, "codes", b, sizeof b));
 			if (json_is_string(json_object_get(ls, "txt")) &&
 			    json_string_length(json_object_get(ls, "txt")) > 0)
-				pane_add(t, 0, "      \"%s\"", show_str(ls, "txt", a, sizeof a));
+				pane_wrap(t, 0, "      ", show_src_escaped(ls, "txt", a, sizeof a));
 			pane_add(t, 0, "      since %s, last %s",
 			    when(w1, sizeof w1, ls, "first_seen"),
 			    when(w2, sizeof w2, ls, "last_seen"));
@@ -501,23 +674,74 @@ build_alerts(struct top *t, const json_t *r)
 	}
 }
 
+/* Per list, what it lists of ours now, with when it would let go (its expiry rule applied
+ * to the last time it was seen listed): rows come sorted by list, then key. */
+static void
+build_listings(struct top *t, const json_t *r)
+{
+	char list[TOP_CELL] = "", l[TOP_CELL], k[TOP_CELL], sc[32], c[TOP_CELL], cd[64];
+	char line[TOP_CELL + 80];
+	char w1[32], w2[32], d[32], tx[TOP_CELL];
+	long long nowd = inum(t->res[R_STATUS], "now"), exp;
+	const json_t *e;
+	size_t i, n = 0;
+
+	pane_add(t, A_BOLD, "Listings of our addresses and ranges (%lld)", inum(r, "total"));
+	json_array_foreach(arr(r, "listings"), i, e) {
+		show_str(e, "list", l, sizeof l);
+		if (strcmp(l, list) != 0) {
+			snprintf(list, sizeof list, "%s", l);
+			pane_add(t, 0, "%s", "");
+			pane_add(t, A_BOLD, "%s", l);
+			pane_add(t, A_UNDERLINE, "  %-18s %-5s %-10s %-16s %-16s %s", "LISTED",
+			    "SCOPE", "CUSTOMER", "SINCE", "LAST SEEN", "EXPIRES");
+		}
+		exp = inum(e, "expires");
+		if (exp > 0 && nowd > 0 && exp > nowd)
+			snprintf(d, sizeof d, "in %s", show_dur(w2, sizeof w2, exp - nowd));
+		else if (exp > 0 && nowd > 0)
+			snprintf(d, sizeof d, "due (re-listed since?)");
+		else
+			snprintf(d, sizeof d, "not known");
+		pane_add(t, level_attr(t, "act"), "  %-18s %-5s %-10s %-16s %-16s %s",
+		    show_str(e, "key", k, sizeof k), show_str(e, "scope", sc, sizeof sc),
+		    show_str(e, "customer", c, sizeof c), when(w1, sizeof w1, e, "first_seen"),
+		    when(w2, sizeof w2, e, "last_seen"), d);
+		if (json_string_length(json_object_get(e, "txt")) > 0) {
+			snprintf(line, sizeof line, "%s %s", show_str(e, "codes", cd, sizeof cd),
+			    show_src_escaped(e, "txt", tx, sizeof tx));
+			pane_wrap(t, 0, "      ", line);
+		}
+		n++;
+	}
+	if (n == 0)
+		pane_add(t, 0, "  nothing of ours is listed");
+}
+
 static void
 build_help(struct top *t)
 {
 	static const char *const help[] = {
 		"rangewatch top: the daemon's view of its customers and neighbourhoods",
 		"",
-		"  Tab            next view: Overview, Alerts (Enter on a customer: Detail)",
-		"  Up/Down j/k    move the cursor; PgUp/PgDn a page; Home/End first/last",
-		"  Enter          the selected customer's detail",
+		"  Tab/Shift-Tab  next/previous view: Overview, Listings, Alerts",
+		"  1 2 3          Overview, Listings, Alerts",
+		"  Up/Down j/k    move the cursor; PgUp/PgDn a page; Home/End (g/G) first/last",
+		"  Enter          the selected customer's detail (also a double click)",
 		"  Esc/Backspace  back",
-		"  /              filter customers by text (id or name); empty: all",
-		"  s              suspend the selected customer (asks a reason, then y/n)",
+		"  o / O          sort the customers by the next column / reverse the order",
+		"  /              filter: text (id or name), id:ID, list:NAME, or an address or",
+		"                 CIDR (customers inside it); empty shows the flagged ones again",
+		"  s r a          suspend, resume, acknowledge the selected customer: asks a",
+		"                 reason, then y/n; the daemon records it under your user",
 		"  ?              this help",
 		"  q              quit",
 		"",
 		"Bars show a neighbourhood's impacts toward its policy's threshold;",
 		"+N counts suspect IPs not listed yet. ESCALATED: the range/ASN list has it.",
+		"eta: time to the threshold at the current rate; clear: when it falls below.",
+		"Customers: LEVEL and SCORE from the risk model, 1H sessions in the last hour,",
+		"24H a sparkline of sessions per hour, L/S listed/suspect addresses.",
 	};
 	size_t i;
 
@@ -537,6 +761,10 @@ build_pane(struct top *t)
 		build_alerts(t, t->res[R_ALERTS]);
 	else if (t->view == V_ALERTS)
 		pane_add(t, 0, "loading alerts ...");
+	else if (t->view == V_LISTINGS && json_is_object(t->res[R_LISTINGS]))
+		build_listings(t, t->res[R_LISTINGS]);
+	else if (t->view == V_LISTINGS)
+		pane_add(t, 0, "loading listings ...");
 	else if (t->view == V_HELP)
 		build_help(t);
 	widget_list_fit(&t->pane, (int)t->nlines, t->pane.h);
@@ -593,7 +821,7 @@ draw_header(struct top *t)
 	else
 		x += put(0, x, A_REVERSE, " daemon up %s ", show_dur(d, sizeof d,
 		    inum(st, "uptime")));
-	put(0, COLS - 20 > x ? COLS - 20 : x, A_REVERSE, "%9s  %s", view_names[t->view],
+	put(0, COLS - 20 > x ? COLS - 20 : x, A_REVERSE, "%10s  %s", view_names[t->view],
 	    clock);
 	attroff(A_REVERSE);
 	if (t->cl == NULL) {
@@ -675,52 +903,94 @@ draw_ranges(struct top *t, int y, int n)
 	return used;
 }
 
-/* The customer table from line y to line y+h-1. */
+/* The customer's neighbourhood under the highest pressure, NULL when none. */
+static const json_t *
+worst_neighbourhood(const json_t *c)
+{
+	const json_t *nb, *w = NULL;
+	size_t i;
+
+	json_array_foreach(arr(c, "neighbourhoods"), i, nb)
+		if (w == NULL || json_number_value(json_object_get(nb, "pressure")) >
+		    json_number_value(json_object_get(w, "pressure")))
+			w = nb;
+	return w;
+}
+
+/* The customer table from line y to line y+h-1. 80 columns hold id, name, level, score,
+ * sessions in the last hour, the 24 h sparkline and listed/suspect addresses; a wider
+ * terminal gets a wider name and the RCPT, 5XX and CITED counts and the customer's worst
+ * neighbourhood. */
 static void
 draw_customers(struct top *t, int y, int h)
 {
-	const json_t *a = arr(t->res[R_CUSTOMERS], "customers"), *c, *sp, *smtp;
-	char id[TOP_CELL], name[TOP_CELL], lv[32];
+	const json_t *c, *sp, *smtp, *nb;
+	char id[TOP_CELL], name[TOP_CELL], lv[32], hd[TOP_LINE], k[TOP_CELL];
 	long long spark[24];
+	int i, x, attr, row, nw, wide = COLS >= 120;
 	size_t j;
-	int i, x, attr, row;
 
+	nw = 18 + (COLS - 80) / 3;
+	if (nw < 18)
+		nw = 18;
+	if (nw > 40)
+		nw = 40;
+	if (wide)
+		nw = COLS - 100 > 40 ? 40 : COLS - 100;
 	attron(A_BOLD | A_UNDERLINE);
 	mvhline(y, 0, ' ', COLS);
-	put(y, 0, A_BOLD | A_UNDERLINE, "%-8s %-18s %-5s %6s %5s %-24s %s", "ID", "CUSTOMER",
-	    "LEVEL", "SCORE", "1H", "24H", "L/S");
+	snprintf(hd, sizeof hd, "%-8s %-*s %-5s %6s %5s %s%-24s %s", "ID", nw, "CUSTOMER", "LEVEL",
+	    "SCORE", "1H", wide ? "  RCPT   5XX CITED " : "", "24H", wide ? "L/S  WORST RANGE" :
+	    "L/S");
+	put(y, 0, A_BOLD | A_UNDERLINE, "%s", hd);
 	attroff(A_BOLD | A_UNDERLINE);
-	if (t->filter[0] != '\0') {
-		char f[TOP_CELL];
+	{
+		char f[TOP_CELL / 2], m[TOP_CELL];
 
 		text_escape(f, sizeof f, t->filter, strlen(t->filter));
-		put(y, COLS > 24 ? COLS - 24 : 0, A_BOLD, " filter: %.14s", f);
+		snprintf(m, sizeof m, "%s%s%s%s", t->filter[0] ? " /" : "", t->filter[0] ? f : "",
+		    t->sort != S_RISK || t->sort_desc ? " sort:" : "",
+		    t->sort != S_RISK || t->sort_desc ? sort_names[t->sort] : "");
+		if (t->sort_desc && m[0] != '\0')
+			snprintf(m + strlen(m), sizeof m - strlen(m), "%s", t->utf8 ? "\u2191" : "^");
+		if (m[0] != '\0') {
+			x = (int)widget_width(m) + 1;
+			put(y, COLS > x + 40 ? COLS - x : 40, A_BOLD, "%s", m);
+		}
 	}
-	widget_list_fit(&t->cust, (int)json_array_size(a), h - 1);
-	if (json_array_size(a) == 0)
-		put(y + 1, 0, 0, "  %s", t->res[R_CUSTOMERS] ? "no flagged customers" :
-		    "loading ...");
+	t->cust_y = y + 1;
+	widget_list_fit(&t->cust, (int)t->norder, h - 1);
+	if (t->norder == 0)
+		put(y + 1, 0, 0, "  %s", t->res[R_CUSTOMERS] == NULL ? "loading ..." :
+		    t->filter[0] ? "no customer matches the filter" : "no flagged customers");
 	for (row = 0; row < h - 1; row++) {
 		i = t->cust.top + row;
-		if ((c = json_array_get(a, (size_t)i)) == NULL)
+		if ((c = row_customer(t, i)) == NULL)
 			break;
 		show_str(c, "level", lv, sizeof lv);
 		attr = i == t->cust.cursor ? A_REVERSE : 0;
 		if (attr)
 			mvhline(y + 1 + row, 0, ' ', COLS);
 		smtp = json_object_get(c, "smtp_1h");
-		x = put(y + 1 + row, 0, attr, "%-8.8s %-18.18s ", show_str(c, "id", id, sizeof id),
-		    show_str(c, "name", name, sizeof name));
+		x = put(y + 1 + row, 0, attr, "%-8.8s %-*.*s ", show_str(c, "id", id, sizeof id),
+		    nw, nw, show_str(c, "name", name, sizeof name));
 		x += put(y + 1 + row, x, attr | level_attr(t, lv), "%-5s", lv);
 		x += put(y + 1 + row, x, attr, " %6.1f %5lld ",
 		    json_number_value(json_object_get(c, "score")), inum(smtp, "sessions"));
+		if (wide)
+			x += put(y + 1 + row, x, attr, "%6lld %5lld %5lld ", inum(smtp, "rcpt"),
+			    inum(smtp, "replies_5xx"), inum(smtp, "cited"));
 		memset(spark, 0, sizeof spark);
 		json_array_foreach(arr(c, "spark"), j, sp)
 			if (j < 24)
 				spark[j] = json_is_integer(sp) ? json_integer_value(sp) : 0;
 		x += widget_spark(y + 1 + row, x, spark, 24, t->utf8, attr);
-		put(y + 1 + row, x, attr, " %lld/%lld", inum(c, "listed_ips"),
+		x += put(y + 1 + row, x, attr, " %lld/%lld", inum(c, "listed_ips"),
 		    inum(c, "suspect_ips"));
+		nb = worst_neighbourhood(c);
+		if (wide && nb != NULL)
+			put(y + 1 + row, x, attr, "  %s %lld/%lld", show_str(nb, "key", k, sizeof k),
+			    inum(nb, "impacts"), inum(nb, "threshold"));
 	}
 }
 
@@ -739,8 +1009,9 @@ static void
 draw_footer(struct top *t)
 {
 	static const char *const keys[][2] = {
-		{ "?", "Help" }, { "Tab", "View" }, { "Enter", "Detail" }, { "Esc", "Back" },
-		{ "/", "Filter" }, { "s", "Suspend" }, { "q", "Quit" },
+		{ "?", "Help" }, { "Tab", "View" }, { "Enter", "Detail" }, { "/", "Filter" },
+		{ "o", "Sort" }, { "s", "Suspend" }, { "r", "Resume" }, { "a", "Ack" },
+		{ "q", "Quit" },
 	};
 	size_t i;
 	int x = 0;
@@ -751,16 +1022,16 @@ draw_footer(struct top *t)
 		text_escape(in, sizeof in, t->input, t->inlen);
 		mvhline(LINES - 2, 0, ' ', COLS);
 		if (t->prompt == PR_FILTER)
-			put(LINES - 2, 0, A_BOLD, "filter: %s_", in);
+			put(LINES - 2, 0, A_BOLD, "filter (text, id:ID, list:NAME, CIDR): %s_", in);
 		else if (t->prompt == PR_REASON)
-			put(LINES - 2, 0, A_BOLD, "reason to suspend %s: %s_", t->act_id, in);
+			put(LINES - 2, 0, A_BOLD, "reason to %s %s: %s_", t->act_cmd, t->act_id, in);
 		else
-			put(LINES - 2, 0, A_BOLD, "suspend %s (\"%s\")? y/n", t->act_id, in);
+			put(LINES - 2, 0, A_BOLD, "%s %s (\"%s\")? y/n", t->act_cmd, t->act_id, in);
 	} else if (t->message[0] != '\0')
 		put(LINES - 2, 0, 0, "%s", t->message);
 	for (i = 0; i < sizeof keys / sizeof keys[0] && x < COLS; i++) {
 		x += put(LINES - 1, x, A_BOLD, "%s", keys[i][0]);
-		x += put(LINES - 1, x, A_REVERSE, "%-7s", keys[i][1]);
+		x += put(LINES - 1, x, A_REVERSE, "%s", keys[i][1]);
 		x += put(LINES - 1, x, 0, " ");
 	}
 }
@@ -768,8 +1039,10 @@ draw_footer(struct top *t)
 static void
 draw(struct top *t)
 {
+	struct timespec t0, t1;
 	int y = 3, nb, body;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	erase();
 	draw_header(t);
 	body = LINES - 2 - y;	/* the function bar and the message line below */
@@ -788,6 +1061,26 @@ draw(struct top *t)
 	draw_footer(t);
 	refresh();
 	t->dirty = 0;
+	if (t->timing != NULL) {
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		fprintf(t->timing, "draw %s %zu %.3f\n", view_names[t->view], t->norder,
+		    (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+		fflush(t->timing);
+	}
+}
+
+/* Only the clock moved: its cells alone (curses sends just what differs). */
+static void
+draw_clock(void)
+{
+	char clock[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	localtime_r(&now, &tm);
+	strftime(clock, sizeof clock, "%H:%M:%S", &tm);
+	put(0, COLS - 8 > 0 ? COLS - 8 : 0, A_REVERSE, "%s", clock);
+	refresh();
 }
 
 /* --- keys ----------------------------------------------------------------------------- */
@@ -813,7 +1106,7 @@ selected(struct top *t, char *buf, size_t len)
 	if (t->view == V_DETAIL)
 		c = t->res[R_CUSTOMER];
 	else if (t->view == V_OVERVIEW)
-		c = json_array_get(arr(t->res[R_CUSTOMERS], "customers"), (size_t)t->cust.cursor);
+		c = row_customer(t, t->cust.cursor);
 	else
 		return -1;
 	id = json_object_get(c, "id");
@@ -837,10 +1130,11 @@ prompt_key(struct top *t, int ch)
 	if (t->prompt == PR_CONFIRM) {
 		if (ch == 'y' || ch == 'Y') {
 			a = json_pack("{s:s,s:s}", "customer", t->act_id, "reason", t->input);
-			request(t, R_ACT, "suspend", a);
-			snprintf(t->message, sizeof t->message, "suspend %s: sent", t->act_id);
+			request(t, R_ACT, t->act_cmd, a);
+			snprintf(t->message, sizeof t->message, "%s %s: sent", t->act_cmd, t->act_id);
 		} else
-			snprintf(t->message, sizeof t->message, "suspend %s: cancelled", t->act_id);
+			snprintf(t->message, sizeof t->message, "%s %s: cancelled", t->act_cmd,
+			    t->act_id);
 		t->prompt = PR_NONE;
 		return WR_VIEW;
 	}
@@ -875,15 +1169,47 @@ prompt_key(struct top *t, int ch)
 	return WR_NONE;
 }
 
+static int handle_key(struct top *t, int ch);
+
+/* The wheel scrolls like the arrows; a click on a customer row selects it, a double click
+ * (or a click on the selected row) opens its detail. */
+static int
+mouse_key(struct top *t)
+{
+	MEVENT ev;
+	int row;
+
+	if (getmouse(&ev) != OK)
+		return WR_NONE;
+	if (ev.bstate & BUTTON4_PRESSED)
+		return handle_key(t, KEY_UP);
+	if (ev.bstate & BUTTON5_PRESSED)
+		return handle_key(t, KEY_DOWN);
+	if (t->view != V_OVERVIEW || !(ev.bstate & (BUTTON1_CLICKED | BUTTON1_DOUBLE_CLICKED)))
+		return WR_NONE;
+	row = t->cust.top + ev.y - t->cust_y;
+	if (ev.y < t->cust_y || row_customer(t, row) == NULL)
+		return WR_NONE;
+	if ((ev.bstate & BUTTON1_DOUBLE_CLICKED) || row == t->cust.cursor) {
+		t->cust.cursor = row;
+		return handle_key(t, '\n');
+	}
+	t->cust.cursor = row;
+	return WR_VIEW;
+}
+
 /* One key; returns what to redraw, or -1 to quit. */
 static int
 handle_key(struct top *t, int ch)
 {
 	struct widget_list *l = t->view == V_OVERVIEW ? &t->cust : &t->pane;
+	char sel[64];
 	int r;
 
-	if (ch == KEY_RESIZE)
+	if (ch == KEY_RESIZE) {
+		build_pane(t);		/* wrapped to the new width */
 		return WR_VIEW;
+	}
 	if (t->prompt != PR_NONE)
 		return prompt_key(t, ch);
 	if ((r = widget_list_key(l, ch)) != WR_KEY_UNUSED)
@@ -893,8 +1219,37 @@ handle_key(struct top *t, int ch)
 	case 'Q':
 		return -1;
 	case '\t':
-		set_view(t, t->view == V_OVERVIEW ? V_ALERTS : V_OVERVIEW);
+		set_view(t, t->view == V_OVERVIEW ? V_LISTINGS : t->view == V_LISTINGS ?
+		    V_ALERTS : V_OVERVIEW);
 		return WR_VIEW;
+	case KEY_BTAB:
+		set_view(t, t->view == V_OVERVIEW ? V_ALERTS : t->view == V_ALERTS ?
+		    V_LISTINGS : V_OVERVIEW);
+		return WR_VIEW;
+	case '1':
+		set_view(t, V_OVERVIEW);
+		return WR_VIEW;
+	case '2':
+		set_view(t, V_LISTINGS);
+		return WR_VIEW;
+	case '3':
+		set_view(t, V_ALERTS);
+		return WR_VIEW;
+	case 'o':
+	case 'O':
+		if (ch == 'o')
+			t->sort = (t->sort + 1) % S_COUNT;
+		else
+			t->sort_desc = !t->sort_desc;
+		selected(t, sel, sizeof sel);
+		sort_customers(t, sel);
+		if (t->view != V_OVERVIEW)
+			set_view(t, V_OVERVIEW);
+		snprintf(t->message, sizeof t->message, "customers sorted by %s%s",
+		    sort_names[t->sort], t->sort_desc ? ", reversed" : "");
+		return WR_VIEW;
+	case KEY_MOUSE:
+		return mouse_key(t);
 	case '?':
 	case KEY_F(1):
 		set_view(t, V_HELP);
@@ -922,8 +1277,11 @@ handle_key(struct top *t, int ch)
 		t->inlen = strlen(t->input);
 		return WR_VIEW;
 	case 's':
+	case 'r':
+	case 'a':
 		if (selected(t, t->act_id, sizeof t->act_id) == -1)
 			return WR_NONE;
+		t->act_cmd = ch == 's' ? "suspend" : ch == 'r' ? "resume" : "ack";
 		t->prompt = PR_REASON;
 		t->input[0] = '\0';
 		t->inlen = 0;
@@ -956,6 +1314,9 @@ start_curses(struct top *t)
 	nodelay(stdscr, TRUE);
 	set_escdelay(25);
 	curs_set(0);
+	if (t->mouse)
+		mousemask(BUTTON1_CLICKED | BUTTON1_DOUBLE_CLICKED | BUTTON4_PRESSED |
+		    BUTTON5_PRESSED, NULL);
 	t->color = has_colors() && (nc == NULL || nc[0] == '\0');
 	if (t->color) {
 		start_color();
@@ -972,6 +1333,7 @@ run(struct top *t)
 {
 	struct pollfd pfd[2];
 	long long now, wait;
+	time_t shown = 0;
 	int ch, r, n;
 
 	t->dirty = 1;
@@ -999,19 +1361,25 @@ run(struct top *t)
 			if (r == WR_VIEW)
 				t->dirty = 1;
 		}
-		if (n == 0)
-			t->dirty = 1;	/* the clock */
+		if (n == 0 && !t->dirty && time(NULL) != shown) {
+			shown = time(NULL);
+			draw_clock();
+		}
 	}
 }
 
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: rangewatch top [-c FILE] [-s SOCKET]\n"
-	    "  the live dashboard: neighbourhoods, customers, alerts (? in it for the keys)\n"
+	fprintf(f, "usage: rangewatch top [-c FILE] [-s SOCKET] [--no-mouse] [--timing FILE]\n"
+	    "  the live dashboard: neighbourhoods, customers, listings, alerts (? in it for\n"
+	    "  the keys); acting keys go through the daemon, which checks you are an operator\n"
 	    "  -c FILE        the config whose `socket` key names the daemon's socket (default\n"
 	    "                 /etc/rangewatch/rangewatch.conf when it exists)\n"
-	    "  -s SOCKET      the socket itself (default /run/rangewatch/rangewatch.sock)\n");
+	    "  -s SOCKET      the socket itself (default /run/rangewatch/rangewatch.sock)\n"
+	    "  --no-mouse     leave the mouse to the terminal (text selection)\n"
+	    "  --timing FILE  append each redraw's view, rows and milliseconds to FILE\n"
+	    "  NO_COLOR=1 in the environment: monochrome; a non-UTF-8 locale: ASCII bars\n");
 }
 
 int
@@ -1020,19 +1388,23 @@ top_main(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "socket", required_argument, NULL, 's' },
+		{ "no-mouse", no_argument, NULL, 'M' },
+		{ "timing", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *config = NULL, *sock = NULL;
+	const char *config = NULL, *sock = NULL, *timing = NULL;
 	struct top *t;
 	char err[512];
-	int ch, i;
+	int ch, i, mouse = 1;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "c:s:h", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'c': config = optarg; break;
 		case 's': sock = optarg; break;
+		case 'M': mouse = 0; break;
+		case 'T': timing = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -1052,6 +1424,12 @@ top_main(int argc, char **argv)
 		free(t);
 		return 2;
 	}
+	if (timing != NULL && (t->timing = fopen(timing, "ae")) == NULL) {
+		fprintf(stderr, "rangewatch top: %s: %s\n", timing, strerror(errno));
+		free(t);
+		return 2;
+	}
+	t->mouse = mouse;
 	setlocale(LC_ALL, "");
 	t->utf8 = utf8_locale();
 	t->cust.cursor = 0;
@@ -1067,6 +1445,9 @@ top_main(int argc, char **argv)
 		json_decref(t->res[i]);
 	pane_clear(t);
 	free(t->lines);
+	free(t->order);
+	if (t->timing != NULL)
+		fclose(t->timing);
 	free(t);
 	return 0;
 }
