@@ -21,8 +21,10 @@
 #     100: the flagged customers, worst first) and 20 of all=true limit 0 (100k entries),
 #     one after the other on one connection, p50/p99/max; tcpreplay's rate (its own summary)
 #     and what the daemon saw of it (packets and drops from status, over the same wall time);
-#  4. the same latencies with the load stopped, for the ratio; VmRSS and VmHWM again; the
-#     daemon's stop time.
+#  4. the same latencies with the load stopped, for the ratio; then `rangewatch top`'s
+#     redraws against the daemon at this size (bench/bench_top.sh: 160x50 and 80x24, the
+#     flagged customers and a filter matching most of the 100k; goal < 50 ms a redraw);
+#     VmRSS and VmHWM again; the daemon's stop time.
 # Before quoting a figure it checks the answers: status must count exactly 1M IPs and 100k
 # customers, the risk engine hold >= 1M IPs, a 100k-customer reply hold 100k entries whose
 # sparklines add up to the sessions replayed (when no frame was lost).
@@ -255,6 +257,10 @@ say "bench_daemon: customers latency, no load ($NSMALL x limit 100, $NALL x all)
 lat_small0=$(client latency "$NSMALL" 100 0) || die "customers failed: $lat_small0"
 lat_all0=$(client latency "$NALL" 0 1 "$NCUST" "$BUDGET") || wrong "customers all=true: $lat_all0"
 alive
+# rangewatch top against the daemon at this size: its redraws (bench/bench_top.sh)
+say "bench_daemon: rangewatch top redraws (bench/bench_top.sh)"
+top_lines=$(RW_BIN=${RW_BIN:-bin} bench/bench_top.sh "$SOCK") || wrong "bench_top: $top_lines"
+alive
 e3=$(client status)
 rss_end=$(kb VmRSS) hwm_end=$(kb VmHWM)
 evals() {	# each evaluation seen once: its minute, evaluation_ms, minute_ms, tracked_ips
@@ -318,6 +324,7 @@ daemon_rss_reply: VmRSS $(mib "$rss_check") (at 1M IPs after the first 100k-cust
 daemon_rss_load: VmRSS $(mib "$rss_load") (then after a minute under load, before the latency requests)
 daemon_rss_end: VmRSS $(mib "$rss_end"), VmHWM $(mib "$hwm_end") (after the load and the 100k-customer replies)
 daemon_stop_s: $stop_s (SIGTERM to exit: the model saved, the store flushed; exit $rc)
+$top_lines
 EOF
 )
 printf '%s\n' "$report"

@@ -62,6 +62,7 @@ struct top {
 	long long retry_at, refresh_at;
 	int want_refresh;
 	long long pending[R_COUNT];	/* the id of the request in flight, 0 none */
+	double sent[R_COUNT];		/* when it left (ms, for --timing) */
 	json_t *res[R_COUNT];		/* the last result of each */
 	int view, prev_view;
 	struct widget_list cust;	/* the customer table */
@@ -88,6 +89,9 @@ struct top {
 
 static const char *const view_names[V_COUNT] = {
 	"Overview", "Listings", "Alerts", "Detail", "Help"
+};
+static const char *const req_names[R_COUNT] = {
+	"status", "ranges", "customers", "customer", "alerts", "listings", "act"
 };
 static const char *const sort_names[S_COUNT] = {
 	"risk", "id", "name", "level", "score", "1h", "rcpt", "5xx", "listed"
@@ -140,6 +144,16 @@ signals(void)
 	for (i = 0; i < sizeof crash / sizeof crash[0]; i++)
 		sigaction(crash[i], &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
+
+/* Monotonic milliseconds with their fraction, for --timing. */
+static double
+now_fine(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 static long long
@@ -226,6 +240,7 @@ request(struct top *t, enum req r, const char *cmd, json_t *args)
 		return;
 	}
 	t->pending[r] = id;
+	t->sent[r] = now_fine();
 }
 
 /* The customers request for the filter as typed: "id:ID" one customer, "list:NAME" those
@@ -417,6 +432,8 @@ handle_message(struct top *t, json_t *m)
 	if (r == R_COUNT)
 		return;
 	t->pending[r] = 0;
+	if (t->timing != NULL)
+		fprintf(t->timing, "reply %s %.3f\n", req_names[r], now_fine() - t->sent[r]);
 	if (!json_is_true(json_object_get(m, "ok"))) {
 		e = json_object_get(m, "error");
 		text_escape(buf, sizeof buf, json_is_string(e) ? json_string_value(e) : "failed",
