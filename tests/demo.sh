@@ -14,11 +14,11 @@
 #      /24 and the /28); an aiosmtpd on 127.0.0.1 is the abuse desk's mail server; the
 #      dry-run hook etc/hooks/log-to-file.sh runs with auto_suspend = yes.
 #
-# On a terminal it shows the daemon's view every few seconds (`rangewatch top`, the
-# dashboard, comes later: issue 6) and waits for Enter at the end; without one (a pipe, CI)
-# it prints a progress line every few seconds and the final report. Either way it stops
-# everything it started and removes its folder on exit, Ctrl-C or error. Exit 0; 1 when
-# something could not start (the message says what).
+# On a terminal it opens `rangewatch top`, the dashboard, while the story plays (the zones
+# follow it in the background); q closes it and the final report follows. Without one (a
+# pipe, CI) it prints a progress line every few seconds and the final report. Either way it
+# stops everything it started and removes its folder on exit, Ctrl-C or error. Exit 0; 1
+# when something could not start (the message says what).
 # RW_BIN (default bin/) names the binaries; RW_DEMO_SPEED the replay speed (6000).
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -251,33 +251,43 @@ print("[%s, story hour %2d/72] act %d warn %d watch %d | L2: %s | %s" % (
 PYEOF
 }
 
-# play: the zones follow the story; a line every 3 s (on a terminal, the live view)
-t0=$(date +%s)
-n=0
-done=0
-while :; do
-	out=$(look) || { kill -0 "$dpid" 2>/dev/null || fail "rangewatchd stopped"; sleep 1; continue; }
-	clock=${out%% *}; first=$(echo "$out" | head -n 1); done=${first#* }
-	zones_follow "$clock"
-	if [ $((n % 3)) = 0 ] || [ "$done" = 1 ]; then
-		if [ $tty = 1 ]; then
-			clear 2>/dev/null || printf '\n\n'
-			echo "rangewatch demo — live view every 3 s ('rangewatch top', the dashboard, comes later: issue 6)"
-			echo "$out" | tail -n 1
-			echo
-			rwc ranges --limit 4 2>/dev/null
-			echo
-			rwc customers --limit 6 2>/dev/null | grep -v '^      ' 
-		else
+# play: the zones follow the story; a progress line every 3 s
+play() {
+	t0=$(date +%s)
+	n=0
+	done=0
+	while :; do
+		out=$(look) || { kill -0 "$dpid" 2>/dev/null || fail "rangewatchd stopped"; sleep 1; continue; }
+		clock=${out%% *}; first=$(echo "$out" | head -n 1); done=${first#* }
+		zones_follow "$clock"
+		if [ $((n % 3)) = 0 ] || [ "$done" = 1 ]; then
 			echo "$out" | tail -n 1
 		fi
+		[ "$done" = 1 ] && [ $step = 3 ] && break
+		[ $(($(date +%s) - t0)) -gt 240 ] && { echo "demo: the replay did not finish in 4 minutes"; break; }
+		n=$((n + 1))
+		sleep 1
+	done
+	echo "replay done after $(($(date +%s) - t0)) s; waiting for the daemon to see the last listings"
+}
+if [ $tty = 1 ] && [ -t 0 ]; then
+	# the dashboard in front, the story behind it
+	play >"$tmp/play.log" 2>&1 &
+	play_pid=$!
+	pids="$pids $play_pid"
+	echo "Opening the dashboard: rangewatch top -c $tmp/etc/rangewatch.conf"
+	echo "  watch 203.0.113.0/24 fill up toward UCEPROTECT Level 2 and the culprits rise;"
+	echo "  Tab: listings and alerts, Enter: a customer's evidence, ?: help, q: the summary"
+	sleep 4
+	rwc top
+	if kill -0 "$play_pid" 2>/dev/null; then
+		echo "the story is still playing; the summary waits for its end (Ctrl-C stops the demo)"
 	fi
-	[ "$done" = 1 ] && [ $step = 3 ] && break
-	[ $(($(date +%s) - t0)) -gt 240 ] && { echo "demo: the replay did not finish in 4 minutes"; break; }
-	n=$((n + 1))
-	sleep 1
-done
-echo "replay done after $(($(date +%s) - t0)) s; waiting for the daemon to see the last listings"
+	wait "$play_pid" 2>/dev/null
+	tail -n 1 "$tmp/play.log"
+else
+	play
+fi
 
 # the end of the story: both spammers at act, the /24 escalated, the hook run and the desk mailed
 level_of() { rwc customers "$1" --json 2>/dev/null | $PY -c 'import json,sys; print(json.load(sys.stdin)["level"])' 2>/dev/null; }
@@ -348,13 +358,5 @@ print("dry-run suspend hook ran for: %s" % (" ".join(runs) or "nobody"))
 print("alert mails sent: %d" % sum(1 for x in a["deliveries"] if x["state"] == "sent"))
 PYEOF
 echo "traffic: the capture file replayed by the daemon (replay = story.pcap, ${SPEED}x), not a live interface"
-echo "demo done in $(($(date +%s) - t_gen)) s; 'rangewatch top' (the dashboard) comes later (issue 6)"
-
-if [ $tty = 1 ] && [ -t 0 ]; then
-	echo
-	echo "The daemon is still running. In another terminal, for example:"
-	echo "  $RW customers 1001 -c $tmp/etc/rangewatch.conf"
-	printf 'Press Enter to stop it and clean up. '
-	read -r _
-fi
+echo "demo done in $(($(date +%s) - t_gen)) s"
 exit 0
