@@ -8,35 +8,71 @@
 #include "widgets.h"
 
 #include <curses.h>
+#include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
+#include <wctype.h>
+
+/* The next character of s: its length in bytes (*len) and display width, -1 for one that
+ * must not reach the terminal as it is (no width: a control, or a byte the locale cannot
+ * decode), which is drawn as '?'. Text is escaped before it comes here, so that is rare:
+ * an invalid sequence in a non-UTF-8 locale, a format character such as U+202E. */
+static int
+next_char(const char *s, size_t *len)
+{
+	mbstate_t st;
+	wchar_t wc;
+	size_t n;
+	int w;
+
+	memset(&st, 0, sizeof st);
+	n = mbrtowc(&wc, s, MB_CUR_MAX, &st);
+	if (n == (size_t)-1 || n == (size_t)-2 || n == 0) {
+		*len = 1;
+		while (((unsigned char)s[*len] & 0xc0) == 0x80 && (unsigned char)s[0] >= 0xc0)
+			(*len)++;	/* the rest of a UTF-8 sequence: one '?' for all of it */
+		return -1;
+	}
+	*len = n;
+	w = wcwidth(wc);
+	/* a zero-width format character (bidi overrides, joiners) could reorder or hide
+	 * what follows on some terminals: it is shown, not obeyed */
+	if (w == 0 && (iswcntrl((wint_t)wc) || (wc >= 0x200b && wc <= 0x206f) || wc == 0xfeff))
+		return -1;
+	return w;
+}
 
 size_t
 widget_width(const char *s)
 {
-	size_t n = 0;
+	size_t n = 0, len;
+	int w;
 
-	for (; *s; s++)
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			n++;
+	for (; *s; s += len)
+		n += (w = next_char(s, &len)) < 0 ? 1 : (size_t)w;
 	return n;
 }
 
 int
 widget_put(int y, int x, int w, const char *s, int attr)
 {
-	size_t i = 0;
-	int cols = 0;
+	size_t len;
+	int cols = 0, cw;
 
 	if (w <= 0)
 		return 0;
-	while (s[i] && cols < w) {
-		i++;
-		while (((unsigned char)s[i] & 0xc0) == 0x80)
-			i++;
-		cols++;
-	}
+	move(y, x);
 	attron(attr);
-	mvaddnstr(y, x, s, (int)i);
+	for (; *s; s += len) {
+		cw = next_char(s, &len);
+		if (cols + (cw < 0 ? 1 : cw) > w)
+			break;
+		if (cw < 0)
+			addch('?');
+		else
+			addnstr(s, (int)len);
+		cols += cw < 0 ? 1 : cw;
+	}
 	attroff(attr);
 	return cols;
 }
@@ -91,7 +127,7 @@ widget_spark(int y, int x, const long long *v, size_t n, int utf8, int attr)
 	move(y, x);
 	attron(attr);
 	for (i = 0; i < n; i++) {
-		k = max > 0 && v[i] > 0 ? 1 + (int)((v[i] * 7 + max - 1) / max) : 0;
+		k = max > 0 && v[i] > 0 ? 1 + (int)(v[i] * 7 / max) : 0;	/* 1..8: any traffic shows */
 		if (k > 8)
 			k = 8;
 		if (utf8)

@@ -17,9 +17,11 @@ enum widget_redraw {
 	WR_KEY_UNUSED = 2	/* not a key of this widget: the caller's to handle */
 };
 
-/* Display width of s (escaped text: one column per code point). */
+/* Display width of s in the current locale (escaped text; a wide character counts 2, a
+ * character the locale cannot show or that has no width counts 1: it is drawn as '?'). */
 size_t widget_width(const char *s);
-/* Puts s at y,x cut to at most w columns; returns the columns used. */
+/* Puts s at y,x cut to at most w columns (never half a wide character); returns the
+ * columns used. */
 int widget_put(int y, int x, int w, const char *s, int attr);
 /* A bar [####..] of w cells for value of max (cells beyond max stay full) at y,x;
  * UTF-8 blocks with eighths when utf8, else '#' and '.'. Returns the columns used. */
