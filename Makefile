@@ -16,7 +16,7 @@ BUILD_DEBS := build-essential pkg-config libpcap-dev libc-ares-dev libcurl4-open
               libncurses-dev libsqlite3-dev libjansson-dev libinih-dev libcmocka-dev
 TEST_DEBS  := clang tshark tcpdump tcpreplay swaks python3-aiosmtpd python3-scapy nftables \
               rbldnsd dnsperf tmux iproute2
-DEMO_DEBS  := rbldnsd tmux python3-aiosmtpd python3-scapy
+DEMO_DEBS  := rbldnsd tmux python3-aiosmtpd python3-scapy tcpreplay iproute2
 
 # VARIANT=asan builds everything again with AddressSanitizer+UBSan into build/asan, bin/asan.
 VARIANT ?= release

@@ -298,12 +298,21 @@ wall_now(void)
 	return (int64_t)time(NULL);
 }
 
+/* Whether packets come from the interface now: a live capture with no replay, or one whose
+ * replay (a warm start from past captures) is over. */
+static int
+capturing_live(const struct rwd *d)
+{
+	return d->cap != NULL && (d->replay == NULL || d->replay_end_wall != 0);
+}
+
 /* The model's clock: wall time live; the packets' time when replaying, running on in wall
- * time once the replay is over. */
+ * time once the replay is over (wall time itself when the capture takes over: its packets
+ * carry wall time). */
 static int64_t
 model_clock(const struct rwd *d)
 {
-	if (d->replay == NULL)
+	if (d->replay == NULL || capturing_live(d))
 		return wall_now();
 	if (d->replay_end_wall != 0)
 		return d->replay_end_clock + (wall_now() - d->replay_end_wall);
@@ -366,9 +375,16 @@ on_replay(void *arg)
 		replay_get_stats(d->replay, &st);
 		d->replay_end_wall = wall_now();
 		d->replay_end_clock = replay_clock(d->replay);
-		log_info("replay done: %llu frames from %llu files (%llu failed)",
+		log_info("replay done: %llu frames from %llu files (%llu failed)%s",
 		    (unsigned long long)st.frames, (unsigned long long)st.files_done,
-		    (unsigned long long)st.files_failed);
+		    (unsigned long long)st.files_failed, d->cap ? "; capturing live now" : "");
+		if (d->replay_end_clock > d->replay_end_wall + 60)
+			log_warnx("the replay ended %lld s in the future: the model waits for "
+			    "its clock to come back", (long long)(d->replay_end_clock -
+			    d->replay_end_wall));
+		/* the live capture was opened at start (as root) and waited: it takes over */
+		if (d->cap && loop_fd(d->loop, capture_fd(d->cap), POLLIN, on_capture, d) == -1)
+			log_warnx("out of memory: no live capture");
 		return;
 	}
 	wait = replay_wait_ms(d->replay, loop_now_ms());
@@ -384,7 +400,7 @@ on_tick(void *arg)
 	struct outbound_counts n;
 	int64_t ms = loop_now_ms();
 
-	if (d->cap != NULL)
+	if (capturing_live(d))
 		outbound_tick(d->outbound, (uint32_t)wall_now());
 	if (d->replay == NULL || d->replay_end_wall != 0)
 		tick(d);
@@ -546,10 +562,11 @@ status_of(void *arg, json_t *o)
 		    "done", replay_done(d->replay), "speed", d->f.cfg->replay_speed, "frames",
 		    (json_int_t)rs.frames);
 	}
-	json_object_set_new(o, "clock", json_string(d->replay != NULL ? "replay" : "live"));
+	json_object_set_new(o, "clock", json_string(d->replay != NULL && !capturing_live(d) ?
+	    "replay" : "live"));
 	json_object_set_new(o, "capture", json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:f, s:I, "
-	    "s:I, s:o}", "source", d->cap != NULL ? "interface" : d->replay != NULL ? "replay" :
-	    "none", "interface", d->f.cfg->interface, "packets", (json_int_t)n.total, "smtp",
+	    "s:I, s:o}", "source", capturing_live(d) ? "interface" : d->replay != NULL ?
+	    "replay" : "none", "interface", d->f.cfg->interface, "packets", (json_int_t)n.total, "smtp",
 	    (json_int_t)n.smtp, "malformed", (json_int_t)n.malformed, "truncated",
 	    (json_int_t)n.truncated, "pps", d->pps, "drops", (json_int_t)cs.drop, "ifdrops",
 	    (json_int_t)cs.ifdrop, "replay", rep));
@@ -748,11 +765,6 @@ main(int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
-	if (d.f.cfg->interface[0] && d.f.cfg->nreplay > 0) {
-		log_warnx("%s: interface and replay are both set: capture live or replay files, "
-		    "not both", d.cfgpath);
-		goto out;
-	}
 
 	/* as root: the capture, the control socket, and the user and folders we drop to */
 	if (geteuid() == 0) {
@@ -859,7 +871,9 @@ main(int argc, char **argv)
 		}
 		loop_timer(d.loop, 0, on_replay, &d);
 	}
-	if (d.cap && loop_fd(d.loop, capture_fd(d.cap), POLLIN, on_capture, &d) == -1) {
+	/* with a replay too, the capture waits for its end (on_replay) */
+	if (d.cap && d.replay == NULL &&
+	    loop_fd(d.loop, capture_fd(d.cap), POLLIN, on_capture, &d) == -1) {
 		log_warnx("out of memory");
 		goto out;
 	}

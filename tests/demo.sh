@@ -13,6 +13,11 @@
 #      their zones as the story goes on (Level 1 lists the spammers' IPs, then Level 2 the
 #      /24 and the /28); an aiosmtpd on 127.0.0.1 is the abuse desk's mail server; the
 #      dry-run hook etc/hooks/log-to-file.sh runs with auto_suspend = yes.
+#      As root (with ip and tcpreplay) it captures live instead: in a network namespace of
+#      its own (rbldnsd, the SMTP sink and rangewatchd inside it), the daemon replays hours
+#      0-50 of the story as a warm start (baselines) and then captures on a veth, onto which
+#      tcpreplay sends the spam of hours 50-72 squeezed into 45 seconds; the zones follow
+#      that squeezed clock. RW_DEMO_LIVE=0 keeps the offline path.
 #
 # On a terminal it opens `rangewatch top`, the dashboard, while the story plays (the zones
 # follow it in the background); q closes it and the final report follows. Without one (a
@@ -56,13 +61,15 @@ cleanup() {
 	if [ -n "$dpid" ]; then kill -TERM "$dpid" 2>/dev/null; wait "$dpid" 2>/dev/null; fi
 	for p in $pids; do kill "$p" 2>/dev/null; done
 	for p in $pids; do wait "$p" 2>/dev/null; done
+	[ -n "$NS" ] && ip netns del "$NS" 2>/dev/null
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'echo; echo "demo: interrupted, cleaning up"; exit 130' INT TERM
 fail() { echo "demo: $*" >&2; for f in "$tmp"/*.log "$tmp"/*.out; do [ -s "$f" ] && { echo "--- $f:"; tail -n 20 "$f"; }; done >&2; exit 1; }
-free_port() {	# tcp|udp -> a free port on 127.0.0.1 (the kernel's pick)
-	$PY -c 'import socket,sys; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM if sys.argv[1] == "udp" else socket.SOCK_STREAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' "$1"
+free_port() {	# tcp|udp -> a free port on 127.0.0.1 (the kernel's pick; in the namespace when live)
+	# shellcheck disable=SC2086
+	$IN $PY -c 'import socket,sys; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM if sys.argv[1] == "udp" else socket.SOCK_STREAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' "$1"
 }
 poll() {	# poll SECONDS COMMAND... -> until COMMAND succeeds
 	t=$1; shift; n=0
@@ -72,6 +79,26 @@ poll() {	# poll SECONDS COMMAND... -> until COMMAND succeeds
 root=0
 [ "$(id -u)" = 0 ] && root=1
 echo "files: $tmp (removed at the end)"
+# live: as root, capture on a veth in a namespace of our own (nothing leaves it)
+live=0 NS="" LIVE_S=45
+if [ $root = 1 ] && [ "${RW_DEMO_LIVE:-1}" = 1 ] && command -v ip >/dev/null 2>&1 &&
+    command -v tcpreplay >/dev/null 2>&1; then
+	NS=rwdemo$$
+	ip netns add "$NS" && ip -n "$NS" link set lo up &&
+	    ip -n "$NS" link add rwd-wire type veth peer name rwd-tap &&
+	    ip -n "$NS" link set rwd-wire up && ip -n "$NS" link set rwd-tap up ||
+	    fail "could not make the network namespace $NS"
+	live=1
+	echo "live capture: namespace $NS, rangewatchd captures on rwd-tap, tcpreplay sends on rwd-wire"
+elif [ $root = 1 ]; then
+	echo "offline path: RW_DEMO_LIVE=0 or ip/tcpreplay missing (the daemon replays the file itself)"
+else
+	echo "offline path: not root (a live capture needs root; the daemon replays the file itself)"
+fi
+# IN: the prefix that runs a command in the demo's namespace when capturing live (ip netns
+# exec execs, so a background command's $! is the command itself); split on purpose
+IN=""
+[ $live = 1 ] && IN="ip netns exec $NS"
 
 # the provider: prefixes, customers and lists from tests/demo/, the config written here
 mkdir -p "$tmp/etc" "$tmp/zones" "$tmp/mail" "$tmp/hookbin"
@@ -79,11 +106,22 @@ cp tests/demo/prefixes.txt tests/demo/customers.csv tests/demo/dnsbl.conf "$tmp/
 
 # the story, ending now; its summary says when the spam starts
 t_gen=$(date +%s)
-$PY tests/gen_demo_story.py "$tmp/story.pcap" "$t_gen" >"$tmp/truth.json" ||
-    fail "tests/gen_demo_story.py failed"
-truth() { $PY -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$tmp/truth.json" "$1"; }
-frames=$(truth frames); start=$(truth start); spam_a=$(truth spam_a_from); spam_b=$(truth spam_b_from)
-echo "story: $frames frames, 3 days of 50 customers' SMTP (tests/gen_demo_story.py); replayed at ${SPEED}x"
+if [ $live = 1 ]; then
+	# hours 0-50 end now (the warm start), the spam of hours 50-72 goes live
+	$PY tests/gen_demo_story.py "$tmp/story.pcap" $((t_gen + 22 * 3600)) --live "$LIVE_S" \
+	    "$tmp/live.pcap" >"$tmp/truth.json" || fail "tests/gen_demo_story.py failed"
+else
+	$PY tests/gen_demo_story.py "$tmp/story.pcap" "$t_gen" >"$tmp/truth.json" ||
+	    fail "tests/gen_demo_story.py failed"
+fi
+truth() { $PY -c 'import json,sys; print(eval("d" + sys.argv[2], {"d": json.load(open(sys.argv[1]))}))' "$tmp/truth.json" "$1"; }
+frames=$(truth '["frames"]'); start=$(truth '["start"]'); spam_a=$(truth '["spam_a_from"]'); spam_b=$(truth '["spam_b_from"]')
+if [ $live = 1 ]; then
+	live_frames=$(truth '["live"]["frames"]')
+	echo "story: 3 days of 50 customers' SMTP (tests/gen_demo_story.py): hours 0-50 ($frames frames) replayed as a warm start, the spam of hours 50-72 ($live_frames frames) sent live in $LIVE_S s"
+else
+	echo "story: $frames frames, 3 days of 50 customers' SMTP (tests/gen_demo_story.py); replayed at ${SPEED}x"
+fi
 
 # the DNSBLs: rbldnsd zones, replaced whole (write, then mv) as the story goes on;
 # rbldnsd rereads a zone file it sees changed (-c 1s)
@@ -114,8 +152,8 @@ rbl_user=""
 started=0
 for _ in 1 2 3; do
 	rbl_port=$(free_port udp)
-	# shellcheck disable=SC2086  # $rbl_user is empty or two words
-	rbldnsd -n $rbl_user -b "127.0.0.1/$rbl_port" -t 1:1:1 -c 1s \
+	# shellcheck disable=SC2086  # $IN is empty or four words, $rbl_user empty or two
+	$IN rbldnsd -n $rbl_user -b "127.0.0.1/$rbl_port" -t 1:1:1 -c 1s \
 	    dnsbl-1.uceprotect.test:ip4set:"$tmp/zones/l1" \
 	    dnsbl-2.uceprotect.test:ip4trie:"$tmp/zones/l2" \
 	    dnsbl-3.uceprotect.test:ip4trie:"$tmp/zones/l3" \
@@ -132,7 +170,8 @@ echo "rbldnsd: 127.0.0.1 port $rbl_port, emulating UCEPROTECT L1/L2/L3, Spamhaus
 
 # the abuse desk's mail server: every message saved as one file
 smtp_port=$(free_port tcp)
-$PY - "$smtp_port" "$tmp/mail" >"$tmp/smtp.out" 2>&1 <<'PYEOF' &
+# shellcheck disable=SC2086
+$IN $PY - "$smtp_port" "$tmp/mail" >"$tmp/smtp.out" 2>&1 <<'PYEOF' &
 import os, sys, time
 from aiosmtpd.controller import Controller
 n = [0]
@@ -169,7 +208,8 @@ socket = $tmp/run/rangewatch.sock
 pidfile = $tmp/run/rangewatchd.pid
 user = $user
 replay = $tmp/story.pcap
-replay_speed = $SPEED
+replay_speed = $([ $live = 1 ] && echo 0 || echo "$SPEED")
+$([ $live = 1 ] && echo "interface = rwd-tap")
 
 [alert]
 smtp_url = smtp://127.0.0.1:$smtp_port
@@ -189,10 +229,12 @@ rwc() { "$RW" "$@" -c "$tmp/etc/rangewatch.conf"; }
 
 "$RW_BIN/rangewatchd" -n -c "$tmp/etc/rangewatch.conf" >"$tmp/check.out" 2>&1 ||
     fail "the demo config does not check: $(cat "$tmp/check.out")"
-"$RW_BIN/rangewatchd" -f -c "$tmp/etc/rangewatch.conf" >"$tmp/daemon.log" 2>&1 &
+# shellcheck disable=SC2086
+$IN "$RW_BIN/rangewatchd" -f -c "$tmp/etc/rangewatch.conf" >"$tmp/daemon.log" 2>&1 &
 dpid=$!
 poll 20 "$RW" ping -s "$tmp/run/rangewatch.sock" >/dev/null 2>&1 || fail "rangewatchd does not answer"
 how="it replays the capture file itself (replay = story.pcap), the offline path"
+[ $live = 1 ] && how="it replays hours 0-50 (replay = story.pcap), then captures live on rwd-tap"
 [ $root = 1 ] && how="$how; as root it drops to nobody"
 echo "rangewatchd: pid $dpid, $how"
 echo
@@ -224,14 +266,16 @@ zones_follow() {	# zones_follow CLOCK -> the zones as they are at that time
 	fi
 }
 
-# one look at the daemon: "CLOCK DONE" then a progress line (or the live view on a terminal)
+# one look at the daemon: "CLOCK DONE" then a progress line; live, CLOCK is the story's
+# (the squeezed hours 50-72 mapped onto the seconds since tcpreplay started) and DONE says
+# the replay of the warm start is over
 look() {
 	rwc status --json >"$tmp/st.json" 2>/dev/null || return 1
 	rwc ranges --json >"$tmp/rg.json" 2>/dev/null || return 1
-	$PY - "$tmp/st.json" "$tmp/rg.json" "$start" <<'PYEOF'
+	$PY - "$tmp/st.json" "$tmp/rg.json" "$start" "${1:-}" <<'PYEOF'
 import json, sys, time
 st = json.load(open(sys.argv[1])); rg = json.load(open(sys.argv[2])); start = int(sys.argv[3])
-now = st["now"] or start
+now = int(sys.argv[4]) if sys.argv[4] else st["now"] or start
 rep = st["capture"]["replay"] or {}
 print(now, 1 if rep.get("done") else 0)
 lv = st["levels"]
@@ -252,13 +296,32 @@ PYEOF
 }
 
 # play: the zones follow the story; a progress line every 3 s
+story_clock() {	# the story's time live: hours 50-72 squeezed into LIVE_S seconds
+	[ $live = 1 ] && [ -n "$live_t0" ] || return 0
+	el=$(($(date +%s) - live_t0))
+	[ $el -gt "$LIVE_S" ] && el=$LIVE_S
+	echo $((spam_a + el * 22 * 3600 / LIVE_S))
+}
+live_t0="" trpid=""
 play() {
 	t0=$(date +%s)
 	n=0
 	done=0
 	while :; do
-		out=$(look) || { kill -0 "$dpid" 2>/dev/null || fail "rangewatchd stopped"; sleep 1; continue; }
+		out=$(look "$(story_clock)") || { kill -0 "$dpid" 2>/dev/null || fail "rangewatchd stopped"; sleep 1; continue; }
 		clock=${out%% *}; first=$(echo "$out" | head -n 1); done=${first#* }
+		if [ $live = 1 ]; then
+			# the warm start is in: the spam goes onto the wire, in real time
+			if [ "$done" = 1 ] && [ -z "$live_t0" ]; then
+				echo "warm start replayed ($frames frames); tcpreplay sends the spam onto rwd-wire for $LIVE_S s"
+				# shellcheck disable=SC2086
+				$IN tcpreplay -q -i rwd-wire "$tmp/live.pcap" >"$tmp/tcpreplay.out" 2>&1 &
+				trpid=$!
+				live_t0=$(date +%s)
+			fi
+			done=0
+			[ -n "$trpid" ] && ! kill -0 "$trpid" 2>/dev/null && done=1
+		fi
 		zones_follow "$clock"
 		if [ $((n % 3)) = 0 ] || [ "$done" = 1 ]; then
 			echo "$out" | tail -n 1
@@ -268,6 +331,7 @@ play() {
 		n=$((n + 1))
 		sleep 1
 	done
+	[ -n "$trpid" ] && wait "$trpid"
 	echo "replay done after $(($(date +%s) - t0)) s; waiting for the daemon to see the last listings"
 }
 if [ $tty = 1 ] && [ -t 0 ]; then
@@ -302,7 +366,10 @@ finished() {
 	[ "$(level_of 1001)" = act ] && [ "$(level_of 1025)" = act ] && escalated 203.0.113.0/24 &&
 	    hooked && [ -n "$(ls "$tmp/mail")" ]
 }
-poll 30 finished || echo "demo: not everything the story should end with came within 30 s (see below)"
+# live, the last minute's traffic counts at the next minute's work (wall clock)
+wait_s=30
+[ $live = 1 ] && wait_s=90
+poll $wait_s finished || echo "demo: not everything the story should end with came within $wait_s s (see below)"
 echo
 
 echo "== the daemon's view at the end of the story =="
@@ -357,6 +424,12 @@ runs = sorted({x["customer"] for x in a["audit"] if x["action"] == "suspend"})
 print("dry-run suspend hook ran for: %s" % (" ".join(runs) or "nobody"))
 print("alert mails sent: %d" % sum(1 for x in a["deliveries"] if x["state"] == "sent"))
 PYEOF
-echo "traffic: the capture file replayed by the daemon (replay = story.pcap, ${SPEED}x), not a live interface"
+if [ $live = 1 ]; then
+	seen=$(rwc status --json | $PY -c 'import json,sys; c = json.load(sys.stdin)["capture"]; print("captured %d packets live on %s (%d dropped by the kernel)" % (c["packets"] - int(sys.argv[1]), c["interface"], c["drops"]))' "$frames")
+	sent=$(grep -o 'Actual: [0-9]* packets' "$tmp/tcpreplay.out" | grep -o '[0-9]*' | head -n 1)
+	echo "traffic: hours 0-50 replayed from a file as a warm start, then live: tcpreplay sent ${sent:-?} packets onto rwd-wire, rangewatchd $seen"
+else
+	echo "traffic: the capture file replayed by the daemon (replay = story.pcap, ${SPEED}x), not a live interface"
+fi
 echo "demo done in $(($(date +%s) - t_gen)) s"
 exit 0

@@ -3,7 +3,7 @@
 (the customers of tests/demo/customers.csv, AS64500: 203.0.113.0/24 with Bluebird Hosting's
 /28 203.0.113.16/28 registered on its own, and 198.51.100.0/24).
 
-Usage: /usr/bin/python3 tests/gen_demo_story.py OUT.pcap [END_EPOCH]
+Usage: /usr/bin/python3 tests/gen_demo_story.py OUT.pcap [END_EPOCH] [--live SECONDS LIVE.pcap]
 
 The story (hours from the start; 72 in all):
   0-72   about twenty innocent customers send normal mail (office hours busier, two mail
@@ -16,6 +16,14 @@ The story (hours from the start; 72 in all):
 Before that, 1001 and 1025 send a little normal mail like everyone else. The capture ends
 at END_EPOCH (default 1700600000: then runs are byte-identical). Prints a JSON summary:
 frames, start, end, spam_a_from, spam_b_from and per IP the sessions.
+
+With --live SECONDS LIVE.pcap the story is cut in two for `make demo` as root, which
+replays the first part into the daemon as a warm start and then sends the second onto an
+interface it captures live: OUT.pcap gets hours 0-50 (it ends at END_EPOCH - 22 h), and
+LIVE.pcap the spam of hours 50-72 squeezed into SECONDS (a hacked VPS blasting), with the
+innocent customers' mail of those first SECONDS at its real pace. The summary gains
+"live": {"frames", "seconds", "spam_b_at" (seconds into it)}; "ips" counts what was made,
+also the innocent sessions the squeeze left out.
 """
 import json
 import os
@@ -50,8 +58,14 @@ CITES = {
 
 
 def main():
-    out = sys.argv[1]
-    end = int(sys.argv[2]) if len(sys.argv) > 2 else 1700600000
+    args = sys.argv[1:]
+    live = None
+    if "--live" in args:
+        i = args.index("--live")
+        live = (int(args[i + 1]), args[i + 2])
+        del args[i:i + 3]
+    out = args[0]
+    end = int(args[1]) if len(args) > 1 else 1700600000
     start = end - HOURS * HOUR
     g = gc.Gen("demo-story", 1, "rangewatch demo: a provider's three days, two spammers", 2025)
     sessions = []          # (start time, frame range)
@@ -83,12 +97,39 @@ def main():
             spam(t0, ip) if h >= SPAM_A else quiet(t0, ip, 0, 2)
         spam(t0, SPAMMER_B) if h >= SPAM_B else quiet(t0, SPAMMER_B, 0, 2)
 
-    nframes = gc.write_timed(g, sessions, out)
-    truth = {ip: {"sessions": c["sessions"], "rcpt_to": c["rcpt_to"],
-                  "replies_5xx": c["replies_5xx"]} for ip, c in sorted(g.ips.items())}
-    print(json.dumps({"frames": nframes, "start": start, "end": end,
-                      "spam_a_from": start + SPAM_A * HOUR, "spam_b_from": start + SPAM_B * HOUR,
-                      "ips": truth}))
+    summary = {"start": start, "end": end, "spam_a_from": start + SPAM_A * HOUR,
+               "spam_b_from": start + SPAM_B * HOUR}
+    if live is None:
+        summary["frames"] = gc.write_timed(g, sessions, out)
+    else:
+        secs, live_out = live
+        cut = start + SPAM_A * HOUR
+        span = (HOURS - SPAM_A) * HOUR
+        spammers = set(SPAMMER_A) | {SPAMMER_B}
+        before, after = [], []
+        for t, a, b in sessions:
+            if t < cut:
+                before.append((t, a, b))
+            elif session_ip(g, a) in spammers:
+                after.append((cut + (t - cut) * secs // span, a, b))
+            elif t - cut < secs:
+                after.append((t, a, b))
+        summary["frames"] = gc.write_timed(g, before, out)
+        summary["end"] = cut
+        summary["live"] = {"frames": gc.write_timed(g, after, live_out), "seconds": secs,
+                           "spam_b_at": (SPAM_B - SPAM_A) * HOUR * secs // span}
+    summary["ips"] = {ip: {"sessions": c["sessions"], "rcpt_to": c["rcpt_to"],
+                           "replies_5xx": c["replies_5xx"]} for ip, c in sorted(g.ips.items())}
+    print(json.dumps(summary))
+
+
+def session_ip(g, first):
+    """The client address of the session whose first frame (its SYN) is g.frames[first]."""
+    data = g.frames[first].data
+    off = 14
+    if data[12:14] == b"\x81\x00":
+        off = 18
+    return ".".join(str(x) for x in data[off + 12:off + 16])
 
 
 if __name__ == "__main__":

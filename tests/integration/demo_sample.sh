@@ -81,11 +81,24 @@ demo_has "an alert mail received by the sink" 'Subject: \[rangewatch\] ACT 1001 
 demo_has "alert mails sent" '^alert mails sent: [1-9]'
 demo_has "the dry-run hook ran for both spammers, nobody else" '^dry-run suspend hook ran for: 1001 1025$'
 demo_has "the hook's dry-run line in the audit log" 'suspend 1001: suspend \(dry run\): exit 0'
-demo_has "says which path it used" '^traffic: the capture file replayed by the daemon'
+if [ "$(id -u)" = 0 ] && command -v tcpreplay >/dev/null 2>&1; then
+	# as root: the warm start replayed, then the spam captured live, every packet of it
+	demo_has "says it captured live" '^live capture: namespace rwdemo[0-9]+, rangewatchd captures on rwd-tap'
+	line=$(grep '^traffic: hours 0-50 replayed' "$tmp/demo.out")
+	sent=$(echo "$line" | sed -n 's/.*tcpreplay sent \([0-9]*\) packets.*/\1/p')
+	got=$(echo "$line" | sed -n 's/.*rangewatchd captured \([0-9]*\) packets live.*/\1/p')
+	if [ -n "$sent" ] && [ "$sent" = "$got" ] && [ "$sent" -gt 100000 ]; then
+		echo "demo: live capture: tcpreplay sent $sent packets, rangewatchd captured $got: ok"
+	else
+		echo "MISMATCH: demo live capture: '$line'"; fail=1
+	fi
+else
+	demo_has "says which path it used" '^traffic: the capture file replayed by the daemon'
+fi
 dpid=$(sed -n 's/^rangewatchd: pid \([0-9]*\),.*/\1/p' "$tmp/demo.out")
 dtmp=$(sed -n 's/^files: \(.*\) (removed at the end)$/\1/p' "$tmp/demo.out")
 if [ -n "$dpid" ] && ! kill -0 "$dpid" 2>/dev/null && [ -n "$dtmp" ] && [ ! -e "$dtmp" ] &&
-    ! pgrep -f "$dtmp/" >/dev/null 2>&1; then
+    ! pgrep -f "$dtmp/" >/dev/null 2>&1 && ! ip netns list 2>/dev/null | grep -q '^rwdemo'; then
 	echo "demo: cleaned up (daemon $dpid gone, nothing running from $dtmp, folder removed): ok"
 else
 	echo "MISMATCH: demo cleanup: daemon '$dpid', folder '$dtmp'"; fail=1
