@@ -42,7 +42,10 @@
 #define TOP_CUSTOMERS	500	/* rows of the customer table asked for (worst first) */
 
 enum view { V_OVERVIEW, V_LISTINGS, V_ALERTS, V_DETAIL, V_HELP, V_COUNT };
-enum req { R_STATUS, R_RANGES, R_CUSTOMERS, R_CUSTOMER, R_ALERTS, R_LISTINGS, R_ACT, R_COUNT };
+enum req {
+	R_STATUS, R_RANGES, R_CUSTOMERS, R_CUSTOMER, R_CALERTS, R_ALERTS, R_LISTINGS, R_ACT,
+	R_COUNT
+};
 enum pair { P_RED = 1, P_YELLOW, P_GREEN, P_CYAN, P_BAR };
 enum prompt { PR_NONE, PR_FILTER, PR_REASON, PR_CONFIRM };
 /* The customer table's columns, in the order `o` steps through them; S_RISK is the
@@ -91,7 +94,7 @@ static const char *const view_names[V_COUNT] = {
 	"Overview", "Listings", "Alerts", "Detail", "Help"
 };
 static const char *const req_names[R_COUNT] = {
-	"status", "ranges", "customers", "customer", "alerts", "listings", "act"
+	"status", "ranges", "customers", "customer", "customer-alerts", "alerts", "listings", "act"
 };
 static const char *const sort_names[S_COUNT] = {
 	"risk", "id", "name", "level", "score", "1h", "rcpt", "5xx", "listed"
@@ -279,6 +282,9 @@ refresh_data(struct top *t)
 		request(t, R_CUSTOMERS, "customers", customers_args(t));
 	if (t->view == V_DETAIL && t->detail_id[0] != '\0' && !t->pending[R_CUSTOMER])
 		request(t, R_CUSTOMER, "customer", json_pack("{s:s}", "customer", t->detail_id));
+	if (t->view == V_DETAIL && t->detail_id[0] != '\0' && !t->pending[R_CALERTS])
+		request(t, R_CALERTS, "alerts", json_pack("{s:s,s:i}", "customer", t->detail_id,
+		    "limit", 20));
 	if (t->view == V_ALERTS && !t->pending[R_ALERTS])
 		request(t, R_ALERTS, "alerts", json_pack("{s:i}", "limit", 50));
 	if (t->view == V_LISTINGS && !t->pending[R_LISTINGS])
@@ -462,7 +468,7 @@ handle_message(struct top *t, json_t *m)
 	t->res[r] = json_incref((json_t *)e);
 	if (r == R_CUSTOMERS)
 		sort_customers(t, sel);
-	if (r == R_CUSTOMER || r == R_ALERTS || r == R_LISTINGS)
+	if (r == R_CUSTOMER || r == R_CALERTS || r == R_ALERTS || r == R_LISTINGS)
 		build_pane(t);
 	t->dirty = 1;
 }
@@ -613,6 +619,24 @@ pane_flags(struct top *t, const json_t *a)
 	}
 }
 
+/* The alert outbox's entries in r (mail, webhook, digest) with their state. */
+static void
+pane_deliveries(struct top *t, const json_t *r)
+{
+	char w[32], k[32], c[TOP_CELL], s[TOP_CELL], st[32];
+	const json_t *d;
+	size_t i;
+
+	pane_add(t, A_BOLD, "Alert deliveries (%zu)", alen(r, "deliveries"));
+	json_array_foreach(arr(r, "deliveries"), i, d) {
+		show_str(d, "state", st, sizeof st);
+		pane_add(t, strcmp(st, "failed") == 0 ? level_attr(t, "act") : 0,
+		    "  %s %-7s %-6s %s %s", when(w, sizeof w, d, "created"),
+		    show_str(d, "kind", k, sizeof k), st, show_str(d, "customer", c, sizeof c),
+		    show_str(d, "subject", s, sizeof s));
+	}
+}
+
 static void
 build_detail(struct top *t, const json_t *c)
 {
@@ -664,31 +688,23 @@ build_detail(struct top *t, const json_t *c)
 	pane_add(t, A_BOLD, "History");
 	pane_flags(t, arr(c, "history"));
 	pane_add(t, 0, "%s", "");
-	pane_add(t, A_BOLD, "Audit");
+	pane_add(t, A_BOLD, "Audit (hook runs and operators' acts)");
 	pane_audit(t, arr(c, "audit"));
+	pane_add(t, 0, "%s", "");
+	if (json_is_object(t->res[R_CALERTS]))
+		pane_deliveries(t, t->res[R_CALERTS]);
 }
 
 static void
 build_alerts(struct top *t, const json_t *r)
 {
-	char w[32], k[32], c[TOP_CELL], s[TOP_CELL], st[32];
-	const json_t *d;
-	size_t i;
-
 	pane_add(t, A_BOLD, "Level changes (%zu)", alen(r, "flags"));
 	pane_flags(t, arr(r, "flags"));
 	pane_add(t, 0, "%s", "");
 	pane_add(t, A_BOLD, "Audit log (%zu)", alen(r, "audit"));
 	pane_audit(t, arr(r, "audit"));
 	pane_add(t, 0, "%s", "");
-	pane_add(t, A_BOLD, "Alert deliveries (%zu)", alen(r, "deliveries"));
-	json_array_foreach(arr(r, "deliveries"), i, d) {
-		show_str(d, "state", st, sizeof st);
-		pane_add(t, strcmp(st, "failed") == 0 ? level_attr(t, "act") : 0,
-		    "  %s %-7s %-6s %s %s", when(w, sizeof w, d, "created"),
-		    show_str(d, "kind", k, sizeof k), st, show_str(d, "customer", c, sizeof c),
-		    show_str(d, "subject", s, sizeof s));
-	}
+	pane_deliveries(t, r);
 }
 
 /* Per list, what it lists of ours now, with when it would let go (its expiry rule applied
@@ -758,7 +774,8 @@ build_help(struct top *t)
 		"+N counts suspect IPs not listed yet. ESCALATED: the range/ASN list has it.",
 		"eta: time to the threshold at the current rate; clear: when it falls below.",
 		"Customers: LEVEL and SCORE from the risk model, 1H sessions in the last hour,",
-		"24H a sparkline of sessions per hour, L/S listed/suspect addresses.",
+		"CITE rejections naming a blocklist in the last hour, 24H a sparkline of",
+		"sessions per hour, L/S listed/suspect addresses.",
 	};
 	size_t i;
 
@@ -822,7 +839,7 @@ draw_header(struct top *t)
 {
 	const json_t *st = t->res[R_STATUS], *cap = json_object_get(st, "capture"), *l;
 	const json_t *lv = json_object_get(st, "levels");
-	char clock[32], a[TOP_CELL], b[TOP_CELL], h[32], d[32];
+	char clock[32], a[TOP_CELL], b[TOP_CELL], h[32], d[32], sw[32];
 	time_t now = time(NULL);
 	struct tm tm;
 	size_t i;
@@ -851,10 +868,14 @@ draw_header(struct top *t)
 		put(1, 0, 0, "waiting for the daemon ...");
 		return;
 	}
-	x = put(1, 0, 0, "capture %s %s  %.1f pps  drops %lld  clock %s  evaluated %s",
-	    show_str(cap, "source", a, sizeof a), show_str(cap, "interface", b, sizeof b),
+	x = put(1, 0, 0, "capture %s%s%s  %.1f pps  drops %lld  clock %s  evaluated %s  "
+	    "dnsbl %s", show_str(cap, "source", a, sizeof a),
+	    json_string_length(json_object_get(cap, "interface")) ? " " : "",
+	    json_string_length(json_object_get(cap, "interface")) ?
+	    show_str(cap, "interface", b, sizeof b) : "",
 	    json_number_value(json_object_get(cap, "pps")), inum(cap, "drops"),
-	    show_str(st, "clock", h, sizeof h), hhmm(d, sizeof d, st, "evaluated"));
+	    show_str(st, "clock", h, sizeof h), hhmm(d, sizeof d, st, "evaluated"),
+	    hhmm(sw, sizeof sw, json_object_get(st, "dnsbl"), "last_answer"));
 	x = put(2, 0, 0, "levels ");
 	x += put(2, x, level_attr(t, "watch"), "watch %lld ", inum(lv, "watch"));
 	x += put(2, x, level_attr(t, "warn"), "warn %lld ", inum(lv, "warn"));
@@ -899,7 +920,7 @@ draw_ranges(struct top *t, int y, int n)
 		    level_attr(t, "ok"));
 		x += put(y + used, x, 0, " %lld/%lld", imp, thr);
 		if (sus > 0)
-			x += put(y + used, x, 0, " +%lld", sus);
+			x += put(y + used, x, 0, " +%lld suspect", sus);
 		if (json_is_true(json_object_get(nb, "escalated")))
 			x += put(y + used, x, level_attr(t, "ESCALATED"), " ESCALATED");
 		else if (json_is_integer(json_object_get(nb, "eta_threshold"))) {
@@ -956,9 +977,9 @@ draw_customers(struct top *t, int y, int h)
 		nw = COLS - 100 > 40 ? 40 : COLS - 100;
 	attron(A_BOLD | A_UNDERLINE);
 	mvhline(y, 0, ' ', COLS);
-	snprintf(hd, sizeof hd, "%-8s %-*s %-5s %6s %5s %s%-24s %s", "ID", nw, "CUSTOMER", "LEVEL",
-	    "SCORE", "1H", wide ? "  RCPT   5XX CITED " : "", "24H", wide ? "L/S  WORST RANGE" :
-	    "L/S");
+	snprintf(hd, sizeof hd, "%-8s %-*s %-5s %5s %5s %s%-24s %s", "ID", nw, "CUSTOMER", "LEVEL",
+	    "SCORE", "1H", wide ? "  RCPT   5XX CITED " : "CITE ", "24H",
+	    wide ? "L/S  WORST RANGE" : "L/S");
 	put(y, 0, A_BOLD | A_UNDERLINE, "%s", hd);
 	attroff(A_BOLD | A_UNDERLINE);
 	{
@@ -992,11 +1013,13 @@ draw_customers(struct top *t, int y, int h)
 		x = put(y + 1 + row, 0, attr, "%-8.8s %-*.*s ", show_str(c, "id", id, sizeof id),
 		    nw, nw, show_str(c, "name", name, sizeof name));
 		x += put(y + 1 + row, x, attr | level_attr(t, lv), "%-5s", lv);
-		x += put(y + 1 + row, x, attr, " %6.1f %5lld ",
+		x += put(y + 1 + row, x, attr, " %5.0f %5lld ",
 		    json_number_value(json_object_get(c, "score")), inum(smtp, "sessions"));
 		if (wide)
 			x += put(y + 1 + row, x, attr, "%6lld %5lld %5lld ", inum(smtp, "rcpt"),
 			    inum(smtp, "replies_5xx"), inum(smtp, "cited"));
+		else
+			x += put(y + 1 + row, x, attr, "%4lld ", inum(smtp, "cited"));
 		memset(spark, 0, sizeof spark);
 		json_array_foreach(arr(c, "spark"), j, sp)
 			if (j < 24)
@@ -1284,8 +1307,9 @@ handle_key(struct top *t, int ch)
 		if (t->view != V_OVERVIEW || selected(t, t->detail_id, sizeof t->detail_id) == -1)
 			return WR_NONE;
 		json_decref(t->res[R_CUSTOMER]);
-		t->res[R_CUSTOMER] = NULL;
-		t->pending[R_CUSTOMER] = 0;
+		json_decref(t->res[R_CALERTS]);
+		t->res[R_CUSTOMER] = t->res[R_CALERTS] = NULL;
+		t->pending[R_CUSTOMER] = t->pending[R_CALERTS] = 0;
 		set_view(t, V_DETAIL);
 		return WR_VIEW;
 	case '/':
