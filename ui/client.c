@@ -256,50 +256,59 @@ take_line(struct client *c, json_t **msg, char *err, size_t errlen)
 	return 1;
 }
 
+/* One read of what the daemon sent into the buffer (grown up to CLIENT_MAX_LINE).
+ * 1: bytes came; 0: nothing to read now; -1: closed or failed (err says which). */
+static int
+fill(struct client *c, char *err, size_t errlen)
+{
+	size_t cap;
+	ssize_t n;
+	char *p;
+
+	if (c->len == c->cap) {
+		if (c->cap >= CLIENT_MAX_LINE) {
+			snprintf(err, errlen, "rangewatchd sent a line over %u bytes", CLIENT_MAX_LINE);
+			return -1;
+		}
+		cap = c->cap ? c->cap * 2 : 65536;
+		if ((p = realloc(c->buf, cap)) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		c->buf = p;
+		c->cap = cap;
+	}
+	do
+		n = recv(c->fd, c->buf + c->len, c->cap - c->len, MSG_DONTWAIT);
+	while (n == -1 && errno == EINTR);
+	if (n > 0) {
+		c->len += (size_t)n;
+		return 1;
+	}
+	if (n == 0) {
+		snprintf(err, errlen, "rangewatchd closed the connection");
+		return -1;
+	}
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		return 0;
+	snprintf(err, errlen, "reading from rangewatchd: %s", strerror(errno));
+	return -1;
+}
+
 int
 client_recv(struct client *c, json_t **msg, int timeout_ms, char *err, size_t errlen)
 {
 	long long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
 	struct pollfd pfd = { c->fd, POLLIN, 0 };
-	size_t cap;
-	ssize_t n;
-	char *p;
 	int r;
 
 	*msg = NULL;
 	for (;;) {
 		if ((r = take_line(c, msg, err, errlen)) != 0)
 			return r == 1 ? 0 : -1;
-		if (c->len == c->cap) {
-			if (c->cap >= CLIENT_MAX_LINE) {
-				snprintf(err, errlen, "rangewatchd sent a line over %u bytes",
-				    CLIENT_MAX_LINE);
-				return -1;
-			}
-			cap = c->cap ? c->cap * 2 : 65536;
-			if ((p = realloc(c->buf, cap)) == NULL) {
-				snprintf(err, errlen, "out of memory");
-				return -1;
-			}
-			c->buf = p;
-			c->cap = cap;
-		}
-		n = recv(c->fd, c->buf + c->len, c->cap - c->len, MSG_DONTWAIT);
-		if (n > 0) {
-			c->len += (size_t)n;
-			continue;
-		}
-		if (n == 0) {
-			snprintf(err, errlen, "rangewatchd closed the connection");
+		if ((r = fill(c, err, errlen)) == -1)
 			return -1;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN) {
-			snprintf(err, errlen, "reading from rangewatchd: %s", strerror(errno));
-			return -1;
-		}
-		if (poll(&pfd, 1, left(deadline)) == 0) {
+		if (r == 0 && poll(&pfd, 1, left(deadline)) == 0) {
 			snprintf(err, errlen, "rangewatchd did not answer within %d ms (%s)",
 			    timeout_ms, c->path);
 			return -1;
@@ -310,44 +319,14 @@ client_recv(struct client *c, json_t **msg, int timeout_ms, char *err, size_t er
 int
 client_try_recv(struct client *c, json_t **msg, char *err, size_t errlen)
 {
-	size_t cap;
-	ssize_t n;
-	char *p;
 	int r;
 
 	*msg = NULL;
 	for (;;) {
 		if ((r = take_line(c, msg, err, errlen)) != 0)
 			return r;
-		if (c->len == c->cap) {
-			if (c->cap >= CLIENT_MAX_LINE) {
-				snprintf(err, errlen, "rangewatchd sent a line over %u bytes",
-				    CLIENT_MAX_LINE);
-				return -1;
-			}
-			cap = c->cap ? c->cap * 2 : 65536;
-			if ((p = realloc(c->buf, cap)) == NULL) {
-				snprintf(err, errlen, "out of memory");
-				return -1;
-			}
-			c->buf = p;
-			c->cap = cap;
-		}
-		n = recv(c->fd, c->buf + c->len, c->cap - c->len, MSG_DONTWAIT);
-		if (n > 0) {
-			c->len += (size_t)n;
-			continue;
-		}
-		if (n == 0) {
-			snprintf(err, errlen, "rangewatchd closed the connection");
-			return -1;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			return 0;
-		snprintf(err, errlen, "reading from rangewatchd: %s", strerror(errno));
-		return -1;
+		if ((r = fill(c, err, errlen)) <= 0)
+			return r;
 	}
 }
 

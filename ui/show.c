@@ -39,8 +39,9 @@ num(const json_t *o, const char *k)
 	return json_number_value(json_object_get(o, k));
 }
 
-static long long
-inum(const json_t *o, const char *k)
+
+long long
+show_inum(const json_t *o, const char *k)
 {
 	const json_t *v = json_object_get(o, k);
 
@@ -48,9 +49,8 @@ inum(const json_t *o, const char *k)
 	    (long long)json_number_value(v);
 }
 
-/* The array k of o; an empty one (static) when it is missing or not an array. */
-static const json_t *
-arr(const json_t *o, const char *k)
+const json_t *
+show_arr(const json_t *o, const char *k)
 {
 	static json_t *empty;
 	const json_t *a = json_object_get(o, k);
@@ -97,7 +97,7 @@ ifmt(char *buf, size_t len, const json_t *o, const char *k)
 {
 	if (!has_num(o, k))
 		return "-";
-	snprintf(buf, len, "%lld", inum(o, k));
+	snprintf(buf, len, "%lld", show_inum(o, k));
 	return buf;
 }
 
@@ -149,7 +149,7 @@ show_dur(char *buf, size_t len, long long s)
 static const char *
 when(char *buf, size_t len, const json_t *o, const char *k)
 {
-	time_t t = (time_t)inum(o, k);
+	time_t t = (time_t)show_inum(o, k);
 	struct tm tm;
 
 	if (t <= 0 || localtime_r(&t, &tm) == NULL ||
@@ -162,7 +162,7 @@ when(char *buf, size_t len, const json_t *o, const char *k)
 static const char *
 rel(char *buf, size_t len, const json_t *o, const char *k, time_t now)
 {
-	long long t = inum(o, k), d = t - (long long)now;
+	long long t = show_inum(o, k), d = t - (long long)now;
 	char b[32];
 
 	if (t <= 0)
@@ -339,10 +339,10 @@ put_lines(FILE *f, size_t indent, const json_t *o, const char *k)
 	const json_t *v;
 	size_t i;
 
-	json_array_foreach(arr(o, k), i, v)
+	json_array_foreach(show_arr(o, k), i, v)
 		if (json_is_string(v))
 			put_line(f, indent, "", v);
-	if (json_array_size(arr(o, k)) == 0 && indent == 2)
+	if (json_array_size(show_arr(o, k)) == 0 && indent == 2)
 		fprintf(f, "  (none)\n");
 }
 
@@ -355,9 +355,9 @@ put_words(FILE *f, const json_t *o, const char *k, const char *sep)
 	char b[CELL];
 	size_t i;
 
-	json_array_foreach(arr(o, k), i, v)
+	json_array_foreach(show_arr(o, k), i, v)
 		fprintf(f, "%s%s", i ? sep : "", esc(v, b, sizeof b));
-	if (json_array_size(arr(o, k)) == 0)
+	if (json_array_size(show_arr(o, k)) == 0)
 		fputc('-', f);
 }
 
@@ -385,12 +385,12 @@ show_status(FILE *f, const json_t *r, time_t now)
 	if (!json_is_object(r))
 		return -1;
 	if (has_num(r, "now"))
-		now = (time_t)inum(r, "now");
+		now = (time_t)show_inum(r, "now");
 	/* uptime is wall time; "now" may be a replay's packet time */
 	fprintf(f, "rangewatchd %s, pid %s, up since %s (%s)\n",
 	    show_str(r, "version", a, sizeof a), ifmt(b, sizeof b, r, "pid"),
 	    when(c, sizeof c, r, "started"),
-	    has_num(r, "uptime") ? dur(e, sizeof e, inum(r, "uptime")) : "-");
+	    has_num(r, "uptime") ? dur(e, sizeof e, show_inum(r, "uptime")) : "-");
 	fprintf(f, "clock     %s, %s\n", show_str(r, "clock", a, sizeof a),
 	    when(c, sizeof c, r, "now"));
 	cap = json_object_get(r, "capture");
@@ -400,33 +400,33 @@ show_status(FILE *f, const json_t *r, time_t now)
 		fprintf(f, " %s", show_str(cap, "interface", a, sizeof a));
 	fprintf(f, ", %.1f pps\n", num(cap, "pps"));
 	fprintf(f, "          %s packets, %s SMTP, %s malformed, %s truncated\n",
-	    count(b, sizeof b, inum(cap, "packets")), count(c, sizeof c, inum(cap, "smtp")),
-	    count(e, sizeof e, inum(cap, "malformed")),
-	    count(g, sizeof g, inum(cap, "truncated")));
+	    count(b, sizeof b, show_inum(cap, "packets")), count(c, sizeof c, show_inum(cap, "smtp")),
+	    count(e, sizeof e, show_inum(cap, "malformed")),
+	    count(g, sizeof g, show_inum(cap, "truncated")));
 	fprintf(f, "          %s dropped, %s by the interface\n",
-	    count(b, sizeof b, inum(cap, "drops")), count(c, sizeof c, inum(cap, "ifdrops")));
+	    count(b, sizeof b, show_inum(cap, "drops")), count(c, sizeof c, show_inum(cap, "ifdrops")));
 	if (json_is_object(rep = json_object_get(cap, "replay"))) {
 		snprintf(e, sizeof e, "at speed %.1f", num(rep, "speed"));
 		fprintf(f, "          replay: %s files %s, %s frames, %s\n",
-		    count(b, sizeof b, inum(rep, "files")), num(rep, "speed") > 0 ? e :
-		    "as fast as it goes", count(c, sizeof c, inum(rep, "frames")),
+		    count(b, sizeof b, show_inum(rep, "files")), num(rep, "speed") > 0 ? e :
+		    "as fast as it goes", count(c, sizeof c, show_inum(rep, "frames")),
 		    json_is_true(json_object_get(rep, "done")) ? "done" : "running");
 	}
 	fprintf(f, "senders   %s IPs tracked, %s customers in the map\n",
-	    count(b, sizeof b, inum(r, "ips")), count(c, sizeof c, inum(r, "customers")));
+	    count(b, sizeof b, show_inum(r, "ips")), count(c, sizeof c, show_inum(r, "customers")));
 	lv = json_object_get(r, "levels");
-	fprintf(f, "levels    act %s, warn %s, watch %s\n", count(b, sizeof b, inum(lv, "act")),
-	    count(c, sizeof c, inum(lv, "warn")), count(e, sizeof e, inum(lv, "watch")));
+	fprintf(f, "levels    act %s, warn %s, watch %s\n", count(b, sizeof b, show_inum(lv, "act")),
+	    count(c, sizeof c, show_inum(lv, "warn")), count(e, sizeof e, show_inum(lv, "watch")));
 	d = json_object_get(r, "dnsbl");
 	fprintf(f, "dnsbl     %s asked, %s answered, %s listed now, last answer %s\n",
-	    count(b, sizeof b, inum(d, "asked")), count(c, sizeof c, inum(d, "answered")),
-	    count(e, sizeof e, inum(d, "listed")), rel(g, sizeof g, d, "last_answer", now));
+	    count(b, sizeof b, show_inum(d, "asked")), count(c, sizeof c, show_inum(d, "answered")),
+	    count(e, sizeof e, show_inum(d, "listed")), rel(g, sizeof g, d, "last_answer", now));
 	fprintf(f, "evaluated %s (%s)\n", when(b, sizeof b, r, "evaluated"),
 	    rel(c, sizeof c, r, "evaluated", now));
 	fprintf(f, "clients   %s on the control socket\n", ifmt(b, sizeof b, r, "clients"));
 	fputc('\n', f);
 	table_head(f, 0, list_cols, 5);
-	json_array_foreach(arr(r, "lists"), i, l) {
+	json_array_foreach(show_arr(r, "lists"), i, l) {
 		x.c[0] = show_str(l, "name", x.b[0], CELL);
 		x.c[1] = show_str(l, "zone", x.b[1], CELL);
 		x.c[2] = show_str(l, "scope", x.b[2], CELL);
@@ -473,10 +473,10 @@ nb_row(FILE *f, const json_t *n, time_t now, int detail)
 
 	x.c[0] = show_str(n, "key", x.b[0], CELL);
 	x.c[1] = show_str(n, "policy", x.b[1], CELL);
-	snprintf(x.b[2], CELL, "%lld/%lld", inum(n, "impacts"), inum(n, "threshold"));
+	snprintf(x.b[2], CELL, "%lld/%lld", show_inum(n, "impacts"), show_inum(n, "threshold"));
 	x.c[2] = x.b[2];
-	snprintf(x.b[3], CELL, "+%lld", inum(n, "suspects"));
-	x.c[3] = inum(n, "suspects") > 0 ? x.b[3] : "";
+	snprintf(x.b[3], CELL, "+%lld", show_inum(n, "suspects"));
+	x.c[3] = show_inum(n, "suspects") > 0 ? x.b[3] : "";
 	snprintf(x.b[4], CELL, "%.0f%%", num(n, "pressure") * 100);
 	x.c[4] = has_num(n, "pressure") ? x.b[4] : "-";
 	snprintf(x.b[5], CELL, "%.0f%%", num(n, "projected") * 100);
@@ -490,17 +490,17 @@ nb_row(FILE *f, const json_t *n, time_t now, int detail)
 	if (json_is_true(json_object_get(n, "escalated")))
 		fprintf(m, "; escalated since %s", when(b, sizeof b, n, "escalated_since"));
 	if (has_num(n, "list_count"))
-		fprintf(m, "; the list's TXT counts %lld", inum(n, "list_count"));
+		fprintf(m, "; the list's TXT counts %lld", show_inum(n, "list_count"));
 	if (has_num(n, "clear_all_at"))
 		fprintf(m, "; all clear %s", forecast(b, sizeof b, n, "clear_all_at", now, "now"));
 	if (has_num(n, "ips"))
-		fprintf(m, "; %lld IPs, %lld of customers", inum(n, "ips"), inum(n, "customer_ips"));
+		fprintf(m, "; %lld IPs, %lld of customers", show_inum(n, "ips"), show_inum(n, "customer_ips"));
 	if (has_num(n, "spamscore") && strcmp(show_str(n, "scope", a, sizeof a), "asn") == 0)
 		fprintf(m, "; SPAMSCORE %.1f", num(n, "spamscore"));
-	json_array_foreach(arr(n, "contributors"), i, v)
+	json_array_foreach(show_arr(n, "contributors"), i, v)
 		fprintf(m, "%s%s %s (%lld+%lld)", i ? ", " : "; contributors: ",
 		    show_str(v, "id", a, sizeof a / 2), show_str(v, "name", a + sizeof a / 2,
-		    sizeof a / 2), inum(v, "impacts"), inum(v, "suspects"));
+		    sizeof a / 2), show_inum(v, "impacts"), show_inum(v, "suspects"));
 	if (fclose(m) == 0 && len > 2) {
 		spaces(f, 2);
 		put_wrapped(f, 2, 4, s + 2);
@@ -529,15 +529,15 @@ nb_table(FILE *f, const json_t *a, time_t now, int detail)
 static void
 shown_of(FILE *f, const json_t *r, size_t shown, const char *what)
 {
-	if (has_num(r, "total") && inum(r, "total") > (long long)shown)
-		fprintf(f, "%zu of %lld %s shown (--limit 0 shows all)\n", shown, inum(r, "total"),
+	if (has_num(r, "total") && show_inum(r, "total") > (long long)shown)
+		fprintf(f, "%zu of %lld %s shown (--limit 0 shows all)\n", shown, show_inum(r, "total"),
 		    what);
 }
 
 int
 show_ranges(FILE *f, const json_t *r, time_t now)
 {
-	const json_t *a = arr(r, "neighbourhoods");
+	const json_t *a = show_arr(r, "neighbourhoods");
 
 	if (!json_is_object(r))
 		return -1;
@@ -566,7 +566,7 @@ worst(const json_t *c)
 	const json_t *n, *w = NULL;
 	size_t i;
 
-	json_array_foreach(arr(c, "neighbourhoods"), i, n)
+	json_array_foreach(show_arr(c, "neighbourhoods"), i, n)
 		if (w == NULL || num(n, "projected") > num(w, "projected"))
 			w = n;
 	return w;
@@ -589,7 +589,7 @@ ack_line(FILE *f, size_t indent, const json_t *c)
 int
 show_customers(FILE *f, const json_t *r, time_t now)
 {
-	const json_t *a = arr(r, "customers"), *c, *w;
+	const json_t *a = show_arr(r, "customers"), *c, *w;
 	char k[80], p[80];	/* with the numbers, they fit a cell: nothing cut mid-character */
 	struct cells x;
 	size_t i;
@@ -608,17 +608,17 @@ show_customers(FILE *f, const json_t *r, time_t now)
 		x.c[2] = show_str(c, "name", x.b[2], CELL);
 		snprintf(x.b[3], CELL, "%.1f", num(c, "score"));
 		x.c[3] = has_num(c, "score") ? x.b[3] : "-";
-		snprintf(x.b[4], CELL, "%lld/%lld", inum(c, "listed_ips"), inum(c, "suspect_ips"));
+		snprintf(x.b[4], CELL, "%lld/%lld", show_inum(c, "listed_ips"), show_inum(c, "suspect_ips"));
 		x.c[4] = x.b[4];
 		x.c[5] = ifmt(x.b[5], CELL, json_object_get(c, "smtp_1h"), "sessions");
 		x.c[6] = "";
 		if ((w = worst(c)) != NULL) {
 			snprintf(x.b[6], CELL, "%s %s %lld/%lld", show_str(w, "key", k, sizeof k),
-			    show_str(w, "policy", p, sizeof p), inum(w, "impacts"),
-			    inum(w, "threshold"));
-			if (inum(w, "suspects") > 0)
+			    show_str(w, "policy", p, sizeof p), show_inum(w, "impacts"),
+			    show_inum(w, "threshold"));
+			if (show_inum(w, "suspects") > 0)
 				snprintf(x.b[6] + strlen(x.b[6]), CELL - strlen(x.b[6]), " (+%lld)",
-				    inum(w, "suspects"));
+				    show_inum(w, "suspects"));
 			x.c[6] = x.b[6];
 		}
 		table_row(f, 0, cust_cols, 7, x.c);
@@ -720,7 +720,7 @@ audit_table(FILE *f, const json_t *a)
 	table_head(f, 0, audit_cols, 6);
 	json_array_foreach(a, i, e) {
 		x.c[0] = when(x.b[0], CELL, e, "ts");
-		snprintf(x.b[1], CELL, "#%lld", inum(e, "id"));
+		snprintf(x.b[1], CELL, "#%lld", show_inum(e, "id"));
 		x.c[1] = x.b[1];
 		x.c[2] = show_str(e, "actor", x.b[2], CELL);
 		x.c[3] = show_str(e, "action", x.b[3], CELL);
@@ -739,12 +739,12 @@ show_alerts(FILE *f, const json_t *r, time_t now)
 	if (!json_is_object(r))
 		return -1;
 	fprintf(f, "level changes, newest first:\n");
-	flag_table(f, arr(r, "flags"));
+	flag_table(f, show_arr(r, "flags"));
 	fprintf(f, "\naudit log, newest first:\n");
-	audit_table(f, arr(r, "audit"));
+	audit_table(f, show_arr(r, "audit"));
 	if (json_is_array(json_object_get(r, "deliveries"))) {
 		fprintf(f, "\nalert deliveries, newest first:\n");
-		delivery_table(f, arr(r, "deliveries"));
+		delivery_table(f, show_arr(r, "deliveries"));
 	}
 	return 0;
 }
@@ -788,13 +788,13 @@ addr_table(FILE *f, const json_t *a, time_t now)
 			put_words(f, ad, "rules", ", ");
 			fputc('\n', f);
 		}
-		json_array_foreach(arr(ad, "listings"), k, l) {
+		json_array_foreach(show_arr(ad, "listings"), k, l) {
 			if (json_is_true(json_object_get(l, "listed")))
 				snprintf(pre, sizeof pre, "%s listed since %s, seen %s: %s ",
 				    show_str(l, "list", b1, sizeof b1), when(b2, sizeof b2, l,
 				    "first_seen"), rel(b3, sizeof b3, l, "last_seen", now),
 				    show_str(l, "codes", b4, sizeof b4));
-			else if (has_num(l, "first_seen") && inum(l, "first_seen") > 0) {
+			else if (has_num(l, "first_seen") && show_inum(l, "first_seen") > 0) {
 				fprintf(f, "    %s clean now, listed from %s to %s\n",
 				    show_str(l, "list", b1, sizeof b1), when(b2, sizeof b2, l,
 				    "first_seen"), when(b3, sizeof b3, l, "last_seen"));
@@ -828,18 +828,18 @@ show_customer(FILE *f, const json_t *c, time_t now)
 	put_words(f, c, "ips", " ");
 	s = json_object_get(c, "smtp_1h");
 	fprintf(f, "\nsmtp 1h   %lld sessions, %lld RCPT, %lld 5xx (%lld citing a list), %lld "
-	    "destinations\n", inum(s, "sessions"), inum(s, "rcpt"), inum(s, "replies_5xx"),
-	    inum(s, "cited"), inum(s, "dst"));
+	    "destinations\n", show_inum(s, "sessions"), show_inum(s, "rcpt"), show_inum(s, "replies_5xx"),
+	    show_inum(s, "cited"), show_inum(s, "dst"));
 	fprintf(f, "\nevidence:\n");
 	put_lines(f, 2, c, "evidence");
 	fprintf(f, "\nneighbourhoods:\n");
-	nb_table(f, arr(c, "neighbourhoods"), now, 0);
+	nb_table(f, show_arr(c, "neighbourhoods"), now, 0);
 	fprintf(f, "\naddresses (counters since first seen):\n");
-	addr_table(f, arr(c, "addresses"), now);
+	addr_table(f, show_arr(c, "addresses"), now);
 	fprintf(f, "\nlevel changes, newest first:\n");
-	flag_table(f, arr(c, "history"));
+	flag_table(f, show_arr(c, "history"));
 	fprintf(f, "\naudit log, newest first:\n");
-	audit_table(f, arr(c, "audit"));
+	audit_table(f, show_arr(c, "audit"));
 	return 0;
 }
 
@@ -853,7 +853,7 @@ static const struct col listing_cols[] = {
 int
 show_listings(FILE *f, const json_t *r, time_t now)
 {
-	const json_t *a = arr(r, "listings"), *l;
+	const json_t *a = show_arr(r, "listings"), *l;
 	char codes[CELL], pre[CELL + 2];
 	struct cells x;
 	size_t i;
@@ -933,7 +933,7 @@ show_run(const struct show_call *sc)
 	if (sc->need_now && !sc->json &&
 	    client_call(c, "status", NULL, &st, CLIENT_TIMEOUT_MS, err, sizeof err) == 0 &&
 	    has_num(st, "now"))
-		now = (time_t)inum(st, "now");
+		now = (time_t)show_inum(st, "now");
 	json_decref(st);
 	if (client_call(c, sc->cmd, sc->args, &res, CLIENT_TIMEOUT_MS, err, sizeof err) == -1) {
 		fprintf(stderr, "%s: %s\n", sc->prog, err);

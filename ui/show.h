@@ -58,6 +58,11 @@ const char *show_str(const json_t *o, const char *key, char *buf, size_t len);
  * on the way; escaped again when it is not. */
 const char *show_src_escaped(const json_t *o, const char *key, char *buf, size_t len);
 
+/* The member k of o as a whole number (a real one cut), 0 when missing. */
+long long show_inum(const json_t *o, const char *k);
+/* The array k of o; an empty one (static, never freed) when it is missing or not one. */
+const json_t *show_arr(const json_t *o, const char *k);
+
 /* A duration in seconds as the views write it: 45s, 12m, 5h12m, 2d4h. Returns buf. */
 const char *show_dur(char *buf, size_t len, long long s);
 

@@ -170,27 +170,11 @@ now_ms(void)
 
 /* --- reading results ------------------------------------------------------------------ */
 
-static long long
-inum(const json_t *o, const char *k)
-{
-	const json_t *v = json_object_get(o, k);
-
-	return json_is_integer(v) ? (long long)json_integer_value(v) :
-	    (long long)json_number_value(v);
-}
-
-static const json_t *
-arr(const json_t *o, const char *k)
-{
-	const json_t *a = json_object_get(o, k);
-
-	return json_is_array(a) ? a : NULL;
-}
 
 static size_t
 alen(const json_t *o, const char *k)
 {
-	return json_array_size(arr(o, k));
+	return json_array_size(show_arr(o, k));
 }
 
 /* The attribute of a level or a list's health. */
@@ -350,8 +334,8 @@ static int
 cmp_customer(const void *pa, const void *pb, void *arg)
 {
 	const struct top *t = arg;
-	const json_t *a = json_array_get(arr(t->res[R_CUSTOMERS], "customers"), *(const size_t *)pa);
-	const json_t *b = json_array_get(arr(t->res[R_CUSTOMERS], "customers"), *(const size_t *)pb);
+	const json_t *a = json_array_get(show_arr(t->res[R_CUSTOMERS], "customers"), *(const size_t *)pa);
+	const json_t *b = json_array_get(show_arr(t->res[R_CUSTOMERS], "customers"), *(const size_t *)pb);
 	const json_t *sa = json_object_get(a, "smtp_1h"), *sb = json_object_get(b, "smtp_1h");
 	const char *ia = json_string_value(json_object_get(a, "id"));
 	const char *ib = json_string_value(json_object_get(b, "id"));
@@ -365,10 +349,10 @@ cmp_customer(const void *pa, const void *pb, void *arg)
 	case S_LEVEL: r = -cmp_num(level_rank(a), level_rank(b)); break;
 	case S_SCORE: r = -cmp_num(json_number_value(json_object_get(a, "score")),
 	    json_number_value(json_object_get(b, "score"))); break;
-	case S_1H: r = -cmp_num(inum(sa, "sessions"), inum(sb, "sessions")); break;
-	case S_RCPT: r = -cmp_num(inum(sa, "rcpt"), inum(sb, "rcpt")); break;
-	case S_5XX: r = -cmp_num(inum(sa, "replies_5xx"), inum(sb, "replies_5xx")); break;
-	case S_LISTED: r = -cmp_num(inum(a, "listed_ips"), inum(b, "listed_ips")); break;
+	case S_1H: r = -cmp_num(show_inum(sa, "sessions"), show_inum(sb, "sessions")); break;
+	case S_RCPT: r = -cmp_num(show_inum(sa, "rcpt"), show_inum(sb, "rcpt")); break;
+	case S_5XX: r = -cmp_num(show_inum(sa, "replies_5xx"), show_inum(sb, "replies_5xx")); break;
+	case S_LISTED: r = -cmp_num(show_inum(a, "listed_ips"), show_inum(b, "listed_ips")); break;
 	}
 	if (t->sort_desc)
 		r = -r;
@@ -380,7 +364,7 @@ cmp_customer(const void *pa, const void *pb, void *arg)
 static void
 sort_customers(struct top *t, const char *sel)
 {
-	const json_t *a = arr(t->res[R_CUSTOMERS], "customers"), *id;
+	const json_t *a = show_arr(t->res[R_CUSTOMERS], "customers"), *id;
 	size_t i, n = json_array_size(a), *o;
 
 	if (n > t->norder || t->order == NULL) {
@@ -412,7 +396,7 @@ row_customer(const struct top *t, int i)
 {
 	if (i < 0 || (size_t)i >= t->norder)
 		return NULL;
-	return json_array_get(arr(t->res[R_CUSTOMERS], "customers"), t->order[i]);
+	return json_array_get(show_arr(t->res[R_CUSTOMERS], "customers"), t->order[i]);
 }
 
 /* One message from the daemon: an event asks for a refresh; a reply is stored by its id. */
@@ -453,7 +437,7 @@ handle_message(struct top *t, json_t *m)
 		char a[TOP_CELL], c[TOP_CELL], o[TOP_CELL];
 
 		snprintf(t->message, sizeof t->message, "audit #%lld %s %s: %s",
-		    inum(res, "audit_id"), show_str(res, "action", a, sizeof a),
+		    show_inum(res, "audit_id"), show_str(res, "action", a, sizeof a),
 		    show_str(res, "customer", c, sizeof c), show_str(res, "outcome", o, sizeof o));
 		t->want_refresh = 1;
 		t->dirty = 1;
@@ -533,7 +517,7 @@ pane_add(struct top *t, int attr, const char *fmt, ...)
 static const char *
 when(char *buf, size_t len, const json_t *o, const char *k)
 {
-	time_t ts = (time_t)inum(o, k);
+	time_t ts = (time_t)show_inum(o, k);
 	struct tm tm;
 
 	if (ts <= 0 || localtime_r(&ts, &tm) == NULL ||
@@ -580,7 +564,7 @@ pane_strings(struct top *t, const json_t *o, const char *k, const char *prefix)
 	const json_t *v;
 	size_t i;
 
-	json_array_foreach(arr(o, k), i, v) {
+	json_array_foreach(show_arr(o, k), i, v) {
 		if (!json_is_string(v))
 			continue;
 		text_escape(buf, sizeof buf, json_string_value(v), json_string_length(v));
@@ -628,7 +612,7 @@ pane_deliveries(struct top *t, const json_t *r)
 	size_t i;
 
 	pane_add(t, A_BOLD, "Alert deliveries (%zu)", alen(r, "deliveries"));
-	json_array_foreach(arr(r, "deliveries"), i, d) {
+	json_array_foreach(show_arr(r, "deliveries"), i, d) {
 		show_str(d, "state", st, sizeof st);
 		pane_add(t, strcmp(st, "failed") == 0 ? level_attr(t, "act") : 0,
 		    "  %s %-7s %-6s %s %s", when(w, sizeof w, d, "created"),
@@ -654,20 +638,20 @@ build_detail(struct top *t, const json_t *c)
 		    show_str(json_object_get(c, "ack"), "by", a, sizeof a),
 		    show_str(json_object_get(c, "ack"), "reason", b, sizeof b));
 	pane_add(t, 0, "last hour: %lld sessions, %lld rcpt, %lld 5xx, %lld citing lists",
-	    inum(smtp, "sessions"), inum(smtp, "rcpt"), inum(smtp, "replies_5xx"),
-	    inum(smtp, "cited"));
+	    show_inum(smtp, "sessions"), show_inum(smtp, "rcpt"), show_inum(smtp, "replies_5xx"),
+	    show_inum(smtp, "cited"));
 	pane_add(t, 0, "%s", "");
 	pane_add(t, A_BOLD, "Addresses (%zu)", alen(c, "addresses"));
-	json_array_foreach(arr(c, "addresses"), i, ad) {
+	json_array_foreach(show_arr(c, "addresses"), i, ad) {
 		pane_add(t, json_is_true(json_object_get(ad, "suspect")) ? A_BOLD : 0,
 		    "  %s%s  sessions %lld  rcpt %lld  4xx %lld  5xx %lld  cited %lld",
 		    show_str(ad, "ip", a, sizeof a),
 		    json_is_true(json_object_get(ad, "suspect")) ? " (suspect)" : "",
-		    inum(ad, "sessions"), inum(ad, "rcpt_to"), inum(ad, "replies_4xx"),
-		    inum(ad, "replies_5xx"), inum(ad, "cited"));
+		    show_inum(ad, "sessions"), show_inum(ad, "rcpt_to"), show_inum(ad, "replies_4xx"),
+		    show_inum(ad, "replies_5xx"), show_inum(ad, "cited"));
 		pane_add(t, 0, "    seen %s .. %s", when(w1, sizeof w1, ad, "first_seen"),
 		    when(w2, sizeof w2, ad, "last_seen"));
-		json_array_foreach(arr(ad, "listings"), j, ls) {
+		json_array_foreach(show_arr(ad, "listings"), j, ls) {
 			int on = json_is_true(json_object_get(ls, "listed"));
 
 			pane_add(t, on ? level_attr(t, "act") : 0, "    %s %s %s",
@@ -686,10 +670,10 @@ build_detail(struct top *t, const json_t *c)
 	pane_strings(t, c, "evidence", "  ");
 	pane_add(t, 0, "%s", "");
 	pane_add(t, A_BOLD, "History");
-	pane_flags(t, arr(c, "history"));
+	pane_flags(t, show_arr(c, "history"));
 	pane_add(t, 0, "%s", "");
 	pane_add(t, A_BOLD, "Audit (hook runs and operators' acts)");
-	pane_audit(t, arr(c, "audit"));
+	pane_audit(t, show_arr(c, "audit"));
 	pane_add(t, 0, "%s", "");
 	if (json_is_object(t->res[R_CALERTS]))
 		pane_deliveries(t, t->res[R_CALERTS]);
@@ -699,10 +683,10 @@ static void
 build_alerts(struct top *t, const json_t *r)
 {
 	pane_add(t, A_BOLD, "Level changes (%zu)", alen(r, "flags"));
-	pane_flags(t, arr(r, "flags"));
+	pane_flags(t, show_arr(r, "flags"));
 	pane_add(t, 0, "%s", "");
 	pane_add(t, A_BOLD, "Audit log (%zu)", alen(r, "audit"));
-	pane_audit(t, arr(r, "audit"));
+	pane_audit(t, show_arr(r, "audit"));
 	pane_add(t, 0, "%s", "");
 	pane_deliveries(t, r);
 }
@@ -715,12 +699,12 @@ build_listings(struct top *t, const json_t *r)
 	char list[TOP_CELL] = "", l[TOP_CELL], k[TOP_CELL], sc[32], c[TOP_CELL], cd[64];
 	char line[TOP_CELL + 80];
 	char w1[32], w2[32], d[32], tx[TOP_CELL];
-	long long nowd = inum(t->res[R_STATUS], "now"), exp;
+	long long nowd = show_inum(t->res[R_STATUS], "now"), exp;
 	const json_t *e;
 	size_t i, n = 0;
 
-	pane_add(t, A_BOLD, "Listings of our addresses and ranges (%lld)", inum(r, "total"));
-	json_array_foreach(arr(r, "listings"), i, e) {
+	pane_add(t, A_BOLD, "Listings of our addresses and ranges (%lld)", show_inum(r, "total"));
+	json_array_foreach(show_arr(r, "listings"), i, e) {
 		show_str(e, "list", l, sizeof l);
 		if (strcmp(l, list) != 0) {
 			snprintf(list, sizeof list, "%s", l);
@@ -729,7 +713,7 @@ build_listings(struct top *t, const json_t *r)
 			pane_add(t, A_UNDERLINE, "  %-18s %-5s %-10s %-16s %-16s %s", "LISTED",
 			    "SCOPE", "CUSTOMER", "SINCE", "LAST SEEN", "EXPIRES");
 		}
-		exp = inum(e, "expires");
+		exp = show_inum(e, "expires");
 		if (exp > 0 && nowd > 0 && exp > nowd)
 			snprintf(d, sizeof d, "in %s", show_dur(w2, sizeof w2, exp - nowd));
 		else if (exp > 0 && nowd > 0)
@@ -825,7 +809,7 @@ put(int y, int x, int attr, const char *fmt, ...)
 static const char *
 hhmm(char *buf, size_t len, const json_t *o, const char *k)
 {
-	time_t ts = (time_t)inum(o, k);
+	time_t ts = (time_t)show_inum(o, k);
 	struct tm tm;
 
 	if (ts <= 0 || localtime_r(&ts, &tm) == NULL || strftime(buf, len, "%H:%M", &tm) == 0)
@@ -854,7 +838,7 @@ draw_header(struct top *t)
 		x += put(0, x, A_REVERSE | level_attr(t, "act"), " daemon DOWN ");
 	else
 		x += put(0, x, A_REVERSE, " daemon up %s ", show_dur(d, sizeof d,
-		    inum(st, "uptime")));
+		    show_inum(st, "uptime")));
 	put(0, COLS - 20 > x ? COLS - 20 : x, A_REVERSE, "%10s  %s", view_names[t->view],
 	    clock);
 	attroff(A_REVERSE);
@@ -873,15 +857,15 @@ draw_header(struct top *t)
 	    json_string_length(json_object_get(cap, "interface")) ? " " : "",
 	    json_string_length(json_object_get(cap, "interface")) ?
 	    show_str(cap, "interface", b, sizeof b) : "",
-	    json_number_value(json_object_get(cap, "pps")), inum(cap, "drops"),
+	    json_number_value(json_object_get(cap, "pps")), show_inum(cap, "drops"),
 	    show_str(st, "clock", h, sizeof h), hhmm(d, sizeof d, st, "evaluated"),
 	    hhmm(sw, sizeof sw, json_object_get(st, "dnsbl"), "last_answer"));
 	x = put(2, 0, 0, "levels ");
-	x += put(2, x, level_attr(t, "watch"), "watch %lld ", inum(lv, "watch"));
-	x += put(2, x, level_attr(t, "warn"), "warn %lld ", inum(lv, "warn"));
-	x += put(2, x, level_attr(t, "act"), "act %lld", inum(lv, "act"));
+	x += put(2, x, level_attr(t, "watch"), "watch %lld ", show_inum(lv, "watch"));
+	x += put(2, x, level_attr(t, "warn"), "warn %lld ", show_inum(lv, "warn"));
+	x += put(2, x, level_attr(t, "act"), "act %lld", show_inum(lv, "act"));
 	x += put(2, x, 0, "  lists");
-	json_array_foreach(arr(st, "lists"), i, l) {
+	json_array_foreach(show_arr(st, "lists"), i, l) {
 		show_str(l, "health", h, sizeof h);
 		x += put(2, x, 0, " %s:", show_str(l, "name", a, sizeof a));
 		x += put(2, x, level_attr(t, h), "%s", h);
@@ -902,16 +886,16 @@ draw_ranges(struct top *t, int y, int n)
 
 	attron(A_BOLD | A_UNDERLINE);
 	mvhline(y, 0, ' ', COLS);
-	put(y, 0, A_BOLD | A_UNDERLINE, "Neighbourhoods (%lld)", inum(r, "total"));
+	put(y, 0, A_BOLD | A_UNDERLINE, "Neighbourhoods (%lld)", show_inum(r, "total"));
 	attroff(A_BOLD | A_UNDERLINE);
 	used++;
-	nowd = inum(t->res[R_STATUS], "now");
-	json_array_foreach(arr(r, "neighbourhoods"), i, nb) {
+	nowd = show_inum(t->res[R_STATUS], "now");
+	json_array_foreach(show_arr(r, "neighbourhoods"), i, nb) {
 		if (used >= n)
 			break;
-		imp = inum(nb, "impacts");
-		thr = inum(nb, "threshold");
-		sus = inum(nb, "suspects");
+		imp = show_inum(nb, "impacts");
+		thr = show_inum(nb, "threshold");
+		sus = show_inum(nb, "suspects");
 		x = put(y + used, 0, 0, "%-18.18s %-14.14s ", show_str(nb, "key", key, sizeof key),
 		    show_str(nb, "policy", pol, sizeof pol));
 		bw = thr > 0 && thr <= 12 ? (int)thr : 12;
@@ -924,16 +908,16 @@ draw_ranges(struct top *t, int y, int n)
 		if (json_is_true(json_object_get(nb, "escalated")))
 			x += put(y + used, x, level_attr(t, "ESCALATED"), " ESCALATED");
 		else if (json_is_integer(json_object_get(nb, "eta_threshold"))) {
-			eta = inum(nb, "eta_threshold");
+			eta = show_inum(nb, "eta_threshold");
 			if (eta == 0)
 				x += put(y + used, x, level_attr(t, "warn"), " at threshold");
 			else if (eta > nowd && nowd > 0)
 				x += put(y + used, x, 0, " eta %s", show_dur(d, sizeof d, eta - nowd));
 		}
 		if (json_is_integer(json_object_get(nb, "clear_at")) && nowd > 0 &&
-		    inum(nb, "clear_at") > nowd)
+		    show_inum(nb, "clear_at") > nowd)
 			put(y + used, x, 0, " clear %s",
-			    show_dur(d, sizeof d, inum(nb, "clear_at") - nowd));
+			    show_dur(d, sizeof d, show_inum(nb, "clear_at") - nowd));
 		used++;
 	}
 	if (used == 1)
@@ -948,7 +932,7 @@ worst_neighbourhood(const json_t *c)
 	const json_t *nb, *w = NULL;
 	size_t i;
 
-	json_array_foreach(arr(c, "neighbourhoods"), i, nb)
+	json_array_foreach(show_arr(c, "neighbourhoods"), i, nb)
 		if (w == NULL || json_number_value(json_object_get(nb, "pressure")) >
 		    json_number_value(json_object_get(w, "pressure")))
 			w = nb;
@@ -1014,23 +998,23 @@ draw_customers(struct top *t, int y, int h)
 		    nw, nw, show_str(c, "name", name, sizeof name));
 		x += put(y + 1 + row, x, attr | level_attr(t, lv), "%-5s", lv);
 		x += put(y + 1 + row, x, attr, " %5.0f %5lld ",
-		    json_number_value(json_object_get(c, "score")), inum(smtp, "sessions"));
+		    json_number_value(json_object_get(c, "score")), show_inum(smtp, "sessions"));
 		if (wide)
-			x += put(y + 1 + row, x, attr, "%6lld %5lld %5lld ", inum(smtp, "rcpt"),
-			    inum(smtp, "replies_5xx"), inum(smtp, "cited"));
+			x += put(y + 1 + row, x, attr, "%6lld %5lld %5lld ", show_inum(smtp, "rcpt"),
+			    show_inum(smtp, "replies_5xx"), show_inum(smtp, "cited"));
 		else
-			x += put(y + 1 + row, x, attr, "%4lld ", inum(smtp, "cited"));
+			x += put(y + 1 + row, x, attr, "%4lld ", show_inum(smtp, "cited"));
 		memset(spark, 0, sizeof spark);
-		json_array_foreach(arr(c, "spark"), j, sp)
+		json_array_foreach(show_arr(c, "spark"), j, sp)
 			if (j < 24)
 				spark[j] = json_is_integer(sp) ? json_integer_value(sp) : 0;
 		x += widget_spark(y + 1 + row, x, spark, 24, t->utf8, attr);
-		x += put(y + 1 + row, x, attr, " %lld/%lld", inum(c, "listed_ips"),
-		    inum(c, "suspect_ips"));
+		x += put(y + 1 + row, x, attr, " %lld/%lld", show_inum(c, "listed_ips"),
+		    show_inum(c, "suspect_ips"));
 		nb = worst_neighbourhood(c);
 		if (wide && nb != NULL)
 			put(y + 1 + row, x, attr, "  %s %lld/%lld", show_str(nb, "key", k, sizeof k),
-			    inum(nb, "impacts"), inum(nb, "threshold"));
+			    show_inum(nb, "impacts"), show_inum(nb, "threshold"));
 	}
 }
 
@@ -1088,7 +1072,7 @@ draw(struct top *t)
 	body = LINES - 2 - y;	/* the function bar and the message line below */
 	if (body >= 2 && t->cl != NULL) {
 		if (t->view == V_OVERVIEW) {
-			nb = 1 + (int)json_array_size(arr(t->res[R_RANGES], "neighbourhoods"));
+			nb = 1 + (int)json_array_size(show_arr(t->res[R_RANGES], "neighbourhoods"));
 			if (nb < 2)
 				nb = 2;
 			if (nb > body / 3 + 1)
