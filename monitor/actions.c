@@ -369,6 +369,21 @@ job_of(const struct actions *a, const char *id)
 	return NULL;
 }
 
+/* The customer id as one shell word in w, for the command lines these messages suggest
+ * (people paste them); "ID" when it does not fit, so that a cut never leaves a quote open. */
+static const char *
+shell_id(const char *id, char *w, size_t len)
+{
+	char *s = text_shell_word(id, strlen(id));
+
+	if (s == NULL || strlen(s) >= len)
+		snprintf(w, len, "ID");
+	else
+		snprintf(w, len, "%s", s);
+	free(s);
+	return w;
+}
+
 /* ------------------------------------------------------------------ automatic */
 
 void
@@ -378,7 +393,7 @@ actions_flag(struct actions *a, long c, enum risk_level level, int64_t event,
 	const struct customer *cu = customers_get(model_customers(a->model), (size_t)c);
 	const struct susp *s = susp_find(a, cu->id);
 	const char *range = range_of(detail);
-	char ips[IPS_MAX], reason[256], ev[32], err[256], body[1024];
+	char ips[IPS_MAX], reason[256], ev[32], err[256], body[1024], w[256];
 	struct store_audit au;
 	struct job *j;
 	size_t all, in_range;
@@ -401,7 +416,7 @@ actions_flag(struct actions *a, long c, enum risk_level level, int64_t event,
 	}
 	if (a->hook == NULL || !a->auto_suspend) {
 		snprintf(line, len, "recommended: suspend (rangewatch suspend %s --reason TEXT)%s",
-		    cu->id, a->hook == NULL ? "; no [hook] path configured" :
+		    shell_id(cu->id, w, sizeof w), a->hook == NULL ? "; no [hook] path configured" :
 		    "; auto_suspend is off");
 		return;
 	}
@@ -455,7 +470,7 @@ actions_flag(struct actions *a, long c, enum risk_level level, int64_t event,
 	trip_add(a, range);
 	snprintf(line, len, "suspend hook started%s (audit #%lld; its result follows in the "
 	    "audit log: rangewatch alerts --customer %s)", a->dry_run ? " in dry-run mode" : "",
-	    (long long)id, cu->id);
+	    (long long)id, shell_id(cu->id, w, sizeof w));
 }
 
 /* ------------------------------------------------------------------ by hand */
@@ -515,7 +530,7 @@ void
 actions_hook_done(struct actions *a, const struct hook_result *r)
 {
 	struct job *j = NULL;
-	char outcome[1024], body[2048], what[256], err[256], *detail;
+	char outcome[1024], body[2048], what[256], err[256], w[256], *detail;
 	json_t *d;
 	size_t i;
 	int ok, retry;
@@ -573,7 +588,7 @@ actions_hook_done(struct actions *a, const struct hook_result *r)
 		    "customer: %s %s\naction: %s%s\nasked by: %s\nresult: %s\n\nThe audit log has "
 		    "the whole run: rangewatch alerts --customer %s\n", j->customer, j->name,
 		    j->action, j->dry_run ? " (dry run)" : "", j->operator[0] ? j->operator :
-		    AUTO_ACTOR, outcome, j->customer);
+		    AUTO_ACTOR, outcome, shell_id(j->customer, w, sizeof w));
 		if (alert_notice(a->alert, j->customer, what, body, err, sizeof err) == -1)
 			log_warnx("actions: hook failure notice: %s", err);
 	}

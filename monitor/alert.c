@@ -297,7 +297,7 @@ body_addresses(struct buf *b, const json_t *addrs)
 char *
 alert_body(const json_t *customer, const char *previous, const char *action_line)
 {
-	char id[128], name[512], s[STR_MAX], key[256], pol[256], scope[64], t1[40];
+	char id[128], name[512], s[STR_MAX], key[256], pol[256], scope[64], t1[40], *word;
 	const json_t *ev, *nb, *f;
 	struct buf b = { 0 };
 	size_t i;
@@ -366,8 +366,15 @@ alert_body(const json_t *customer, const char *previous, const char *action_line
 			    when(int_of(nb, "clear_at"), t1, sizeof t1));
 	}
 	body_addresses(&b, json_object_get(customer, "addresses"));
-	buf_printf(&b, "\nLook it up:\n  rangewatch customers %s\n  rangewatch alerts\n"
-	    "  rangewatch top\n", id);
+	/* a person pastes this line into a shell: the id (from billing) goes in as one word */
+	f = json_object_get(customer, "id");
+	if ((word = text_shell_word(json_is_string(f) ? json_string_value(f) : id,
+	    json_is_string(f) ? json_string_length(f) : strlen(id))) == NULL)
+		b.oom = 1;
+	buf_str(&b, "\nLook it up:\n  rangewatch customers ");
+	buf_str(&b, word != NULL ? word : "");	/* whole: buf_printf would cut a long one */
+	buf_str(&b, "\n  rangewatch alerts\n  rangewatch top\n");
+	free(word);
 	return buf_take(&b);
 }
 

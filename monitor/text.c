@@ -155,6 +155,47 @@ text_json(const char *s)
 	return j;
 }
 
+char *
+text_shell_word(const char *s, size_t len)
+{
+	static const char safe[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789._:@%+=,/-";
+	char *esc = NULL, *out, *o;
+	size_t i, quotes = 0, n;
+
+	if (!text_is_clean(s, len)) {
+		if (len > (SIZE_MAX - 1) / 4 || (esc = malloc(4 * len + 1)) == NULL)
+			return NULL;
+		len = text_escape(esc, 4 * len + 1, s, len);
+		s = esc;
+	}
+	for (i = 0; i < len && s[i] != '\0' && strchr(safe, s[i]) != NULL; i++)
+		;
+	if (len > 0 && i == len) {
+		out = strndup(s, len);
+		free(esc);
+		return out;
+	}
+	for (i = 0; i < len; i++)
+		quotes += s[i] == '\'';
+	n = len + 3 * quotes + 3;
+	if ((out = malloc(n)) != NULL) {
+		o = out;
+		*o++ = '\'';
+		for (i = 0; i < len; i++) {
+			if (s[i] == '\'') {
+				memcpy(o, "'\\''", 4);	/* close, a quoted quote, open */
+				o += 4;
+			} else
+				*o++ = s[i];
+		}
+		*o++ = '\'';
+		*o = '\0';
+	}
+	free(esc);
+	return out;
+}
+
 int
 text_duration(const char *s, int64_t *out)
 {

@@ -29,6 +29,13 @@ const char *text_casefind(const char *hay, size_t len, const char *needle);
  * never make a document unencodable. A new reference (NULL only when out of memory). */
 json_t *text_json(const char *s);
 
+/* s (len bytes) as one POSIX shell word, for a command line a person may paste from a mail
+ * or a log ("rangewatch customers ID"): as it is when it is made only of
+ * [A-Za-z0-9._:@%+=,/-], else in single quotes (each ' as '\''), so that nothing in it is
+ * run or expanded. Text that is not clean (text_is_clean) is text_escape()d first. malloc'd;
+ * NULL when out of memory. */
+char *text_shell_word(const char *s, size_t len);
+
 /* A duration as config files write it -> seconds in *out: a whole number (digits only, no
  * sign, no blanks) with at most one unit after it, s, m, h, d or w ("90", "90s", "30m",
  * "48h", "7d", "1w"). 0 on success, -1 when s is not one. A number too big for an int64_t

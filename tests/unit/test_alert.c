@@ -291,6 +291,14 @@ test_compose(void **state)
 	free(subject);
 	free(body);
 
+	/* an id holding shell syntax: the line to paste quotes it as one word, whole */
+	json_object_set_new(c, "id", json_string("$(touch /tmp/x) `id`; it's"));
+	body = alert_body(c, "warn", NULL);
+	assert_non_null(strstr(body, "\n  rangewatch customers '$(touch /tmp/x) `id`; "
+	    "it'\\''s'\n"));
+	free(body);
+	json_object_set_new(c, "id", json_string("1001"));
+
 	/* non-ASCII: RFC 2047, each encoded-word <= 75, folded, decoding back */
 	json_object_set_new(c, "name", json_string("M\xc3\xbcller GmbH \xe6\x97\xa5\xe6\x9c\xac"
 	    "\xe8\xaa\x9e\xe3\x81\xae\xe9\x95\xb7\xe3\x81\x84\xe5\x90\x8d\xe5\x89\x8d\xe3\x81\xa7"
