@@ -155,6 +155,30 @@ text_json(const char *s)
 	return j;
 }
 
+/* json_dump_callback's writer: DEL can only be inside a string (ASCII output), so \u007f
+ * there means the same. */
+static int
+put_json(const char *buf, size_t size, void *data)
+{
+	FILE *f = data;
+	size_t i, from = 0;
+
+	for (i = 0; i < size; i++) {
+		if (buf[i] != 0x7f)
+			continue;
+		if (fwrite(buf + from, 1, i - from, f) != i - from || fputs("\\u007f", f) == EOF)
+			return -1;
+		from = i + 1;
+	}
+	return fwrite(buf + from, 1, size - from, f) == size - from ? 0 : -1;
+}
+
+int
+text_json_dumpf(const json_t *j, FILE *f, size_t flags)
+{
+	return json_dump_callback(j, put_json, f, flags | JSON_ENSURE_ASCII);
+}
+
 char *
 text_shell_word(const char *s, size_t len)
 {

@@ -200,9 +200,9 @@ totals_free(struct total *t, size_t n)
 static int
 emit(json_t *v)
 {
-	/* untrusted names and ids: jansson escapes control characters, and ASCII-only output
-	 * keeps any other byte out of a terminal too */
-	int rc = json_dumpf(v, stdout, JSON_ENSURE_ASCII | JSON_COMPACT);
+	/* untrusted names and ids: jansson escapes control characters, ASCII-only output
+	 * keeps any other byte out of a terminal too, and text_json_dumpf escapes DEL */
+	int rc = text_json_dumpf(v, stdout, JSON_COMPACT);
 
 	json_decref(v);
 	return rc;

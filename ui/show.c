@@ -899,8 +899,7 @@ show_run(const struct show_call *sc)
 		goto out;
 	}
 	if (sc->json) {
-		if (json_dumpf(res, stdout, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_ENCODE_ANY) ==
-		    0)
+		if (text_json_dumpf(res, stdout, JSON_COMPACT | JSON_ENCODE_ANY) == 0)
 			fputc('\n', stdout);
 	} else if (sc->print(stdout, res, now) == -1) {
 		fprintf(stderr, "%s: rangewatchd sent a %s result that is not an object\n",

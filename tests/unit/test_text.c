@@ -1,6 +1,7 @@
 /*
- * test_text.c — unit tests of text.c's shell words: ids from billing pasted into a shell
- * from a mail or a log line must stay one inert word (checked by /bin/sh itself).
+ * test_text.c — unit tests of text.c's shell words (ids from billing pasted into a shell
+ * from a mail or a log line must stay one inert word, checked by /bin/sh itself) and of the
+ * CLI's JSON printer (printable ASCII only, DEL included, and the same document).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 #include <sys/wait.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "text.h"
 
@@ -77,6 +79,32 @@ test_shell_reads_it_back(void **state)
 	}
 }
 
+static void
+test_json_printable(void **state)
+{
+	json_t *j = json_pack("{s:s, s:s}", "name", "a\x7f\x1b[2J\xc2\x9b\xe2\x80\xae\n",
+	    "k\x7f", "\x7f\x7f"), *back;
+	char *buf = NULL;
+	size_t len = 0, i;
+	FILE *f = open_memstream(&buf, &len);
+
+	(void)state;
+	assert_non_null(j);
+	assert_non_null(f);
+	assert_int_equal(text_json_dumpf(j, f, JSON_COMPACT | JSON_SORT_KEYS), 0);
+	fclose(f);
+	for (i = 0; i < len; i++)
+		assert_true(buf[i] >= 0x20 && buf[i] < 0x7f);
+	assert_string_equal(buf, "{\"k\\u007f\":\"\\u007f\\u007f\",\"name\":"
+	    "\"a\\u007f\\u001B[2J\\u009B\\u202E\\n\"}");
+	back = json_loads(buf, 0, NULL);
+	assert_non_null(back);
+	assert_true(json_equal(back, j));
+	json_decref(back);
+	json_decref(j);
+	free(buf);
+}
+
 int
 main(void)
 {
@@ -84,6 +112,7 @@ main(void)
 		cmocka_unit_test(test_plain_words),
 		cmocka_unit_test(test_quoted_words),
 		cmocka_unit_test(test_shell_reads_it_back),
+		cmocka_unit_test(test_json_printable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
