@@ -23,7 +23,12 @@
  *      "dnsbl":{"asked":N,"answered":N,"listed":N (keys listed now),"last_answer":T},
  *      "evaluated":T (last risk evaluation),"clients":N,
  *      "evaluation_ms":F (its wall time),"minute_ms":F (the whole minute's work),
- *      "tracked_ips":N (IPs with history in the risk engine)}
+ *      "tracked_ips":N (IPs with history in the risk engine),
+ *      "control":{"clients":N,"accepted":N,"refused":N (over max_clients/max_per_uid),
+ *                 "requests":N,"errors":N (error replies),"denied":N (acting commands
+ *                 refused),"dropped_slow":N (output queue full or stalled),"dropped_bad":N
+ *                 (a line over the limit, half a line too long or left at close, nothing
+ *                 sent in time),"events":N}}
  *   customers   {"limit":N (default 100, 0 all),"all":B (also level none),
  *                "customer":ID (just that one),"filter":S (substring of id or name),
  *                "range":CIDR, "list":NAME (only customers with an IP listed on it)} ->
