@@ -575,9 +575,12 @@ status_of(void *arg, json_t *o)
 		    "s:I, s:I}", "queued_total", (json_int_t)as.queued, "held",
 		    (json_int_t)as.held, "digests", (json_int_t)as.digests, "sent",
 		    (json_int_t)as.sent, "retried", (json_int_t)as.retried, "failed",
-		    (json_int_t)as.failed, "refused", (json_int_t)as.refused +
-		    (json_int_t)store_outbox_refused(d->store), "in_flight",
+		    (json_int_t)as.failed, "refused", (json_int_t)as.refused, "in_flight",
 		    (json_int_t)as.in_flight, "outbox", (json_int_t)(q < 0 ? 0 : q)));
+		/* refused already holds the outbox's refusals: adding the store's count, as
+		 * before, counted each of them twice */
+		json_object_set_new(json_object_get(o, "alerts"), "outbox_full",
+		    json_integer((json_int_t)as.outbox_full));
 	}
 	memset(&ps, 0, sizeof ps);
 	if (d->prober != NULL)

@@ -28,7 +28,11 @@
  *                 "requests":N,"errors":N (error replies),"denied":N (acting commands
  *                 refused),"dropped_slow":N (output queue full or stalled),"dropped_bad":N
  *                 (a line over the limit, half a line too long or left at close, nothing
- *                 sent in time),"events":N}}
+ *                 sent in time),"events":N},
+ *      "alerts":{"queued_total":N,"held":N,"digests":N,"sent":N,"retried":N,"failed":N,
+ *                "refused":N (rows the store refused),"outbox_full":N (of those: the
+ *                outbox at its bound),"in_flight":N,"outbox":N (queued now)} (when
+ *                [alert] or [webhook] is set)}
  *   customers   {"limit":N (default 100, 0 all),"all":B (also level none),
  *                "customer":ID (just that one),"filter":S (substring of id or name),
  *                "range":CIDR, "list":NAME (only customers with an IP listed on it)} ->
