@@ -61,6 +61,8 @@ struct actions {
 	size_t njob;
 	struct trip *trip;
 	size_t ntrip;
+	struct actions_stats stats;
+	int logged_output;	/* a hook's output past HOOK_OUTPUT_MAX was logged (once) */
 };
 
 static char *
@@ -299,8 +301,10 @@ submit(struct actions *a, struct job *j, char *err, size_t errlen)
 	    .event_id = j->event, .operator = j->operator[0] ? j->operator : NULL,
 	    .dry_run = j->dry_run, .evidence_json = j->evidence };
 
-	if (hook_submit(a->hook, &rq, &j->id, err, errlen) == -1)
+	if (hook_submit(a->hook, &rq, &j->id, err, errlen) == -1) {
+		a->stats.refused++;
 		return -1;
+	}
 	j->due = 0;
 	j->tries++;
 	return 0;
@@ -463,6 +467,7 @@ actions_flag(struct actions *a, long c, enum risk_level level, int64_t event,
 		snprintf(line, len, "NOT suspended: the hook could not start (%s)",
 		    j == NULL ? "out of memory" : err);
 		audit_outcome(a, id, line, NULL);
+		log_warnx("customer %s: %s", cu->id, line);
 		if (j != NULL)
 			job_remove(a, j);
 		return;
@@ -567,6 +572,20 @@ actions_hook_done(struct actions *a, const struct hook_result *r)
 	audit_outcome(a, j->audit_id, outcome, detail);
 	free(detail);
 	log_info("hook for customer %s: %s", j->customer, outcome);
+	a->stats.runs++;
+	if (!ok && !retry)
+		a->stats.failed++;
+	if (r->output_dropped > 0) {
+		a->stats.output_cut++;
+		a->stats.output_dropped += r->output_dropped;
+		if (!a->logged_output) {
+			a->logged_output = 1;
+			log_warnx("hook for customer %s wrote more than %d bytes: only those are "
+			    "kept (in the audit log), the other %llu were dropped; said once, "
+			    "counted in status (hooks.output_cut, output_dropped)", j->customer,
+			    HOOK_OUTPUT_MAX, (unsigned long long)r->output_dropped);
+		}
+	}
 	if (ok)
 		susp_set(a, j->customer, strcmp(j->action, "suspend") == 0, j->dry_run,
 		    j->operator[0] == '\0', j->operator[0] ? j->operator : AUTO_ACTOR,
@@ -656,6 +675,12 @@ actions_tick(struct actions *a, int64_t now)
 				job_remove(a, j);
 		}
 	}
+}
+
+void
+actions_get_stats(const struct actions *a, struct actions_stats *out)
+{
+	*out = a->stats;
 }
 
 int
