@@ -27,6 +27,8 @@
  *      "evaluated":T (last risk evaluation),"clients":N,
  *      "evaluation_ms":F (its wall time),"minute_ms":F (the whole minute's work),
  *      "tracked_ips":N (IPs with history in the risk engine),
+ *      "tracked_ips_refused":N (observations and listings of IPs it turned away: [risk]
+ *      max_ips reached),
  *      "control":{"clients":N,"accepted":N,"refused":N (over max_clients/max_per_uid),
  *                 "requests":N,"errors":N (error replies),"denied":N (acting commands
  *                 refused),"dropped_slow":N (output queue full or stalled),"dropped_bad":N
