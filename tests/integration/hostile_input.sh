@@ -483,7 +483,39 @@ poll 30 grep -q "customers.csv:765432: bad CIDR" "$tmp/daemon.log" && ok "the lo
     bad "no FILE:LINE in the log"
 expect "the old customers stay" "$before" "$(rwc status --json | js 'd["customers"]')"
 expect "  and answer" act "$(level_of 1001)"
+st=$(rwc status --json)
+expect "status --json: the hook outputs cut and the bytes dropped" \
+    "2 $((2 * (head_len + 100000 - 8192)))" "$(echo "$st" | js '"%d %d" % (d["hooks"]["output_cut"], d["hooks"]["output_dropped"])')"
+expect "  the odd id's run refused" 1 "$(echo "$st" | js 'd["hooks"]["refused"]')"
+expect "  logged once, not per run" 1 "$(grep -c "wrote more than 8192 bytes" "$tmp/daemon.log")"
+rwc status >"$tmp/status.txt" 2>&1
+clean "rangewatch status" "$tmp/status.txt"
+grep "^limits" -A1 "$tmp/status.txt" | sed 's/^/     /'
 clean "the daemon's whole log" "$tmp/daemon.log"
+stop
+
+sec "the capture's and the risk engine's bounds: a restart with max_flows 1, max_ips 2, [risk] max_ips 1"
+cp "$tmp/customers.good.csv.copy" "$tmp/etc/customers.csv"
+EXTRA_CONF="[capture]
+max_flows = 1
+max_ips = 2
+[risk]
+max_ips = 1"
+conf "replay = $tmp/story.pcap
+replay_speed = 0" >"$tmp/etc/rangewatch.conf"
+: >"$tmp/daemon.log"
+start
+poll 60 replay_done && ok "the story replayed" || bad "the replay did not end"
+st=$(rwc status --json)
+echo "$st" | js '"     capture %s, tracked_ips %d, tracked_ips_refused %d" % ({k: v for k, v in d["capture"].items() if "connections" in k or "sources" in k}, d["tracked_ips"], d["tracked_ips_refused"])'
+expect "every bound counted: connections and sources untracked, IPs refused by the risk engine" "True True True" \
+    "$(echo "$st" | js 'd["capture"]["connections_untracked"] > 0, d["capture"]["sources_untracked"] > 0, d["tracked_ips_refused"] > 0' | tr -d '(),')"
+for w in "flow table full at 1 connections" "per-IP table full at 2 sources" "the risk engine's IP table is full at 1 IPs"; do
+	expect "logged once: '$w'" 1 "$(grep -c "$w" "$tmp/daemon.log")"
+done
+rwc status >"$tmp/status.txt" 2>&1
+grep -q "^limits    .*connections not followed (max_flows)" "$tmp/status.txt" && ok "rangewatch status says so: $(grep -A1 '^limits' "$tmp/status.txt" | tr -s ' ' | tr '\n' ' ')" ||
+    bad "status: $(cat "$tmp/status.txt")"
 stop
 [ ! -e "$pw/pwned" ] && ok "still no $pw/pwned" || bad "$pw/pwned exists"
 echo "hostile_input: $(( $(date +%s) - t_start ))s"
