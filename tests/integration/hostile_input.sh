@@ -22,7 +22,10 @@
 #    old customers stay;
 #  - control-socket clients that send garbage, a line over the limit, nothing at all, or
 #    half a line and then close: each gets one clear log line, the daemon stays up and
-#    answers others meanwhile.
+#    answers others meanwhile;
+#  - the bounds of README's Limits: the hook's output and the socket's above, then a
+#    restart with max_flows 1, max_ips 2 and [risk] max_ips 1: each counted in status
+#    --json, logged once, named by `rangewatch status`.
 # ok() never fails: A && ok || bad is safe (SC2015); the $(...) in single quotes is the
 # hostile text itself (SC2016); poll's functions are called through it (SC2317); the ls
 # calls count files this test named (SC2012)
