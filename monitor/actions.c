@@ -61,6 +61,8 @@ struct actions {
 	size_t njob;
 	struct trip *trip;
 	size_t ntrip;
+	struct actions_stats stats;
+	int logged_output;	/* a hook's output past HOOK_OUTPUT_MAX was logged (once) */
 };
 
 static char *
@@ -299,8 +301,10 @@ submit(struct actions *a, struct job *j, char *err, size_t errlen)
 	    .event_id = j->event, .operator = j->operator[0] ? j->operator : NULL,
 	    .dry_run = j->dry_run, .evidence_json = j->evidence };
 
-	if (hook_submit(a->hook, &rq, &j->id, err, errlen) == -1)
+	if (hook_submit(a->hook, &rq, &j->id, err, errlen) == -1) {
+		a->stats.refused++;
 		return -1;
+	}
 	j->due = 0;
 	j->tries++;
 	return 0;
@@ -369,6 +373,21 @@ job_of(const struct actions *a, const char *id)
 	return NULL;
 }
 
+/* The customer id as one shell word in w, for the command lines these messages suggest
+ * (people paste them); "ID" when it does not fit, so that a cut never leaves a quote open. */
+static const char *
+shell_id(const char *id, char *w, size_t len)
+{
+	char *s = text_shell_word(id, strlen(id));
+
+	if (s == NULL || strlen(s) >= len)
+		snprintf(w, len, "ID");
+	else
+		snprintf(w, len, "%s", s);
+	free(s);
+	return w;
+}
+
 /* ------------------------------------------------------------------ automatic */
 
 void
@@ -378,7 +397,7 @@ actions_flag(struct actions *a, long c, enum risk_level level, int64_t event,
 	const struct customer *cu = customers_get(model_customers(a->model), (size_t)c);
 	const struct susp *s = susp_find(a, cu->id);
 	const char *range = range_of(detail);
-	char ips[IPS_MAX], reason[256], ev[32], err[256], body[1024];
+	char ips[IPS_MAX], reason[256], ev[32], err[256], body[1024], w[256];
 	struct store_audit au;
 	struct job *j;
 	size_t all, in_range;
@@ -401,7 +420,7 @@ actions_flag(struct actions *a, long c, enum risk_level level, int64_t event,
 	}
 	if (a->hook == NULL || !a->auto_suspend) {
 		snprintf(line, len, "recommended: suspend (rangewatch suspend %s --reason TEXT)%s",
-		    cu->id, a->hook == NULL ? "; no [hook] path configured" :
+		    shell_id(cu->id, w, sizeof w), a->hook == NULL ? "; no [hook] path configured" :
 		    "; auto_suspend is off");
 		return;
 	}
@@ -448,6 +467,7 @@ actions_flag(struct actions *a, long c, enum risk_level level, int64_t event,
 		snprintf(line, len, "NOT suspended: the hook could not start (%s)",
 		    j == NULL ? "out of memory" : err);
 		audit_outcome(a, id, line, NULL);
+		log_warnx("customer %s: %s", cu->id, line);
 		if (j != NULL)
 			job_remove(a, j);
 		return;
@@ -455,7 +475,7 @@ actions_flag(struct actions *a, long c, enum risk_level level, int64_t event,
 	trip_add(a, range);
 	snprintf(line, len, "suspend hook started%s (audit #%lld; its result follows in the "
 	    "audit log: rangewatch alerts --customer %s)", a->dry_run ? " in dry-run mode" : "",
-	    (long long)id, cu->id);
+	    (long long)id, shell_id(cu->id, w, sizeof w));
 }
 
 /* ------------------------------------------------------------------ by hand */
@@ -515,7 +535,7 @@ void
 actions_hook_done(struct actions *a, const struct hook_result *r)
 {
 	struct job *j = NULL;
-	char outcome[1024], body[2048], what[256], err[256], *detail;
+	char outcome[1024], body[2048], what[256], err[256], w[256], *detail;
 	json_t *d;
 	size_t i;
 	int ok, retry;
@@ -552,6 +572,20 @@ actions_hook_done(struct actions *a, const struct hook_result *r)
 	audit_outcome(a, j->audit_id, outcome, detail);
 	free(detail);
 	log_info("hook for customer %s: %s", j->customer, outcome);
+	a->stats.runs++;
+	if (!ok && !retry)
+		a->stats.failed++;
+	if (r->output_dropped > 0) {
+		a->stats.output_cut++;
+		a->stats.output_dropped += r->output_dropped;
+		if (!a->logged_output) {
+			a->logged_output = 1;
+			log_warnx("hook for customer %s wrote more than %d bytes: only those are "
+			    "kept (in the audit log), the other %llu were dropped; said once, "
+			    "counted in status (hooks.output_cut, output_dropped)", j->customer,
+			    HOOK_OUTPUT_MAX, (unsigned long long)r->output_dropped);
+		}
+	}
 	if (ok)
 		susp_set(a, j->customer, strcmp(j->action, "suspend") == 0, j->dry_run,
 		    j->operator[0] == '\0', j->operator[0] ? j->operator : AUTO_ACTOR,
@@ -573,7 +607,7 @@ actions_hook_done(struct actions *a, const struct hook_result *r)
 		    "customer: %s %s\naction: %s%s\nasked by: %s\nresult: %s\n\nThe audit log has "
 		    "the whole run: rangewatch alerts --customer %s\n", j->customer, j->name,
 		    j->action, j->dry_run ? " (dry run)" : "", j->operator[0] ? j->operator :
-		    AUTO_ACTOR, outcome, j->customer);
+		    AUTO_ACTOR, outcome, shell_id(j->customer, w, sizeof w));
 		if (alert_notice(a->alert, j->customer, what, body, err, sizeof err) == -1)
 			log_warnx("actions: hook failure notice: %s", err);
 	}
@@ -641,6 +675,12 @@ actions_tick(struct actions *a, int64_t now)
 				job_remove(a, j);
 		}
 	}
+}
+
+void
+actions_get_stats(const struct actions *a, struct actions_stats *out)
+{
+	*out = a->stats;
 }
 
 int

@@ -25,6 +25,16 @@
 
 struct actions;
 struct alert;
+
+/* Counters since actions_new: what the hook's bounds (hook.h) did. */
+struct actions_stats {
+	uint64_t runs;		/* hook runs that ended (exit, signal, timeout, error) */
+	uint64_t failed;	/* of those, not done and not to be run again */
+	uint64_t refused;	/* runs the runner would not take (a field, the queue of
+				 * HOOK_QUEUE_MAX, the evidence over HOOK_EVIDENCE_MAX) */
+	uint64_t output_cut;	/* runs whose output passed HOOK_OUTPUT_MAX */
+	uint64_t output_dropped;	/* bytes of output dropped past it */
+};
 struct loop;
 struct model;
 struct store;
@@ -49,6 +59,8 @@ int actions_manual(struct actions *a, const char *action, long c, const char *re
 void actions_hook_done(struct actions *a, const struct hook_result *r);
 /* Once a minute: hooks due again (exit 75), customers quiet long enough to resume. */
 void actions_tick(struct actions *a, int64_t now);
+/* Copies the counters. */
+void actions_get_stats(const struct actions *a, struct actions_stats *out);
 /* 1 and since when customer id is suspended (a dry run counts), 0 when not. */
 int actions_suspended(const struct actions *a, const char *id, int64_t *since, int *dry_run);
 

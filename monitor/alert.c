@@ -297,7 +297,7 @@ body_addresses(struct buf *b, const json_t *addrs)
 char *
 alert_body(const json_t *customer, const char *previous, const char *action_line)
 {
-	char id[128], name[512], s[STR_MAX], key[256], pol[256], scope[64], t1[40];
+	char id[128], name[512], s[STR_MAX], key[256], pol[256], scope[64], t1[40], *word;
 	const json_t *ev, *nb, *f;
 	struct buf b = { 0 };
 	size_t i;
@@ -366,8 +366,15 @@ alert_body(const json_t *customer, const char *previous, const char *action_line
 			    when(int_of(nb, "clear_at"), t1, sizeof t1));
 	}
 	body_addresses(&b, json_object_get(customer, "addresses"));
-	buf_printf(&b, "\nLook it up:\n  rangewatch customers %s\n  rangewatch alerts\n"
-	    "  rangewatch top\n", id);
+	/* a person pastes this line into a shell: the id (from billing) goes in as one word */
+	f = json_object_get(customer, "id");
+	if ((word = text_shell_word(json_is_string(f) ? json_string_value(f) : id,
+	    json_is_string(f) ? json_string_length(f) : strlen(id))) == NULL)
+		b.oom = 1;
+	buf_str(&b, "\nLook it up:\n  rangewatch customers ");
+	buf_str(&b, word != NULL ? word : "");	/* whole: buf_printf would cut a long one */
+	buf_str(&b, "\n  rangewatch alerts\n  rangewatch top\n");
+	free(word);
 	return buf_take(&b);
 }
 
@@ -730,6 +737,8 @@ struct alert {
 	struct alert_stats stats;
 	char host[256];
 	int warned_nomail, warned_nohook;
+	int full;		/* the outbox is at its bound: said once, until it has room */
+	uint64_t full_before;	/* stats.outbox_full when that began */
 };
 
 static const char *const levels[3] = { "watch", "warn", "act" };
@@ -1241,7 +1250,9 @@ on_pump(void *arg)
 	a->pump_timer = loop_timer(a->loop, ms < PUMP_MS ? ms : PUMP_MS, on_pump, a);
 }
 
-/* Writes one row; counts it. */
+/* Writes one row; counts it. 0, -1 when the store failed (err: the caller logs it), -2 when
+ * the outbox is at its bound (logged here, once while it lasts: a mail server down for
+ * days must not turn every later flag into a log line of its own). */
 static int
 queue_row(struct alert *a, const char *kind, const char *customer, const char *level,
     const char *subject, const char *rcpt, const char *payload, char *err, size_t errlen)
@@ -1250,10 +1261,25 @@ queue_row(struct alert *a, const char *kind, const char *customer, const char *l
 	struct store_outbox o = { .kind = kind, .customer = customer, .level = level,
 	    .created = now, .next_try = now, .subject = subject, .recipients = rcpt,
 	    .payload = payload };
+	uint64_t full = store_outbox_refused(a->st);
 
 	if (store_outbox_add(a->st, &o, NULL, err, errlen) == -1) {
 		a->stats.refused++;
-		return -1;
+		if (store_outbox_refused(a->st) == full)
+			return -1;
+		a->stats.outbox_full++;
+		if (!a->full) {
+			a->full = 1;
+			a->full_before = a->stats.outbox_full - 1;
+			log_warnx("alert: %s; further alerts are LOST, without a line each, until "
+			    "it has room (counted: status alerts.outbox_full)", err);
+		}
+		return -2;
+	}
+	if (a->full) {
+		a->full = 0;
+		log_warnx("alert: the outbox has room again; %llu alert row(s) were lost while it "
+		    "was full", (unsigned long long)(a->stats.outbox_full - a->full_before));
 	}
 	a->stats.queued++;
 	return 0;
@@ -1305,7 +1331,7 @@ alert_flag(struct alert *a, const json_t *customer, const char *previous,
 	char *doc = NULL;
 	json_t *wh = NULL;
 	struct cool *c;
-	int li = level_index(level), n = 0, ret = -1;
+	int li = level_index(level), n = 0, q, ret = -1;
 
 	esc_of(customer, "id", id, sizeof id);
 	if (!json_is_object(customer) || id[0] == '\0') {
@@ -1336,17 +1362,17 @@ alert_flag(struct alert *a, const json_t *customer, const char *previous,
 				item = NULL;
 				goto oom;
 			}
-			if (queue_row(a, "digest", id, levels[li], subject, rcpt, item, err,
-			    errlen) == -1)
-				goto out;
+			if ((q = queue_row(a, "digest", id, levels[li], subject, rcpt, item,
+			    err, errlen)) != 0)
+				goto refused;
 			n++;
 		} else {
 			if ((msg = alert_message(a->c.from, rcpt, subject, body,
 			    time(NULL))) == NULL)
 				goto oom;
-			if (queue_row(a, "mail", id, levels[li], subject, rcpt, msg, err,
-			    errlen) == -1)
-				goto out;
+			if ((q = queue_row(a, "mail", id, levels[li], subject, rcpt, msg, err,
+			    errlen)) != 0)
+				goto refused;
 			n++;
 		}
 	}
@@ -1354,14 +1380,18 @@ alert_flag(struct alert *a, const json_t *customer, const char *previous,
 		if ((wh = alert_webhook_json(customer, previous, action_line, subject)) == NULL ||
 		    (doc = json_dumps(wh, JSON_COMPACT)) == NULL)
 			goto oom;
-		if (queue_row(a, "webhook", id, levels[li], subject, "", doc, err, errlen) == -1)
-			goto out;
+		if ((q = queue_row(a, "webhook", id, levels[li], subject, "", doc, err,
+		    errlen)) != 0)
+			goto refused;
 		n++;
 	}
 	if (c != NULL)
 		c->last[li] = now;
 	pump(a);
 	ret = n;
+	goto out;
+refused:
+	ret = q;
 	goto out;
 oom:
 	snprintf(err, errlen, "alert: out of memory composing the alert of customer %s", id);
@@ -1383,7 +1413,7 @@ notice(struct alert *a, const char *customer, const char *tag, const char *what,
 {
 	char *rcpt = NULL, *msg = NULL, *subject = NULL, *doc = NULL, *safe = NULL;
 	size_t cap = strlen(what) * 4 + 1;
-	int n = 0, ret = -1;
+	int n = 0, q, ret = -1;
 
 	if ((safe = malloc(cap)) == NULL)
 		goto oom;
@@ -1399,9 +1429,9 @@ notice(struct alert *a, const char *customer, const char *tag, const char *what,
 			if ((msg = alert_message(a->c.from, rcpt, subject, body, time(NULL))) ==
 			    NULL)
 				goto oom;
-			if (queue_row(a, "mail", customer, tag, subject, rcpt, msg, err, errlen) ==
-			    -1)
-				goto out;
+			if ((q = queue_row(a, "mail", customer, tag, subject, rcpt, msg, err,
+			    errlen)) != 0)
+				goto refused;
 			n++;
 		}
 	}
@@ -1413,8 +1443,9 @@ notice(struct alert *a, const char *customer, const char *tag, const char *what,
 		json_decref(o);
 		if (doc == NULL)
 			goto oom;
-		if (queue_row(a, "webhook", customer, tag, subject, "", doc, err, errlen) == -1)
-			goto out;
+		if ((q = queue_row(a, "webhook", customer, tag, subject, "", doc, err,
+		    errlen)) != 0)
+			goto refused;
 		n++;
 	}
 	if (n == 0) {
@@ -1423,6 +1454,9 @@ notice(struct alert *a, const char *customer, const char *tag, const char *what,
 	}
 	pump(a);
 	ret = n;
+	goto out;
+refused:
+	ret = q;
 	goto out;
 oom:
 	snprintf(err, errlen, "alert: out of memory");
@@ -1439,12 +1473,15 @@ int
 alert_test(struct alert *a, char *err, size_t errlen)
 {
 	char what[300], body[1024];
+	int n;
 
 	snprintf(what, sizeof what, "TEST from rangewatch on %s", a->host);
 	snprintf(body, sizeof body, "This is a test of rangewatch's alerts, asked for with "
 	    "`rangewatch test-alert`.\nEvery address configured in [alert] gets it once.\n"
 	    "If you read this, mail from %s reaches you.\n", a->c.from);
-	return notice(a, "", "test", what, body, err, errlen);
+	/* an operator asked: a full outbox is an error for them (err says it), not a count */
+	n = notice(a, "", "test", what, body, err, errlen);
+	return n < 0 ? -1 : n;
 }
 
 int

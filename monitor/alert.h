@@ -14,6 +14,9 @@
  * due at once. Delivery is at least once: a daemon killed after the server's final reply
  * and before the durable mark sends that one message again after its restart (the window
  * is one SQLite commit wide); a kill at any other moment sends each message exactly once.
+ * The one exception: the outbox holds at most 10,000 queued rows (store.h), so that a
+ * server down for days cannot fill the disk; an alert past that is refused, counted
+ * (outbox_full) and logged once until the outbox has room again.
  *
  * Config ([alert], [webhook]; config.h): smtp_url "" = no mail, webhook url "" = no POST.
  * tls = auto means STARTTLS required unless the smtp:// host is localhost, 127.0.0.1 or
@@ -45,6 +48,7 @@ struct alert_stats {
 	uint64_t retried;	/* failed tries rescheduled */
 	uint64_t failed;	/* rows given up */
 	uint64_t refused;	/* rows the store refused (outbox full or write error) */
+	uint64_t outbox_full;	/* of those, refused because the outbox was at its bound */
 	size_t in_flight;	/* transfers running now */
 };
 
@@ -64,15 +68,17 @@ void alert_free(struct alert *a);
  * "recommended: suspend"; NULL none), now the model's clock (cooldown). Queues a mail
  * (or, for watch with a digest interval, a digest item) and a webhook POST, as configured.
  * Returns the rows queued: 0 when level none, held by the cooldown (counted) or nothing
- * configured; -1 with err when the store refused (log it loudly: that alert is lost). */
+ * configured; -1 with err when the store failed (log it loudly: that alert is lost); -2
+ * when the outbox is at its bound (the alert is lost too, but counted in outbox_full and
+ * logged here, once until the outbox has room again: do not log it per alert). */
 int alert_flag(struct alert *a, const json_t *customer, const char *previous,
     const char *action_line, int64_t now, char *err, size_t errlen);
 /* Queues a test mail to every configured recipient and a test POST. Returns the rows
- * queued, -1 with err. */
+ * queued, -1 with err (also when the outbox is full: an operator asked). */
 int alert_test(struct alert *a, char *err, size_t errlen);
 /* A notice of the daemon's own to every recipient (a hook that failed, the circuit breaker
  * opening): the subject is the prefix and what (one line, escaped), the body as given
- * (escaped as any body). No cooldown. Returns rows queued, -1 with err. */
+ * (escaped as any body). No cooldown. Returns rows queued, -1 with err, -2 as alert_flag. */
 int alert_notice(struct alert *a, const char *customer, const char *what, const char *body,
     char *err, size_t errlen);
 /* Once a minute or so: makes the digest mail when its interval has passed since its oldest

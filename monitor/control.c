@@ -57,6 +57,9 @@ struct client {
 	char *in;			/* CONTROL_MAX_LINE bytes, allocated on first read */
 	size_t inlen;
 	int64_t partial_since;		/* when the buffered half line began, 0: none */
+	int64_t connected;		/* when it was accepted */
+	int spoke;			/* it sent a byte: the first-request timeout is over */
+	int logged_bad;			/* its first bad request was logged; the rest are not */
 	char *out;			/* the output queue: bytes [outoff, outlen) pending */
 	size_t outoff, outlen, outcap;
 	int64_t out_progress;		/* last time the queue shrank (or began) */
@@ -445,6 +448,20 @@ find_handler(const struct control *ctl, const char *cmd)
 	return NULL;
 }
 
+/* The first bad request of a client, in one line; the next ones only get their error
+ * reply (and are counted in errors), so that a client looping on garbage cannot flood the
+ * log. What was wrong stays out of it: it quotes the client's text. */
+static void
+log_bad(struct client *c)
+{
+	if (c->logged_bad)
+		return;
+	c->logged_bad = 1;
+	log_info("control: client uid %lu pid %ld sent a request that is not valid (the error "
+	    "reply says why; its further bad requests are answered, not logged)",
+	    (unsigned long)c->peer.uid, (long)c->peer.pid);
+}
+
 static void
 handle_line(struct client *c, const char *line, size_t len)
 {
@@ -457,6 +474,7 @@ handle_line(struct client *c, const char *line, size_t len)
 	ctl->st.requests++;
 	err[0] = '\0';
 	if (control_parse(line, len, &req, err, sizeof err) == -1) {
+		log_bad(c);
 		reply_error(c, req.has_id, req.id, err);
 		return;
 	}
@@ -468,6 +486,7 @@ handle_line(struct client *c, const char *line, size_t len)
 		reply_ok(c, req.has_id, req.id, json_pack("{s:b}", "subscribed", 1));
 	} else if ((h = find_handler(ctl, req.cmd)) == NULL) {
 		snprintf(err, sizeof err, "unknown command '%s'", req.cmd);
+		log_bad(c);
 		reply_error(c, req.has_id, req.id, err);
 	} else if (h->access == CONTROL_ACT && !c->peer.operator) {
 		ctl->st.denied++;
@@ -511,6 +530,12 @@ process_lines(struct client *c)
 	}
 	if (c->eof && memchr(c->in, '\n', c->inlen) == NULL) {
 		/* half-closed: every whole line answered; half a line is dropped */
+		if (c->inlen > 0) {
+			c->ctl->st.dropped_bad++;
+			log_info("control: client uid %lu pid %ld closed with half a request (%zu "
+			    "bytes, no newline) unanswered", (unsigned long)c->peer.uid,
+			    (long)c->peer.pid, c->inlen);
+		}
 		c->inlen = 0;
 		c->closing = 1;
 	}
@@ -553,6 +578,7 @@ client_read(struct client *c)
 		return;
 	}
 	c->inlen += (size_t)n;
+	c->spoke = 1;
 	process_lines(c);
 }
 
@@ -679,6 +705,7 @@ accept_one(struct control *ctl, int fd)
 	c->peer.uid = cr.uid;
 	c->peer.gid = cr.gid;
 	c->peer.pid = cr.pid;
+	c->connected = loop_now_ms();
 	peer_groups(c);
 	c->peer.operator = is_operator(ctl, c);
 	c->next = ctl->clients;
@@ -727,6 +754,7 @@ on_tick(void *arg)
 	struct control *ctl = arg;
 	struct client *c;
 	int64_t now = loop_now_ms();
+	char why[64];
 
 	ctl->tick = loop_timer(ctl->loop, TICK_MS, on_tick, ctl);
 	ctl->depth++;
@@ -736,6 +764,12 @@ on_tick(void *arg)
 		if (c->partial_since && now - c->partial_since >= ctl->request_timeout) {
 			ctl->st.dropped_bad++;
 			client_drop(c, "half a request for too long");
+		} else if (!c->spoke && now - c->connected >= ctl->request_timeout) {
+			/* a connection that never speaks only holds a slot of max_clients */
+			ctl->st.dropped_bad++;
+			snprintf(why, sizeof why, "connected and sent nothing for %d ms",
+			    ctl->request_timeout);
+			client_drop(c, why);
 		} else if (pending(c) > 0 && now - c->out_progress >= ctl->stall_timeout) {
 			ctl->st.dropped_slow++;
 			client_drop(c, "reads nothing of what is queued for it");

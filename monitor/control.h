@@ -29,6 +29,13 @@
  *                   and is closed;
  *   request line    CONTROL_MAX_LINE bytes with its newline: error reply, then closed;
  *   half a line     must be completed within request_timeout_ms (default 10 s): closed;
+ *                   a client that closes with half a line sent is logged (the half is
+ *                   dropped);
+ *   silence         a connection must send its first byte within request_timeout_ms:
+ *                   closed (it would only hold one of max_clients);
+ *   bad requests    each gets its error reply; a client's first one is logged, the rest
+ *                   only counted (errors), so a client looping on garbage cannot flood
+ *                   the log;
  *   output queue    an event that would take a client's queue past max_queue (default
  *                   1 MiB) drops that client (a slow or dead subscriber); a reply is
  *                   always queued (the client asked for it), but no further request of
@@ -98,7 +105,8 @@ struct control_stats {
 	uint64_t errors;		/* error replies (bad requests, failed handlers) */
 	uint64_t denied;		/* acting commands refused */
 	uint64_t dropped_slow;		/* output queue full, or stalled */
-	uint64_t dropped_bad;		/* line too long, or half a line too long */
+	uint64_t dropped_bad;		/* line too long, half a line too long or left at
+					 * close, or nothing sent in time */
 	uint64_t events;		/* events queued to subscribers */
 };
 

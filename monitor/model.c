@@ -71,6 +71,7 @@ struct model {
 	double eval_ms, minute_ms;	/* the last risk evaluation, the last minute's work */
 	int64_t pruned_hour;
 	int reeval;			/* a listing changed: evaluate without waiting a minute */
+	int logged_full;		/* the risk engine's IP table full: said once */
 	long minute_retention, hour_retention;
 	size_t levels[4];
 };
@@ -126,6 +127,19 @@ scope_of(const struct store_listing *s)
 	return dnsbl_scope_name((enum dnsbl_scope)s->scope);
 }
 
+/* The risk engine's IP table at [risk] max_ips: said once, not per IP and minute (the
+ * engine counts them: risk_ip_refused, status tracked_ips_refused). */
+static void
+note_full(struct model *m)
+{
+	if (m->logged_full || risk_ip_refused(m->risk) == 0)
+		return;
+	m->logged_full = 1;
+	log_warnx("model: the risk engine's IP table is full at %zu IPs ([risk] max_ips): "
+	    "further IPs are not modelled and cannot be flagged; said once, counted in status "
+	    "(tracked_ips_refused)", risk_ip_count(m->risk));
+}
+
 static void
 feed_listing(struct model *m, const struct store_listing *s)
 {
@@ -139,8 +153,7 @@ feed_listing(struct model *m, const struct store_listing *s)
 			return;
 		if (risk_listing(m->risk, s->list, &a, s->listed, s->first_seen,
 		    s->last_seen) == -1)
-			log_warnx("model: %s %s: the risk engine's IP table is full", s->list,
-			    s->key);
+			note_full(m);
 	} else if (risk_nb_listing(m->risk, s->list, s->key, s->listed, s->first_seen,
 	    s->txt, err, sizeof err) == -1)
 		log_warnx("model: %s", err);
@@ -589,7 +602,8 @@ account(struct model *m, int64_t ts, int64_t now)
 			(void)risk_observe(m->risk, &ip->addr, &zero, now);
 			s->observed = 1;
 		}
-		(void)risk_observe(m->risk, &ip->addr, &rc, now);	/* full: counted by risk */
+		if (risk_observe(m->risk, &ip->addr, &rc, now) == -1)
+			note_full(m);	/* counted by risk */
 		if (ip->customer >= 0 && (size_t)ip->customer < m->ncust)
 			cust_add(&m->cust[ip->customer], hour, row.sessions, row.rcpt_to,
 			    row.replies_5xx, row.cited, row.new_dst);

@@ -544,12 +544,14 @@ status_of(void *arg, json_t *o)
 {
 	struct rwd *d = arg;
 	struct outbound_counts n;
+	struct flow_stats fs;
 	struct capture_stats cs;
 	struct prober_stats ps;
-	json_t *lists = json_array(), *rep = json_null();
+	json_t *lists = json_array(), *rep = json_null(), *cap;
 	size_t i, nl = d->f.lists != NULL ? dnsbl_lists_count(d->f.lists) : 0;
 
 	outbound_get_counts(d->outbound, &n);
+	outbound_get_flow_stats(d->outbound, &fs);
 	memset(&cs, 0, sizeof cs);
 	if (d->cap != NULL)
 		capture_get_stats(d->cap, &cs);
@@ -570,6 +572,12 @@ status_of(void *arg, json_t *o)
 	    (json_int_t)n.smtp, "malformed", (json_int_t)n.malformed, "truncated",
 	    (json_int_t)n.truncated, "pps", d->pps, "drops", (json_int_t)cs.drop, "ifdrops",
 	    (json_int_t)cs.ifdrop, "replay", rep));
+	/* the capture's bounds ([capture] max_flows, max_ips): what went past them */
+	cap = json_object_get(o, "capture");
+	json_object_set_new(cap, "connections_active", json_integer((json_int_t)fs.active));
+	json_object_set_new(cap, "connections_untracked", json_integer((json_int_t)fs.dropped));
+	json_object_set_new(cap, "sources_untracked", json_integer((json_int_t)traffic_dropped(
+	    d->traffic)));
 	for (i = 0; lists != NULL && i < nl; i++) {
 		const struct dnsbl_list *l = dnsbl_lists_get(d->f.lists, i);
 		struct prober_health h = { .list = l, .health = DNSBL_H_UNTESTED, .reason = "" };
@@ -592,9 +600,22 @@ status_of(void *arg, json_t *o)
 		    "s:I, s:I}", "queued_total", (json_int_t)as.queued, "held",
 		    (json_int_t)as.held, "digests", (json_int_t)as.digests, "sent",
 		    (json_int_t)as.sent, "retried", (json_int_t)as.retried, "failed",
-		    (json_int_t)as.failed, "refused", (json_int_t)as.refused +
-		    (json_int_t)store_outbox_refused(d->store), "in_flight",
+		    (json_int_t)as.failed, "refused", (json_int_t)as.refused, "in_flight",
 		    (json_int_t)as.in_flight, "outbox", (json_int_t)(q < 0 ? 0 : q)));
+		/* refused already holds the outbox's refusals: adding the store's count, as
+		 * before, counted each of them twice */
+		json_object_set_new(json_object_get(o, "alerts"), "outbox_full",
+		    json_integer((json_int_t)as.outbox_full));
+	}
+	if (d->actions != NULL && d->hook != NULL) {
+		struct actions_stats hs;
+
+		actions_get_stats(d->actions, &hs);
+		json_object_set_new(o, "hooks", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
+		    "pending", (json_int_t)hook_pending(d->hook), "runs", (json_int_t)hs.runs,
+		    "failed", (json_int_t)hs.failed, "refused", (json_int_t)hs.refused,
+		    "output_cut", (json_int_t)hs.output_cut, "output_dropped",
+		    (json_int_t)hs.output_dropped));
 	}
 	memset(&ps, 0, sizeof ps);
 	if (d->prober != NULL)

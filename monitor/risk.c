@@ -99,6 +99,7 @@ struct risk {
 
 	struct iprec *ip;
 	size_t nip, capip;
+	uint64_t ip_refused;	/* IPs turned away: the table was at max_ips */
 	struct hidx ipidx;
 	uint32_t *dirty;	/* ids with F_DIRTY, each once; capacity follows capip so
 				 * that marking never fails */
@@ -550,8 +551,11 @@ ip_get(struct risk *r, const struct rw_addr *a)
 
 	if (id != NONE)
 		return id;
-	if (r->nip >= r->cfg.max_ips ||
-	    grow(&r->ip, &r->capip, r->nip + 1, sizeof *r->ip) == -1 ||
+	if (r->nip >= r->cfg.max_ips) {
+		r->ip_refused++;
+		return NONE;
+	}
+	if (grow(&r->ip, &r->capip, r->nip + 1, sizeof *r->ip) == -1 ||
 	    grow(&r->dirty, &r->capdirty, r->nip + 1, sizeof *r->dirty) == -1 ||
 	    hidx_insert(&r->ipidx, addr_hash(a, 0x1234u), (uint32_t)r->nip) == -1)
 		return NONE;
@@ -1787,6 +1791,12 @@ size_t
 risk_ip_count(const struct risk *r)
 {
 	return r->nip;
+}
+
+uint64_t
+risk_ip_refused(const struct risk *r)
+{
+	return r->ip_refused;
 }
 
 size_t

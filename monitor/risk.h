@@ -181,6 +181,9 @@ const struct risk_nb_view *risk_nb_find(const struct risk *r, const char *policy
 int risk_ip_suspect(const struct risk *r, const struct rw_addr *ip, unsigned *rules);
 /* IPs with history, and bytes held by the engine. */
 size_t risk_ip_count(const struct risk *r);
+/* Observations and listings turned away because the IP table was at max_ips (a new IP
+ * each; an IP past the bound is counted every time it comes back). */
+uint64_t risk_ip_refused(const struct risk *r);
 size_t risk_bytes(const struct risk *r);
 const char *risk_level_name(enum risk_level l);
 

@@ -155,6 +155,71 @@ text_json(const char *s)
 	return j;
 }
 
+/* json_dump_callback's writer: DEL can only be inside a string (ASCII output), so \u007f
+ * there means the same. */
+static int
+put_json(const char *buf, size_t size, void *data)
+{
+	FILE *f = data;
+	size_t i, from = 0;
+
+	for (i = 0; i < size; i++) {
+		if (buf[i] != 0x7f)
+			continue;
+		if (fwrite(buf + from, 1, i - from, f) != i - from || fputs("\\u007f", f) == EOF)
+			return -1;
+		from = i + 1;
+	}
+	return fwrite(buf + from, 1, size - from, f) == size - from ? 0 : -1;
+}
+
+int
+text_json_dumpf(const json_t *j, FILE *f, size_t flags)
+{
+	return json_dump_callback(j, put_json, f, flags | JSON_ENSURE_ASCII);
+}
+
+char *
+text_shell_word(const char *s, size_t len)
+{
+	static const char safe[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789._:@%+=,/-";
+	char *esc = NULL, *out, *o;
+	size_t i, quotes = 0, n;
+
+	if (!text_is_clean(s, len)) {
+		if (len > (SIZE_MAX - 1) / 4 || (esc = malloc(4 * len + 1)) == NULL)
+			return NULL;
+		len = text_escape(esc, 4 * len + 1, s, len);
+		s = esc;
+	}
+	for (i = 0; i < len && s[i] != '\0' && strchr(safe, s[i]) != NULL; i++)
+		;
+	if (len > 0 && i == len) {
+		out = strndup(s, len);
+		free(esc);
+		return out;
+	}
+	for (i = 0; i < len; i++)
+		quotes += s[i] == '\'';
+	n = len + 3 * quotes + 3;
+	if ((out = malloc(n)) != NULL) {
+		o = out;
+		*o++ = '\'';
+		for (i = 0; i < len; i++) {
+			if (s[i] == '\'') {
+				memcpy(o, "'\\''", 4);	/* close, a quoted quote, open */
+				o += 4;
+			} else
+				*o++ = s[i];
+		}
+		*o++ = '\'';
+		*o = '\0';
+	}
+	free(esc);
+	return out;
+}
+
 int
 text_duration(const char *s, int64_t *out)
 {

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -28,6 +29,17 @@ const char *text_casefind(const char *hay, size_t len, const char *needle);
  * escaped by the JSON encoding), else its text_escape()d form, so that untrusted bytes can
  * never make a document unencodable. A new reference (NULL only when out of memory). */
 json_t *text_json(const char *s);
+
+/* json_dumpf(j, f, flags | JSON_ENSURE_ASCII), with DEL (0x7f) written \u007f too: JSON lets
+ * it through raw, and what the CLI prints is then printable ASCII only. 0, or -1 on error. */
+int text_json_dumpf(const json_t *j, FILE *f, size_t flags);
+
+/* s (len bytes) as one POSIX shell word, for a command line a person may paste from a mail
+ * or a log ("rangewatch customers ID"): as it is when it is made only of
+ * [A-Za-z0-9._:@%+=,/-], else in single quotes (each ' as '\''), so that nothing in it is
+ * run or expanded. Text that is not clean (text_is_clean) is text_escape()d first. malloc'd;
+ * NULL when out of memory. */
+char *text_shell_word(const char *s, size_t len);
 
 /* A duration as config files write it -> seconds in *out: a whole number (digits only, no
  * sign, no blanks) with at most one unit after it, s, m, h, d or w ("90", "90s", "30m",

@@ -252,6 +252,15 @@ cmd_status(void *arg, const json_t *req, const struct control_peer *peer, json_t
 	json_object_set_new(o, "minute_ms", json_real(minute_ms));
 	json_object_set_new(o, "tracked_ips", json_integer((json_int_t)risk_ip_count(
 	    model_risk(v->model))));
+	json_object_set_new(o, "tracked_ips_refused", json_integer((json_int_t)risk_ip_refused(
+	    model_risk(v->model))));
+	/* what the socket's bounds did (control.h), so that a refusal is never silent */
+	json_object_set_new(o, "control", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+	    "s:I}", "clients", (json_int_t)cst.clients, "accepted", (json_int_t)cst.accepted,
+	    "refused", (json_int_t)cst.refused, "requests", (json_int_t)cst.requests, "errors",
+	    (json_int_t)cst.errors, "denied", (json_int_t)cst.denied, "dropped_slow",
+	    (json_int_t)cst.dropped_slow, "dropped_bad", (json_int_t)cst.dropped_bad, "events",
+	    (json_int_t)cst.events));
 	if (v->status != NULL)
 		v->status(v->arg, o);
 	*result = o;

@@ -16,7 +16,10 @@
  *      "clock":"live"|"replay",
  *      "capture":{"source":"interface"|"replay"|"none","interface":S,"packets":N,"smtp":N,
  *                 "malformed":N,"truncated":N,"pps":F,"drops":N,"ifdrops":N,
- *                 "replay":{"files":N,"done":B,"speed":F,"frames":N}|null},
+ *                 "replay":{"files":N,"done":B,"speed":F,"frames":N}|null,
+ *                 "connections_active":N,"connections_untracked":N (new connections not
+ *                 followed: [capture] max_flows reached),"sources_untracked":N (SMTP
+ *                 frames of sources past [capture] max_ips, not tracked)},
  *      "ips":N (tracked senders),"customers":N (in the map),
  *      "levels":{"watch":N,"warn":N,"act":N},
  *      "lists":[{"name":S,"zone":S,"scope":"ip"|"range"|"asn","enabled":B,
@@ -24,7 +27,21 @@
  *      "dnsbl":{"asked":N,"answered":N,"listed":N (keys listed now),"last_answer":T},
  *      "evaluated":T (last risk evaluation),"clients":N,
  *      "evaluation_ms":F (its wall time),"minute_ms":F (the whole minute's work),
- *      "tracked_ips":N (IPs with history in the risk engine)}
+ *      "tracked_ips":N (IPs with history in the risk engine),
+ *      "tracked_ips_refused":N (observations and listings of IPs it turned away: [risk]
+ *      max_ips reached),
+ *      "control":{"clients":N,"accepted":N,"refused":N (over max_clients/max_per_uid),
+ *                 "requests":N,"errors":N (error replies),"denied":N (acting commands
+ *                 refused),"dropped_slow":N (output queue full or stalled),"dropped_bad":N
+ *                 (a line over the limit, half a line too long or left at close, nothing
+ *                 sent in time),"events":N},
+ *      "alerts":{"queued_total":N,"held":N,"digests":N,"sent":N,"retried":N,"failed":N,
+ *                "refused":N (rows the store refused),"outbox_full":N (of those: the
+ *                outbox at its bound),"in_flight":N,"outbox":N (queued now)} (when
+ *                [alert] or [webhook] is set),
+ *      "hooks":{"pending":N,"runs":N,"failed":N,"refused":N (runs the runner would not
+ *               take),"output_cut":N (runs whose output passed 8 KiB),"output_dropped":N
+ *               (bytes)} (when [hook] path is set)}
  *   customers   {"limit":N (default 100, 0 all),"all":B (also level none),
  *                "customer":ID (just that one),"filter":S (substring of id or name),
  *                "range":CIDR, "list":NAME (only customers with an IP listed on it)} ->

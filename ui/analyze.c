@@ -200,9 +200,9 @@ totals_free(struct total *t, size_t n)
 static int
 emit(json_t *v)
 {
-	/* untrusted names and ids: jansson escapes control characters, and ASCII-only output
-	 * keeps any other byte out of a terminal too */
-	int rc = json_dumpf(v, stdout, JSON_ENSURE_ASCII | JSON_COMPACT);
+	/* untrusted names and ids: jansson escapes control characters, ASCII-only output
+	 * keeps any other byte out of a terminal too, and text_json_dumpf escapes DEL */
+	int rc = text_json_dumpf(v, stdout, JSON_COMPACT);
 
 	json_decref(v);
 	return rc;
@@ -267,7 +267,8 @@ print_json(const struct report *r, struct traffic_ip **ips, size_t nips)
 		long k;
 		o = json_object();
 		json_object_set_new(o, "id", json_string(cu->id));
-		json_object_set_new(o, "name", json_string(cu->name));
+		/* json_string() refuses bytes that are not UTF-8, and the member would vanish */
+		json_object_set_new(o, "name", text_json(cu->name));
 		list = json_array();
 		for (k = head[ct[i].customer]; k >= 0; k = next[k])
 			json_array_append_new(list, json_string(addr_format(&ips[k]->addr, a,

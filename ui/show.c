@@ -374,6 +374,49 @@ static const struct col list_cols[] = {
 	{ "HEALTH", 8, 0 }, { "REASON", 20, COL_WRAP },
 };
 
+/* The bounds the daemon reached (README, "Limits"), one line: what each turned away, or
+ * that none was reached. */
+static void
+status_limits(FILE *f, const json_t *r)
+{
+	static const struct {
+		const char *obj, *key, *what;
+	} lim[] = {
+		{ "capture", "connections_untracked", "connections not followed (max_flows)" },
+		{ "capture", "sources_untracked", "frames of untracked sources (max_ips)" },
+		{ NULL, "tracked_ips_refused", "IPs turned away by the risk engine (max_ips)" },
+		{ "control", "refused", "connections refused" },
+		{ "control", "dropped_slow", "slow clients dropped" },
+		{ "control", "dropped_bad", "bad clients dropped" },
+		{ "alerts", "outbox_full", "alerts LOST to a full outbox" },
+		{ "hooks", "refused", "hook runs refused" },
+		{ "hooks", "output_cut", "hook outputs cut at 8 KiB" },
+	};
+	char b[32], item[128];
+	size_t i, col = 9;
+	long long n;
+	int any = 0;
+
+	fprintf(f, "limits   ");
+	for (i = 0; i < sizeof lim / sizeof lim[0]; i++) {
+		n = inum(lim[i].obj ? json_object_get(r, lim[i].obj) : r, lim[i].key);
+		if (n <= 0)
+			continue;
+		snprintf(item, sizeof item, " %s %s", count(b, sizeof b, n), lim[i].what);
+		if (any++) {
+			/* 80 columns: the comma, then the item here or on a line of its own */
+			fputc(',', f);
+			if (++col + strlen(item) > 80) {
+				fputs("\n         ", f);
+				col = 9;
+			}
+		}
+		fputs(item, f);
+		col += strlen(item);
+	}
+	fprintf(f, "%s\n", any ? "" : " none reached");
+}
+
 int
 show_status(FILE *f, const json_t *r, time_t now)
 {
@@ -424,6 +467,7 @@ show_status(FILE *f, const json_t *r, time_t now)
 	fprintf(f, "evaluated %s (%s)\n", when(b, sizeof b, r, "evaluated"),
 	    rel(c, sizeof c, r, "evaluated", now));
 	fprintf(f, "clients   %s on the control socket\n", ifmt(b, sizeof b, r, "clients"));
+	status_limits(f, r);
 	fputc('\n', f);
 	table_head(f, 0, list_cols, 5);
 	json_array_foreach(show_arr(r, "lists"), i, l) {
@@ -940,8 +984,7 @@ show_run(const struct show_call *sc)
 		goto out;
 	}
 	if (sc->json) {
-		if (json_dumpf(res, stdout, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_ENCODE_ANY) ==
-		    0)
+		if (text_json_dumpf(res, stdout, JSON_COMPACT | JSON_ENCODE_ANY) == 0)
 			fputc('\n', stdout);
 	} else if (sc->print(stdout, res, now) == -1) {
 		fprintf(stderr, "%s: rangewatchd sent a %s result that is not an object\n",

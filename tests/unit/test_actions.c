@@ -10,8 +10,9 @@
  * breaker per hour and per range (the range of the detail's first range-scope neighbourhood)
  * with its notice; exit 75 run again after retry_after at most `retries` times, then a
  * failure; a failure mailed ("HOOK FAILED"); an operator's resume and suspend with
- * RANGEWATCH_OPERATOR; unsuspend_after for automatic suspensions at level none only. Three
- * tests of the bugs these tests found (fixed).
+ * RANGEWATCH_OPERATOR; unsuspend_after for automatic suspensions at level none only; the
+ * counters of the hook's bounds (output, evidence, failures). Three tests of the bugs these
+ * tests found (fixed).
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -86,6 +87,7 @@ static const char HOOK[] =
     "cat > $o/stdin.$2.$k\n"
     "code=$(sed -n \"${k}p\" $o/codes.$2 2>/dev/null)\n"
     "echo \"ran $1 $2 try $k\"\n"
+    "[ -f $o/big.$2 ] && head -c 20000 /dev/zero | tr '\\0' a\n"
     "exit ${code:-0}\n";
 
 struct fx {
@@ -918,6 +920,41 @@ test_failure_mailed(void **state)
 	orows_clear(outbox(f));
 }
 
+/* The hook's bounds, counted: output past HOOK_OUTPUT_MAX, evidence past HOOK_EVIDENCE_MAX
+ * (refused before any run), a failed run. */
+static void
+test_stats(void **state)
+{
+	struct fx *f = *state;
+	struct actions_stats st;
+	char path[256], line[512], *big;
+	json_t *d;
+
+	snprintf(path, sizeof path, "%s/big.4711", f->out);
+	write_file(path, "", 0);
+	codes(f, "100", "3\n");
+	flag(f, "4711", RISK_ACT, 1, RANGE1, NULL);
+	flag(f, "100", RISK_ACT, 2, RANGE1, NULL);
+	wait_done(f, 2, 5000);
+	assert_non_null(big = malloc(HOOK_EVIDENCE_MAX + 1));
+	memset(big, 'e', HOOK_EVIDENCE_MAX);
+	big[HOOK_EVIDENCE_MAX] = '\0';
+	d = detail_of("500", "Single", "act", RANGE1, NULL);
+	json_object_set_new(d, "pad", json_string(big));
+	actions_flag(f->a, mf_cidx(&f->mf, "500"), RISK_ACT, 3, d, line, sizeof line);
+	json_decref(d);
+	free(big);
+	assert_non_null(strstr(line, "NOT suspended: the hook could not start"));
+	actions_get_stats(f->a, &st);
+	assert_int_equal(st.runs, 2);
+	assert_int_equal(st.failed, 1);
+	assert_int_equal(st.refused, 1);
+	assert_int_equal(st.output_cut, 1);
+	assert_int_equal(st.output_dropped, strlen("ran suspend 4711 try 1\n") + 20000 -
+	    HOOK_OUTPUT_MAX);
+	orows_clear(outbox(f));
+}
+
 /* An operator's resume and suspend: audited first by the caller, the outcome updated;
  * RANGEWATCH_OPERATOR from the actor; the level is the model's. */
 static void
@@ -1204,6 +1241,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_circuit_breaker, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failure_mailed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stats, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_manual, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unsuspend_after, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_second_run_while_retrying, setup,

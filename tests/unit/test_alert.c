@@ -291,6 +291,14 @@ test_compose(void **state)
 	free(subject);
 	free(body);
 
+	/* an id holding shell syntax: the line to paste quotes it as one word, whole */
+	json_object_set_new(c, "id", json_string("$(touch /tmp/x) `id`; it's"));
+	body = alert_body(c, "warn", NULL);
+	assert_non_null(strstr(body, "\n  rangewatch customers '$(touch /tmp/x) `id`; "
+	    "it'\\''s'\n"));
+	free(body);
+	json_object_set_new(c, "id", json_string("1001"));
+
 	/* non-ASCII: RFC 2047, each encoded-word <= 75, folded, decoding back */
 	json_object_set_new(c, "name", json_string("M\xc3\xbcller GmbH \xe6\x97\xa5\xe6\x9c\xac"
 	    "\xe8\xaa\x9e\xe3\x81\xae\xe9\x95\xb7\xe3\x81\x84\xe5\x90\x8d\xe5\x89\x8d\xe3\x81\xa7"
@@ -413,6 +421,74 @@ test_cooldown_digest(void **state)
 	json_decref(w2);
 	json_decref(w3);
 	json_decref(none);
+}
+
+/* How often needle occurs in the file at path. */
+static int
+count_in(const char *path, const char *needle)
+{
+	char buf[16384];
+	const char *p;
+	size_t n;
+	int k = 0;
+	FILE *fp = fopen(path, "r");
+
+	assert_non_null(fp);
+	n = fread(buf, 1, sizeof buf - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	for (p = buf; (p = strstr(p, needle)) != NULL; p++)
+		k++;
+	return k;
+}
+
+/* The outbox at its bound: each alert past it refused (-2) and counted once (not twice),
+ * the bound logged once, not per alert, and again once when there is room; an operator's
+ * test-alert gets an error. */
+static void
+test_outbox_full(void **state)
+{
+	struct fx *f = *state;
+	json_t *c = customer("1001", "Acme VPS", "act");
+	struct alert_stats s;
+	struct alert *a;
+	char err[512], log[192], id[16];
+	int i, saved;
+
+	config(f, "[alert]\nsmtp_url = smtp://127.0.0.1:9\nfrom = rw@example.net\n"
+	    "to = a@example.net\n");
+	a = alert_new(f->loop, f->st, f->cfg, err, sizeof err);
+	assert_non_null(a);
+	store_outbox_set_max(f->st, 2);
+	snprintf(log, sizeof log, "%s/stderr", f->dir);
+	fflush(stderr);
+	saved = dup(2);
+	assert_true(freopen(log, "w", stderr) != NULL);
+	for (i = 0; i < 6; i++) {
+		snprintf(id, sizeof id, "%d", 2000 + i);
+		json_object_set_new(c, "id", json_string(id));
+		assert_int_equal(alert_flag(a, c, "warn", NULL, 1000, err, sizeof err),
+		    i < 2 ? 1 : -2);
+	}
+	assert_non_null(strstr(err, "the alert outbox is full (2 queued, at most 2)"));
+	assert_int_equal(alert_test(a, err, sizeof err), -1);
+	assert_non_null(strstr(err, "the alert outbox is full"));
+	store_outbox_set_max(f->st, 0);
+	json_object_set_new(c, "id", json_string("3000"));
+	assert_int_equal(alert_flag(a, c, "warn", NULL, 1000, err, sizeof err), 1);
+	fflush(stderr);
+	assert_true(dup2(saved, 2) == 2);
+	close(saved);
+	assert_int_equal(count_in(log, "the alert outbox is full"), 1);
+	assert_int_equal(count_in(log, "the outbox has room again; 5 alert row(s) were lost"),
+	    1);
+	alert_stats(a, &s);
+	assert_int_equal(s.queued, 3);
+	assert_int_equal(s.refused, 5);		/* 4 flags and the test */
+	assert_int_equal(s.outbox_full, 5);
+	assert_int_equal(store_outbox_refused(f->st), 5);
+	alert_free(a);
+	json_decref(c);
 }
 
 /* ------------------------------------------------------------------ live servers */
@@ -724,6 +800,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_compose, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cooldown_digest, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_smtp_live, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_webhook_live, setup, teardown),
 	};

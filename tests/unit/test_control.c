@@ -5,9 +5,10 @@
  * the longest line allowed), two clients at once, subscribers receiving published events
  * and others not, garbage and wrong types answered with errors and the connection kept, a
  * line over the limit answered and closed, half a line then close, half a line for too
- * long, nothing at all, the connection cap, a slow subscriber dropped while a reading one
- * gets every event, acting commands refused to a non-operator (as another uid through a
- * forked child when run as root: root is always an operator), the socket's mode 0660
+ * long, nothing at all (closed after request_timeout; each of these counted), the
+ * connection cap, a slow subscriber dropped while a reading one gets every event, acting
+ * commands refused to a non-operator (as another uid through a forked child when run as
+ * root: root is always an operator), the socket's mode 0660
  * whatever the umask, a stale socket replaced, a live one and a regular file left alone.
  */
 #include <errno.h>
@@ -488,6 +489,7 @@ static void
 test_half_and_nothing(void **state)
 {
 	struct control_opts o = { .path = sock, .group = (gid_t)-1, .request_timeout_ms = 300 };
+	struct control_stats st;
 	struct cli a, b;
 
 	(void)state;
@@ -512,16 +514,24 @@ test_half_and_nothing(void **state)
 	expect_pong(&a, 5);
 	assert_null(cli_msg(&a));
 	cli_close(&a);
-	/* a silent client holds nobody up; half a line for too long is closed */
+	/* a silent client holds nobody up, and is closed once request_timeout passes without
+	 * its first byte; one that spoke may stay idle; half a line for too long is closed */
 	cli_open(&a);
 	cli_open(&b);
 	cli_puts(&b, "{\"v\":1,\"id\":1,\"cmd\":\"ping\"}\n");
 	expect_pong(&b, 1);
+	cli_wait_eof(&a);
+	cli_close(&a);
+	pump(400);
+	assert_int_equal(nclients(), 1);	/* b spoke: idle is fine */
 	cli_puts(&b, "{\"v\":1,");
 	cli_wait_eof(&b);
 	cli_close(&b);
-	assert_int_equal(nclients(), 1);	/* the silent one stays */
-	cli_close(&a);
+	pump(20);
+	assert_int_equal(nclients(), 0);
+	/* each counted: half a line at close (twice), silence, half a line too long */
+	control_stats(C, &st);
+	assert_int_equal(st.dropped_bad, 4);
 }
 
 static void

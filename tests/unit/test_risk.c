@@ -859,7 +859,10 @@ test_state_dirty(void **state)
 	assert_int_equal(risk_import(small, &z, s.v[0].st, s.v[0].len, err, sizeof err), -1);
 	assert_non_null(strstr(err, "full"));
 	assert_int_equal(risk_observe(small, &z, &c, T0 + 7200), -1);
+	assert_int_equal(risk_listing(small, "uceprotect-1", &z, 1, T0, T0 + 7200), -1);
 	assert_int_equal(risk_ip_count(small), 2);
+	/* each turned away, counted (status tracked_ips_refused) */
+	assert_int_equal(risk_ip_refused(small), 3);
 	assert_int_equal(risk_export_dirty(small, save_cb, &s2), 0);
 	risk_free(small);
 }

@@ -449,7 +449,8 @@ test_status(void **state)
 	    " {'name':'psbl','zone':'psbl.surriel.com','scope':'ip','enabled':false,"
 	    "  'health':'unknown','reason':null}],"
 	    "'dnsbl':{'asked':1000,'answered':998,'listed':7,'last_answer':1699999880},"
-	    "'evaluated':1699999940,'clients':3}"));
+	    "'evaluated':1699999940,'clients':3,'tracked_ips_refused':0,"
+	    "'control':{'refused':2,'dropped_bad':1234},'hooks':{'output_cut':1}}"));
 	assert_string_equal(line_of(out, "rangewatchd", line, sizeof line),
 	    "rangewatchd 0.4, pid 4242, up since 2023-11-11 18:13 (3d4h)");
 	assert_string_equal(line_of(out, "clock", line, sizeof line),
@@ -465,6 +466,8 @@ test_status(void **state)
 	    "dnsbl     1,000 asked, 998 answered, 7 listed now, last answer 2m ago");
 	assert_string_equal(line_of(out, "evaluated", line, sizeof line),
 	    "evaluated 2023-11-14 22:12 (1m ago)");
+	assert_has(out, "\nlimits    2 connections refused, 1,234 bad clients dropped,\n"
+	    "          1 hook outputs cut at 8 KiB\n");
 	assert_string_equal(line_of(out, "LIST", line, sizeof line),
 	    "LIST             ZONE                       SCOPE HEALTH   REASON");
 	assert_string_equal(line_of(out, "uceprotect-1", line, sizeof line),
@@ -480,6 +483,7 @@ test_status(void **state)
 	out = render(show_status, J("{'capture':null,'lists':null,'levels':null}"));
 	assert_has(out, "rangewatchd -, pid -, up since - (-)\n");
 	assert_has(out, "capture   -, 0.0 pps\n");
+	assert_has(out, "limits    none reached\n");
 	free(out);
 }
 
