@@ -399,7 +399,7 @@ status_limits(FILE *f, const json_t *r)
 
 	fprintf(f, "limits   ");
 	for (i = 0; i < sizeof lim / sizeof lim[0]; i++) {
-		n = inum(lim[i].obj ? json_object_get(r, lim[i].obj) : r, lim[i].key);
+		n = show_inum(lim[i].obj ? json_object_get(r, lim[i].obj) : r, lim[i].key);
 		if (n <= 0)
 			continue;
 		snprintf(item, sizeof item, " %s %s", count(b, sizeof b, n), lim[i].what);
