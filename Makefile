@@ -86,7 +86,7 @@ test: deps-test
 	$(MAKE) unit integration
 	$(MAKE) VARIANT=asan all unit-bins
 	$(MAKE) VARIANT=asan unit integration
-	$(MAKE) fuzz FUZZ_SECONDS=$${FUZZ_SECONDS:-10}
+	$(MAKE) fuzz FUZZ_SECONDS=$${FUZZ_SECONDS:-10} FUZZ_RESULTS=
 	@echo "make test: all suites passed"
 
 unit: $(UNIT_BIN)
@@ -98,8 +98,9 @@ integration: $(BIN)/rangewatchd $(BIN)/rangewatch
 # libFuzzer targets need clang; each runs FUZZ_SECONDS (default 60) and fails on a crash.
 FUZZ_SECONDS ?= 60
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_RESULTS ?= bench/RESULTS.md
 fuzz:
-	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_SRC:tests/fuzz/%.c=%)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_RESULTS=$(FUZZ_RESULTS) tests/fuzz/run.sh $(FUZZ_SRC:tests/fuzz/%.c=%)
 
 bench: all $(BENCH_BIN)
 	@bench/run.sh
