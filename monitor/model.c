@@ -693,7 +693,7 @@ flags_diff(struct model *m, int64_t now)
 		    store_flag_change(m->env.store, &sf, &id, err, sizeof err) == -1) {
 			log_warnx("model: customer %s: level change not recorded, retried at the "
 			    "next minute: %s", cus->id, err);
-			(void)store_release(m->env.store, err, sizeof err);
+			(void)store_release(m->env.store, 0, err, sizeof err);
 			free(doc);
 			rc = -1;
 			continue;
@@ -710,7 +710,7 @@ flags_diff(struct model *m, int64_t now)
 		cust_clear(cu);
 		if (m->env.flag != NULL)
 			m->env.flag(m->env.arg, (long)c, lev, prev, id);
-		if (store_release(m->env.store, err, sizeof err) == -1) {
+		if (store_release(m->env.store, 1, err, sizeof err) == -1) {
 			log_warnx("model: customer %s: level change not recorded (nor what it set "
 			    "off), retried at the next minute: %s", cus->id, err);
 			cu->level = (uint8_t)prev;

@@ -23,9 +23,11 @@
  *    committed by store_flush() on the caller's timer (or by the store itself after
  *    STORE_BATCH_MAX rows, so a missing flush cannot grow the WAL without bound).
  * A hold (store_hold .. store_release) makes several durable writes one: a record and
- * what it sets off (a level change, the audit row of the hook it starts, its alert rows)
- * commit together at the release, so a kill between them cannot keep the one without the
- * other. Inside a hold the durable writes join the batch and store_flush() waits too.
+ * what it sets off (a level change, the audit row of the hook it starts, its alert rows;
+ * an ack and its audit entry) commit together at the release, so a kill between them
+ * cannot keep the one without the other. A hold is a savepoint in the batch's
+ * transaction: its durable writes join the batch, store_flush() waits for the release,
+ * and a release that does not keep them undoes them alone.
  * With journal_mode=WAL and synchronous=NORMAL a COMMIT has written its frames into the WAL
  * file (the kernel's page cache) before it returns, so a process killed with SIGKILL at any
  * moment loses nothing committed: the next open replays the WAL. What NORMAL gives up is the
@@ -236,6 +238,9 @@ enum stmt {
 	ST_SAVEPOINT,
 	ST_RELEASE,
 	ST_ROLLBACK_TO,
+	ST_HOLD,
+	ST_HOLD_RELEASE,
+	ST_HOLD_UNDO,
 	ST_PUT,
 	ST_EVENT,
 	ST_LOAD,
@@ -322,6 +327,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_SAVEPOINT] = "SAVEPOINT durable",
 	[ST_RELEASE] = "RELEASE durable",
 	[ST_ROLLBACK_TO] = "ROLLBACK TO durable",
+	[ST_HOLD] = "SAVEPOINT hold",
+	[ST_HOLD_RELEASE] = "RELEASE hold",
+	[ST_HOLD_UNDO] = "ROLLBACK TO hold",
 	[ST_PUT] =
 	    "INSERT INTO listing (list, key, scope, listed, codes, txt, first_seen, last_seen,"
 	    " checked) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
@@ -882,19 +890,40 @@ store_hold(struct store *s, char *err, size_t errlen)
 		if (batch_begin(s, err, errlen) == -1)
 			return -1;
 	}
+	if (run(s, ST_HOLD) == -1) {
+		fail(s, "starting a hold", err, errlen);
+		tx_sync(s);
+		return -1;
+	}
 	s->hold++;
 	return 0;
 }
 
 int
-store_release(struct store *s, char *err, size_t errlen)
+store_release(struct store *s, int keep, char *err, size_t errlen)
 {
-	if (s->hold == 0 || --s->hold > 0)
+	if (s->hold == 0)
 		return 0;
+	s->hold--;
 	if (s->hold_lost) {
+		if (s->hold > 0)
+			return 0;
 		snprintf(err, errlen, "store: %s: the held transaction was rolled back", s->path);
 		return -1;
 	}
+	if ((!keep && run(s, ST_HOLD_UNDO) == -1) || run(s, ST_HOLD_RELEASE) == -1) {
+		fail(s, keep ? "ending a hold" : "undoing a hold", err, errlen);
+		if (!sqlite3_get_autocommit(s->db))
+			run(s, ST_ROLLBACK);
+		log_warnx("store: %s: a held transaction (%zu state updates with it) was rolled "
+		    "back", s->path, s->batch_rows);
+		s->in_batch = 0;
+		s->batch_rows = 0;
+		s->hold_lost = s->hold > 0;
+		return -1;
+	}
+	if (s->hold > 0 || !keep)
+		return 0;	/* the batch stays open: what came before the hold is kept */
 	if (run(s, ST_COMMIT) == -1) {
 		fail(s, "committing", err, errlen);
 		/* all or nothing: a hold left open would commit later behind the caller's back */

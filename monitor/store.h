@@ -57,9 +57,11 @@ int store_flush(struct store *s, char *err, size_t errlen);
  * commits). For a record and what it sets off, so that a kill between them keeps both or
  * neither. -1 with err. */
 int store_hold(struct store *s, char *err, size_t errlen);
-/* Ends a hold; the outermost commits. -1 with err when the commit failed or an error rolled
- * the held transaction back: then nothing written during the hold is kept. */
-int store_release(struct store *s, char *err, size_t errlen);
+/* Ends a hold: keep 1 keeps what was written in it (the outermost release commits it),
+ * keep 0 undoes it (what the batch held before stays, uncommitted). -1 with err when the
+ * commit failed or an error rolled the held transaction back: then nothing written during
+ * the hold is kept. */
+int store_release(struct store *s, int keep, char *err, size_t errlen);
 /* The id the last successful store_listing_event() got (0 before any). */
 int64_t store_last_event_id(const struct store *s);
 /* Calls cb for every stored listing state (at start-up: the probe resumes from it). The

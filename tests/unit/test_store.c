@@ -3,9 +3,9 @@
  * database, migrating, reopening; events durable across a close without a flush and across
  * a child process killed with SIGKILL right after store_listing_event() returned; batches
  * invisible to other connections until store_flush(); a hold's durable writes invisible
- * until its release, and gone all together with a process killed inside it; a text file, a
- * corrupt database, someone else's database and a newer schema all refused with a clear
- * error and left byte for byte as they were. Each test works in a fresh mkdtemp() folder.
+ * until its release, undone alone when it is not kept, and gone all together with a
+ * process killed inside it; a text file, a corrupt database, someone else's database and
+ * a newer schema all refused with a clear error and left byte for byte as they were. Each test works in a fresh mkdtemp() folder.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -1644,7 +1644,7 @@ test_hold(void **state)
 	int status;
 	pid_t pid;
 
-	assert_int_equal(store_release(s, err, sizeof err), 0);	/* none: nothing */
+	assert_int_equal(store_release(s, 1, err, sizeof err), 0);	/* none: nothing */
 	put(s, "l1", "192.0.2.1", 1, 10);	/* a batch open before: it joins */
 	assert_int_equal(store_hold(s, err, sizeof err), 0);
 	if (held_writes(s, 100, err, sizeof err) == -1)
@@ -1652,16 +1652,26 @@ test_hold(void **state)
 	assert_int_equal(held_rows(fx), 0);
 	assert_int_equal(store_flush(s, err, sizeof err), 0);	/* the flush waits too */
 	assert_int_equal(store_hold(s, err, sizeof err), 0);	/* nested */
-	assert_int_equal(store_release(s, err, sizeof err), 0);
+	assert_int_equal(store_release(s, 1, err, sizeof err), 0);
 	assert_int_equal(held_rows(fx), 0);
 	assert_int_equal(sql_int(fx->db, "SELECT count(*) FROM listing"), 0);
-	assert_int_equal(store_release(s, err, sizeof err), 0);
+	assert_int_equal(store_release(s, 1, err, sizeof err), 0);
 	assert_int_equal(held_rows(fx), 111);
 	assert_int_equal(sql_int(fx->db, "SELECT count(*) FROM listing"), 1);
 	/* without a hold, each commits at once again */
 	if (held_writes(s, 200, err, sizeof err) == -1)
 		fail_msg("%s", err);
 	assert_int_equal(held_rows(fx), 222);
+	/* a hold undone: its writes go, the batch from before it stays (and commits later) */
+	put(s, "l1", "192.0.2.2", 1, 20);
+	assert_int_equal(store_hold(s, err, sizeof err), 0);
+	if (held_writes(s, 250, err, sizeof err) == -1)
+		fail_msg("%s", err);
+	assert_int_equal(store_release(s, 0, err, sizeof err), 0);
+	assert_int_equal(held_rows(fx), 222);
+	assert_int_equal(store_flush(s, err, sizeof err), 0);
+	assert_int_equal(held_rows(fx), 222);
+	assert_int_equal(sql_int(fx->db, "SELECT count(*) FROM listing"), 2);
 	store_close(s);
 
 	/* killed inside a hold: none of it */
