@@ -1370,9 +1370,10 @@ hook_submit(struct hook_runner *h, const struct hook_request *rq, uint64_t *job,
 	}
 	h->pending[h->npending++] = id;
 	*job = id;
-	/* when the runner is gone the socket reads EOF: the job ends with an error from the
-	 * loop, like every other pending one */
-	(void)pktq_flush(&h->outq, h->fd);
+	/* sent from the loop (POLLOUT), never from here: the caller's transaction that
+	 * audits the run (a store hold) commits before the runner hears of it. When the
+	 * runner is gone the socket reads EOF: the job ends with an error from the loop,
+	 * like every other pending one */
 	update_watch(h);
 	return 0;
 nomem:

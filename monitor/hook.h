@@ -107,9 +107,10 @@ struct hook_runner *hook_runner_start(const char *path, const char *user, unsign
  * loop, never from hook_submit). done may submit, and may free the runner. -1: ENOMEM. */
 int hook_runner_attach(struct hook_runner *h, struct loop *l, hook_done_cb done, void *arg);
 
-/* Queues a run (never blocks) and gives its job id. -1 and a message in err when a field
- * is invalid, the evidence is not one JSON document or too big, HOOK_QUEUE_MAX jobs are
- * pending, or the runner is gone. */
+/* Queues a run (never blocks) and gives its job id; the request leaves on the loop's next
+ * turn, after whatever transaction the caller has open commits. -1 and a message in err
+ * when a field is invalid, the evidence is not one JSON document or too big,
+ * HOOK_QUEUE_MAX jobs are pending, or the runner is gone. */
 int hook_submit(struct hook_runner *h, const struct hook_request *rq, uint64_t *job,
     char *err, size_t errlen);
 

@@ -676,7 +676,7 @@ flags_diff(struct model *m, int64_t now)
 		struct store_flag sf;
 		char err[200], *doc;
 		enum risk_level prev;
-		int64_t id = 0;
+		int64_t id = 0, since;
 
 		m->levels[lev]++;
 		if (lev == cu->level && lev == RISK_NONE)
@@ -700,9 +700,14 @@ flags_diff(struct model *m, int64_t now)
 		sf.previous = risk_level_name((enum risk_level)cu->level);
 		sf.score = f != NULL ? f->score : 0;
 		sf.evidence = doc;
-		if (store_flag_change(m->env.store, &sf, &id, err, sizeof err) == -1) {
+		/* the change and what env.flag sets off (the hook's audit row, the alert rows)
+		 * commit together: committed alone, a kill before the alert would lose it for
+		 * good, since after a restart the level is already the new one */
+		if (store_hold(m->env.store, err, sizeof err) == -1 ||
+		    store_flag_change(m->env.store, &sf, &id, err, sizeof err) == -1) {
 			log_warnx("model: customer %s: level change not recorded, retried at the "
 			    "next minute: %s", cus->id, err);
+			(void)store_release(m->env.store, 0, err, sizeof err);
 			free(doc);
 			rc = -1;
 			continue;
@@ -713,11 +718,19 @@ flags_diff(struct model *m, int64_t now)
 		    "name", text_json(cus->name), "level", sf.level, "previous", sf.previous, "score", sf.score,
 		    "evidence", model_evidence_json(f)));
 		prev = (enum risk_level)cu->level;
+		since = cu->since;
 		cu->level = (uint8_t)lev;
 		cu->since = now;
 		cust_clear(cu);
 		if (m->env.flag != NULL)
 			m->env.flag(m->env.arg, (long)c, lev, prev, id);
+		if (store_release(m->env.store, 1, err, sizeof err) == -1) {
+			log_warnx("model: customer %s: level change not recorded (nor what it set "
+			    "off), retried at the next minute: %s", cus->id, err);
+			cu->level = (uint8_t)prev;
+			cu->since = since;
+			rc = -1;
+		}
 	}
 	return rc;
 }

@@ -50,7 +50,8 @@ struct model_env {
 	struct control *control;	/* not owned; NULL: no events */
 	/* an IP turned suspect: the daemon asks the DNSBL probe at once; NULL: none */
 	void (*suspect)(void *arg, const struct rw_addr *ip);
-	/* customer c's level changed (already recorded): alerts and hooks; NULL: none */
+	/* customer c's level changed (recorded in a store hold that commits when this
+	 * returns, with the durable writes made here): alerts and hooks; NULL: none */
 	void (*flag)(void *arg, long c, enum risk_level level, enum risk_level previous,
 	    int64_t event);	/* event: the change's flag history id */
 	void *arg;

@@ -22,6 +22,12 @@
  *    _prune, store_flag_update) go into one transaction opened by the first of them and
  *    committed by store_flush() on the caller's timer (or by the store itself after
  *    STORE_BATCH_MAX rows, so a missing flush cannot grow the WAL without bound).
+ * A hold (store_hold .. store_release) makes several durable writes one: a record and
+ * what it sets off (a level change, the audit row of the hook it starts, its alert rows;
+ * an ack and its audit entry) commit together at the release, so a kill between them
+ * cannot keep the one without the other. A hold is a savepoint in the batch's
+ * transaction: its durable writes join the batch, store_flush() waits for the release,
+ * and a release that does not keep them undoes them alone.
  * With journal_mode=WAL and synchronous=NORMAL a COMMIT has written its frames into the WAL
  * file (the kernel's page cache) before it returns, so a process killed with SIGKILL at any
  * moment loses nothing committed: the next open replays the WAL. What NORMAL gives up is the
@@ -232,6 +238,9 @@ enum stmt {
 	ST_SAVEPOINT,
 	ST_RELEASE,
 	ST_ROLLBACK_TO,
+	ST_HOLD,
+	ST_HOLD_RELEASE,
+	ST_HOLD_UNDO,
 	ST_PUT,
 	ST_EVENT,
 	ST_LOAD,
@@ -318,6 +327,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_SAVEPOINT] = "SAVEPOINT durable",
 	[ST_RELEASE] = "RELEASE durable",
 	[ST_ROLLBACK_TO] = "ROLLBACK TO durable",
+	[ST_HOLD] = "SAVEPOINT hold",
+	[ST_HOLD_RELEASE] = "RELEASE hold",
+	[ST_HOLD_UNDO] = "ROLLBACK TO hold",
 	[ST_PUT] =
 	    "INSERT INTO listing (list, key, scope, listed, codes, txt, first_seen, last_seen,"
 	    " checked) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
@@ -413,6 +425,8 @@ struct store {
 	sqlite3_stmt *st[ST_COUNT];
 	int in_batch;		/* a batch transaction is open */
 	size_t batch_rows;
+	int hold;		/* store_hold depth: nothing commits before its release */
+	int hold_lost;		/* an error rolled the held transaction back */
 	int64_t last_event_id;
 	size_t outbox_max;	/* queued rows at most (STORE_OUTBOX_MAX) */
 	uint64_t outbox_refused;	/* adds refused because the outbox was full */
@@ -447,6 +461,8 @@ tx_sync(struct store *s)
 		    s->batch_rows);
 		s->in_batch = 0;
 		s->batch_rows = 0;
+		if (s->hold > 0)
+			s->hold_lost = 1;
 	}
 }
 
@@ -726,7 +742,7 @@ fail:
 int
 store_flush(struct store *s, char *err, size_t errlen)
 {
-	if (!s->in_batch)
+	if (!s->in_batch || s->hold > 0)	/* a hold commits at its release */
 		return 0;
 	if (run(s, ST_COMMIT) == -1) {
 		fail(s, "committing the batch", err, errlen);
@@ -749,6 +765,7 @@ store_close(struct store *s)
 
 	if (s == NULL)
 		return;
+	s->hold = 0;	/* a hold never released: committed like the batch */
 	if (s->db != NULL && s->in_batch && store_flush(s, err, sizeof err) == -1)
 		log_warnx("%s (the last state updates are lost; no event is)", err);
 	for (i = 0; i < ST_COUNT; i++)
@@ -798,6 +815,10 @@ column_listing(sqlite3_stmt *st, struct store_listing *l)
 static int
 batch_begin(struct store *s, char *err, size_t errlen)
 {
+	if (s->hold > 0 && s->hold_lost) {
+		snprintf(err, errlen, "store: %s: the held transaction was rolled back", s->path);
+		return -1;
+	}
 	if (s->in_batch)
 		return 0;
 	if (run(s, ST_BEGIN) == -1)
@@ -811,6 +832,10 @@ batch_begin(struct store *s, char *err, size_t errlen)
 static int
 durable_begin(struct store *s, char *err, size_t errlen)
 {
+	if (s->hold > 0 && s->hold_lost) {
+		snprintf(err, errlen, "store: %s: the held transaction was rolled back", s->path);
+		return -1;
+	}
 	if (run(s, s->in_batch ? ST_SAVEPOINT : ST_BEGIN) == -1)
 		return fail(s, "starting a transaction", err, errlen);
 	return 0;
@@ -835,6 +860,8 @@ durable_end(struct store *s, int ok, char *err, size_t errlen)
 		fail(s, "releasing a savepoint", err, errlen);
 		goto undo;
 	}
+	if (s->hold > 0)
+		return 0;	/* store_release commits it with the rest of the hold */
 	if (run(s, ST_COMMIT) == -1) {
 		fail(s, "committing", err, errlen);
 		goto undo;
@@ -848,9 +875,69 @@ undo:
 	if (s->in_batch)
 		log_warnx("store: %s: a batch of %zu state updates was rolled back with a failed "
 		    "event", s->path, s->batch_rows);
+	if (s->hold > 0)
+		s->hold_lost = 1;
 	s->in_batch = 0;
 	s->batch_rows = 0;
 	return -1;
+}
+
+int
+store_hold(struct store *s, char *err, size_t errlen)
+{
+	if (s->hold == 0) {
+		s->hold_lost = 0;
+		if (batch_begin(s, err, errlen) == -1)
+			return -1;
+	}
+	if (run(s, ST_HOLD) == -1) {
+		fail(s, "starting a hold", err, errlen);
+		tx_sync(s);
+		return -1;
+	}
+	s->hold++;
+	return 0;
+}
+
+int
+store_release(struct store *s, int keep, char *err, size_t errlen)
+{
+	if (s->hold == 0)
+		return 0;
+	s->hold--;
+	if (s->hold_lost) {
+		if (s->hold > 0)
+			return 0;
+		snprintf(err, errlen, "store: %s: the held transaction was rolled back", s->path);
+		return -1;
+	}
+	if ((!keep && run(s, ST_HOLD_UNDO) == -1) || run(s, ST_HOLD_RELEASE) == -1) {
+		fail(s, keep ? "ending a hold" : "undoing a hold", err, errlen);
+		if (!sqlite3_get_autocommit(s->db))
+			run(s, ST_ROLLBACK);
+		log_warnx("store: %s: a held transaction (%zu state updates with it) was rolled "
+		    "back", s->path, s->batch_rows);
+		s->in_batch = 0;
+		s->batch_rows = 0;
+		s->hold_lost = s->hold > 0;
+		return -1;
+	}
+	if (s->hold > 0 || !keep)
+		return 0;	/* the batch stays open: what came before the hold is kept */
+	if (run(s, ST_COMMIT) == -1) {
+		fail(s, "committing", err, errlen);
+		/* all or nothing: a hold left open would commit later behind the caller's back */
+		if (!sqlite3_get_autocommit(s->db))
+			run(s, ST_ROLLBACK);
+		log_warnx("store: %s: a held transaction (%zu state updates with it) was rolled "
+		    "back", s->path, s->batch_rows);
+		s->in_batch = 0;
+		s->batch_rows = 0;
+		return -1;
+	}
+	s->in_batch = 0;
+	s->batch_rows = 0;
+	return 0;
 }
 
 static int

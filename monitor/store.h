@@ -3,9 +3,10 @@
  * directory. SQL never leaves store.c, so another backend can come behind the same
  * interface. Schema versioned, migrated on open. Events that must never be lost (listing
  * events, flag changes and acknowledgements, audit entries, the alert outbox) are
- * committed before the call returns, together with the open batch; bulk state (the current
- * listing of every key, traffic aggregates, per-IP model state, flag score updates) is
- * written in a batch that store_flush() commits, off the hot path, on the caller's timer.
+ * committed before the call returns, together with the open batch (inside a hold, at its
+ * release: store_hold); bulk state (the current listing of every key, traffic aggregates,
+ * per-IP model state, flag score updates) is written in a batch that store_flush()
+ * commits, off the hot path, on the caller's timer.
  * Strings given to the store may hold any bytes but NUL: they are stored and read back as
  * they are.
  */
@@ -49,8 +50,18 @@ int store_listing_event(struct store *s, const struct store_listing_event *e, ch
 /* Updates the state of a key in the open batch (no event: a re-check that changed nothing
  * but times). */
 int store_listing_put(struct store *s, const struct store_listing *l, char *err, size_t errlen);
-/* Commits the open batch. */
+/* Commits the open batch (not inside a hold: its release commits). */
 int store_flush(struct store *s, char *err, size_t errlen);
+/* Starts a hold: until store_release(), durable writes return without committing and
+ * commit together at the release, with the open batch (holds nest; the outermost release
+ * commits). For a record and what it sets off, so that a kill between them keeps both or
+ * neither. -1 with err. */
+int store_hold(struct store *s, char *err, size_t errlen);
+/* Ends a hold: keep 1 keeps what was written in it (the outermost release commits it),
+ * keep 0 undoes it (what the batch held before stays, uncommitted). -1 with err when the
+ * commit failed or an error rolled the held transaction back: then nothing written during
+ * the hold is kept. */
+int store_release(struct store *s, int keep, char *err, size_t errlen);
 /* The id the last successful store_listing_event() got (0 before any). */
 int64_t store_last_event_id(const struct store *s);
 /* Calls cb for every stored listing state (at start-up: the probe resumes from it). The

@@ -735,15 +735,24 @@ act(struct views *v, const char *action, const json_t *req, const struct control
 	a.reason = reason;
 	a.detail = "";
 	if (strcmp(action, "ack") == 0) {
-		const struct risk_flag *f;
+		const struct risk_flag *f = risk_flag_of(model_risk(v->model), c);
+		struct store *st = model_store(v->model);
+		char why[256];
 
-		if (model_ack(v->model, c, actor, reason, now, err, errlen) == -1)
-			return -1;
-		f = risk_flag_of(model_risk(v->model), c);
+		/* the ack and its audit entry commit together: apart, a kill between them
+		 * left an acknowledged flag that the audit log does not know of. The entry
+		 * goes first, as the ack changes the model in memory and cannot be undone. */
 		snprintf(outcome, sizeof outcome, "acknowledged at level %s",
 		    risk_level_name(f != NULL ? f->level : RISK_NONE));
 		a.outcome = outcome;
-		if (store_audit_add(model_store(v->model), &a, &id, err, errlen) == -1)
+		if (store_hold(st, err, errlen) == -1)
+			return -1;
+		if (store_audit_add(st, &a, &id, err, errlen) == -1 ||
+		    model_ack(v->model, c, actor, reason, now, err, errlen) == -1) {
+			(void)store_release(st, 0, why, sizeof why);
+			return -1;
+		}
+		if (store_release(st, 1, err, errlen) == -1)
 			return -1;
 	} else {
 		/* the request is in the audit log before anything runs; then its outcome */

@@ -36,6 +36,9 @@ struct modelfix {
 	struct dnsbl_lists *ls;
 	struct risk_config rc;	/* risk_config_init()'s until the test changes it */
 	struct model *m;
+	/* set before mf_open to hear of level changes (called with mf_open's arg) */
+	void (*flag)(void *arg, long c, enum risk_level level, enum risk_level previous,
+	    int64_t event);
 };
 
 /* Writes text to dir/customers.csv and loads it into *out. */
@@ -107,6 +110,7 @@ mf_open(struct modelfix *mf, int64_t now, struct control *ctl,
 	env.listings = mf->li;
 	env.control = ctl;
 	env.suspect = suspect;
+	env.flag = mf->flag;
 	env.arg = arg;
 	if ((mf->m = model_new(&env, &mf->rc, mf->p, mf->c, mf->ls, now, err,
 	    sizeof err)) == NULL)

@@ -299,6 +299,33 @@ test_argv_env(void **state)
 	hook_runner_free(h);
 }
 
+/* The request leaves from the loop, never from hook_submit: the caller's open transaction
+ * (the run's audit row, held with the level change that set it off) commits first, so no
+ * hook starts that the audit log could lose. */
+static void
+test_submit_sends_from_loop(void **state)
+{
+	char body[256], mark[160];
+	const char *p;
+	struct hook_runner *h;
+	struct hook_request rq;
+	struct timespec ts = { 0, 300 * 1000 * 1000 };
+
+	(void)state;
+	snprintf(mark, sizeof mark, "%s/ran", out);
+	snprintf(body, sizeof body, "echo ran > %s\n", mark);
+	p = script("mark.sh", body);
+	h = start(p, 10);
+	request(&rq, "test", "1");
+	submit(h, &rq);
+	nanosleep(&ts, NULL);		/* the runner would have started it by now */
+	assert_int_equal(access(mark, F_OK), -1);
+	wait_results(1, 5000);
+	assert_int_equal(got[0].exit_code, 0);
+	assert_int_equal(access(mark, F_OK), 0);
+	hook_runner_free(h);
+}
+
 static void
 test_user(void **state)
 {
@@ -1013,6 +1040,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_argv_env, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_submit_sends_from_loop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_user, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stdin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),

@@ -19,9 +19,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "addr.h"
 #include "customers.h"
@@ -752,6 +754,152 @@ test_set_risk(void **state)
 	assert_int_equal(suspect(f, "203.0.113.5", NULL), 1);
 }
 
+/* ------------------------------------------------------------------ a kill in a change */
+
+/* Rows of table in the test's store, through a connection of its own (what is committed). */
+static long long
+committed(struct fx *f, const char *table)
+{
+	char path[128], sql[128];
+	sqlite3 *c = NULL;
+	sqlite3_stmt *st = NULL;
+	long long v = -1;
+
+	snprintf(path, sizeof path, "%s/rangewatch.db", f->mf.dir);
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+	assert_int_equal(sqlite3_open_v2(path, &c, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3_busy_timeout(c, 2000);
+	if (sqlite3_prepare_v2(c, sql, -1, &st, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(c));
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(c);
+	return v;
+}
+
+/* The daemon's part of a level change, reduced to its alert: one outbox row. Checks that
+ * the change is not committed before it (it commits with the row). */
+static int nalerts;
+static long long history_before;
+
+static void
+queue_alert(void *arg, long c, enum risk_level level, enum risk_level previous, int64_t event)
+{
+	struct fx *f = arg;
+	struct store_outbox o = { .kind = "mail", .level = risk_level_name(level),
+	    .created = 1, .next_try = 1, .subject = "level change",
+	    .recipients = "desk@example.net", .payload = "body" };
+	char err[256] = "";
+
+	(void)previous;
+	o.customer = customers_get(model_customers(f->mf.m), (size_t)c)->id;
+	assert_true(event > 0);
+	assert_int_equal(committed(f, "flag_history"), history_before);
+	if (store_outbox_add(f->mf.st, &o, NULL, err, sizeof err) == -1)
+		fail_msg("store_outbox_add: %s", err);
+	nalerts++;
+}
+
+/* A SIGKILL between the level change and its alert. */
+static void
+die_in_flag(void *arg, long c, enum risk_level level, enum risk_level previous,
+    int64_t event)
+{
+	(void)arg;
+	(void)c;
+	(void)level;
+	(void)previous;
+	(void)event;
+	_exit(0);
+}
+
+/* The child: the model at T0, a listing, the tick that changes 4711's level; it dies in the
+ * flag callback. No cmocka in here (a failed assert would run the other tests in the
+ * child): exit codes. */
+static void __attribute__((noreturn))
+child_change(struct fx *f)
+{
+	struct model_env env;
+	struct store *st = NULL;
+	struct listings *li;
+	struct traffic *tr = traffic_new(1000, 2);
+	struct model *m;
+	struct dnsbl_result r;
+	char err[512];
+
+	if (tr == NULL || store_open(f->mf.dir, &st, err, sizeof err) == -1 ||
+	    (li = listings_open(st, err, sizeof err)) == NULL)
+		_exit(2);
+	memset(&env, 0, sizeof env);
+	env.store = st;
+	env.traffic = tr;
+	env.listings = li;
+	env.flag = die_in_flag;
+	if ((m = model_new(&env, &f->mf.rc, f->mf.p, f->mf.c, f->mf.ls, T0, err,
+	    sizeof err)) == NULL)
+		_exit(3);
+	memset(&r, 0, sizeof r);
+	r.list = dnsbl_lists_find(f->mf.ls, "uceprotect-1");
+	r.status = DNSBL_LISTED;
+	r.codes[0] = 0x7f000002;
+	r.ncodes = 1;
+	r.ttl = 300;
+	if (model_tick(m, T0 + 10) == -1 || model_tick(m, T0 + 65) == -1 ||
+	    listings_apply(li, "203.0.113.5", &r, T0 + 70, err, sizeof err) != LISTING_LISTED)
+		_exit(4);
+	model_tick(m, T0 + 70);		/* the change: dies in the callback */
+	_exit(5);
+}
+
+/* BUG (fixed): the level change was committed on its own, then the daemon's callback
+ * queued the alert (and the hook's audit row) in commits of their own. A kill between them
+ * kept the change and lost the alert for good: at the restart the level is already the new
+ * one, so nothing raises it again. Now the change commits with what it sets off: the kill
+ * keeps neither, and the restart records the change again and queues its alert, once. */
+static void
+test_kill_between_change_and_alert(void **state)
+{
+	struct fx *f = *state;
+	int status;
+	pid_t pid;
+
+	open_model(f, T0);	/* the store exists: the child only opens it */
+	close_model(f);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		child_change(f);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);	/* it died in the callback */
+	/* what the kill left: the listing (durable before the tick), not the change */
+	assert_int_equal(committed(f, "listing_event"), 1);
+	assert_int_equal(committed(f, "flag_history"), 0);
+	assert_int_equal(committed(f, "outbox"), 0);
+
+	f->mf.flag = queue_alert;
+	nalerts = 0;
+	history_before = 0;
+	open_model(f, T0 + 75);
+	assert_int_equal(tick(f, T0 + 75), 1);
+	assert_int_equal(mf_level(&f->mf, "4711"), RISK_WATCH);
+	assert_int_equal(nalerts, 1);
+	assert_int_equal(committed(f, "flag_history"), 1);
+	assert_int_equal(committed(f, "outbox"), 1);
+	assert_string_equal(history(f, "4711"), "watch<none");
+	/* a second listing: the next change, committed with its alert again */
+	history_before = 1;
+	assert_int_equal(list_key(f, "uceprotect-1", "203.0.113.6", 1, T0 + 80),
+	    LISTING_LISTED);
+	assert_int_equal(tick(f, T0 + 80), 1);
+	assert_int_equal(nalerts, 2);
+	assert_int_equal(committed(f, "flag_history"), 2);
+	assert_int_equal(committed(f, "outbox"), 2);
+	close_model(f);
+	f->mf.flag = NULL;
+}
+
 int
 main(void)
 {
@@ -763,6 +911,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_set_space, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_set_risk, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kill_between_change_and_alert, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,9 +2,10 @@
  * test_store.c — unit tests of the SQLite store: creating the state directory and the
  * database, migrating, reopening; events durable across a close without a flush and across
  * a child process killed with SIGKILL right after store_listing_event() returned; batches
- * invisible to other connections until store_flush(); a text file, a corrupt database,
- * someone else's database and a newer schema all refused with a clear error and left
- * byte for byte as they were. Each test works in a fresh mkdtemp() folder.
+ * invisible to other connections until store_flush(); a hold's durable writes invisible
+ * until its release, undone alone when it is not kept, and gone all together with a
+ * process killed inside it; a text file, a corrupt database, someone else's database and
+ * a newer schema all refused with a clear error and left byte for byte as they were. Each test works in a fresh mkdtemp() folder.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -1603,6 +1604,96 @@ test_crash_kill9(void **state)
 	crash_and_check(*state, 1);
 }
 
+/* ---- holds: a record and what it sets off, committed together */
+
+/* A level change, its hook's audit row and its alert, as the model and the daemon write
+ * them for one change: inside a hold, each "durable" write waits for the release. 0, or -1
+ * with err (also called in a child, where cmocka must not fail). */
+static int
+held_writes(struct store *s, int64_t t, char *err, size_t errlen)
+{
+	struct store_flag f = { .ts = t, .customer = "c1", .name = "Acme", .level = "act",
+	    .previous = "none", .score = 8, .evidence = "{}" };
+	struct store_audit a = { .ts = t, .actor = "rangewatchd (automatic)",
+	    .action = "suspend", .customer = "c1", .reason = "level act",
+	    .outcome = "hook started", .detail = "" };
+	struct store_outbox o = { .kind = "mail", .customer = "c1", .level = "act",
+	    .created = t, .next_try = t, .subject = "ACT c1", .recipients = "desk@example.net",
+	    .payload = "body" };
+
+	if (store_flag_change(s, &f, NULL, err, errlen) == -1 ||
+	    store_audit_add(s, &a, NULL, err, errlen) == -1 ||
+	    store_outbox_add(s, &o, NULL, err, errlen) == -1)
+		return -1;
+	return 0;
+}
+
+static long long
+held_rows(struct fixture *fx)
+{
+	return sql_int(fx->db, "SELECT (SELECT count(*) FROM flag_history) * 100 + "
+	    "(SELECT count(*) FROM audit) * 10 + (SELECT count(*) FROM outbox)");
+}
+
+static void
+test_hold(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *s = open_ok(fx);
+	char err[512] = "";
+	int status;
+	pid_t pid;
+
+	assert_int_equal(store_release(s, 1, err, sizeof err), 0);	/* none: nothing */
+	put(s, "l1", "192.0.2.1", 1, 10);	/* a batch open before: it joins */
+	assert_int_equal(store_hold(s, err, sizeof err), 0);
+	if (held_writes(s, 100, err, sizeof err) == -1)
+		fail_msg("%s", err);
+	assert_int_equal(held_rows(fx), 0);
+	assert_int_equal(store_flush(s, err, sizeof err), 0);	/* the flush waits too */
+	assert_int_equal(store_hold(s, err, sizeof err), 0);	/* nested */
+	assert_int_equal(store_release(s, 1, err, sizeof err), 0);
+	assert_int_equal(held_rows(fx), 0);
+	assert_int_equal(sql_int(fx->db, "SELECT count(*) FROM listing"), 0);
+	assert_int_equal(store_release(s, 1, err, sizeof err), 0);
+	assert_int_equal(held_rows(fx), 111);
+	assert_int_equal(sql_int(fx->db, "SELECT count(*) FROM listing"), 1);
+	/* without a hold, each commits at once again */
+	if (held_writes(s, 200, err, sizeof err) == -1)
+		fail_msg("%s", err);
+	assert_int_equal(held_rows(fx), 222);
+	/* a hold undone: its writes go, the batch from before it stays (and commits later) */
+	put(s, "l1", "192.0.2.2", 1, 20);
+	assert_int_equal(store_hold(s, err, sizeof err), 0);
+	if (held_writes(s, 250, err, sizeof err) == -1)
+		fail_msg("%s", err);
+	assert_int_equal(store_release(s, 0, err, sizeof err), 0);
+	assert_int_equal(held_rows(fx), 222);
+	assert_int_equal(store_flush(s, err, sizeof err), 0);
+	assert_int_equal(held_rows(fx), 222);
+	assert_int_equal(sql_int(fx->db, "SELECT count(*) FROM listing"), 2);
+	store_close(s);
+
+	/* killed inside a hold: none of it */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct store *c = NULL;
+
+		if (store_open(fx->state, &c, err, sizeof err) == -1 ||
+		    store_hold(c, err, sizeof err) == -1 ||
+		    held_writes(c, 300, err, sizeof err) == -1)
+			_exit(2);
+		raise(SIGKILL);
+		_exit(3);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	s = open_ok(fx);
+	assert_int_equal(held_rows(fx), 222);
+	store_close(s);
+}
+
 /* The batch commits by itself at STORE_BATCH_MAX (50000) rows: a traffic put is two. */
 static void
 test_batch_max(void **state)
@@ -1913,6 +2004,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_crash_exit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_kill9, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_max, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hold, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_untrusted_strings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox, setup, teardown),
 	};
