@@ -7,8 +7,9 @@
  *
  * Times are UNIX seconds (the model's clock: packet time when replaying), 0 or null when
  * there is none. Untrusted text (customer names, SMTP replies) is sent as data, not
- * escaped: every client escapes at output. A list's TXT ("txt") is the exception: the probe
- * escapes it as it arrives (text_escape), so it is clean text already.
+ * escaped: every client escapes at output. A list's TXT ("txt") and an audit entry's
+ * "outcome" (which quotes a hook's output) are the exceptions: they are escaped where they
+ * arrive (text_escape), so they are clean text already.
  *
  * Read commands
  *   status      {} ->

@@ -50,7 +50,7 @@ act_print(FILE *f, const json_t *r, time_t now)
 		    show_str(r, "level", what, sizeof what), aid);
 	else {
 		fprintf(f, "%s customer %s: ", show_str(r, "action", what, sizeof what), id);
-		fprintf(f, "%s (audit %s)\n", show_str(r, "outcome", what, sizeof what), aid);
+		fprintf(f, "%s (audit %s)\n", show_src_escaped(r, "outcome", what, sizeof what), aid);
 	}
 	return 0;
 }

@@ -319,15 +319,15 @@ put_line(FILE *f, size_t indent, const char *prefix, const json_t *v)
 	free(e);
 }
 
-/* put_text of a list's TXT as the probe kept it (escaped at the source, views.h): its
- * backslashes are not doubled on the way. */
+/* put_text of a member the daemon escaped at its source (a list's TXT, an audit
+ * outcome: views.h): its backslashes are not doubled on the way. */
 static void
-put_txt(FILE *f, size_t indent, const char *prefix, const json_t *o)
+put_src_escaped(FILE *f, size_t indent, const char *prefix, const json_t *o, const char *k)
 {
 	char buf[4096];
 
-	if (json_is_string(json_object_get(o, "txt")))
-		put_text(f, indent, prefix, show_src_escaped(o, "txt", buf, sizeof buf));
+	if (json_is_string(json_object_get(o, k)))
+		put_text(f, indent, prefix, show_src_escaped(o, k, buf, sizeof buf));
 	else
 		put_text(f, indent, prefix, "");
 }
@@ -772,7 +772,7 @@ audit_table(FILE *f, const json_t *a)
 		x.c[5] = show_str(e, "reason", x.b[5], CELL);
 		table_row(f, 0, audit_cols, 6, x.c);
 		if (json_is_string(json_object_get(e, "outcome")))
-			put_line(f, 4, "outcome: ", json_object_get(e, "outcome"));
+			put_src_escaped(f, 4, "outcome: ", e, "outcome");
 	}
 }
 
@@ -847,7 +847,7 @@ addr_table(FILE *f, const json_t *a, time_t now)
 				fprintf(f, "    %s clean\n", show_str(l, "list", b1, sizeof b1));
 				continue;
 			}
-			put_txt(f, 4, pre, l);
+			put_src_escaped(f, 4, pre, l, "txt");
 		}
 	}
 }
@@ -921,7 +921,7 @@ show_listings(FILE *f, const json_t *r, time_t now)
 		table_row(f, 0, listing_cols, 6, x.c);
 		if (listed) {
 			snprintf(pre, sizeof pre, "%s ", show_str(l, "codes", codes, sizeof codes));
-			put_txt(f, 4, pre, l);
+			put_src_escaped(f, 4, pre, l, "txt");
 		}
 	}
 	shown_of(f, r, json_array_size(a), "listings");

@@ -438,7 +438,7 @@ handle_message(struct top *t, json_t *m)
 
 		snprintf(t->message, sizeof t->message, "audit #%lld %s %s: %s",
 		    show_inum(res, "audit_id"), show_str(res, "action", a, sizeof a),
-		    show_str(res, "customer", c, sizeof c), show_str(res, "outcome", o, sizeof o));
+		    show_str(res, "customer", c, sizeof c), show_src_escaped(res, "outcome", o, sizeof o));
 		t->want_refresh = 1;
 		t->dirty = 1;
 		return;
@@ -583,7 +583,7 @@ pane_audit(struct top *t, const json_t *a)
 		pane_add(t, 0, "  %s %s %s %s: %s (%s)", when(w, sizeof w, e, "ts"),
 		    show_str(e, "actor", ac, sizeof ac), show_str(e, "action", ca, sizeof ca),
 		    show_str(e, "customer", c, sizeof c), show_str(e, "reason", r, sizeof r),
-		    show_str(e, "outcome", o, sizeof o));
+		    show_src_escaped(e, "outcome", o, sizeof o));
 }
 
 static void
