@@ -35,7 +35,8 @@
  *      "spark":[24 integers: sessions per hour, oldest first, the last is this hour],
  *      "evidence":[S...],
  *      "neighbourhoods":[{"policy":S,"scope":"range"|"asn","key":S,"impacts":N,
- *                         "suspects":N,"threshold":N,"pressure":F,"projected":F}]}
+ *                         "suspects":N,"threshold":N,"pressure":F,"projected":F,
+ *                         "eta_threshold":T|null,"clear_at":T|null (as in ranges)}]}
  *   customer    {"customer":ID} -> C (as above) plus
  *      "contact":S,
  *      "addresses":[{"ip":S,"first_seen":T,"last_seen":T,"sessions":N,"mail_from":N,
