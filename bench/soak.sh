@@ -218,6 +218,9 @@ chmod -R a+rX "$tmp/etc"
 	die "config refused: $(cat "$tmp/check.out")"
 
 # --- run ---------------------------------------------------------------------------------------
+# the tree as it is now: work may go on in it while the soak runs
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+git diff --quiet HEAD 2>/dev/null || commit="$commit (with uncommitted changes)"
 cmdline="make soak SOAK_MINUTES=$MINUTES (SOAK_PPS=$PPS SOAK_SPEED=$SPEED SOAK_SENDERS=$SENDERS SOAK_ZONE_EVERY=$ZONE_EVERY SOAK_SEED=$SEED)"
 cat "$tmp/soak.pcap" >/dev/null	# page-cached: the disk is not what is measured
 say "starting rangewatchd: replay at x$SPEED for $MINUTES min; zones change every $ZONE_EVERY s"
@@ -295,8 +298,6 @@ verdict=0
 
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 mem=$(free -m | awk '/^Mem:/ { printf "%d MiB total, %d MiB available", $2, $7 }')
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-git diff --quiet HEAD 2>/dev/null || commit="$commit (with uncommitted changes)"
 report=$(cat <<EOF
 soak_run: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $commit, $((t_replayed - t_start)) s of replay
 soak_machine: $(nproc) x $cpu; $mem; Linux $(uname -r); load average $(cut -d' ' -f1-3 /proc/loadavg) at the end (the machine is shared)
