@@ -627,6 +627,7 @@ status_of(void *arg, json_t *o)
 	    (json_int_t)listings_count_listed(d->listings), "listed_events",
 	    (json_int_t)ps.listed_events, "delisted_events", (json_int_t)ps.delisted_events,
 	    "last_answer", ps.last_answer > 0 ? json_integer(ps.last_answer) : json_null()));
+	json_object_set_new(o, "store_memory", json_integer((json_int_t)store_memory()));
 }
 
 /* An operator's suspend/resume: the hook, through the actions module. */

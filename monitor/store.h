@@ -51,6 +51,10 @@ int store_listing_event(struct store *s, const struct store_listing_event *e, ch
 int store_listing_put(struct store *s, const struct store_listing *l, char *err, size_t errlen);
 /* Commits the open batch. */
 int store_flush(struct store *s, char *err, size_t errlen);
+/* Bytes SQLite holds in this process now (its page cache - up to STORE_CACHE_KB per
+ * connection - statements, schema): the status shows it, so RSS can be told from the
+ * cache it is allowed. */
+int64_t store_memory(void);
 /* The id the last successful store_listing_event() got (0 before any). */
 int64_t store_last_event_id(const struct store *s);
 /* Calls cb for every stored listing state (at start-up: the probe resumes from it). The

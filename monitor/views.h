@@ -21,6 +21,7 @@
  *      "lists":[{"name":S,"zone":S,"scope":"ip"|"range"|"asn","enabled":B,
  *                "health":"ok"|"blocked"|"broken"|"unknown","reason":S}],
  *      "dnsbl":{"asked":N,"answered":N,"listed":N (keys listed now),"last_answer":T},
+ *      "store_memory":N (bytes SQLite holds: its page cache, at most 128 MiB, and the rest),
  *      "evaluated":T (last risk evaluation),"clients":N,
  *      "evaluation_ms":F (its wall time),"minute_ms":F (the whole minute's work),
  *      "tracked_ips":N (IPs with history in the risk engine)}
