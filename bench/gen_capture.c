@@ -5,7 +5,8 @@
  * Mixed mode (default, --packets N): ~90% other traffic (HTTPS/HTTP/SSH/DB TCP flows with
  * handshakes and FINs, QUIC, DNS queries and answers, NTP, ICMP, ARP), ~10% outbound SMTP:
  * whole sessions from a pool of customer IPs (10.0.0.0/8, /24 ranges; every tenth source is
- * IPv6 in 2001:db8::/32) to a pool of MX hosts, many sessions open at once and interleaved:
+ * IPv6 in 2001:db8::/32) to a pool of MX hosts, many sessions open at once and interleaved
+ * (--concurrent, 2000; the soak keeps it small, so a session spans little of its slow clock):
  * handshake, banner, EHLO/HELO, MAIL, RCPT x k (some rejected with 4xx/5xx, some citing
  * DNSBLs), DATA, 354, body segments, ".", 250, QUIT, 221, FIN; some pipelined, some
  * STARTTLS, some refused (RST), some SYN retransmitted without answer, some 421 banners.
@@ -163,7 +164,7 @@ static inline void frame_commit(size_t len)
 	oused += 16 + len;
 	npkts++;
 	ts_usec += rb(2 * usec_per_packet + 1);
-	if (ts_usec >= 1000000) {
+	while (ts_usec >= 1000000) {	/* a gap of a second or more: the soak's slow clock */
 		ts_usec -= 1000000;
 		ts_sec++;
 	}
@@ -1356,6 +1357,7 @@ static void other_arp(void)
 
 static struct sess *sessions;
 static uint32_t nconc;
+static uint32_t mixed_conc = 2000;	/* mixed mode: SMTP sessions open at once (--concurrent) */
 
 static uint32_t pick_source(void)
 {
@@ -1373,7 +1375,7 @@ static uint32_t pick_mx(uint32_t src)
 
 static void run_mixed(uint32_t smtp_permille)
 {
-	nconc = 2000;
+	nconc = mixed_conc;
 	sessions = calloc(nconc, sizeof *sessions);
 	oflows = calloc(NFLOWS, sizeof *oflows);
 	if (!sessions || !oflows)
@@ -1458,7 +1460,8 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: gen_capture [--packets N | --sources N] [--seed S] [--smtp-permille P]\n"
-		"                   [--pool N] [--usec-per-packet U] [--truth PREFIX [--checkpoint P]]\n"
+		"                   [--pool N] [--usec-per-packet U] [--concurrent N]\n"
+		"                   [--truth PREFIX [--checkpoint P]]\n"
 		"                   OUT.pcap\n");
 	exit(2);
 }
@@ -1484,6 +1487,7 @@ int main(int argc, char **argv)
 		{ "truth", required_argument, NULL, 't' },
 		{ "checkpoint", required_argument, NULL, 'c' },
 		{ "usec-per-packet", required_argument, NULL, 'u' },
+		{ "concurrent", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t seed = 1, sources_mode = 0;
@@ -1501,10 +1505,12 @@ int main(int argc, char **argv)
 		case 't': truth_prefix = optarg; break;
 		case 'c': checkpoint = num(optarg); break;
 		case 'u': usec_per_packet = (uint32_t)num(optarg); usec_set = 1; break;
+		case 'C': mixed_conc = (uint32_t)num(optarg); break;
 		default: usage();
 		}
 	}
-	if (optind + 1 != argc || smtp_permille > 1000)
+	if (optind + 1 != argc || smtp_permille > 1000 || mixed_conc == 0 || mixed_conc > 100000 ||
+	    usec_per_packet > 100000000)
 		usage();
 	if (sources_mode) {
 		if (sources_mode > 16000000)

@@ -144,17 +144,22 @@ load_susp(void *arg, const struct store_suspension *x)
 	a->nsusp++;
 }
 
-void
+int
 actions_set_config(struct actions *a, const struct rw_config *cfg)
 {
+	enum risk_level level = strcmp(cfg->hook_level, "warn") == 0 ? RISK_WARN : RISK_ACT;
+	int more = cfg->hook_auto_suspend && (!a->auto_suspend ||
+	    (a->dry_run && !cfg->hook_dry_run) || level < a->level);
+
 	a->auto_suspend = cfg->hook_auto_suspend;
 	a->dry_run = cfg->hook_dry_run;
-	a->level = strcmp(cfg->hook_level, "warn") == 0 ? RISK_WARN : RISK_ACT;
+	a->level = level;
 	a->max_hour = cfg->hook_max_per_hour;
 	a->max_range = cfg->hook_max_per_range;
 	a->unsuspend_after = cfg->hook_unsuspend_after;
 	a->retry_after = cfg->hook_retry_after;
 	a->retries = cfg->hook_retries;
+	return more;
 }
 
 struct actions *
@@ -172,7 +177,7 @@ actions_new(struct loop *l, struct hook_runner *hook, struct store *st, struct a
 	a->st = st;
 	a->alert = al;
 	a->model = m;
-	actions_set_config(a, cfg);
+	(void)actions_set_config(a, cfg);
 	if (store_suspension_load(st, load_susp, a, err, errlen) == -1) {
 		actions_free(a);
 		return NULL;

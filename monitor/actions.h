@@ -44,8 +44,11 @@ struct actions *actions_new(struct loop *l, struct hook_runner *hook, struct sto
     struct alert *al, struct model *m, const struct rw_config *cfg, char *err, size_t errlen);
 /* NULL-safe. */
 void actions_free(struct actions *a);
-/* A reload (auto_suspend, dry_run, level, bounds, retries). */
-void actions_set_config(struct actions *a, const struct rw_config *cfg);
+/* A reload (auto_suspend, dry_run, level, bounds, retries). 1 when the hook may now do
+ * more than before (auto_suspend turned on, dry_run off, or the level lowered to warn):
+ * the customers already at the level are then due what a rise to it would have given
+ * them (actions_flag for each), else 0. */
+int actions_set_config(struct actions *a, const struct rw_config *cfg);
 /* Customer c's level changed to level (event: its flag history id; detail: the customer's
  * evidence, views_customer_detail). Runs the hook when the policy says so; writes what was
  * done or is recommended, one line, to line (for the alert). */

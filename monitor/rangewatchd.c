@@ -467,6 +467,46 @@ on_flag(void *arg, long c, enum risk_level level, enum risk_level previous, int6
 }
 
 static void
+last_event(void *arg, const struct store_flag *f)
+{
+	*(int64_t *)arg = f->id;
+}
+
+/* A reload let the hook do more (actions_set_config): the customers already at a level get
+ * now what a rise to it would have given them, not at their next rise, which may never come
+ * (act is the top: a customer suspended in dry run stayed so after dry_run was turned
+ * off). actions_flag skips those suspended for real, tagged never_suspend or under way. */
+static void
+reflag(struct rwd *d)
+{
+	size_t i, n = customers_count(d->f.customers);
+	const struct customer *cu;
+	struct model_customer mc;
+	char err[256], line[512];
+	json_t *detail;
+	int64_t event;
+
+	for (i = 0; i < n && d->views != NULL; i++) {
+		if (model_customer(d->model, (long)i, &mc) == -1 || mc.level == RISK_NONE)
+			continue;
+		cu = customers_get(d->f.customers, i);
+		event = 0;
+		if (store_flag_history(d->store, cu->id, 0, 1, last_event, &event, err,
+		    sizeof err) == -1)
+			log_warnx("reload: customer %s: its last level change: %s", cu->id, err);
+		if ((detail = views_customer_detail(d->views, (long)i)) == NULL) {
+			log_warnx("reload: customer %s: out of memory", cu->id);
+			continue;
+		}
+		actions_flag(d->actions, (long)i, mc.level, event, detail, line, sizeof line);
+		if (line[0] != '\0')
+			log_info("reload: customer %s at %s: %s", cu->id, risk_level_name(mc.level),
+			    line);
+		json_decref(detail);
+	}
+}
+
+static void
 on_hook_done(void *arg, const struct hook_result *r)
 {
 	struct rwd *d = arg;
@@ -625,6 +665,7 @@ status_of(void *arg, json_t *o)
 	    (json_int_t)listings_count_listed(d->listings), "listed_events",
 	    (json_int_t)ps.listed_events, "delisted_events", (json_int_t)ps.delisted_events,
 	    "last_answer", ps.last_answer > 0 ? json_integer(ps.last_answer) : json_null()));
+	json_object_set_new(o, "store_memory", json_integer((json_int_t)store_memory()));
 }
 
 /* An operator's suspend/resume: the hook, through the actions module. */
@@ -670,6 +711,7 @@ on_hup(void *arg)
 	uid_t *uids = NULL;
 	gid_t *gids = NULL;
 	size_t nuids, ngids;
+	int more;
 
 	if (load_files(d->cfgpath, &nf, err, sizeof err) == -1) {
 		log_warnx("reload refused, the running configuration stays: %s", err);
@@ -695,7 +737,7 @@ on_hup(void *arg)
 	model_set_retention(d->model, nf.cfg->minute_retention, nf.cfg->hour_retention);
 	if (alert_set_config(d->alert, nf.cfg, err, sizeof err) == -1)
 		log_warnx("reload: the alert settings stay as they were: %s", err);
-	actions_set_config(d->actions, nf.cfg);
+	more = actions_set_config(d->actions, nf.cfg);
 	outbound_set_space(d->outbound, nf.space, nf.customers);
 	if (d->replay != NULL)
 		replay_set_space(d->replay, nf.space);
@@ -715,6 +757,8 @@ on_hup(void *arg)
 	log_info("reloaded: %zu prefixes, %zu customers, %zu lists, %zu policies",
 	    prefixes_count(d->f.space), customers_count(d->f.customers),
 	    d->f.lists ? dnsbl_lists_count(d->f.lists) : 0, d->f.cfg->risk.npolicies);
+	if (more)
+		reflag(d);
 }
 
 /* ------------------------------------------------------------------ start and stop */

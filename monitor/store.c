@@ -983,6 +983,12 @@ store_listing_event(struct store *s, const struct store_listing_event *e, char *
 	return durable_end(s, ok, err, errlen);
 }
 
+int64_t
+store_memory(void)
+{
+	return (int64_t)sqlite3_memory_used();
+}
+
 /* The id the last successful store_listing_event got (0 before any). */
 int64_t
 store_last_event_id(const struct store *s)

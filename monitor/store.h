@@ -62,6 +62,10 @@ int store_hold(struct store *s, char *err, size_t errlen);
  * commit failed or an error rolled the held transaction back: then nothing written during
  * the hold is kept. */
 int store_release(struct store *s, int keep, char *err, size_t errlen);
+/* Bytes SQLite holds in this process now (its page cache - up to STORE_CACHE_KB per
+ * connection - statements, schema): the status shows it, so RSS can be told from the
+ * cache it is allowed. */
+int64_t store_memory(void);
 /* The id the last successful store_listing_event() got (0 before any). */
 int64_t store_last_event_id(const struct store *s);
 /* Calls cb for every stored listing state (at start-up: the probe resumes from it). The

@@ -138,6 +138,19 @@ rules_json(unsigned rules)
 	return a;
 }
 
+/* Adds a neighbourhood's forecasts to its object o (taken and returned): the alert mail
+ * writes its "Forecast" part from them, so a customer's neighbourhoods carry them too. */
+static json_t *
+nb_forecast(json_t *o, const struct risk_nb_view *nv)
+{
+	if (o == NULL)
+		return NULL;
+	json_object_set_new(o, "eta_threshold", nv->eta_threshold >= 0 ?
+	    json_integer(nv->eta_threshold) : json_null());
+	json_object_set_new(o, "clear_at", time_json(nv->clear_at));
+	return o;
+}
+
 /* One customer, as the `customers` list shows it. */
 static json_t *
 customer_json(const struct views *v, long c)
@@ -160,7 +173,7 @@ customer_json(const struct views *v, long c)
 		json_array_append_new(spark, json_integer(mc.spark[i]));
 	nbs = json_array();
 	for (i = 0; f != NULL && nbs != NULL && i < f->nnb; i++)
-		json_array_append_new(nbs, model_nb_json(f->nb[i]));
+		json_array_append_new(nbs, nb_forecast(model_nb_json(f->nb[i]), f->nb[i]));
 	o = json_pack("{s:o, s:o, s:s, s:f, s:o, s:o, s:o, s:o, s:I, s:I, "
 	    "s:{s:I, s:I, s:I, s:I, s:I}, s:o, s:o, s:o}",
 	    "id", text_json(cu->id), "name", text_json(cu->name),
@@ -565,9 +578,7 @@ cmd_ranges(void *arg, const json_t *req, const struct control_peer *peer, json_t
 		json_object_set_new(o, "escalated_since", time_json(nv->escalated_since));
 		json_object_set_new(o, "list_count", nv->list_count >= 0 ?
 		    json_integer(nv->list_count) : json_null());
-		json_object_set_new(o, "eta_threshold", nv->eta_threshold >= 0 ?
-		    json_integer(nv->eta_threshold) : json_null());
-		json_object_set_new(o, "clear_at", time_json(nv->clear_at));
+		nb_forecast(o, nv);
 		json_object_set_new(o, "clear_all_at", time_json(nv->clear_all_at));
 		json_object_set_new(o, "contributors", con);
 		json_array_append_new(arr, o);

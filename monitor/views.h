@@ -26,6 +26,7 @@
  *      "lists":[{"name":S,"zone":S,"scope":"ip"|"range"|"asn","enabled":B,
  *                "health":"ok"|"blocked"|"broken"|"unknown","reason":S}],
  *      "dnsbl":{"asked":N,"answered":N,"listed":N (keys listed now),"last_answer":T},
+ *      "store_memory":N (bytes SQLite holds: its page cache, at most 128 MiB, and the rest),
  *      "evaluated":T (last risk evaluation),"clients":N,
  *      "evaluation_ms":F (its wall time),"minute_ms":F (the whole minute's work),
  *      "tracked_ips":N (IPs with history in the risk engine),
@@ -54,7 +55,8 @@
  *      "spark":[24 integers: sessions per hour, oldest first, the last is this hour],
  *      "evidence":[S...],
  *      "neighbourhoods":[{"policy":S,"scope":"range"|"asn","key":S,"impacts":N,
- *                         "suspects":N,"threshold":N,"pressure":F,"projected":F}]}
+ *                         "suspects":N,"threshold":N,"pressure":F,"projected":F,
+ *                         "eta_threshold":T|null,"clear_at":T|null (as in ranges)}]}
  *   customer    {"customer":ID} -> C (as above) plus
  *      "contact":S,
  *      "addresses":[{"ip":S,"first_seen":T,"last_seen":T,"sessions":N,"mail_from":N,

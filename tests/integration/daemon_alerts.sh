@@ -5,7 +5,8 @@
 # them; the server comes up, the daemon restarts: every alert arrives exactly once. The
 # received messages are parsed with Python's email package: RFC 5322 headers, the subject's
 # words ("[rangewatch] ACT 1001 Acme VPS: 203.0.113.0/24 at 4/4 impacts toward
-# uceprotect-2"), the decoded body carrying the evidence and how to look it up;
+# uceprotect-2"), the decoded body carrying the evidence, the forecast (from the customer's
+# neighbourhoods) and how to look it up;
 # `rangewatch alerts` shows them sent; `test-alert` reaches every recipient.
 . "$(dirname "$0")/dnsbl/lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root (the daemon's privilege drop is part of the test)"
@@ -93,7 +94,8 @@ for n, raw, m in msgs:
     print("crlf", b"\r\n" in raw and b"\n" not in raw.replace(b"\r\n", b""))
     print("rcpt", n.split(".", 1)[1][:-4])
     body = m.get_content()
-    for w in ("203.0.113.7", "uceprotect-1", "203.0.113.0/24", "rangewatch customers 1001", "recommended: suspend"):
+    for w in ("203.0.113.7", "uceprotect-1", "203.0.113.0/24", "rangewatch customers 1001", "recommended: suspend",
+              "Forecast", "203.0.113.0/24 clears around"):
         print("body_has", w, w in body)
 PYEOF
 cat "$tmp/parsed.txt" | sed 's/^/     /'
@@ -106,7 +108,8 @@ expect "text/plain UTF-8" "ctype text/plain utf-8" "$(grep '^ctype' "$tmp/parsed
 expect "CRLF lines only" "crlf True" "$(grep '^crlf' "$tmp/parsed.txt" | head -1)"
 expect "act goes to the desk and the on-call" "rcpt abuse@provider.example+oncall@provider.example" \
     "$(grep '^rcpt' "$tmp/parsed.txt" | head -1)"
-for w in 203.0.113.7 uceprotect-1 203.0.113.0/24 "rangewatch customers 1001" "recommended: suspend"; do
+for w in 203.0.113.7 uceprotect-1 203.0.113.0/24 "rangewatch customers 1001" "recommended: suspend" \
+    Forecast "203.0.113.0/24 clears around"; do
 	expect "the body carries '$w'" True "$(grep "^body_has $w " "$tmp/parsed.txt" | head -1 | awk '{print $NF}')"
 done
 sent=$(rwc alerts --json | js 'sum(1 for x in d["deliveries"] if x["state"] == "sent" and x["kind"] == "mail")')

@@ -3,7 +3,8 @@
 # raises customer 1001 to act; with auto_suspend the hook runs exactly once for it, as the
 # configured user (nobody), with argv "suspend 1001", the RANGEWATCH_* environment and the
 # evidence as JSON on stdin; a customer tagged never_suspend at act is not suspended; the
-# innocent neighbour never; a restart runs nothing again (the suspension is in the store);
+# innocent neighbour never; a restart runs nothing again (the suspension is in the store); a
+# reload turning dry_run off runs it once more, for real;
 # an operator's resume runs "unsuspend" with RANGEWATCH_OPERATOR set; exit 75 is run again
 # after retry_after; another failure is mailed to the abuse desk; every run is in the audit
 # log with its exit code, duration and output; the runner keeps root, the daemon does not.
@@ -113,6 +114,22 @@ conf "" >"$tmp/etc/rangewatch.conf"
 start
 sleep 4
 expect "after a restart, still one suspend for 1001" 1 "$(calls "suspend 1001")"
+
+# a reload turning dry_run off: the suspension done in dry run is still to do for real,
+# now (1001 stays at act: no rise would ever come to run it), once; never_suspend holds
+EXTRA_CONF=$(printf '%s\n' "$EXTRA_CONF" | sed 's/^dry_run = yes$/dry_run = no/')
+conf "" >"$tmp/etc/rangewatch.conf.new" && mv "$tmp/etc/rangewatch.conf.new" "$tmp/etc/rangewatch.conf"
+real_calls() { n=$(grep -c "argv=$1|.*|dry=0|" "$tmp/hook/calls.log" 2>/dev/null); echo "${n:-0}"; }
+real_one() { [ "$(real_calls "suspend 1001")" -ge 1 ]; }
+kill -HUP "$dpid"
+poll 20 real_one && ok "reload with dry_run = no: 1001 suspended for real" ||
+    bad "no real run after the reload: $(tail -n 3 "$tmp/daemon.log")"
+kill -HUP "$dpid"	# a second reload with nothing new: nothing runs
+sleep 3
+expect "real suspends after two reloads: 1001, 1004 (never_suspend), 1002" "1 0 0" \
+    "$(real_calls "suspend 1001") $(real_calls "suspend 1004") $(real_calls "suspend 1002")"
+expect "1001's suspension now real" "suspended|0" \
+    "$(sql "SELECT state, dry_run FROM suspension WHERE customer = '1001'")"
 
 # an operator's resume: "unsuspend", the operator named; exit 75 first, then run again
 echo 75 >"$tmp/hook/exit_1001"

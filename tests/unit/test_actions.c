@@ -731,6 +731,35 @@ test_dry_run(void **state)
 	settle(f, 200);
 	assert_string_equal(calls(f), "suspend 4711\n");
 	orows_clear(outbox(f));
+
+	/* a reload that lets the hook do more says so (the daemon then flags its customers at
+	 * the level again); one that changes nothing or lets it do less does not */
+	assert_int_equal(actions_set_config(f->a, f->cfg), 0);
+	f->cfg->hook_dry_run = 0;
+	assert_int_equal(actions_set_config(f->a, f->cfg), 1);
+	/* the real run is still to do: the same flag runs it, once */
+	assert_int_equal(strncmp(flag(f, "4711", RISK_ACT, 10, RANGE1, "203.0.113.5"),
+	    "suspend hook started (audit #", 29), 0);
+	wait_done(f, 2, 5000);
+	assert_string_equal(slurp(f, "run.4711.2"), want_run("suspend", "4711", "Acme VPS",
+	    "203.0.113.5", "act", "level act in " RANGE1, "10", 0, NULL));
+	assert_int_equal(actions_suspended(f->a, "4711", NULL, &dry), 1);
+	assert_int_equal(dry, 0);
+	assert_int_equal(strncmp(flag(f, "4711", RISK_ACT, 10, RANGE1, NULL),
+	    "already suspended since ", 24), 0);
+	f->cfg->hook_dry_run = 1;
+	assert_int_equal(actions_set_config(f->a, f->cfg), 0);
+	f->cfg->hook_auto_suspend = 0;
+	assert_int_equal(actions_set_config(f->a, f->cfg), 0);
+	f->cfg->hook_auto_suspend = 1;
+	assert_int_equal(actions_set_config(f->a, f->cfg), 1);
+	set_str(&f->cfg->hook_level, "warn");
+	assert_int_equal(actions_set_config(f->a, f->cfg), 1);
+	set_str(&f->cfg->hook_level, "act");
+	assert_int_equal(actions_set_config(f->a, f->cfg), 0);
+	settle(f, 200);
+	assert_string_equal(calls(f), "suspend 4711\nsuspend 4711\n");
+	orows_clear(outbox(f));
 }
 
 /* The circuit breaker: max_per_hour in all, max_per_range per range key (the detail's first

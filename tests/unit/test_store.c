@@ -264,6 +264,8 @@ test_open_migrate_reopen(void **state)
 	assert_int_equal(sql_int(fx->db, "SELECT count(*) FROM schema_version"), 4);
 	s = open_ok(fx);
 	assert_string_equal(listings_of(s, &d), "l1|192.0.2.7|1|127.0.0.2|listed: spam|100|100|100\n");
+	/* what SQLite holds for an open store: its schema and page cache at least */
+	assert_true(store_memory() > 0);
 	store_close(s);
 	store_close(NULL);
 }

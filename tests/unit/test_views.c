@@ -482,6 +482,10 @@ test_customers(void **state)
 	assert_int_equal(I(nb, "threshold"), 4);
 	assert_true(F(nb, "pressure") == 0.25);
 	assert_true(F(nb, "projected") == 0.5);
+	/* the forecasts too, as ranges has them: the alert mail's "Forecast" part reads them */
+	assert_true(json_is_integer(json_object_get(nb, "eta_threshold")));
+	assert_true(I(nb, "eta_threshold") > 0);
+	assert_true(json_is_null(json_object_get(nb, "clear_at")));
 	c = find(json_object_get(r, "customers"), "id", "300");
 	assert_string_equal(S(c, "level"), "act");
 	assert_true(F(c, "score") >= 0);

@@ -1,7 +1,7 @@
 # helpers.sh — the daemon tests' small helpers, nothing else (sourced after dnsbl/lib.sh, never
 # run; it starts nothing and writes nothing): read the store (sql), ask the daemon through
 # the CLI (rwc, level_of) or the socket (raw), read JSON (js), wait (poll). Sourced by
-# daemon/lib.sh (the tests on the replayed story) and by daemon_live_netns.sh, which does
+# daemon/lib.sh (the tests on the replayed story) and by provider_network.sh, which does
 # its own setup. Names what those tests' config gives: the store under $tmp/state, the
 # config $tmp/etc/rangewatch.conf, the socket $tmp/run/rw.sock.
 # shellcheck shell=sh

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The MX side of tests/integration/daemon_live_netns.sh: a real SMTP server (aiosmtpd) on
+"""The remote MX of tests/integration/provider_network.sh: a real SMTP server (aiosmtpd) on
 port 25 of every address of its network namespace.
 
 Usage: /usr/bin/python3 mx_server.py LOGFILE [PORT]
