@@ -741,6 +741,11 @@ on_hup(void *arg)
 	outbound_set_space(d->outbound, nf.space, nf.customers);
 	if (d->replay != NULL)
 		replay_set_space(d->replay, nf.space);
+	/* the kernel's filter names the prefixes (up to CAPTURE_FILTER_NETS): new ones would
+	 * never reach us without a new filter */
+	if (d->cap != NULL && capture_set_space(d->cap, nf.space, err, sizeof err) == -1)
+		log_warnx("reload: the capture keeps its old filter (new prefixes are not seen "
+		    "until a restart): %s", err);
 	control_set_operators(d->control, uids, nuids, gids, ngids);
 	free(uids);
 	free(gids);

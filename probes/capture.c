@@ -176,6 +176,12 @@ fail:
 	return NULL;
 }
 
+int
+capture_set_space(struct capture *c, const struct prefixes *p, char *err, size_t errlen)
+{
+	return set_filter(c, p, err, errlen);
+}
+
 void
 capture_close(struct capture *c)
 {

@@ -36,6 +36,11 @@ struct capture *capture_open_live(const char *ifname, int snaplen, int buffer_si
  * interface; without it every frame reaches the decoder (faster, and counted in total). */
 struct capture *capture_open_file(const char *path, int use_filter, const struct prefixes *p,
     char *err, size_t errlen);
+/* Compiles and sets the filter for a new provider space p (a reload's): for a live
+ * capture, and a file opened with use_filter. Needs no privilege (the filter is attached to
+ * the handle's own socket), so the daemon calls it after the drop. -1 with err: the old
+ * filter stays. */
+int capture_set_space(struct capture *c, const struct prefixes *p, char *err, size_t errlen);
 /* NULL-safe. */
 void capture_close(struct capture *c);
 /* The descriptor to poll for a live capture, or -1. */
