@@ -96,6 +96,12 @@ valid_token(const char *s, size_t max, int allow_empty)
 	return 1;
 }
 
+int
+hook_id_ok(const char *id)
+{
+	return valid_token(id, HOOK_ID_MAX, 0);
+}
+
 /* Space-separated IPv4/IPv6 addresses to their canonical forms, one space between, in out
  * (IPS_LEN bytes). 0, or -1 with why. */
 static int

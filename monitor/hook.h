@@ -111,6 +111,9 @@ int hook_runner_attach(struct hook_runner *h, struct loop *l, hook_done_cb done,
  * turn, after whatever transaction the caller has open commits. -1 and a message in err
  * when a field is invalid, the evidence is not one JSON document or too big,
  * HOOK_QUEUE_MAX jobs are pending, or the runner is gone. */
+/* 1 when id can be a customer id handed to a hook (1..HOOK_ID_MAX of [A-Za-z0-9._:@+-],
+ * no leading '-': it becomes an argument of the hook's command line). */
+int hook_id_ok(const char *id);
 int hook_submit(struct hook_runner *h, const struct hook_request *rq, uint64_t *job,
     char *err, size_t errlen);
 

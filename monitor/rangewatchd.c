@@ -132,6 +132,33 @@ check_policies(const struct files *f)
 }
 
 /* Loads the config at path and every file it names into f; 0 when all are good. */
+/* With a hook configured, customers whose id the hook cannot take (see hook_id_ok) can
+ * never be suspended through it: said at load (-n, start, reload), not first at an act. */
+static void
+check_hook_ids(const struct files *f)
+{
+	const struct customer *cu;
+	char esc[96];
+	size_t i, n = 0;
+
+	if (f->cfg->hook_path[0] == '\0')
+		return;
+	for (i = 0; i < customers_count(f->customers); i++) {
+		cu = customers_get(f->customers, i);
+		if (hook_id_ok(cu->id))
+			continue;
+		if (n++ < 5) {
+			text_escape(esc, sizeof esc, cu->id, strlen(cu->id));
+			log_warnx("%s:%u: customer id '%s' cannot be handed to the hook (1-%d of "
+			    "A-Z a-z 0-9 . _ : @ + -, not starting with '-'): the hook will never "
+			    "run for it", f->cfg->customers, cu->line, esc, HOOK_ID_MAX);
+		}
+	}
+	if (n > 5)
+		log_warnx("%s: %zu more customer ids the hook cannot take", f->cfg->customers,
+		    n - 5);
+}
+
 static int
 load_files(const char *path, struct files *f, char *err, size_t errlen)
 {
@@ -151,6 +178,7 @@ load_files(const char *path, struct files *f, char *err, size_t errlen)
 	if (f->cfg->lists[0] && dnsbl_lists_load(f->cfg->lists, &f->lists, err, errlen) == -1)
 		goto fail;
 	check_policies(f);
+	check_hook_ids(f);
 	return 0;
 nomem:
 	snprintf(err, errlen, "out of memory");

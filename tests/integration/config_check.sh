@@ -35,6 +35,17 @@ mk() {	# mk NAME: a config in $tmp/NAME/ pointing at prefixes.txt and customers.
 	printf 'id,name,cidrs,contact,tags\n1,A,192.0.2.1,a@example.net,\n' >"$tmp/$1/customers.csv"
 }
 
+# a hook configured and a customer id it cannot take (it becomes an argument of the hook):
+# said at load, with FILE:LINE, and still OK (the rest works)
+mk hook_id
+printf '[rangewatch]\nprefixes = prefixes.txt\ncustomers = customers.csv\n[hook]\npath = /bin/true\n' >"$tmp/hook_id/rangewatch.conf"
+printf 'id,name,cidrs,contact,tags\n1,A,192.0.2.1,a@example.net,\nacct/42,B,192.0.2.2,b@example.net,\n' >"$tmp/hook_id/customers.csv"
+expect_ok "a customer id the hook cannot take: still OK" "$RW_BIN/rangewatchd" -n -c "$tmp/hook_id/rangewatch.conf"
+grep -q "customers.csv:3: customer id 'acct/42' cannot be handed to the hook" "$tmp/out" &&
+    echo "ok   ... and said with FILE:LINE: $(grep -m1 'acct/42' "$tmp/out")" ||
+    { echo "FAIL: no warning for the id the hook cannot take: $(cat "$tmp/out")"; fail=1; }
+grep -q "'1' cannot" "$tmp/out" && { echo "FAIL: a good id warned about"; fail=1; }
+
 mk unknown_key
 printf '[rangewatch]\nprefixes = prefixes.txt\ncustomers = customers.csv\nfrobnicate = 1\n' >"$tmp/unknown_key/rangewatch.conf"
 expect_err "unknown key" "rangewatch.conf:4:.*frobnicate" "$RW_BIN/rangewatchd" -n -c "$tmp/unknown_key/rangewatch.conf"
