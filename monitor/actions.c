@@ -47,6 +47,8 @@ struct trip {			/* an automatic suspension, for the circuit breaker */
 };
 
 struct actions {
+	char **redo;		/* customers whose automatic suspension a stop cut off */
+	size_t nredo;
 	struct loop *loop;
 	struct hook_runner *hook;
 	struct store *st;
@@ -162,6 +164,114 @@ actions_set_config(struct actions *a, const struct rw_config *cfg)
 	return more;
 }
 
+static void audit_outcome(struct actions *a, int64_t id, const char *outcome,
+    const char *detail);
+
+/* An audit entry of a hook run that never got its result: the daemon stopped (a kill, a
+ * crash, a stop) while it ran or waited to run again. Its outcome is still what was written
+ * when it started ("hook started", "suspend hook started ...", "requested") or after an
+ * exit 75 ("... exit 75 in N ms, will run again later"); a finished run's outcome begins
+ * "suspend: ..." or similar, and quotes the hook's output only after that part. */
+static int
+unfinished(const struct store_audit *e)
+{
+	const char *ms;
+
+	if (strcmp(e->action, "suspend") != 0 && strcmp(e->action, "resume") != 0)
+		return 0;
+	if (strncmp(e->outcome, "hook started", 12) == 0 || strcmp(e->outcome, "requested") == 0 ||
+	    strncmp(e->outcome, "suspend hook started", 20) == 0 ||
+	    strncmp(e->outcome, "unsuspend hook started", 22) == 0)
+		return 1;
+	/* the first " ms, " is the run's own: output comes after it */
+	return (ms = strstr(e->outcome, " ms, ")) != NULL &&
+	    strncmp(ms + 5, "will run again later", 20) == 0;
+}
+
+struct cut {
+	int64_t id;
+	char *customer;
+	int automatic;
+};
+
+struct cuts {
+	struct cut *v;
+	size_t n;
+};
+
+static void
+find_cut(void *arg, const struct store_audit *e)
+{
+	struct cuts *c = arg;
+	struct cut *nv;
+
+	if (!unfinished(e) || (nv = realloc(c->v, (c->n + 1) * sizeof *nv)) == NULL)
+		return;
+	c->v = nv;
+	nv[c->n].id = e->id;
+	nv[c->n].automatic = strcmp(e->actor, AUTO_ACTOR) == 0 && strcmp(e->action, "suspend") == 0;
+	if ((nv[c->n].customer = strdup(e->customer)) != NULL)
+		c->n++;
+}
+
+/* At start: the runs the last stop cut off are closed in the audit log, and the automatic
+ * suspensions among them wait in redo for actions_redo() (they would otherwise wait for the
+ * customer's next rise to the level, which at act never comes). An operator's run is not
+ * run again: the operator is told through its outcome. The newest 1000 entries are looked
+ * at: more runs than that under way at once is past the runner's queue (HOOK_QUEUE_MAX). */
+static int
+close_cut_runs(struct actions *a, char *err, size_t errlen)
+{
+	struct cuts c = { NULL, 0 };
+	char **nr;
+	size_t i, k;
+	int ret = -1;
+
+	if (store_audit_each(a->st, NULL, 0, 1000, find_cut, &c, err, errlen) == -1)
+		goto out;
+	for (i = 0; i < c.n; i++) {
+		audit_outcome(a, c.v[i].id, c.v[i].automatic ? "interrupted: rangewatchd stopped "
+		    "before the hook's result; asked again at its next start" : "interrupted: "
+		    "rangewatchd stopped before the hook's result; not run again: ask again by "
+		    "hand if it is still needed", NULL);
+		log_warnx("audit #%lld: a hook run for customer %s was cut off by the last stop%s",
+		    (long long)c.v[i].id, c.v[i].customer, c.v[i].automatic ?
+		    ": the automatic suspension is asked again" : "");
+		for (k = 0; k < a->nredo && c.v[i].automatic; k++)
+			if (strcmp(a->redo[k], c.v[i].customer) == 0)
+				break;
+		if (!c.v[i].automatic || k < a->nredo)
+			continue;
+		if ((nr = realloc(a->redo, (a->nredo + 1) * sizeof *nr)) == NULL) {
+			snprintf(err, errlen, "actions: out of memory");
+			goto out;
+		}
+		a->redo = nr;
+		a->redo[a->nredo++] = c.v[i].customer;
+		c.v[i].customer = NULL;
+	}
+	ret = 0;
+out:
+	for (i = 0; i < c.n; i++)
+		free(c.v[i].customer);
+	free(c.v);
+	return ret;
+}
+
+int
+actions_redo(struct actions *a, const char *customer)
+{
+	size_t i;
+
+	for (i = 0; i < a->nredo; i++)
+		if (strcmp(a->redo[i], customer) == 0) {
+			free(a->redo[i]);
+			a->redo[i] = a->redo[--a->nredo];
+			return 1;
+		}
+	return 0;
+}
+
 struct actions *
 actions_new(struct loop *l, struct hook_runner *hook, struct store *st, struct alert *al,
     struct model *m, const struct rw_config *cfg, char *err, size_t errlen)
@@ -178,7 +288,8 @@ actions_new(struct loop *l, struct hook_runner *hook, struct store *st, struct a
 	a->alert = al;
 	a->model = m;
 	(void)actions_set_config(a, cfg);
-	if (store_suspension_load(st, load_susp, a, err, errlen) == -1) {
+	if (store_suspension_load(st, load_susp, a, err, errlen) == -1 ||
+	    close_cut_runs(a, err, errlen) == -1) {
 		actions_free(a);
 		return NULL;
 	}
@@ -192,6 +303,9 @@ actions_free(struct actions *a)
 
 	if (a == NULL)
 		return;
+	for (i = 0; i < a->nredo; i++)
+		free(a->redo[i]);
+	free(a->redo);
 	for (i = 0; i < a->nsusp; i++)
 		free(a->susp[i].customer);
 	for (i = 0; i < a->njob; i++)

@@ -39,7 +39,10 @@ struct loop;
 struct model;
 struct store;
 
-/* Hooks (may be NULL: no [hook] path), the store, the alerts and the model (none owned). */
+/* Hooks (may be NULL: no [hook] path), the store, the alerts and the model (none owned).
+ * Hook runs the last stop cut off (audit entries without their result) get their outcome
+ * ("interrupted: ..."); the automatic suspensions among them are remembered for
+ * actions_redo(). */
 struct actions *actions_new(struct loop *l, struct hook_runner *hook, struct store *st,
     struct alert *al, struct model *m, const struct rw_config *cfg, char *err, size_t errlen);
 /* NULL-safe. */
@@ -49,6 +52,9 @@ void actions_free(struct actions *a);
  * the customers already at the level are then due what a rise to it would have given
  * them (actions_flag for each), else 0. */
 int actions_set_config(struct actions *a, const struct rw_config *cfg);
+/* 1 (once) when customer's automatic suspension was cut off by the last stop: the daemon
+ * then calls actions_flag for it again, at its current level. */
+int actions_redo(struct actions *a, const char *customer);
 /* Customer c's level changed to level (event: its flag history id; detail: the customer's
  * evidence, views_customer_detail). Runs the hook when the policy says so; writes what was
  * done or is recommended, one line, to line (for the alert). */

@@ -503,11 +503,14 @@ last_event(void *arg, const struct store_flag *f)
 /* A reload let the hook do more (actions_set_config): the customers already at a level get
  * now what a rise to it would have given them, not at their next rise, which may never come
  * (act is the top: a customer suspended in dry run stayed so after dry_run was turned
- * off). actions_flag skips those suspended for real, tagged never_suspend or under way. */
+ * off). actions_flag skips those suspended for real, tagged never_suspend or under way.
+ * With redo_only, at start: only the customers whose automatic suspension the last stop cut
+ * off (actions_redo). */
 static void
-reflag(struct rwd *d)
+reflag(struct rwd *d, int redo_only)
 {
 	size_t i, n = customers_count(d->f.customers);
+	const char *when = redo_only ? "start" : "reload";
 	const struct customer *cu;
 	struct model_customer mc;
 	char err[256], line[512];
@@ -515,20 +518,21 @@ reflag(struct rwd *d)
 	int64_t event;
 
 	for (i = 0; i < n && d->views != NULL; i++) {
-		if (model_customer(d->model, (long)i, &mc) == -1 || mc.level == RISK_NONE)
-			continue;
 		cu = customers_get(d->f.customers, i);
+		if ((redo_only && !actions_redo(d->actions, cu->id)) ||
+		    model_customer(d->model, (long)i, &mc) == -1 || mc.level == RISK_NONE)
+			continue;
 		event = 0;
 		if (store_flag_history(d->store, cu->id, 0, 1, last_event, &event, err,
 		    sizeof err) == -1)
-			log_warnx("reload: customer %s: its last level change: %s", cu->id, err);
+			log_warnx("%s: customer %s: its last level change: %s", when, cu->id, err);
 		if ((detail = views_customer_detail(d->views, (long)i)) == NULL) {
-			log_warnx("reload: customer %s: out of memory", cu->id);
+			log_warnx("%s: customer %s: out of memory", when, cu->id);
 			continue;
 		}
 		actions_flag(d->actions, (long)i, mc.level, event, detail, line, sizeof line);
 		if (line[0] != '\0')
-			log_info("reload: customer %s at %s: %s", cu->id, risk_level_name(mc.level),
+			log_info("%s: customer %s at %s: %s", when, cu->id, risk_level_name(mc.level),
 			    line);
 		json_decref(detail);
 	}
@@ -791,7 +795,7 @@ on_hup(void *arg)
 	    prefixes_count(d->f.space), customers_count(d->f.customers),
 	    d->f.lists ? dnsbl_lists_count(d->f.lists) : 0, d->f.cfg->risk.npolicies);
 	if (more)
-		reflag(d);
+		reflag(d, 0);
 }
 
 /* ------------------------------------------------------------------ start and stop */
@@ -953,6 +957,8 @@ main(int argc, char **argv)
 		log_warnx("out of memory");
 		goto out;
 	}
+	/* automatic suspensions the last stop cut off: asked again now, at today's levels */
+	reflag(&d, 1);
 	if (control_handle(d.control, "test-alert", CONTROL_ACT, cmd_test_alert, &d) == -1) {
 		log_warnx("out of memory");
 		goto out;

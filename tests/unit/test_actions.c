@@ -1231,6 +1231,75 @@ test_no_second_run_while_running(void **state)
 	orows_clear(outbox(f));
 }
 
+/* A stop (kill -9, crash) while hooks ran: at the next start the runs without a result are
+ * closed in the audit log; the automatic suspensions among them are asked again
+ * (actions_redo, once), an operator's is not; a finished run whose output merely quotes
+ * the words of an unfinished one is left alone. */
+static void
+test_cut_off_runs(void **state)
+{
+	static const struct {
+		const char *actor, *action, *customer, *outcome;
+		int cut, redo;
+	} rows[] = {
+		{ "rangewatchd (automatic)", "suspend", "4711", "hook started (dry run)", 1, 1 },
+		{ "rangewatchd (automatic)", "suspend", "4712",
+		    "suspend: exit 75 in 12 ms, will run again later: busy", 1, 1 },
+		{ "uid 0 (root)", "suspend", "4713",
+		    "suspend hook started; its result follows in the audit log", 1, 0 },
+		{ "uid 0 (root)", "resume", "4713", "requested", 1, 0 },
+		{ "rangewatchd (automatic)", "suspend", "4714",
+		    "suspend: exit 3 in 5 ms, FAILED: hook started 9 ms, will run again later", 0, 0 },
+		{ "rangewatchd (automatic)", "suspend", "4715",
+		    "suspend (dry run): exit 0 in 7 ms, done: ok", 0, 0 },
+	};
+	struct fx *f = *state;
+	struct store_audit au;
+	struct arows *x;
+	struct actions *b;
+	char err[256] = "";
+	size_t i, k;
+
+	for (i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		memset(&au, 0, sizeof au);
+		au.ts = 1700000000;
+		au.actor = rows[i].actor;
+		au.action = rows[i].action;
+		au.customer = rows[i].customer;
+		au.reason = "level act";
+		au.outcome = rows[i].outcome;
+		au.detail = "";
+		if (store_audit_add(f->mf.st, &au, NULL, err, sizeof err) == -1)
+			fail_msg("store_audit_add: %s", err);
+	}
+	b = new_actions(f, f->h);			/* the next start */
+	x = audits(f, NULL);
+	assert_int_equal(x->n, 6);
+	for (i = 0; i < 6; i++) {
+		k = 5 - i;				/* newest first */
+		if (!rows[k].cut)
+			assert_string_equal(x->r[i].outcome, rows[k].outcome);
+		else if (rows[k].redo)
+			assert_string_equal(x->r[i].outcome, "interrupted: rangewatchd stopped "
+			    "before the hook's result; asked again at its next start");
+		else
+			assert_string_equal(x->r[i].outcome, "interrupted: rangewatchd stopped "
+			    "before the hook's result; not run again: ask again by hand if it is "
+			    "still needed");
+	}
+	assert_int_equal(actions_redo(b, "4711"), 1);
+	assert_int_equal(actions_redo(b, "4711"), 0);	/* once */
+	assert_int_equal(actions_redo(b, "4712"), 1);
+	assert_int_equal(actions_redo(b, "4713"), 0);
+	assert_int_equal(actions_redo(b, "4714"), 0);
+	assert_int_equal(actions_redo(b, "4715"), 0);
+	actions_free(b);
+	/* closed once: a third start finds nothing left to close */
+	b = new_actions(f, f->h);
+	assert_int_equal(actions_redo(b, "4711"), 0);
+	actions_free(b);
+}
+
 /* BUG: an automatic unsuspend whose hook fails (any exit but 0 and 75, or 75 past
  * `retries`) leaves the suspension as it was and no job, so the very next actions_tick()
  * starts it again: the daemon ticks once a second, and each run is a new audit row and a
@@ -1279,6 +1348,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_unsuspend_failure_not_every_tick, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_cut_off_runs, setup, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -394,13 +394,24 @@ def check_store(tag, pre, cmds, tests):
         if n != 1:
             bad("%s: customer %s acknowledged by %s ('%s'): %d audit entries" % (
                 tag, cust, by, why, n))
-    # automatic suspensions: at most one per change to the level that sets them off
+    # automatic suspensions: at most one per change to the level that sets them off, not
+    # counting runs a kill cut off (closed as "interrupted" at the next start, which asks
+    # again: each of those has a later automatic suspension of the same customer)
     for cust, n in c.execute("SELECT customer, count(*) FROM audit WHERE actor = "
-                             "'rangewatchd (automatic)' AND action = 'suspend' GROUP BY customer"):
+                             "'rangewatchd (automatic)' AND action = 'suspend' AND "
+                             "outcome NOT LIKE 'interrupted:%' GROUP BY customer"):
         acts = sum(1 for r in post["flag_history"].values() if r[2] == cust and r[4] == "act")
         if n > acts:
             bad("%s: customer %s suspended automatically %d times for %d changes to act" % (
                 tag, cust, n, acts))
+    for aid, cust in c.execute("SELECT id, customer FROM audit WHERE actor = "
+                               "'rangewatchd (automatic)' AND action = 'suspend' AND "
+                               "outcome LIKE 'interrupted:%asked again%'").fetchall():
+        if not c.execute("SELECT count(*) FROM audit WHERE actor = 'rangewatchd (automatic)' "
+                         "AND action = 'suspend' AND customer = ? AND id > ?",
+                         (cust, aid)).fetchone()[0]:
+            bad("%s: customer %s: the automatic suspension cut off at audit #%d was not asked "
+                "again at the next start" % (tag, cust, aid))
     # every level change to watch/warn/act has exactly one alert row
     want, have = {}, {}
     for r in post["flag_history"].values():
