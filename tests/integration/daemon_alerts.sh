@@ -26,26 +26,7 @@ conf "replay = $tmp/story.pcap
 replay_speed = 0" >"$tmp/etc/rangewatch.conf"
 
 # the desk's server: every message saved as one file, the envelope recipients in its name
-smtp_up() {
-	$PY - "$smtp_port" "$tmp/mail" >"$tmp/smtp.log" 2>&1 <<'PYEOF' &
-import os, sys, time, uuid
-from aiosmtpd.controller import Controller
-class H:
-    async def handle_DATA(self, server, session, env):
-        name = "%s.%s.eml" % (uuid.uuid4().hex, "+".join(env.rcpt_tos))
-        with open(os.path.join(sys.argv[2], name), "wb") as f:
-            f.write(env.original_content)
-        return "250 OK"
-c = Controller(H(), hostname="127.0.0.1", port=int(sys.argv[1]))
-c.start()
-print("listening", flush=True)
-while True:
-    time.sleep(3600)
-PYEOF
-	smtp_pid=$!
-	pids="$pids $smtp_pid"
-	poll 20 grep -q listening "$tmp/smtp.log" || { echo "FAIL aiosmtpd did not start"; cat "$tmp/smtp.log"; exit 1; }
-}
+smtp_up() { sink "$smtp_port" "$tmp/mail"; smtp_pid=$sink_pid; }
 queued() { sql "SELECT count(*) FROM outbox WHERE state = 'queued' AND kind = 'mail'"; }
 act_queued() { [ "$(sql "SELECT count(*) FROM outbox WHERE kind = 'mail' AND level = 'act' AND customer = '1001'")" -ge 1 ]; }
 

@@ -263,22 +263,7 @@ chmod 755 "$tmp/hookbin" "$tmp/hookbin/hook.sh"
 
 smtp_port=$(free_port)
 mkdir -p "$tmp/mail"
-$PY - "$smtp_port" "$tmp/mail" >"$tmp/smtp.log" 2>&1 <<'PYEOF' &
-import os, sys, time, uuid
-from aiosmtpd.controller import Controller
-class H:
-    async def handle_DATA(self, server, session, env):
-        name = "%s.%s.eml" % (uuid.uuid4().hex, "+".join(env.rcpt_tos))
-        with open(os.path.join(sys.argv[2], name), "wb") as f:
-            f.write(env.original_content)
-        return "250 OK"
-Controller(H(), hostname="127.0.0.1", port=int(sys.argv[1])).start()
-print("listening", flush=True)
-while True:
-    time.sleep(3600)
-PYEOF
-pids="$pids $!"
-poll 20 grep -q listening "$tmp/smtp.log" || { echo "FAIL aiosmtpd did not start"; exit 1; }
+sink "$smtp_port" "$tmp/mail"
 
 EXTRA_CONF="[alert]
 smtp_url = smtp://127.0.0.1:$smtp_port

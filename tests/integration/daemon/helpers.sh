@@ -43,3 +43,11 @@ poll() {	# poll SECONDS COMMAND... -> until COMMAND succeeds
 }
 # level_of ID -> the level of customer ID
 level_of() { rwc customers --all --json | js "[c['level'] for c in d['customers'] if c['id']=='$1'][0]"; }
+# sink PORT FOLDER: the abuse desk's SMTP server (netns/abuse_sink.py, aiosmtpd) on
+# 127.0.0.1:PORT, every message kept as FOLDER/<uuid>.<rcpts>.eml; its pid in sink_pid
+sink() {
+	$PY "$(dirname "$0")/netns/abuse_sink.py" 127.0.0.1 "$1" "$2" >"$tmp/smtp.log" 2>&1 &
+	sink_pid=$!
+	pids="$pids $sink_pid"
+	poll 20 grep -q ready "$tmp/smtp.log" || { echo "FAIL aiosmtpd did not start"; cat "$tmp/smtp.log"; exit 1; }
+}
