@@ -899,6 +899,18 @@ store_hold(struct store *s, char *err, size_t errlen)
 	return 0;
 }
 
+/* A held transaction failed: rolled back whole, with the batch it rode on. */
+static void
+lose_hold(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		run(s, ST_ROLLBACK);
+	log_warnx("store: %s: a held transaction (%zu state updates with it) was rolled back",
+	    s->path, s->batch_rows);
+	s->in_batch = 0;
+	s->batch_rows = 0;
+}
+
 int
 store_release(struct store *s, int keep, char *err, size_t errlen)
 {
@@ -913,12 +925,7 @@ store_release(struct store *s, int keep, char *err, size_t errlen)
 	}
 	if ((!keep && run(s, ST_HOLD_UNDO) == -1) || run(s, ST_HOLD_RELEASE) == -1) {
 		fail(s, keep ? "ending a hold" : "undoing a hold", err, errlen);
-		if (!sqlite3_get_autocommit(s->db))
-			run(s, ST_ROLLBACK);
-		log_warnx("store: %s: a held transaction (%zu state updates with it) was rolled "
-		    "back", s->path, s->batch_rows);
-		s->in_batch = 0;
-		s->batch_rows = 0;
+		lose_hold(s);
 		s->hold_lost = s->hold > 0;
 		return -1;
 	}
@@ -927,12 +934,7 @@ store_release(struct store *s, int keep, char *err, size_t errlen)
 	if (run(s, ST_COMMIT) == -1) {
 		fail(s, "committing", err, errlen);
 		/* all or nothing: a hold left open would commit later behind the caller's back */
-		if (!sqlite3_get_autocommit(s->db))
-			run(s, ST_ROLLBACK);
-		log_warnx("store: %s: a held transaction (%zu state updates with it) was rolled "
-		    "back", s->path, s->batch_rows);
-		s->in_batch = 0;
-		s->batch_rows = 0;
+		lose_hold(s);
 		return -1;
 	}
 	s->in_batch = 0;
