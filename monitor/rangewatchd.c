@@ -471,7 +471,8 @@ reflag(struct rwd *d)
 	int64_t event;
 
 	for (i = 0; i < n && d->views != NULL; i++) {
-		if (model_customer(d->model, (long)i, &mc) == -1 || mc.level == RISK_NONE)
+		/* the hook's level is warn or act: nobody below warn is due anything */
+		if (model_customer(d->model, (long)i, &mc) == -1 || mc.level < RISK_WARN)
 			continue;
 		cu = customers_get(d->f.customers, i);
 		event = 0;
