@@ -519,8 +519,9 @@ reflag(struct rwd *d, int redo_only)
 
 	for (i = 0; i < n && d->views != NULL; i++) {
 		cu = customers_get(d->f.customers, i);
+		/* the hook's level is warn or act: nobody below warn is due anything */
 		if ((redo_only && !actions_redo(d->actions, cu->id)) ||
-		    model_customer(d->model, (long)i, &mc) == -1 || mc.level == RISK_NONE)
+		    model_customer(d->model, (long)i, &mc) == -1 || mc.level < RISK_WARN)
 			continue;
 		event = 0;
 		if (store_flag_history(d->store, cu->id, 0, 1, last_event, &event, err,

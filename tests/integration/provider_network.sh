@@ -529,8 +529,13 @@ evaluated() { seen2004; [ "$(rwc status --json | js 'd["evaluated"]')" -ge "$b" 
 poll 75 evaluated && sleep 3 || bad "no evaluation after the restart"
 # the neighbour sent on meanwhile: the minute rows from the restart's minute on grow
 after_restart "after its first minute" $((t_restart / 60 * 60))
-expect "2001 smtp_1h.sessions and sparkline after restart" "$S7 $S7" \
-    "$(rwc customers 2001 --json | js '"%d %d" % (d["smtp_1h"]["sessions"], sum(d["spark"]))')"
+c1=$(rwc customers 2001 --json)
+expect "2001 sparkline after restart: sessions in 24 h" "$S7" "$(echo "$c1" | js 'sum(d["spark"])')"
+if [ "$h_send" = "$(($(date +%s) / 3600))" ]; then
+	expect "2001 smtp_1h.sessions after restart" "$S7" "$(echo "$c1" | js 'd["smtp_1h"]["sessions"]')"
+else
+	echo "note: an hour boundary passed since the bursts: smtp_1h is the sliding approximation"
+fi
 expect "hook runs after the restart: still one dry, one real per spammer" "1 1 1 1 1 1" \
     "$(for c in $SPAM; do printf '%s %s ' "$(calls "suspend $c" 1)" "$(calls "suspend $c" 0)"; done | sed 's/ $//')"
 expect "no repeated listing event (same event twice in a row for a key)" "" \
