@@ -231,12 +231,12 @@ close_cut_runs(struct actions *a, char *err, size_t errlen)
 		goto out;
 	for (i = 0; i < c.n; i++) {
 		audit_outcome(a, c.v[i].id, c.v[i].automatic ? "interrupted: rangewatchd stopped "
-		    "before the hook's result; asked again at its next start" : "interrupted: "
-		    "rangewatchd stopped before the hook's result; not run again: ask again by "
-		    "hand if it is still needed", NULL);
+		    "before the hook's result; asked again at its next start if still due" :
+		    "interrupted: rangewatchd stopped before the hook's result; not run again: "
+		    "ask again by hand if it is still needed", NULL);
 		log_warnx("audit #%lld: a hook run for customer %s was cut off by the last stop%s",
 		    (long long)c.v[i].id, c.v[i].customer, c.v[i].automatic ?
-		    ": the automatic suspension is asked again" : "");
+		    ": the automatic suspension is asked again if still due" : "");
 		for (k = 0; k < a->nredo && c.v[i].automatic; k++)
 			if (strcmp(a->redo[k], c.v[i].customer) == 0)
 				break;

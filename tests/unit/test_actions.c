@@ -1281,7 +1281,7 @@ test_cut_off_runs(void **state)
 			assert_string_equal(x->r[i].outcome, rows[k].outcome);
 		else if (rows[k].redo)
 			assert_string_equal(x->r[i].outcome, "interrupted: rangewatchd stopped "
-			    "before the hook's result; asked again at its next start");
+			    "before the hook's result; asked again at its next start if still due");
 		else
 			assert_string_equal(x->r[i].outcome, "interrupted: rangewatchd stopped "
 			    "before the hook's result; not run again: ask again by hand if it is "
