@@ -112,7 +112,8 @@ demo: deps-demo all
 # nice: it shares the machine. SOAK_MINUTES=3 for a quick look.
 SOAK_MINUTES ?= 60
 soak: all $(B)/bench/gen_capture
-	@SOAK_MINUTES=$(SOAK_MINUTES) RW_BIN=$(CURDIR)/$(BIN) nice -n 10 bench/soak.sh
+	@SOAK_MINUTES=$(SOAK_MINUTES) RW_BIN=$(CURDIR)/$(BIN) SOAK_GEN=$(CURDIR)/$(B)/bench/gen_capture \
+	    nice -n 10 bench/soak.sh
 
 # Installs missing Debian packages when root; otherwise prints the exact command and stops.
 define need_debs

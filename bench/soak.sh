@@ -31,8 +31,9 @@
 # a tool is missing or the daemon dies; not root: says so, exits 1 (a soak not run is not a
 # pass). Everything it starts is stopped by pid and its folder removed on exit.
 #
-# Knobs: SOAK_MINUTES (60), SOAK_PPS (2000), SOAK_SPEED (384), SOAK_SENDERS (2000),
-# SOAK_SAMPLE (10), SOAK_ZONE_EVERY (30), SOAK_SEED (1), RW_BIN (bin).
+# Knobs: SOAK_MINUTES (60; 3 at least), SOAK_PPS (2000), SOAK_SPEED (384), SOAK_SENDERS
+# (2000), SOAK_SAMPLE (10), SOAK_ZONE_EVERY (30), SOAK_SEED (1), RW_BIN (bin), SOAK_GEN
+# (build/release/bench/gen_capture).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,7 +46,7 @@ ZONE_EVERY=${SOAK_ZONE_EVERY:-30}
 SEED=${SOAK_SEED:-1}
 RESULTS=${SOAK_RESULTS_FILE:-bench/RESULTS.md}
 RW_BIN=${RW_BIN:-bin}
-GEN=build/release/bench/gen_capture
+GEN=${SOAK_GEN:-build/release/bench/gen_capture}
 PY=/usr/bin/python3
 MRET=3600 HRET=$((8 * 86400))	# the store's retentions below, in seconds
 say() { printf 'soak: %s\n' "$*"; }

@@ -182,6 +182,10 @@ def report(samples_path, final_path):
     dur = t1 - t0
     warm = t0 + max(120.0, 0.2 * dur)
     after = [s for s in S if s["t"] >= warm]
+    if len(after) < 3:
+        print("soak: the run is not much longer than its warm-up (%.0f s): nothing to judge "
+              "(SOAK_MINUTES >= 3)" % (warm - t0))
+        return 1
     w = after[0]
     mib = lambda k: k / 1024.0
 
