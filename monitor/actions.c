@@ -65,6 +65,8 @@ struct actions {
 	size_t ntrip;
 	struct actions_stats stats;
 	int logged_output;	/* a hook's output past HOOK_OUTPUT_MAX was logged (once) */
+	int64_t breaker_said;	/* when the open circuit breaker was last mailed and logged */
+	uint64_t breaker_unsaid;	/* stops since then, told in the next notice */
 };
 
 static char *
@@ -554,14 +556,26 @@ actions_flag(struct actions *a, long c, enum risk_level level, int64_t event,
 		snprintf(line, len, "NOT suspended: circuit breaker open (%zu automatic "
 		    "suspensions in the last hour, %zu in %s; bounds %d and %d)", all, in_range,
 		    range[0] ? range : "its range", a->max_hour, a->max_range);
+		a->stats.breaker++;
+		/* the desk hears of an open breaker once an hour, not once per customer it
+		 * stopped (a spam wave would send a mail for each) */
+		if (a->breaker_said != 0 && time(NULL) - a->breaker_said < HOUR) {
+			a->breaker_unsaid++;
+			return;
+		}
 		snprintf(body, sizeof body, "rangewatch did not suspend customer %s: %s.\n"
 		    "Automatic suspensions stop at the bounds of [hook] max_per_hour and "
-		    "max_per_range until the hour has passed. Look at the flagged customers: "
-		    "rangewatch customers\n", cu->id, line);
+		    "max_per_range until the hour has passed. %llu more were stopped since the "
+		    "last notice; the next notice comes in an hour at the earliest (the audit log "
+		    "and status count every one). Look at the flagged customers: "
+		    "rangewatch customers\n", cu->id, line, (unsigned long long)a->breaker_unsaid);
 		if (alert_notice(a->alert, cu->id, "CIRCUIT BREAKER OPEN: automatic suspensions "
 		    "stopped", body, err, sizeof err) == -1)
 			log_warnx("actions: circuit breaker notice: %s", err);
-		log_warnx("customer %s: %s", cu->id, line);
+		log_warnx("customer %s: %s (%llu more stopped since the last notice; said at most "
+		    "once an hour)", cu->id, line, (unsigned long long)a->breaker_unsaid);
+		a->breaker_said = (int64_t)time(NULL);
+		a->breaker_unsaid = 0;
 		return;
 	}
 	ips_of(cu, detail, ips, sizeof ips);

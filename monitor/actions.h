@@ -34,6 +34,7 @@ struct actions_stats {
 				 * HOOK_QUEUE_MAX, the evidence over HOOK_EVIDENCE_MAX) */
 	uint64_t output_cut;	/* runs whose output passed HOOK_OUTPUT_MAX */
 	uint64_t output_dropped;	/* bytes of output dropped past it */
+	uint64_t breaker;	/* automatic suspensions the circuit breaker stopped */
 };
 struct loop;
 struct model;

@@ -684,11 +684,11 @@ status_of(void *arg, json_t *o)
 		struct actions_stats hs;
 
 		actions_get_stats(d->actions, &hs);
-		json_object_set_new(o, "hooks", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
+		json_object_set_new(o, "hooks", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 		    "pending", (json_int_t)hook_pending(d->hook), "runs", (json_int_t)hs.runs,
 		    "failed", (json_int_t)hs.failed, "refused", (json_int_t)hs.refused,
 		    "output_cut", (json_int_t)hs.output_cut, "output_dropped",
-		    (json_int_t)hs.output_dropped));
+		    (json_int_t)hs.output_dropped, "breaker", (json_int_t)hs.breaker));
 	}
 	memset(&ps, 0, sizeof ps);
 	if (d->prober != NULL)

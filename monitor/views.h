@@ -43,7 +43,8 @@
  *                [alert] or [webhook] is set),
  *      "hooks":{"pending":N,"runs":N,"failed":N,"refused":N (runs the runner would not
  *               take),"output_cut":N (runs whose output passed 8 KiB),"output_dropped":N
- *               (bytes)} (when [hook] path is set)}
+ *               (bytes),"breaker":N (automatic suspensions the circuit breaker
+ *               stopped)} (when [hook] path is set)}
  *   customers   {"limit":N (default 100, 0 all),"all":B (also level none),
  *                "customer":ID (just that one),"filter":S (substring of id or name),
  *                "range":CIDR, "list":NAME (only customers with an IP listed on it)} ->
