@@ -46,7 +46,7 @@ enum req {
 	R_STATUS, R_RANGES, R_CUSTOMERS, R_CUSTOMER, R_CALERTS, R_ALERTS, R_LISTINGS, R_ACT,
 	R_COUNT
 };
-enum pair { P_RED = 1, P_YELLOW, P_GREEN, P_CYAN, P_BAR };
+enum pair { P_RED = 1, P_YELLOW, P_GREEN, P_CYAN };
 enum prompt { PR_NONE, PR_FILTER, PR_REASON, PR_CONFIRM };
 /* The customer table's columns, in the order `o` steps through them; S_RISK is the
  * daemon's own order (level, then contribution x blast radius). */
