@@ -31,6 +31,9 @@ struct snap {			/* a traffic record's counters as of the last minute */
 	uint64_t bytes_out, dst;
 	uint32_t syn, sessions, mail_from, rcpt_to, data, starttls, r4, r5, cited;
 	uint32_t first_seen;
+	uint32_t citedip, r5adj;	/* what the risk engine counts (see report_lists) */
+	uint32_t *lc;			/* per list: replies naming it, as of the last minute */
+	uint32_t nlc;
 	uint8_t suspect;
 	uint8_t observed;		/* the risk engine has had a snapshot of it */
 };
@@ -396,6 +399,8 @@ model_free(struct model *m)
 	if (m->env.listings != NULL)
 		listings_set_hook(m->env.listings, NULL, NULL);
 	risk_free(m->risk);
+	for (size_t i = 0; i < m->nsnap; i++)
+		free(m->snap[i].lc);
 	free(m->snap);
 	free(m->base);
 	free_custs(m->cust, m->ncust);
@@ -437,8 +442,8 @@ set_bases(struct model *m)
 	for (i = 0; b != NULL && i < m->nsnap; i++) {
 		b[i].conn = m->snap[i].sessions;
 		b[i].rcpt = m->snap[i].rcpt_to;
-		b[i].r5 = m->snap[i].r5;
-		b[i].cited = m->snap[i].cited;
+		b[i].r5 = m->snap[i].r5adj;
+		b[i].cited = m->snap[i].citedip;
 		b[i].dst = m->snap[i].dst;
 		m->snap[i].observed = 0;
 	}
@@ -493,6 +498,51 @@ static uint32_t
 d32(uint32_t now, uint32_t before)
 {
 	return now >= before ? now - before : now;	/* a reset counts from 0 */
+}
+
+/*
+ * The minute's replies naming each list for one sender: each list's count goes to the risk
+ * engine as reports (ip scope: a provisional listing, re-checked in DNS at once; range and
+ * asn scope: the escalation happened). What the engine counts as this IP's own citations
+ * are the replies naming an ip-scope list (*dip, the most of any one list, so a reply
+ * naming two is not counted twice); replies naming a range or ASN list (*drange) speak of
+ * the neighbourhood, not of this sender, and are taken out of its rejections: once a /24
+ * is listed, every innocent in it is rejected too.
+ */
+static void
+report_lists(struct model *m, const struct traffic_ip *ip, struct snap *s, int64_t now,
+    uint32_t *dip, uint32_t *drange)
+{
+	size_t n = traffic_ncite(m->env.traffic), i;
+
+	*dip = *drange = 0;
+	if (ip->cites == NULL || n == 0)
+		return;
+	if (s->nlc != n) {
+		free(s->lc);
+		s->nlc = 0;
+		if ((s->lc = calloc(n, sizeof *s->lc)) == NULL)
+			return;
+		s->nlc = (uint32_t)n;
+	}
+	for (i = 0; i < n; i++) {
+		const struct dnsbl_list *l = m->lists != NULL && i < dnsbl_lists_count(m->lists) ?
+		    dnsbl_lists_get(m->lists, i) : NULL;
+		uint32_t d = d32(ip->cites[i], s->lc[i]);
+
+		s->lc[i] = ip->cites[i];
+		if (d == 0 || l == NULL)
+			continue;
+		if (risk_reported(m->risk, l->name, &ip->addr, d, now) == -1)
+			note_full(m);
+		if (l->scope == DNSBL_SCOPE_IP) {
+			if (d > *dip)
+				*dip = d;
+			if (m->env.recheck != NULL)
+				m->env.recheck(m->env.arg, i, &ip->addr);
+		} else if (d > *drange)
+			*drange = d;
+	}
 }
 
 static int
@@ -582,10 +632,17 @@ account(struct model *m, int64_t ts, int64_t now)
 			log_warnx("model: %s", err);
 			return -1;
 		}
+		{
+			uint32_t dip, drange, d5 = d32(ip->replies_5xx, s->r5);
+
+			report_lists(m, ip, s, now, &dip, &drange);
+			s->citedip += dip;
+			s->r5adj += d5 - (drange < d5 ? drange : d5);
+		}
 		rc.connections = ip->sessions;
 		rc.rcpt = ip->rcpt_to;
-		rc.replies_5xx = ip->replies_5xx;
-		rc.cited = cited;
+		rc.replies_5xx = s->r5adj;
+		rc.cited = s->citedip;
 		rc.distinct_dst = dst;
 		if (i < m->nbase) {
 			rc.connections -= m->base[i].conn;
@@ -625,11 +682,14 @@ account(struct model *m, int64_t ts, int64_t now)
 json_t *
 model_nb_json(const struct risk_nb_view *v)
 {
-	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:f, s:f}", "policy", v->policy,
+	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:f, s:f, s:I, s:f, s:f, s:f, s:b}",
+	    "policy", v->policy,
 	    "scope", v->scope == RISK_SCOPE_ASN ? "asn" : "range", "key", v->key,
 	    "impacts", (json_int_t)v->impacts, "suspects", (json_int_t)v->suspects,
 	    "threshold", (json_int_t)v->threshold, "pressure", v->pressure,
-	    "projected", v->projected);
+	    "projected", v->projected, "provisional", (json_int_t)v->provisional,
+	    "likelihood", v->likelihood, "estimated", v->estimated, "pace", v->pace,
+	    "reported_escalated", v->reported);
 }
 
 json_t *

@@ -50,6 +50,9 @@ struct model_env {
 	struct control *control;	/* not owned; NULL: no events */
 	/* an IP turned suspect: the daemon asks the DNSBL probe at once; NULL: none */
 	void (*suspect)(void *arg, const struct rw_addr *ip);
+	/* remote replies named ip-scope list index li (dnsbl_lists order) for ip: the daemon
+	 * re-checks that IP on that list at once, past a cached negative; NULL: none */
+	void (*recheck)(void *arg, size_t li, const struct rw_addr *ip);
 	/* customer c's level changed (recorded in a store hold that commits when this
 	 * returns, with the durable writes made here): alerts and hooks; NULL: none */
 	void (*flag)(void *arg, long c, enum risk_level level, enum risk_level previous,

@@ -1,139 +1,43 @@
 /*
- * risk.c — the risk engine (see risk.h for the words and the baseline choice).
- * For: turning listing states and per-IP SMTP history into neighbourhood pressures,
- * forecasts and ranked customer flags with evidence. Owns: the IP history table (dense
- * array + hidx, bounded by max_ips), the list of IPs whose history changed since the last
- * risk_export_dirty(), the neighbourhood table, the interned list names and every result
- * of the last risk_evaluate(). Never: I/O, the clock, escaping text, or keeping pointers
- * into the customer map or prefixes beyond risk_set_space().
+ * risk.c — the risk engine's state (see risk.h for the words and the baseline choice):
+ * config and policies, the IP history table, the neighbourhoods, observations, listings
+ * and reports, persistence and the results' accessors. The evaluation itself is in
+ * risk_score.c (one IP), risk_eval.c (neighbourhoods and levels) and risk_evidence.c
+ * (the words), over the structures of risk_int.h.
+ * Owns: the IP history table (dense array + hidx, bounded by max_ips), the list of IPs
+ * whose history changed since the last risk_export_dirty(), the neighbourhood table, the
+ * interned list names and every result of the last risk_evaluate(). Never: I/O, the
+ * clock, escaping text, or keeping pointers into the customer map or prefixes beyond
+ * risk_set_space().
  */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "dnsbl_txt.h"
-#include "hidx.h"
-#include "risk.h"
+#include "risk_int.h"
 
-#define MAX_LISTS	64
-#define NONE		UINT32_MAX
-#define HOUR		3600
-#define EV_IPS_MAX	10	/* IP lines per customer's evidence */
-#define EV_NAMES_MAX	10	/* contributors named per escalated neighbourhood */
-#define LINE_MAX_LEN	1024
 #define WALK_MAX	(1u << 17)	/* ranges walked per customer block at most */
-
-enum { C_CONN, C_RCPT, C_5XX, C_CITED, C_MX, NC };
-
-/* iprec.flags */
-#define F_DIRTY		0x01	/* in r->dirty[]: changed since the last export */
-#define F_RESTORED	0x02	/* imported, not observed since: the next snapshot counts
-				 * from zero (the capture's counters restarted with us) */
+#define REP_HALF_LIFE	3600.0		/* reports naming a list: decay half-life, s */
 
 /* The persisted state of one IP (risk_export_dirty/risk_import), little-endian:
- *   0 version (1)       1 hour u32           5 cur[5] u32        25 prev[5] u32
+ *   0 version (2)       1 hour u32           5 cur[5] u32        25 prev[5] u32
  *  45 last: connections, rcpt, replies_5xx, cited u32, distinct_dst u64
  *  69 mean f32 bits    73 peak f32 bits     77 hours u16        79 seen u8
- *  80 last_active i64  88 woke_at i64       96 engine t0 i64   104 end */
-#define STATE_VERSION	1
-#define STATE_LEN	104
+ *  80 last_active i64  88 woke_at i64       96 engine t0 i64
+ * 104 mxmean f32      108 mxpeak f32       112 rjmean f32      116 spam f32
+ * 120 spam_last i64   128 end
+ * Version 1 is the first 104 bytes: it is still read (the new baselines start at 0). */
+#define STATE_VERSION	2
+#define STATE_LEN	128
+#define STATE_V1_LEN	104
 _Static_assert(STATE_LEN <= RISK_STATE_MAX, "the state outgrew RISK_STATE_MAX");
-
-struct lrec {			/* one ip-scope listing of one IP */
-	struct lrec *next;
-	uint8_t list, listed;
-	int64_t first, last;
-};
-
-struct iprec {
-	struct rw_addr addr;
-	int32_t customer;
-	uint32_t nb_range, nb_asn;
-	uint32_t hour;		/* hour number of cur[] */
-	uint32_t cur[NC], prev[NC];
-	struct risk_counters last;
-	float mean, peak;	/* connections/h baseline */
-	uint16_t hours;		/* finalized hours of baseline */
-	uint8_t seen, rules;
-	uint8_t flags;		/* F_* (sits in padding: the record does not grow) */
-	int64_t last_active, woke_at;
-	struct lrec *lst;
-};
-
-struct nb {
-	uint8_t scope;
-	struct rw_cidr cidr;	/* scope range */
-	uint32_t asn;		/* scope asn */
-	uint64_t ips, customer_ips;
-};
-
-struct esc {			/* an escalating listing of a neighbourhood */
-	uint32_t nb;
-	uint8_t pol, listed;
-	int64_t since;
-	long count;
-};
-
-struct imp {			/* an IP that is an impact or a suspect under a policy */
-	uint32_t ip, nb, view;
-	uint8_t pol, impact;
-	int64_t first, leave;
-};
-
-struct cand {			/* a customer's IP worth a word */
-	int32_t cust;
-	uint32_t ip;
-};
-
-struct risk {
-	struct risk_config cfg;
-	const struct prefixes *pfx;
-	const struct customers *cus;
-	char lists[MAX_LISTS][RISK_NAME_MAX];
-	size_t nlists;
-	uint64_t feedmask[RISK_MAX_POLICIES];
-	int64_t t0;		/* first time the engine saw traffic */
-
-	struct iprec *ip;
-	size_t nip, capip;
-	uint64_t ip_refused;	/* IPs turned away: the table was at max_ips */
-	struct hidx ipidx;
-	uint32_t *dirty;	/* ids with F_DIRTY, each once; capacity follows capip so
-				 * that marking never fails */
-	size_t ndirty, capdirty;
-
-	struct nb *nb;
-	size_t nnb, capnb;
-	struct hidx nbidx;
-
-	struct esc *esc;
-	size_t nesc, capesc;
-
-	/* results */
-	struct imp *imp;
-	size_t nimp, capimp;
-	struct risk_nb_view *view;
-	uint32_t *vnb;		/* view -> nb */
-	uint8_t *vpol;
-	size_t nview, capview;
-	const struct risk_nb_view **vorder;
-	struct risk_flag *flag;
-	size_t nflag;
-	int32_t *flag_of;	/* customer -> flag index or -1 */
-	size_t nflag_of;
-	const struct risk_nb_view **fnb;	/* per-flag views */
-	char **lines;
-	size_t nlines;
-	const char **lineptr;
-};
 
 /* ---------------------------------------------------------------- helpers */
 
-static int
-grow(void *pp, size_t *cap, size_t need, size_t el)
+int
+risk_grow(void *pp, size_t *cap, size_t need, size_t el)
 {
 	void **p = pp;
 	size_t n = *cap ? *cap : 16;
@@ -161,16 +65,16 @@ setname(char *dst, const char *src)
 	dst[n] = '\0';
 }
 
-static uint64_t
-block_size(unsigned mplen)
+uint64_t
+risk_block_size(unsigned mplen)
 {
 	unsigned host = 128 - mplen;
 
 	return host >= 64 ? UINT64_MAX : (uint64_t)1 << host;
 }
 
-static uint64_t
-sat_add(uint64_t a, uint64_t b)
+uint64_t
+risk_sat_add(uint64_t a, uint64_t b)
 {
 	return a + b < a ? UINT64_MAX : a + b;
 }
@@ -192,29 +96,6 @@ addr_advance(struct rw_addr *a, unsigned plen)
 			return 0;
 	}
 	return 1;
-}
-
-static void
-fmt_time(int64_t t, char *buf, size_t len)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (gmtime_r(&tt, &tm) == NULL || strftime(buf, len, "%Y-%m-%d %H:%M UTC", &tm) == 0)
-		snprintf(buf, len, "%lld", (long long)t);
-}
-
-static void
-fmt_dur(int64_t s, char *buf, size_t len)
-{
-	if (s < 0)
-		s = 0;
-	if (s >= 86400)
-		snprintf(buf, len, "%lld d %lld h", (long long)(s / 86400),
-		    (long long)(s % 86400 / 3600));
-	else
-		snprintf(buf, len, "%lld h %lld min", (long long)(s / 3600),
-		    (long long)(s % 3600 / 60));
 }
 
 /* ------------------------------------------------------------- policies */
@@ -246,6 +127,7 @@ risk_policy_init(struct risk_policy *p, const char *name, enum risk_scope scope)
 	recompute(p, NULL);
 	p->asn_min_impacts = 50;
 	p->asn_spamscore = 50;
+	p->spam_per_impact = 1000;
 }
 
 int
@@ -338,6 +220,12 @@ risk_config_init(struct risk_config *c)
 	c->warn_at = 0.5;
 	c->act_at = 0.8;
 	c->rate_window = 86400;
+	c->reject_ratio = 0.5;
+	c->reject_ratio_weak = 0.1;
+	c->cited_share = 0.01;
+	c->provisional_for = 2 * 3600;
+	c->horizon = 6 * 3600;
+	c->main_share = 1.0 / 3;
 	c->npolicies = risk_default_policies(c->policy, RISK_MAX_POLICIES);
 }
 
@@ -358,16 +246,30 @@ risk_config_check(const struct risk_config *c, char *err, size_t errlen)
 		snprintf(err, errlen, "warn_at must be > 0 and <= act_at");
 		return -1;
 	}
-	if (c->rate_window <= 0) {
-		snprintf(err, errlen, "rate_window must be > 0");
+	if (c->rate_window <= 0 || c->provisional_for <= 0 || c->horizon < 0) {
+		snprintf(err, errlen, "rate_window and provisional_for must be > 0, horizon >= 0");
+		return -1;
+	}
+	if (!(c->reject_ratio_weak > 0 && c->reject_ratio_weak <= c->reject_ratio &&
+	    c->reject_ratio <= 1)) {
+		snprintf(err, errlen, "reject_ratio_weak must be > 0 and <= reject_ratio <= 1");
+		return -1;
+	}
+	if (!(c->cited_share >= 0 && c->cited_share <= 1)) {
+		snprintf(err, errlen, "cited_share must be 0..1");
+		return -1;
+	}
+	if (!(c->main_share > 0 && c->main_share <= 1)) {
+		snprintf(err, errlen, "main_share must be > 0 and <= 1");
 		return -1;
 	}
 	for (i = 0; i < c->npolicies; i++) {
 		const struct risk_policy *p = &c->policy[i];
 		if (p->name[0] == '\0' || p->nfeeds == 0 || p->nfeeds > RISK_MAX_FEEDS ||
-		    p->window <= 0) {
+		    p->window <= 0 || !(p->spam_per_impact >= 1)) {
 			snprintf(err, errlen, "policy %zu (%.64s): needs a name, 1..%d feeding "
-			    "lists and a window > 0", i, p->name, RISK_MAX_FEEDS);
+			    "lists, a window > 0 and spam_per_impact >= 1", i, p->name,
+			    RISK_MAX_FEEDS);
 			return -1;
 		}
 	}
@@ -407,6 +309,8 @@ risk_new(const struct risk_config *c, char *err, size_t errlen)
 	if ((r = calloc(1, sizeof *r)) == NULL)
 		goto oom;
 	r->cfg = *c;
+	for (size_t k = 0; k < RISK_MAX_POLICIES; k++)
+		r->scale[k] = 1;
 	if (hidx_init(&r->ipidx, 1024) == -1) {
 		free(r);
 		goto oom;
@@ -422,8 +326,8 @@ oom:
 	return NULL;
 }
 
-static void
-free_results(struct risk *r)
+void
+risk_free_results(struct risk *r)
 {
 	size_t i;
 
@@ -454,7 +358,7 @@ risk_free(struct risk *r)
 			free(l);
 		}
 	}
-	free_results(r);
+	risk_free_results(r);
 	free(r->ip);
 	free(r->dirty);
 	free(r->nb);
@@ -496,7 +400,7 @@ nb_get(struct risk *r, int scope, const struct rw_cidr *c, uint32_t asn, int cre
 		    n->cidr.plen == c->plen && addr_cmp(&n->cidr.net, &c->net) == 0)
 			return id;
 	}
-	if (!create || grow(&r->nb, &r->capnb, r->nnb + 1, sizeof *r->nb) == -1)
+	if (!create || risk_grow(&r->nb, &r->capnb, r->nnb + 1, sizeof *r->nb) == -1)
 		return NONE;
 	if (hidx_insert(&r->nbidx, h, (uint32_t)r->nnb) == -1)
 		return NONE;
@@ -507,13 +411,13 @@ nb_get(struct risk *r, int scope, const struct rw_cidr *c, uint32_t asn, int cre
 		n->asn = asn;
 	else {
 		n->cidr = *c;
-		n->ips = block_size(c->plen);
+		n->ips = risk_block_size(c->plen);
 	}
 	return (uint32_t)r->nnb++;
 }
 
-static uint32_t
-ip_find(const struct risk *r, const struct rw_addr *a)
+uint32_t
+risk_ip_find(const struct risk *r, const struct rw_addr *a)
 {
 	uint32_t h = addr_hash(a, 0x1234u), pos = h & r->ipidx.mask, id;
 
@@ -546,7 +450,7 @@ resolve_ip(struct risk *r, struct iprec *ip)
 static uint32_t
 ip_get(struct risk *r, const struct rw_addr *a)
 {
-	uint32_t id = ip_find(r, a);
+	uint32_t id = risk_ip_find(r, a);
 	struct iprec *ip;
 
 	if (id != NONE)
@@ -555,8 +459,8 @@ ip_get(struct risk *r, const struct rw_addr *a)
 		r->ip_refused++;
 		return NONE;
 	}
-	if (grow(&r->ip, &r->capip, r->nip + 1, sizeof *r->ip) == -1 ||
-	    grow(&r->dirty, &r->capdirty, r->nip + 1, sizeof *r->dirty) == -1 ||
+	if (risk_grow(&r->ip, &r->capip, r->nip + 1, sizeof *r->ip) == -1 ||
+	    risk_grow(&r->dirty, &r->capdirty, r->nip + 1, sizeof *r->dirty) == -1 ||
 	    hidx_insert(&r->ipidx, addr_hash(a, 0x1234u), (uint32_t)r->nip) == -1)
 		return NONE;
 	ip = &r->ip[r->nip];
@@ -587,7 +491,7 @@ walk_block(struct risk *r, const struct rw_cidr *c)
 	unsigned steps = 0;
 
 	if (asn != 0 && (id = nb_get(r, RISK_SCOPE_ASN, NULL, asn, 1)) != NONE)
-		r->nb[id].customer_ips = sat_add(r->nb[id].customer_ips, block_size(c->plen));
+		r->nb[id].customer_ips = risk_sat_add(r->nb[id].customer_ips, risk_block_size(c->plen));
 	while (steps++ < WALK_MAX) {
 		struct rw_cidr rc;
 		unsigned plen;
@@ -600,8 +504,8 @@ walk_block(struct risk *r, const struct rw_cidr *c)
 			prefixes_range(r->pfx, &a, &rc);
 			plen = rc.plen < c->plen ? c->plen : rc.plen;
 			if ((id = nb_get(r, RISK_SCOPE_RANGE, &rc, 0, 1)) != NONE)
-				r->nb[id].customer_ips = sat_add(r->nb[id].customer_ips,
-				    block_size(plen));
+				r->nb[id].customer_ips = risk_sat_add(r->nb[id].customer_ips,
+				    risk_block_size(plen));
 		}
 		if (plen <= c->plen || addr_advance(&a, plen) || !cidr_contains(c, &a))
 			break;
@@ -642,7 +546,7 @@ risk_set_space(struct risk *r, const struct prefixes *p, const struct customers 
 		outer = v[i];
 		if ((id = nb_get(r, RISK_SCOPE_ASN, NULL, v[i]->asn, 1)) == NONE)
 			goto oom;
-		r->nb[id].ips = sat_add(r->nb[id].ips, block_size(v[i]->cidr.plen));
+		r->nb[id].ips = risk_sat_add(r->nb[id].ips, risk_block_size(v[i]->cidr.plen));
 	}
 	free(v);
 	v = NULL;
@@ -671,7 +575,7 @@ roll(struct risk *r, struct iprec *ip, uint32_t h)
 {
 	const double dk = pow(0.5, 1.0 / 168);
 	uint32_t gap = h - ip->hour, k;
-	double x = ip->cur[C_CONN];
+	double x = ip->cur[C_CONN], mx = ip->cur[C_MX];
 	/* a plain mean over the first week, then an EWMA with one week of memory: the
 	 * usual bias correction, so a young IP's baseline is not dragged toward 0 */
 	double a = ip->hours < 168 ? 1.0 / (ip->hours + 1) : 1.0 / 168;
@@ -679,15 +583,24 @@ roll(struct risk *r, struct iprec *ip, uint32_t h)
 	if (ip->hours == 0) {
 		ip->mean = (float)x;
 		ip->peak = (float)x;
+		ip->mxmean = ip->mxpeak = (float)mx;
 	} else {
-		/* a suspect hour does not become the usual peak */
-		int spike = ip->hours >= r->cfg.baseline_hours &&
-		    x >= r->cfg.rate_factor * ip->mean && x >= r->cfg.rate_min;
+		/* a suspect hour does not become the usual peak, nor one under strong
+		 * evidence (a spam run must not teach the baseline that it is normal) */
+		int spike = (ip->hours >= r->cfg.baseline_hours &&
+		    x >= r->cfg.rate_factor * ip->mean && x >= r->cfg.rate_min) ||
+		    (ip->rules & RISK_R_STRONG);
 		ip->mean = (float)(ip->mean + a * (x - ip->mean));
-		if (!spike)
-			ip->peak = (float)fmax(ip->peak * dk, x);
-		else
-			ip->peak = (float)(ip->peak * dk);
+		ip->mxmean = (float)(ip->mxmean + a * (mx - ip->mxmean));
+		ip->peak = (float)(spike ? ip->peak * dk : fmax(ip->peak * dk, x));
+		ip->mxpeak = (float)(spike ? ip->mxpeak * dk : fmax(ip->mxpeak * dk, mx));
+	}
+	/* the usual share of recipients rejected, from hours with enough recipients to
+	 * say (a dead-address-laden mailing list has its own, and is judged against it) */
+	if (ip->cur[C_RCPT] >= 20 && !(ip->rules & RISK_R_STRONG)) {
+		double q = (double)ip->cur[C_5XX] / ip->cur[C_RCPT];
+		ip->rjmean = (float)(ip->rjmean + (ip->hours < 24 ? 0.25 : 1.0 / 24) *
+		    ((q > 1 ? 1 : q) - ip->rjmean));
 	}
 	if (ip->hours < UINT16_MAX)
 		ip->hours++;
@@ -697,7 +610,10 @@ roll(struct risk *r, struct iprec *ip, uint32_t h)
 			ip->mean = (float)(ip->mean * ip->hours / (ip->hours + g));
 		else
 			ip->mean = (float)(ip->mean * pow(1 - 1.0 / 168, g));
+		ip->mxmean = (float)(ip->mxmean * (ip->hours < 168 ? ip->hours / (ip->hours + g) :
+		    pow(1 - 1.0 / 168, g)));
 		ip->peak = (float)(ip->peak * pow(dk, g));
+		ip->mxpeak = (float)(ip->mxpeak * pow(dk, g));
 		ip->hours = (uint16_t)(ip->hours + g > UINT16_MAX ? UINT16_MAX : ip->hours + g);
 	}
 	for (k = 0; k < NC; k++) {
@@ -858,7 +774,12 @@ state_write(const struct risk *r, const struct iprec *ip, uint8_t out[STATE_LEN]
 	*p++ = ip->seen;
 	p = put64(p, (uint64_t)ip->last_active);
 	p = put64(p, (uint64_t)ip->woke_at);
-	(void)put64(p, (uint64_t)r->t0);
+	p = put64(p, (uint64_t)r->t0);
+	p = putf(p, ip->mxmean);
+	p = putf(p, ip->mxpeak);
+	p = putf(p, ip->rjmean);
+	p = putf(p, ip->spam);
+	(void)put64(p, (uint64_t)ip->spam_last);
 }
 
 size_t
@@ -892,14 +813,14 @@ risk_import(struct risk *r, const struct rw_addr *a, const void *state, size_t l
 		snprintf(err, errlen, "empty state");
 		return -1;
 	}
-	if (p[0] != STATE_VERSION) {
-		snprintf(err, errlen, "state format version %u, this build reads %u", p[0],
+	if (p[0] != STATE_VERSION && p[0] != 1) {
+		snprintf(err, errlen, "state format version %u, this build reads 1 and %u", p[0],
 		    STATE_VERSION);
 		return -1;
 	}
-	if (len != STATE_LEN) {
+	if (len != (p[0] == 1 ? STATE_V1_LEN : STATE_LEN)) {
 		snprintf(err, errlen, "state of %zu bytes, format version %u has %u", len,
-		    STATE_VERSION, STATE_LEN);
+		    p[0], p[0] == 1 ? STATE_V1_LEN : STATE_LEN);
 		return -1;
 	}
 	memset(&s, 0, sizeof s);
@@ -922,9 +843,18 @@ risk_import(struct risk *r, const struct rw_addr *a, const void *state, size_t l
 	s.last_active = (int64_t)get64(&p);
 	s.woke_at = (int64_t)get64(&p);
 	t0 = (int64_t)get64(&p);
+	if (len == STATE_LEN) {
+		s.mxmean = getf(&p);
+		s.mxpeak = getf(&p);
+		s.rjmean = getf(&p);
+		s.spam = getf(&p);
+		s.spam_last = (int64_t)get64(&p);
+	}
 	/* export writes only observed IPs, with a finite, non-negative baseline */
 	if (s.seen != 1 || !isfinite(s.mean) || !isfinite(s.peak) || s.mean < 0 ||
-	    s.peak < 0) {
+	    s.peak < 0 || !isfinite(s.mxmean) || !isfinite(s.mxpeak) || s.mxmean < 0 ||
+	    s.mxpeak < 0 || !(s.rjmean >= 0 && s.rjmean <= 1) || !(s.spam >= 0) ||
+	    !isfinite(s.spam)) {
 		snprintf(err, errlen, "state out of range (seen %u, mean %g, peak %g)", s.seen,
 		    (double)s.mean, (double)s.peak);
 		return -1;
@@ -954,95 +884,135 @@ risk_import(struct risk *r, const struct rw_addr *a, const void *state, size_t l
 	ip->seen = s.seen;
 	ip->last_active = s.last_active;
 	ip->woke_at = s.woke_at;
+	ip->mxmean = s.mxmean;
+	ip->mxpeak = s.mxpeak;
+	ip->rjmean = s.rjmean;
+	ip->spam = s.spam;
+	ip->spam_last = s.spam_last;
+	ip->ev_rcpt = ip->ev_5xx = 0;	/* the capture counts from zero again */
 	ip->flags |= F_RESTORED;
 	if (t0 != 0 && (r->t0 == 0 || t0 < r->t0))
 		r->t0 = t0;
 	return 0;
 }
 
-/* The counts of the last 60 minutes at now: the current hour plus the part of the
- * previous one still inside (sliding-window approximation). */
-static void
-last_hour(const struct iprec *ip, int64_t now, double out[NC])
-{
-	uint32_t h = (uint32_t)(now / HOUR), k;
-	double frac = (double)(now % HOUR) / HOUR;
-
-	for (k = 0; k < NC; k++) {
-		if (ip->hour == h)
-			out[k] = ip->cur[k] + ip->prev[k] * (1 - frac);
-		else if (ip->hour + 1 == h)
-			out[k] = ip->cur[k] * (1 - frac);
-		else
-			out[k] = 0;
-	}
-}
-
-static unsigned
-suspect_rules(const struct risk *r, const struct iprec *ip, int64_t now)
-{
-	const struct risk_config *c = &r->cfg;
-	double lh[NC];
-	unsigned rules = 0;
-
-	if (!ip->seen)
-		return 0;
-	last_hour(ip, now, lh);
-	if (ip->hours >= c->baseline_hours && lh[C_CONN] >= c->rate_min &&
-	    lh[C_CONN] >= c->rate_factor * ip->mean && lh[C_CONN] >= c->peak_factor * ip->peak)
-		rules |= RISK_R_RATE;
-	if (lh[C_CONN] >= c->conn_per_hour)
-		rules |= RISK_R_CONN;
-	if (lh[C_RCPT] >= c->rcpt_per_hour)
-		rules |= RISK_R_RCPT;
-	if (lh[C_MX] >= c->mx_per_hour)
-		rules |= RISK_R_FANOUT;
-	if (lh[C_5XX] >= c->rej_5xx)
-		rules |= RISK_R_REJECT;
-	if (lh[C_CITED] >= c->rej_cited)
-		rules |= RISK_R_CITED;
-	if (ip->customer < 0 && ip->nb_asn != NONE && lh[C_CONN] >= 1)
-		rules |= RISK_R_UNASSIGNED;
-	if (ip->woke_at != 0 && now - ip->woke_at < c->woke_for && lh[C_CONN] >= c->woke_min)
-		rules |= RISK_R_WOKE;
-	return rules;
-}
-
 /* ------------------------------------------------------------- listings */
+
+/* The lrec of list li on IP id; created when create. NULL when absent or out of memory. */
+static struct lrec *
+lrec_get(struct risk *r, uint32_t id, int li, int create)
+{
+	struct lrec *l;
+
+	for (l = r->ip[id].lst; l != NULL; l = l->next)
+		if (l->list == li)
+			return l;
+	if (!create || (l = calloc(1, sizeof *l)) == NULL)
+		return NULL;
+	l->list = (uint8_t)li;
+	l->next = r->ip[id].lst;
+	r->ip[id].lst = l;
+	return l;
+}
+
+static void
+lrec_drop(struct risk *r, uint32_t id, const struct lrec *x)
+{
+	struct lrec **pp;
+
+	for (pp = &r->ip[id].lst; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == x) {
+			*pp = x->next;
+			free((void *)(uintptr_t)x);
+			return;
+		}
+}
 
 int
 risk_listing(struct risk *r, const char *list, const struct rw_addr *a, int listed,
     int64_t first_seen, int64_t last_seen)
 {
 	int li = list_id(r, list, 1);
+	int keep = listed || last_seen;
 	uint32_t id;
-	struct lrec **pp, *l;
+	struct lrec *l;
 
 	if (li < 0)
 		return -1;
-	id = listed || last_seen ? ip_get(r, a) : ip_find(r, a);
+	id = keep ? ip_get(r, a) : risk_ip_find(r, a);
 	if (id == NONE)
-		return listed || last_seen ? -1 : 0;
-	for (pp = &r->ip[id].lst; *pp != NULL; pp = &(*pp)->next)
-		if ((*pp)->list == li)
-			break;
-	if (!listed && last_seen == 0) {	/* never listed: nothing to keep */
-		if ((l = *pp) != NULL) {
-			*pp = l->next;
-			free(l);
-		}
+		return keep ? -1 : 0;
+	if ((l = lrec_get(r, id, li, keep)) == NULL)
+		return keep ? -1 : 0;
+	if (!keep) {			/* never listed: DNS has nothing to keep */
+		l->listed = 0;
+		l->first = l->last = 0;
+		if (l->rep_last == 0)
+			lrec_drop(r, id, l);
 		return 0;
-	}
-	if ((l = *pp) == NULL) {
-		if ((l = calloc(1, sizeof *l)) == NULL)
-			return -1;
-		l->list = (uint8_t)li;
-		*pp = l;
 	}
 	l->listed = listed ? 1 : 0;
 	l->first = first_seen;
 	l->last = last_seen ? last_seen : first_seen;
 	return 0;
+}
+
+/* The escalation of ip's neighbourhood under every policy whose escalating list is li,
+ * reported by a remote reply at now. */
+static int
+esc_reported(struct risk *r, uint32_t id, const char *list, int64_t now)
+{
+	size_t k, e;
+
+	for (k = 0; k < r->cfg.npolicies; k++) {
+		const struct risk_policy *p = &r->cfg.policy[k];
+		uint32_t nb = p->scope == RISK_SCOPE_ASN ? r->ip[id].nb_asn : r->ip[id].nb_range;
+		if (nb == NONE || strncmp(p->escalating, list, RISK_NAME_MAX - 1) != 0)
+			continue;
+		for (e = 0; e < r->nesc; e++)
+			if (r->esc[e].nb == nb && r->esc[e].pol == k)
+				break;
+		if (e == r->nesc) {
+			if (risk_grow(&r->esc, &r->capesc, r->nesc + 1, sizeof *r->esc) == -1)
+				return -1;
+			memset(&r->esc[e], 0, sizeof r->esc[e]);
+			r->esc[e].nb = nb;
+			r->esc[e].pol = (uint8_t)k;
+			r->esc[e].count = -1;
+			r->nesc++;
+		}
+		if (r->esc[e].reported == 0 || r->esc[e].reported > now)
+			r->esc[e].reported = now;
+	}
+	return 0;
+}
+
+int
+risk_reported(struct risk *r, const char *list, const struct rw_addr *a, uint32_t n,
+    int64_t now)
+{
+	int li = list_id(r, list, 1);
+	uint32_t id;
+	struct lrec *l;
+	double dt;
+
+	if (li < 0)
+		return -1;
+	if (n == 0)
+		return 0;
+	if ((id = ip_get(r, a)) == NONE || (l = lrec_get(r, id, li, 1)) == NULL)
+		return -1;
+	dt = l->rep_at != 0 && now > l->rep_at ? (double)(now - l->rep_at) : 0;
+	l->rep = (float)(l->rep * pow(0.5, dt / REP_HALF_LIFE) + n);
+	l->rep_at = now;
+	if (l->rep_first == 0 || (l->rep_last != 0 && now - l->rep_last >
+	    r->cfg.provisional_for)) {
+		l->rep_first = now;	/* a new run of reports */
+		l->rep_total = 0;
+	}
+	l->rep_total = l->rep_total + n < l->rep_total ? UINT32_MAX : l->rep_total + n;
+	l->rep_last = now;
+	return esc_reported(r, id, list, now);
 }
 
 int
@@ -1093,10 +1063,11 @@ risk_nb_listing(struct risk *r, const char *list, const char *key, int listed,
 		if (e == r->nesc) {
 			if (!listed)
 				continue;
-			if (grow(&r->esc, &r->capesc, r->nesc + 1, sizeof *r->esc) == -1) {
+			if (risk_grow(&r->esc, &r->capesc, r->nesc + 1, sizeof *r->esc) == -1) {
 				snprintf(err, errlen, "out of memory");
 				return -1;
 			}
+			r->esc[e].reported = 0;
 			r->nesc++;
 		}
 		r->esc[e].nb = id;
@@ -1109,626 +1080,6 @@ risk_nb_listing(struct risk *r, const char *list, const char *key, int listed,
 bad:
 	snprintf(err, errlen, "bad neighbourhood key \"%.60s\": want CIDR or AS<number>", key);
 	return -1;
-}
-
-/* ------------------------------------------------------------- evaluate */
-
-static int
-cmp_imp(const void *x, const void *y)
-{
-	const struct imp *a = x, *b = y;
-
-	if (a->pol != b->pol)
-		return a->pol < b->pol ? -1 : 1;
-	if (a->nb != b->nb)
-		return a->nb < b->nb ? -1 : 1;
-	if (a->impact != b->impact)
-		return a->impact > b->impact ? -1 : 1;
-	if (a->leave != b->leave)
-		return a->leave < b->leave ? -1 : 1;
-	return a->ip < b->ip ? -1 : a->ip > b->ip;
-}
-
-static int
-cmp_cand(const void *x, const void *y)
-{
-	const struct cand *a = x, *b = y;
-
-	if (a->cust != b->cust)
-		return a->cust < b->cust ? -1 : 1;
-	return a->ip < b->ip ? -1 : a->ip > b->ip;
-}
-
-/* imps of customers, by (customer, view, ip) */
-static const struct risk *sort_r;
-static int
-cmp_contrib(const void *x, const void *y)
-{
-	const struct imp *a = *(const struct imp *const *)x, *b = *(const struct imp *const *)y;
-	int32_t ca = sort_r->ip[a->ip].customer, cb = sort_r->ip[b->ip].customer;
-
-	if (ca != cb)
-		return ca < cb ? -1 : 1;
-	if (a->view != b->view)
-		return a->view < b->view ? -1 : 1;
-	return a->ip < b->ip ? -1 : a->ip > b->ip;
-}
-
-static int
-cmp_vorder(const void *x, const void *y)
-{
-	const struct risk_nb_view *a = *(const struct risk_nb_view *const *)x;
-	const struct risk_nb_view *b = *(const struct risk_nb_view *const *)y;
-
-	if (a->escalated != b->escalated)
-		return a->escalated ? -1 : 1;
-	if (a->projected != b->projected)
-		return a->projected > b->projected ? -1 : 1;
-	return strcmp(a->key, b->key);
-}
-
-static int
-cmp_flag(const void *x, const void *y)
-{
-	const struct risk_flag *a = x, *b = y;
-
-	if (a->level != b->level)
-		return a->level > b->level ? -1 : 1;
-	if (a->score != b->score)
-		return a->score > b->score ? -1 : 1;
-	return a->customer < b->customer ? -1 : a->customer > b->customer;
-}
-
-static const struct esc *
-esc_find(const struct risk *r, uint32_t nb, size_t pol)
-{
-	size_t e;
-
-	for (e = 0; e < r->nesc; e++)
-		if (r->esc[e].nb == nb && r->esc[e].pol == pol && r->esc[e].listed)
-			return &r->esc[e];
-	return NULL;
-}
-
-/* The view of (pol, nb), created when new. */
-static int
-view_add(struct risk *r, size_t pol, uint32_t nb)
-{
-	const struct risk_policy *p = &r->cfg.policy[pol];
-	const struct nb *n = &r->nb[nb];
-	struct risk_nb_view *v;
-	const struct esc *e;
-
-	if (r->nview == r->capview) {
-		/* four parallel arrays, one capacity */
-		size_t cap = r->capview ? r->capview * 2 : 64;
-		void *q;
-		if ((q = realloc(r->view, cap * sizeof *r->view)) == NULL)
-			return -1;
-		r->view = q;
-		if ((q = realloc(r->vnb, cap * sizeof *r->vnb)) == NULL)
-			return -1;
-		r->vnb = q;
-		if ((q = realloc(r->vpol, cap)) == NULL)
-			return -1;
-		r->vpol = q;
-		if ((q = realloc(r->vorder, cap * sizeof *r->vorder)) == NULL)
-			return -1;
-		r->vorder = q;
-		r->capview = cap;
-	}
-	v = &r->view[r->nview];
-	memset(v, 0, sizeof *v);
-	v->policy = p->name;
-	v->scope = p->scope;
-	v->list_count = -1;
-	v->ips = n->ips;
-	v->customer_ips = n->customer_ips;
-	if (p->scope == RISK_SCOPE_ASN) {
-		snprintf(v->key, sizeof v->key, "AS%u", n->asn);
-		v->threshold = risk_asn_threshold(p, n->ips);
-	} else {
-		cidr_format(&n->cidr, v->key, sizeof v->key);
-		v->threshold = risk_range_threshold(p, cidr_user_plen(&n->cidr),
-		    !addr_is_v4(&n->cidr.net));
-	}
-	if ((e = esc_find(r, nb, pol)) != NULL) {
-		v->escalated = 1;
-		v->escalated_since = e->since;
-		v->list_count = e->count;
-	}
-	r->vnb[r->nview] = nb;
-	r->vpol[r->nview] = (uint8_t)pol;
-	r->nview++;
-	return 0;
-}
-
-/* Fills the view's counts and forecasts from its imps [lo, hi) (impacts first, by leave). */
-static void
-view_fill(struct risk *r, struct risk_nb_view *v, const struct imp *im, size_t n, int64_t now)
-{
-	size_t i, fresh = 0;
-
-	for (i = 0; i < n; i++) {
-		if (im[i].impact) {
-			v->impacts++;
-			if (im[i].first > now - r->cfg.rate_window)
-				fresh++;
-			if (im[i].leave > v->clear_all_at)
-				v->clear_all_at = im[i].leave;
-		} else
-			v->suspects++;
-	}
-	v->pressure = (double)v->impacts / v->threshold;
-	v->projected = (double)(v->impacts + v->suspects) / v->threshold;
-	if (v->ips > 0 && v->ips != UINT64_MAX)
-		v->spamscore = round((double)v->impacts / (double)v->ips * 100000.0 * 10) / 10;
-	if (v->impacts >= v->threshold) {
-		v->eta_threshold = 0;
-		/* impacts sorted by leave: below threshold once impacts - thr + 1 have left */
-		v->clear_at = im[v->impacts - v->threshold].leave;
-	} else {
-		v->clear_at = 0;
-		if (fresh == 0)
-			v->eta_threshold = -1;
-		else {
-			uint64_t need = v->threshold - v->impacts;
-			v->eta_threshold = now + (int64_t)((need * (uint64_t)r->cfg.rate_window +
-			    fresh - 1) / fresh);
-		}
-	}
-}
-
-static int
-line_push(struct risk *r, size_t *cap, const char *s)
-{
-	char *d;
-	size_t n = strlen(s);
-
-	if (grow(&r->lines, cap, r->nlines + 1, sizeof *r->lines) == -1 ||
-	    (d = malloc(n + 1)) == NULL)
-		return -1;
-	memcpy(d, s, n + 1);
-	r->lines[r->nlines++] = d;
-	return 0;
-}
-
-struct lb {
-	char s[LINE_MAX_LEN];
-	size_t n;
-};
-
-static void __attribute__((format(printf, 2, 3)))
-lb_add(struct lb *b, const char *fmt, ...)
-{
-	va_list ap;
-	int k;
-
-	if (b->n >= sizeof b->s - 1)
-		return;
-	va_start(ap, fmt);
-	k = vsnprintf(b->s + b->n, sizeof b->s - b->n, fmt, ap);
-	va_end(ap);
-	if (k < 0)
-		return;
-	b->n += (size_t)k;
-	if (b->n > sizeof b->s - 1)
-		b->n = sizeof b->s - 1;
-}
-
-static int
-impact_of(const struct risk *r, const struct iprec *ip, size_t pol, int64_t now,
-    int64_t *first, int64_t *leave)
-{
-	const struct lrec *l;
-	int hit = 0;
-
-	*first = INT64_MAX;
-	*leave = 0;
-	for (l = ip->lst; l != NULL; l = l->next) {
-		int64_t lv;
-		if (!(r->feedmask[pol] >> l->list & 1))
-			continue;
-		lv = l->last + r->cfg.policy[pol].window;
-		if (l->first <= now && now < lv) {
-			hit = 1;
-			if (l->first < *first)
-				*first = l->first;
-			if (lv > *leave)
-				*leave = lv;
-		}
-	}
-	return hit;
-}
-
-static void
-ip_evidence(const struct risk *r, const struct iprec *ip, int64_t now, struct lb *b)
-{
-	const struct lrec *l;
-	char a[ADDR_STRLEN], t1[40], t2[40];
-	double lh[NC];
-	int any = 0;
-
-	addr_format(&ip->addr, a, sizeof a);
-	lb_add(b, "%s", a);
-	for (l = ip->lst; l != NULL; l = l->next) {
-		fmt_time(l->first, t1, sizeof t1);
-		if (l->listed)
-			lb_add(b, "%s listed on %s since %s", any ? " and" : "", r->lists[l->list], t1);
-		else {
-			fmt_time(l->last, t2, sizeof t2);
-			lb_add(b, "%s was listed on %s from %s until %s", any ? " and" : "",
-			    r->lists[l->list], t1, t2);
-		}
-		any = 1;
-	}
-	if (!ip->rules)
-		return;
-	last_hour(ip, now, lh);
-	lb_add(b, "%s suspect: %.0f SMTP connections and %.0f RCPT in the last hour",
-	    any ? ";" : "", lh[C_CONN], lh[C_RCPT]);
-	if (ip->rules & RISK_R_FANOUT)
-		lb_add(b, " to %.0f new distinct destinations", lh[C_MX]);
-	if (ip->hours >= r->cfg.baseline_hours)
-		lb_add(b, " (own baseline %.0f/h, usual peak %.0f/h)", ip->mean, ip->peak);
-	else
-		lb_add(b, " (no baseline yet: %u h of history)", ip->hours);
-	if (ip->rules & (RISK_R_REJECT | RISK_R_CITED))
-		lb_add(b, "; %.0f remote 5xx in the last hour, %.0f rejections naming a DNSBL",
-		    lh[C_5XX], lh[C_CITED]);
-	if (ip->rules & RISK_R_UNASSIGNED)
-		lb_add(b, "; the IP is assigned to no customer");
-	if (ip->rules & RISK_R_WOKE) {
-		fmt_time(ip->woke_at, t1, sizeof t1);
-		lb_add(b, "; started sending at %s after a long silence", t1);
-	}
-}
-
-static uint64_t
-own_ips(const struct risk *r, long cust, const struct nb *n)
-{
-	const struct customer *cu = customers_get(r->cus, (size_t)cust);
-	uint64_t s = 0;
-	size_t k;
-
-	for (k = 0; cu != NULL && k < cu->ncidrs; k++) {
-		const struct rw_cidr *c = &cu->cidrs[k];
-		if (n->scope == RISK_SCOPE_ASN) {
-			if (prefixes_asn(r->pfx, &c->net) == n->asn)
-				s = sat_add(s, block_size(c->plen));
-		} else if (c->plen >= n->cidr.plen && cidr_contains(&n->cidr, &c->net))
-			s = sat_add(s, block_size(c->plen));
-		else if (c->plen < n->cidr.plen && cidr_contains(c, &n->cidr.net))
-			s = sat_add(s, block_size(n->cidr.plen));
-	}
-	return s;
-}
-
-static const char *
-cust_id(const struct risk *r, long c)
-{
-	const struct customer *cu = r->cus ? customers_get(r->cus, (size_t)c) : NULL;
-
-	return cu && cu->id ? cu->id : "?";
-}
-
-static const char *
-cust_name(const struct risk *r, long c)
-{
-	const struct customer *cu = r->cus ? customers_get(r->cus, (size_t)c) : NULL;
-
-	return cu && cu->name ? cu->name : "";
-}
-
-/* The evidence line of one neighbourhood for one customer. */
-static void
-nb_evidence(const struct risk *r, const struct risk_nb_view *v, uint32_t mine,
-    uint64_t blast, const struct imp *const *byview, size_t nbv, int64_t now, struct lb *b)
-{
-	char t[40], d[40];
-	size_t i, named = 0;
-
-	lb_add(b, "%s %s", v->scope == RISK_SCOPE_ASN ? "ASN" : "range",
-	    v->scope == RISK_SCOPE_ASN ? v->key + 2 : v->key);
-	if (v->escalated) {
-		fmt_time(v->escalated_since, t, sizeof t);
-		lb_add(b, " is listed on %s since %s (escalated", v->policy, t);
-		if (v->list_count >= 0)
-			lb_add(b, "; the list counts %ld abusers", v->list_count);
-		lb_add(b, "); %u of %u impacts in our view; contributors:", v->impacts,
-		    v->threshold);
-		for (i = 0; i < nbv; i++) {
-			int32_t c = r->ip[byview[i]->ip].customer;
-			size_t j = i;
-			while (j + 1 < nbv && r->ip[byview[j + 1]->ip].customer == c)
-				j++;
-			if (named < EV_NAMES_MAX)
-				lb_add(b, "%s customer %.64s %.64s (%zu IP%s)", named ? "," : "",
-				    cust_id(r, c), cust_name(r, c), j - i + 1, j > i ? "s" : "");
-			named++;
-			i = j;
-		}
-		if (named > EV_NAMES_MAX)
-			lb_add(b, " and %zu more", named - EV_NAMES_MAX);
-		lb_add(b, "; %llu other customers' IPs listed", (unsigned long long)blast);
-		return;
-	}
-	lb_add(b, " at %u of %u impacts toward %s", v->impacts, v->threshold, v->policy);
-	if (v->suspects)
-		lb_add(b, " (+%u suspect%s not yet listed: projected %.2f)", v->suspects,
-		    v->suspects > 1 ? "s" : "", v->projected);
-	if (v->scope == RISK_SCOPE_ASN)
-		lb_add(b, ", spamscore %.1f", v->spamscore);
-	lb_add(b, "; this customer adds %u; %llu other customers' IPs would be listed", mine,
-	    (unsigned long long)blast);
-	if (v->eta_threshold > 0) {
-		fmt_dur(v->eta_threshold - now, d, sizeof d);
-		lb_add(b, "; threshold in %s at the current rate of new impacts", d);
-	}
-	if (v->clear_at > 0) {
-		fmt_time(v->clear_at, t, sizeof t);
-		lb_add(b, "; below threshold again %s if no new impact comes", t);
-	} else if (v->clear_all_at > 0) {
-		fmt_time(v->clear_all_at, t, sizeof t);
-		lb_add(b, "; its last impact leaves the window %s", t);
-	}
-}
-
-static int
-cmp_byview(const void *x, const void *y)
-{
-	const struct imp *a = *(const struct imp *const *)x, *b = *(const struct imp *const *)y;
-	int32_t ca, cb;
-
-	if (a->view != b->view)
-		return a->view < b->view ? -1 : 1;
-	ca = sort_r->ip[a->ip].customer;
-	cb = sort_r->ip[b->ip].customer;
-	if (ca != cb)
-		return ca < cb ? -1 : 1;
-	return a->ip < b->ip ? -1 : a->ip > b->ip;
-}
-
-int
-risk_evaluate(struct risk *r, int64_t now)
-{
-	const struct imp **contrib = NULL, **byview = NULL;
-	struct cand *cand = NULL;
-	size_t *vstart = NULL, *pnb = NULL;
-	size_t i, j, ncand = 0, capcand = 0, ncontrib = 0, capline = 0, ncust, nfnb = 0, capfnb = 0;
-	int64_t maxwin = 0;
-	int rc = -1;
-
-	free_results(r);
-	r->nimp = r->nview = 0;
-	for (i = 0; i < r->cfg.npolicies; i++)
-		if (r->cfg.policy[i].window > maxwin)
-			maxwin = r->cfg.policy[i].window;
-
-	/* 1. per IP: suspect rules, impacts per policy, candidates */
-	for (i = 0; i < r->nip; i++) {
-		struct iprec *ip = &r->ip[i];
-		struct lrec **pp = &ip->lst, *l;
-		int worth = 0;
-
-		while ((l = *pp) != NULL) {	/* forget listings past every window */
-			if (!l->listed && now >= l->last + maxwin) {
-				*pp = l->next;
-				free(l);
-				continue;
-			}
-			if (l->listed)
-				worth = 1;
-			pp = &l->next;
-		}
-		ip->rules = (uint8_t)suspect_rules(r, ip, now);
-		if (ip->rules)
-			worth = 1;
-		for (j = 0; j < r->cfg.npolicies; j++) {
-			uint32_t nb = r->cfg.policy[j].scope == RISK_SCOPE_ASN ? ip->nb_asn :
-			    ip->nb_range;
-			int64_t first, leave;
-			int hit = ip->lst != NULL && impact_of(r, ip, j, now, &first, &leave);
-			struct imp *m;
-			if (nb == NONE || (!hit && !ip->rules))
-				continue;
-			if (grow(&r->imp, &r->capimp, r->nimp + 1, sizeof *r->imp) == -1)
-				goto out;
-			m = &r->imp[r->nimp++];
-			m->ip = (uint32_t)i;
-			m->nb = nb;
-			m->pol = (uint8_t)j;
-			m->impact = (uint8_t)hit;
-			m->first = hit ? first : 0;
-			m->leave = hit ? leave : 0;
-			m->view = NONE;
-			worth = 1;
-		}
-		if (worth && ip->customer >= 0) {
-			if (grow(&cand, &capcand, ncand + 1, sizeof *cand) == -1)
-				goto out;
-			cand[ncand].cust = ip->customer;
-			cand[ncand++].ip = (uint32_t)i;
-		}
-	}
-
-	/* 2. neighbourhood views */
-	if (r->nimp > 0)
-		qsort(r->imp, r->nimp, sizeof *r->imp, cmp_imp);
-	for (i = 0; i < r->nimp; i = j) {
-		for (j = i; j < r->nimp && r->imp[j].pol == r->imp[i].pol &&
-		    r->imp[j].nb == r->imp[i].nb; j++)
-			;
-		if (view_add(r, r->imp[i].pol, r->imp[i].nb) == -1)
-			goto out;
-		for (size_t k = i; k < j; k++)
-			r->imp[k].view = (uint32_t)(r->nview - 1);
-		view_fill(r, &r->view[r->nview - 1], &r->imp[i], j - i, now);
-	}
-	for (i = 0; i < r->nesc; i++) {	/* escalated with no impact we see */
-		size_t v;
-		if (!r->esc[i].listed)
-			continue;
-		for (v = 0; v < r->nview; v++)
-			if (r->vnb[v] == r->esc[i].nb && r->vpol[v] == r->esc[i].pol)
-				break;
-		if (v == r->nview) {
-			if (view_add(r, r->esc[i].pol, r->esc[i].nb) == -1)
-				goto out;
-			view_fill(r, &r->view[v], NULL, 0, now);
-		}
-	}
-	for (i = 0; i < r->nview; i++)
-		r->vorder[i] = &r->view[i];
-	if (r->nview > 0)
-		qsort(r->vorder, r->nview, sizeof *r->vorder, cmp_vorder);
-
-	/* 3. contributions by customer and by view */
-	for (i = 0; i < r->nimp; i++)
-		if (r->ip[r->imp[i].ip].customer >= 0)
-			ncontrib++;
-	if (ncontrib > 0 && ((contrib = malloc(ncontrib * sizeof *contrib)) == NULL ||
-	    (byview = malloc(ncontrib * sizeof *byview)) == NULL))
-		goto out;
-	for (i = j = 0; i < r->nimp; i++)
-		if (r->ip[r->imp[i].ip].customer >= 0) {
-			contrib[j] = &r->imp[i];
-			byview[j++] = &r->imp[i];
-		}
-	sort_r = r;
-	if (ncontrib > 0) {
-		qsort(contrib, ncontrib, sizeof *contrib, cmp_contrib);
-		qsort(byview, ncontrib, sizeof *byview, cmp_byview);
-	}
-	if ((vstart = calloc(r->nview + 1, sizeof *vstart)) == NULL)
-		goto out;
-	for (i = 0; i < ncontrib; i++)
-		vstart[byview[i]->view + 1]++;
-	for (i = 0; i < r->nview; i++)
-		vstart[i + 1] += vstart[i];
-
-	/* 4. flags, one per customer with a candidate IP */
-	if (ncand > 0)
-		qsort(cand, ncand, sizeof *cand, cmp_cand);
-	ncust = r->cus ? customers_count(r->cus) : 0;
-	if (r->nflag_of < ncust) {
-		int32_t *q = realloc(r->flag_of, ncust * sizeof *q);
-		if (q == NULL)
-			goto out;
-		r->flag_of = q;
-		r->nflag_of = ncust;
-	}
-	for (i = 0; i < r->nflag_of; i++)
-		r->flag_of[i] = -1;
-	{
-		size_t nf = 0, ci = 0;
-		for (i = 0; i < ncand; i++)
-			if (i == 0 || cand[i].cust != cand[i - 1].cust)
-				nf++;
-		if (nf > 0 && (r->flag = calloc(nf, sizeof *r->flag)) == NULL)
-			goto out;
-		if (nf > 0 && (pnb = calloc(nf, sizeof *pnb)) == NULL)
-			goto out;
-		for (i = 0; i < ncand; i = j) {
-			struct risk_flag *f = &r->flag[r->nflag];
-			int32_t c = cand[i].cust;
-			size_t k, nips = 0, first_line = r->nlines;
-			struct lb b;
-
-			for (j = i; j < ncand && cand[j].cust == c; j++) {
-				const struct iprec *ip = &r->ip[cand[j].ip];
-				const struct lrec *l;
-				for (l = ip->lst; l != NULL; l = l->next)
-					if (l->listed)
-						break;
-				if (l != NULL)
-					f->listed_ips++;
-				else if (ip->rules)
-					f->suspect_ips++;
-			}
-			f->customer = c;
-			f->level = RISK_WATCH;
-			while (ci < ncontrib && r->ip[contrib[ci]->ip].customer < c)
-				ci++;
-			pnb[r->nflag] = nfnb;
-			/* header line */
-			b.n = 0;
-			b.s[0] = '\0';
-			/* suspect_ips counts the suspects not (yet) listed: say so */
-			lb_add(&b, "customer %.64s %.128s: %u listed IP%s, %u more suspect",
-			    cust_id(r, c), cust_name(r, c), f->listed_ips,
-			    f->listed_ips == 1 ? "" : "s", f->suspect_ips);
-			if (line_push(r, &capline, b.s) == -1)
-				goto out;
-			for (k = i; k < j; k++) {
-				const struct iprec *ip = &r->ip[cand[k].ip];
-				if (ip->lst == NULL && !ip->rules)
-					continue;
-				if (nips++ == EV_IPS_MAX)
-					break;
-				b.n = 0;
-				b.s[0] = '\0';
-				ip_evidence(r, ip, now, &b);
-				if (line_push(r, &capline, b.s) == -1)
-					goto out;
-			}
-			/* its neighbourhoods */
-			while (ci < ncontrib && r->ip[contrib[ci]->ip].customer == c) {
-				uint32_t v = contrib[ci]->view, mine = 0;
-				const struct risk_nb_view *vw = &r->view[v];
-				uint64_t own, blast;
-				while (ci < ncontrib && r->ip[contrib[ci]->ip].customer == c &&
-				    contrib[ci]->view == v) {
-					mine++;
-					ci++;
-				}
-				own = own_ips(r, c, &r->nb[r->vnb[v]]);
-				blast = vw->customer_ips > own ? vw->customer_ips - own : 0;
-				f->score += (double)mine * (double)blast;
-				if (vw->escalated || vw->projected >= r->cfg.act_at)
-					f->level = RISK_ACT;
-				else if (vw->projected >= r->cfg.warn_at && f->level < RISK_WARN)
-					f->level = RISK_WARN;
-				if (grow(&r->fnb, &capfnb, nfnb + 1, sizeof *r->fnb) == -1)
-					goto out;
-				r->fnb[nfnb++] = vw;
-				b.n = 0;
-				b.s[0] = '\0';
-				nb_evidence(r, vw, mine, blast, byview + vstart[v],
-				    vstart[v + 1] - vstart[v], now, &b);
-				if (line_push(r, &capline, b.s) == -1)
-					goto out;
-			}
-			f->nnb = nfnb - pnb[r->nflag];
-			f->nevidence = r->nlines - first_line;
-			f->evidence = (const char *const *)(uintptr_t)first_line;	/* fixed below */
-			r->nflag++;
-		}
-	}
-	/* pointers now that the arrays stopped moving */
-	if (r->nlines > 0 && (r->lineptr = malloc(r->nlines * sizeof *r->lineptr)) == NULL)
-		goto out;
-	for (i = 0; i < r->nlines; i++)
-		r->lineptr[i] = r->lines[i];
-	for (i = 0; i < r->nflag; i++) {
-		r->flag[i].evidence = r->lineptr + (uintptr_t)r->flag[i].evidence;
-		r->flag[i].nb = r->fnb + pnb[i];
-	}
-	if (r->nflag > 0)
-		qsort(r->flag, r->nflag, sizeof *r->flag, cmp_flag);
-	for (i = 0; i < r->nflag; i++)
-		if ((size_t)r->flag[i].customer < r->nflag_of)
-			r->flag_of[r->flag[i].customer] = (int32_t)i;
-	rc = 0;
-out:
-	if (rc == -1)
-		free_results(r);
-	free(contrib);
-	free(byview);
-	free(cand);
-	free(vstart);
-	free(pnb);
-	return rc;
 }
 
 /* ------------------------------------------------------------- results */
@@ -1779,12 +1130,55 @@ risk_nb_find(const struct risk *r, const char *policy, const char *key)
 int
 risk_ip_suspect(const struct risk *r, const struct rw_addr *a, unsigned *rules)
 {
-	uint32_t id = ip_find(r, a);
+	uint32_t id = risk_ip_find(r, a);
 	unsigned x = id == NONE ? 0 : r->ip[id].rules;
 
 	if (rules != NULL)
 		*rules = x;
 	return x != 0;
+}
+
+int
+risk_ip_provisional(const struct risk *r, const char *list, const struct rw_addr *a)
+{
+	uint32_t id = risk_ip_find(r, a);
+	const struct lrec *l;
+	size_t i;
+
+	for (i = 0; id != NONE && i < r->nlists; i++)
+		if (strncmp(r->lists[i], list, RISK_NAME_MAX - 1) == 0)
+			break;
+	if (id == NONE || i == r->nlists)
+		return 0;
+	for (l = r->ip[id].lst; l != NULL; l = l->next)
+		if (l->list == i)
+			return !l->listed && risk_lrec_provisional(r, l, r->at);
+	return 0;
+}
+
+void
+risk_ip_score(const struct risk *r, const struct rw_addr *a, double *likelihood,
+    double *estimated)
+{
+	uint32_t id = risk_ip_find(r, a);
+	size_t i;
+
+	*likelihood = id == NONE ? 0 : r->ip[id].p;
+	*estimated = 0;
+	for (i = 0; id != NONE && i < r->nimp; i++)
+		if (r->imp[i].ip == id && r->imp[i].est > *estimated)
+			*estimated = r->imp[i].est;
+}
+
+const char *
+risk_rule_name(unsigned i)
+{
+	static const char *const name[RISK_NRULES] = {
+		"rate", "connections", "rcpt", "fanout", "rejections", "cited", "unassigned",
+		"woke", "rejected_share", "reported_listed", "listed_elsewhere",
+	};
+
+	return i < RISK_NRULES ? name[i] : "?";
 }
 
 size_t

@@ -7,12 +7,18 @@
  * the last evaluation. Never does I/O, never reads the clock (every call takes `now`),
  * never escapes text: names and list texts are kept as data, escaping is at output.
  *
- * The words (impact, pressure, projected, suspect, watch/warn/act) are those of
- * design.md. Baseline: per IP, an EWMA of the hourly connection count (about one week of
- * memory) and a "usual peak" (the hourly maximum, decaying with a one-week half-life):
- * 12 bytes a counter instead of 168 hour-of-week buckets (672 bytes a counter, 1.3 GB for
- * a million IPs), and the peak keeps a nightly batch or a weekly newsletter from looking
- * like a spike. Rate over baseline fires only past factor x mean AND peak_factor x peak.
+ * The words (impact, provisional impact, estimated impacts, likelihood, pressure,
+ * projected, suspect, watch/warn/act) are those of design.md; README "The model" says how
+ * each default follows from what the lists publish. Baseline: per IP, an EWMA of the
+ * hourly connection count and of the new destinations (about one week of memory), a
+ * "usual peak" of each (the hourly maximum, decaying with a one-week half-life) and the
+ * usual share of recipients rejected: a few bytes a counter instead of 168 hour-of-week
+ * buckets (672 bytes a counter, 1.3 GB for a million IPs), and the peak keeps a nightly
+ * batch or a daily newsletter from looking like a spike.
+ *
+ * The engine is one module in four files that share risk_int.h: risk.c (config, state,
+ * observations, listings, persistence), risk_score.c (one IP's evidence and likelihood),
+ * risk_eval.c (neighbourhoods, forecasts, levels) and risk_evidence.c (the words).
  */
 #ifndef RW_RISK_H
 #define RW_RISK_H
@@ -47,6 +53,7 @@ struct risk_policy {
 	uint32_t range_thr[RISK_V4_PLENS];	/* scope range: impacts that escalate, per /n */
 	uint32_t asn_min_impacts;	/* scope asn: at least this many impacts ... */
 	double asn_spamscore;		/* ... and impacts / IPs of the ASN x 100000 >= this */
+	double spam_per_impact;		/* recipients of spam per estimated trap hit (1000) */
 };
 
 /* Suspect rules and levels; risk_config_init() sets the defaults shown. */
@@ -60,7 +67,17 @@ struct risk_config {
 	uint32_t rcpt_per_hour;		/* absolute limit, RCPT/h (5000) */
 	uint32_t mx_per_hour;		/* fan-out: new distinct destinations/h (200) */
 	uint32_t rej_5xx;		/* remote 5xx/h (20) */
-	uint32_t rej_cited;		/* rejections naming a list/h (3): weighs most */
+	uint32_t rej_cited;		/* rejections naming a list/h (3): strong evidence, and
+					 * for a feeding list a provisional impact */
+	double reject_ratio;		/* share of RCPT rejected (5xx) that is strong evidence,
+					 * with rej_5xx/h and twice the IP's usual share (0.5) */
+	double reject_ratio_weak;	/* ... that is weak evidence (0.1) */
+	double cited_share;		/* replies naming a list per RCPT that make them strong
+					 * evidence, with rej_cited/h (0.01) */
+	int64_t provisional_for;	/* a provisional listing lasts this long after the last
+					 * report naming the list (2 h) */
+	int64_t horizon;		/* act when the forecast crosses within this (6 h) */
+	double main_share;		/* a main contributor adds this share (1/3) */
 	int64_t silent;			/* an IP silent this long that starts sending (30 d) */
 	int64_t woke_for;		/* stays suspect this long after waking (24 h) */
 	uint32_t woke_min;		/* connections/h that count as sending (5) */
@@ -70,7 +87,8 @@ struct risk_config {
 	size_t npolicies;
 };
 
-/* One snapshot of an IP's cumulative counters (those of struct traffic_ip). */
+/* One snapshot of an IP's cumulative counters (those of struct traffic_ip). cited counts
+ * each reply naming any list once; per list counts go through risk_reported(). */
 struct risk_counters {
 	uint32_t connections;		/* sessions (handshakes completed) */
 	uint32_t rcpt;
@@ -88,6 +106,12 @@ struct risk_counters {
 #define RISK_R_CITED	0x20
 #define RISK_R_UNASSIGNED 0x40
 #define RISK_R_WOKE	0x80
+#define RISK_R_RATIO	0x100	/* a high share of recipients rejected (strong) */
+#define RISK_R_FEED	0x200	/* reported listed on a feeding list (provisional) */
+#define RISK_R_LISTED	0x400	/* listed (DNS) on an ip-scope list that feeds no policy */
+/* The rules that are strong evidence: a list already acts on the IP. */
+#define RISK_R_STRONG	(RISK_R_CITED | RISK_R_RATIO | RISK_R_FEED)
+#define RISK_NRULES	11
 
 /* One neighbourhood under one policy, as of the last risk_evaluate(). */
 struct risk_nb_view {
@@ -95,17 +119,27 @@ struct risk_nb_view {
 	enum risk_scope scope;
 	char key[CIDR_STRLEN];		/* "203.0.113.0/24" or "AS64500" */
 	uint32_t impacts;		/* listed feeding IPs in the window (lower bound) */
-	uint32_t suspects;		/* suspect IPs not (yet) listed */
+	uint32_t provisional;		/* IPs reported listed by remote servers, not in DNS */
+	uint32_t suspects;		/* other suspect IPs, not (yet) listed */
+	double likelihood;		/* the suspects' summed likelihoods */
+	double estimated;		/* trap hits behind it all (>= impacts) */
+	double pace;			/* estimated impacts an hour at the current sending */
+	double calibration;		/* the policy's spam_per_impact scale from list counts */
 	uint32_t threshold;		/* impacts that escalate */
-	double pressure, projected;
+	double pressure;		/* impacts / threshold */
+	double projected;		/* estimated / threshold: what the levels use */
 	double spamscore;		/* scope asn: impacts / IPs x 100000 */
 	uint64_t ips;			/* addresses in the range / announced by the ASN */
 	uint64_t customer_ips;		/* of those, held by customers */
 	int escalated;			/* the escalating list lists it */
 	int64_t escalated_since;
+	int reported;			/* a remote reply named the escalating list for one of
+					 * its IPs: escalation happened, not yet seen in DNS */
+	int64_t reported_since;
 	long list_count;		/* the list's own count from its TXT, -1 unknown */
-	int64_t eta_threshold;		/* when it would reach threshold at the current rate of
-					 * new impacts; 0 already there, -1 no rate */
+	int64_t eta_threshold;		/* when it would reach threshold at the current pace of
+					 * its suspicious sending (or of new listings); 0
+					 * already there, -1 no pace */
 	int64_t clear_at;		/* when it drops below threshold with no new impact (0:
 					 * already below) */
 	int64_t clear_all_at;		/* when its last impact leaves the window (0: none) */
@@ -117,6 +151,9 @@ struct risk_flag {
 	enum risk_level level;
 	double score;			/* sum over its neighbourhoods of contribution x blast */
 	uint32_t listed_ips, suspect_ips;
+	uint32_t strong_ips;		/* IPs with strong evidence (listed, reported, cited,
+					 * rejected): only these can make it act */
+	const char *reason;		/* why this level, one line (also evidence[0]) */
 	size_t nnb;
 	const struct risk_nb_view *const *nb;	/* neighbourhoods it contributes to */
 	size_t nevidence;
@@ -159,6 +196,17 @@ int risk_observe(struct risk *r, const struct rw_addr *ip, const struct risk_cou
  * impacts, the others are evidence. -1 when out of memory or the IP table is full. */
 int risk_listing(struct risk *r, const char *list, const struct rw_addr *ip, int listed,
     int64_t first_seen, int64_t last_seen);
+/* Remote replies naming list (any scope) for ip: n more since the last call, at now.
+ * ip-scope: provisional listing; range/asn scope: the escalation happened. -1 when out of
+ * memory or the IP table is full. */
+int risk_reported(struct risk *r, const char *list, const struct rw_addr *ip, uint32_t n,
+    int64_t now);
+/* 1 when ip is provisionally listed on list (reported, not yet seen in DNS). */
+int risk_ip_provisional(const struct risk *r, const char *list, const struct rw_addr *ip);
+/* ip's likelihood of becoming an impact, and its estimated trap hits, as of the last
+ * evaluate (0 when unknown). */
+void risk_ip_score(const struct risk *r, const struct rw_addr *ip, double *likelihood,
+    double *estimated);
 /* The state of a range- or asn-scope listing (key "CIDR" or "AS<n>"); txt (may be NULL,
  * untrusted) is parsed for the list's own count. -1 with err on a bad key. */
 int risk_nb_listing(struct risk *r, const char *list, const char *key, int listed,
@@ -179,6 +227,8 @@ const struct risk_nb_view *risk_nb_find(const struct risk *r, const char *policy
     const char *key);
 /* 1 when ip was suspect at the last evaluate; rules gets the RISK_R_* bits. */
 int risk_ip_suspect(const struct risk *r, const struct rw_addr *ip, unsigned *rules);
+/* The name of rule bit i (0 <= i < RISK_NRULES). */
+const char *risk_rule_name(unsigned i);
 /* IPs with history, and bytes held by the engine. */
 size_t risk_ip_count(const struct risk *r);
 /* Observations and listings turned away because the IP table was at max_ips (a new IP
@@ -197,7 +247,7 @@ const char *risk_level_name(enum risk_level l);
  * too: the first snapshot of an imported IP is taken as counted from zero, whether its
  * counters are below the stored snapshot or have already passed it.
  */
-#define RISK_STATE_MAX	128
+#define RISK_STATE_MAX	160
 
 /* Calls cb for each IP whose history changed (a risk_observe that moved its counters or
  * its hour, or its first snapshot) since the previous call or risk_new, and forgets the

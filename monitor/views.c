@@ -122,19 +122,15 @@ time_json(int64_t t)
 	return t > 0 ? json_integer(t) : json_null();
 }
 
-static const char *const rule_name[] = {
-	"rate", "connections", "rcpt", "fanout", "rejections", "cited", "unassigned", "woke",
-};
-
 static json_t *
 rules_json(unsigned rules)
 {
 	json_t *a = json_array();
-	size_t i;
+	unsigned i;
 
-	for (i = 0; a != NULL && i < sizeof rule_name / sizeof rule_name[0]; i++)
+	for (i = 0; a != NULL && i < RISK_NRULES; i++)
 		if (rules & (1u << i))
-			json_array_append_new(a, json_string(rule_name[i]));
+			json_array_append_new(a, json_string(risk_rule_name(i)));
 	return a;
 }
 

@@ -363,14 +363,15 @@ test_first_burst(void **state)
 	assert_int_equal(suspect(f, "203.0.113.70", &rules), 1);
 	assert_int_equal(f->nsuspects, 2);
 	assert_string_equal(f->suspects[1], "203.0.113.70");
-	/* two suspects toward 4: projected 0.5, warn for both contributors */
-	assert_int_equal(mf_level(&f->mf, "4711"), RISK_WARN);
-	assert_int_equal(mf_level(&f->mf, "100"), RISK_WARN);
-	assert_string_equal(history(f, "4711"), "warn<watch watch<none");
-	assert_string_equal(history(f, "100"), "warn<none");
+	/* two suspects on volume alone (no history yet, likelihood 0.1 each): watch, never
+	 * more, however many of them */
+	assert_int_equal(mf_level(&f->mf, "4711"), RISK_WATCH);
+	assert_int_equal(mf_level(&f->mf, "100"), RISK_WATCH);
+	assert_string_equal(history(f, "4711"), "watch<none");
+	assert_string_equal(history(f, "100"), "watch<none");
 	/* an unchanged minute records nothing */
 	assert_int_equal(tick(f, T0 + 185), 1);
-	assert_string_equal(history(f, "4711"), "warn<watch watch<none");
+	assert_string_equal(history(f, "4711"), "watch<none");
 }
 
 /* A listing re-evaluates at the next tick within the minute; one history row per change,
@@ -610,9 +611,10 @@ test_restart(void **state)
 	assert_int_equal(tick(f, now + 120), 1);
 	assert_int_equal(suspect(f, "203.0.113.70", &rules), 1);
 	assert_int_equal(rules, RISK_R_CONN);
-	/* 2 listed + 1 suspect of 4: 0.75, warn for 100; 4711 stays warn */
-	assert_int_equal(mf_level(&f->mf, "100"), RISK_WARN);
-	assert_string_equal(history(f, "100"), "warn<none");
+	/* 2 listed + a volume suspect (0.1) of 4: 100 adds a small share on weak evidence:
+	 * watch; 4711 stays warn */
+	assert_int_equal(mf_level(&f->mf, "100"), RISK_WATCH);
+	assert_string_equal(history(f, "100"), "watch<none");
 	assert_string_equal(history(f, "4711"), "warn<none");
 }
 
@@ -725,9 +727,9 @@ test_set_risk(void **state)
 	mf_send(&f->mf, "203.0.113.5", 1, 1);	/* 10 */
 	assert_int_equal(tick(f, T0 + 185), 1);
 	assert_int_equal(suspect(f, "203.0.113.5", NULL), 1);
-	/* 1 listed + 1 suspect of 4: warn */
-	assert_int_equal(mf_level(&f->mf, "4711"), RISK_WARN);
-	assert_string_equal(history(f, "4711"), "warn<watch watch<none");
+	/* 1 listed + a volume suspect of 4 (1.1 of 4): still watch */
+	assert_int_equal(mf_level(&f->mf, "4711"), RISK_WATCH);
+	assert_string_equal(history(f, "4711"), "watch<none");
 	/* the store's rows count each connection once */
 	assert_string_equal(rows(f, 1, T0, T0 + HOUR, &n),
 	    "0 203.0.113.5 4711 10/10/10/10/10/0/0/0/0/0/10000\n");

@@ -278,11 +278,16 @@ test_baseline(void **state)
 	assert_int_equal(risk_ip_suspect(r, &a, NULL), 0);
 	fl = flag_of(f, "100");
 	assert_non_null(fl);
-	assert_int_equal(fl->level, RISK_WATCH);	/* 1 suspect of 4: projected 0.25 */
+	/* far over its own history: warn, on weak evidence (never act on volume) */
+	assert_int_equal(fl->level, RISK_WARN);
 	assert_int_equal(fl->suspect_ips, 1);
+	assert_int_equal(fl->strong_ips, 0);
+	assert_true(evidence_has(fl, "warn: sending far above its own history (weak evidence"));
 	assert_true(evidence_has(fl, "own baseline 120/h"));
+	assert_true(evidence_has(fl, "weak evidence, likelihood 0.20"));
 	assert_true(evidence_has(fl, "range 203.0.113.0/24 at 0 of 4 impacts toward "
-	    "uceprotect-2 (+1 suspect not yet listed: projected 0.25)"));
+	    "uceprotect-2 (+1 suspect not yet listed, likelihood 0.20; about 0.2 estimated "
+	    "trap hits: projected 0.05)"));
 }
 
 static void
@@ -313,7 +318,9 @@ test_ranking_and_innocent(void **state)
 	/* range: 4 x (64 + 128) others; ASN: 4 x (240 - 16) others */
 	assert_true(fl->score == 4.0 * 192 + 4.0 * 224);
 	assert_true(evidence_has(fl, "range 203.0.113.0/24 at 4 of 4 impacts toward "
-	    "uceprotect-2; this customer adds 4; 192 other customers' IPs would be listed"));
+	    "uceprotect-2; this customer adds 4.0; 192 other customers' IPs would be listed"));
+	assert_true(evidence_has(fl, "act: strong evidence on 4 IPs and range 203.0.113.0/24 "
+	    "at 100% of its threshold"));
 	assert_true(evidence_has(fl, "ASN 64500 at 6 of 50 impacts toward uceprotect-3, "
 	    "spamscore 390.6"));
 	fl = risk_flag_at(r, 1);
@@ -547,7 +554,7 @@ test_innocent_hot_range(void **state)
 	assert_non_null(fl);
 	assert_int_equal(fl->level, RISK_WATCH);
 	assert_int_equal(fl->listed_ips, 1);
-	assert_int_equal(fl->nnb, 0);
+	assert_int_equal(fl->strong_ips, 0);	/* no policy counts that list */
 	assert_null(flag_of(f, "200"));
 }
 
@@ -760,7 +767,7 @@ test_state_round_trip(void **state)
 	/* right at the restart (the previous hour's spike still in the last 60 minutes),
 	 * and every hour of the two days after */
 	flags += same_view(a, b, T0 + RT_RESTART * 3600LL + 900);
-	assert_int_equal(rules_of(b, "192.0.2.3"), RISK_R_RATE);
+	assert_int_equal(rules_of(b, "192.0.2.3"), RISK_R_RATE | RISK_R_FANOUT);
 	assert_int_equal(rules_of(b, "203.0.113.8"), RISK_R_WOKE);
 	for (h = RT_RESTART; h < RT_RESTART + 48; h++) {
 		if (h > RT_RESTART) {
@@ -789,7 +796,7 @@ test_state_round_trip(void **state)
 		}
 		if (h == RT_SPIKE) {
 			const struct risk_flag *fl = risk_flag_of(b, customers_find(f->c, "100"));
-			assert_int_equal(rules_of(b, "203.0.113.70"), RISK_R_RATE);
+			assert_int_equal(rules_of(b, "203.0.113.70"), RISK_R_RATE | RISK_R_FANOUT);
 			assert_int_equal(rules_of(fresh, "203.0.113.70"), 0);	/* no baseline */
 			assert_non_null(fl);
 			assert_int_equal(fl->suspect_ips, 1);
@@ -899,6 +906,9 @@ restart_case(struct fx *f, struct risk_counters x0, struct risk_counters x1,
 		cfg.rej_5xx = want.replies_5xx + (uint32_t)plus;
 		cfg.rej_cited = want.cited + (uint32_t)plus;
 		cfg.mx_per_hour = (uint32_t)want.distinct_dst + (uint32_t)plus;
+		cfg.cited_share = 0;		/* the counts alone decide here */
+		cfg.reject_ratio_weak = 1e-9;
+		cfg.reject_ratio = 1;
 		b = engine_with(f, &cfg);
 		import_all(b, &s);
 		obs(b, "203.0.113.5", &y1, H + 1200);
