@@ -231,9 +231,10 @@ alert_subject(const char *prefix, const json_t *customer)
 		buf_printf(&b, ": %s at %" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT
 		    " impacts toward %s", key, int_of(nb, "impacts"), int_of(nb, "threshold"),
 		    pol);
-		if ((sus = int_of(nb, "suspects")) > 0)
-			buf_printf(&b, " (+%" JSON_INTEGER_FORMAT " suspect%s)", sus,
-			    sus == 1 ? "" : "s");
+		if ((sus = int_of(nb, "provisional")) > 0)
+			buf_printf(&b, " (+%" JSON_INTEGER_FORMAT " reported)", sus);
+		if (num_of(nb, "estimated") > (double)int_of(nb, "impacts") + 0.05)
+			buf_printf(&b, " ~%.1f estimated", num_of(nb, "estimated"));
 	} else if ((ev = json_array_get(json_object_get(customer, "evidence"), 0)) != NULL &&
 	    json_is_string(ev)) {
 		text_escape(first, sizeof first, json_string_value(ev), json_string_length(ev));
@@ -325,16 +326,18 @@ alert_body(const json_t *customer, const char *previous, const char *action_line
 		buf_printf(&b, "  - %s\n", s);
 	}
 	if (json_array_size(json_object_get(customer, "neighbourhoods")) > 0)
-		buf_str(&b, "\nNeighbourhoods (impacts + suspects of the threshold)\n");
+		buf_str(&b, "\nNeighbourhoods (listed impacts, reported listings, suspects, and the "
+		    "estimated trap hits, of the threshold)\n");
 	json_array_foreach(json_object_get(customer, "neighbourhoods"), i, nb) {
 		esc_of(nb, "key", key, sizeof key);
 		esc_of(nb, "policy", pol, sizeof pol);
 		esc_of(nb, "scope", scope, sizeof scope);
 		buf_printf(&b, "  - %s %s toward %s: %" JSON_INTEGER_FORMAT " impacts + %"
-		    JSON_INTEGER_FORMAT " suspects of %" JSON_INTEGER_FORMAT ": pressure %.2f, "
-		    "projected %.2f", scope, key, pol, int_of(nb, "impacts"),
-		    int_of(nb, "suspects"), int_of(nb, "threshold"), num_of(nb, "pressure"),
-		    num_of(nb, "projected"));
+		    JSON_INTEGER_FORMAT " reported + %" JSON_INTEGER_FORMAT " suspects of %"
+		    JSON_INTEGER_FORMAT ", about %.1f estimated: pressure %.2f, projected %.2f",
+		    scope, key, pol, int_of(nb, "impacts"), int_of(nb, "provisional"),
+		    int_of(nb, "suspects"), int_of(nb, "threshold"), num_of(nb, "estimated"),
+		    num_of(nb, "pressure"), num_of(nb, "projected"));
 		if (json_object_get(nb, "customer_ips") != NULL && json_object_get(nb, "ips"))
 			buf_printf(&b, "; blast radius: %" JSON_INTEGER_FORMAT " IPs listed with it",
 			    int_of(nb, "ips"));
@@ -359,7 +362,7 @@ alert_body(const json_t *customer, const char *previous, const char *action_line
 			buf_str(&b, "\nForecast\n");
 		esc_of(nb, "key", key, sizeof key);
 		if (int_of(nb, "eta_threshold") > 0)
-			buf_printf(&b, "  - %s reaches its threshold around %s at the current rate\n",
+			buf_printf(&b, "  - %s reaches its threshold around %s at the current pace\n",
 			    key, when(int_of(nb, "eta_threshold"), t1, sizeof t1));
 		if (int_of(nb, "clear_at") > 0)
 			buf_printf(&b, "  - %s clears around %s if no new impact comes\n", key,

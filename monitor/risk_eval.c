@@ -414,7 +414,10 @@ part_level(const struct risk *r, const struct risk_nb_view *v, const struct part
 	if (pt->strong) {
 		if ((v->escalated || v->reported) && pt->impact)
 			return *why = WHY_ACT_ESC, RISK_ACT;
-		if (main && v->projected >= c->act_at)
+		/* past act_at: every customer whose own IPs are impacts there, and a main
+		 * contributor on other strong evidence (a reply naming some list is not by
+		 * itself a trap hit, so a small share of it does not act) */
+		if ((pt->impact || main) && v->projected >= c->act_at)
 			return *why = WHY_ACT_PROJ, RISK_ACT;
 		if (main && soon && pt->pace > 0)
 			return *why = WHY_ACT_ETA, RISK_ACT;
@@ -582,7 +585,8 @@ reason_line(const struct risk *r, const struct risk_flag *f, enum why why,
 		break;
 	case WHY_ACT_PROJ:
 		risk_lb_add(b, "strong evidence on %u IP%s and %s %s at %.0f%% of its "
-		    "threshold toward %s by the estimate, this customer a main contributor",
+		    "threshold toward %s by the estimate, this customer an impact or a main "
+		    "contributor there",
 		    f->strong_ips, f->strong_ips == 1 ? "" : "s",
 		    v->scope == RISK_SCOPE_ASN ? "ASN" : "range", v->key, v->projected * 100,
 		    v->policy);

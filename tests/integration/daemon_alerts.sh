@@ -4,8 +4,8 @@
 # in the store's outbox; the daemon is killed with SIGKILL between writing them and sending
 # them; the server comes up, the daemon restarts: every alert arrives exactly once. The
 # received messages are parsed with Python's email package: RFC 5322 headers, the subject's
-# words ("[rangewatch] ACT 1001 Acme VPS: 203.0.113.0/24 at 4/4 impacts toward
-# uceprotect-2"), the decoded body carrying the evidence, the forecast (from the customer's
+# words ("[rangewatch] ACT 1001 Acme VPS: 203.0.113.0/24 at 0/4 impacts toward
+# uceprotect-2 (+1 reported) ~2.1 estimated": act comes before the range's threshold), the decoded body carrying the evidence, the forecast (from the customer's
 # neighbourhoods) and how to look it up;
 # `rangewatch alerts` shows them sent; `test-alert` reaches every recipient.
 . "$(dirname "$0")/dnsbl/lib.sh"
@@ -76,21 +76,24 @@ for n, raw, m in msgs:
     print("rcpt", n.split(".", 1)[1][:-4])
     body = m.get_content()
     for w in ("203.0.113.7", "uceprotect-1", "203.0.113.0/24", "rangewatch customers 1001", "recommended: suspend",
-              "Forecast", "203.0.113.0/24 clears around"):
+              "Forecast", "203.0.113.0/24 reaches its threshold around"):
         print("body_has", w, w in body)
 PYEOF
 cat "$tmp/parsed.txt" | sed 's/^/     /'
 expect "no Message-ID twice" "dup_message_ids 0" "$(grep dup_message_ids "$tmp/parsed.txt")"
 expect "no subject twice" "dup_subjects 0" "$(grep dup_subjects "$tmp/parsed.txt")"
-expect "the act subject" "subject [rangewatch] ACT 1001 Acme VPS: 203.0.113.0/24 at 4/4 impacts toward uceprotect-2" \
-    "$(grep '^subject' "$tmp/parsed.txt" | head -1)"
+# act comes early now: the spammer's IP reported listed by the rejections, not yet in DNS,
+# and the /24's threshold ahead at its pace (0 listed, 1 reported, an estimate)
+subj=$(grep '^subject' "$tmp/parsed.txt" | head -1)
+echo "$subj" | grep -Eq '^subject \[rangewatch\] ACT 1001 Acme VPS: 203\.0\.113\.0/24 at [0-3]/4 impacts toward uceprotect-2 \(\+[1-4] reported\)( ~[0-9.]+ estimated)?$' &&
+    ok "the act subject, before the /24 is at its threshold: $subj" || bad "the act subject: $subj"
 expect "RFC 5322 headers all there" "headers True" "$(grep '^headers' "$tmp/parsed.txt" | head -1)"
 expect "text/plain UTF-8" "ctype text/plain utf-8" "$(grep '^ctype' "$tmp/parsed.txt" | head -1)"
 expect "CRLF lines only" "crlf True" "$(grep '^crlf' "$tmp/parsed.txt" | head -1)"
 expect "act goes to the desk and the on-call" "rcpt abuse@provider.example+oncall@provider.example" \
     "$(grep '^rcpt' "$tmp/parsed.txt" | head -1)"
 for w in 203.0.113.7 uceprotect-1 203.0.113.0/24 "rangewatch customers 1001" "recommended: suspend" \
-    Forecast "203.0.113.0/24 clears around"; do
+    Forecast "203.0.113.0/24 reaches its threshold around"; do
 	expect "the body carries '$w'" True "$(grep "^body_has $w " "$tmp/parsed.txt" | head -1 | awk '{print $NF}')"
 done
 sent=$(rwc alerts --json | js 'sum(1 for x in d["deliveries"] if x["state"] == "sent" and x["kind"] == "mail")')

@@ -235,7 +235,7 @@ test_compose(void **state)
 	assert_non_null(strstr(body, "Action: hook: suspend dry-run ok\n"));
 	assert_non_null(strstr(body, "  - 37 remote 5xx naming spamhaus = a lot\n"));
 	assert_non_null(strstr(body, "range 203.0.113.0/24 toward uceprotect-2: 4 impacts + 0 "
-	    "suspects of 4: pressure 1.00, projected 1.00"));
+	    "reported + 0 suspects of 4, about 0.0 estimated: pressure 1.00, projected 1.00"));
 	assert_non_null(strstr(body, "1240 SMTP sessions, 5000 RCPT, 37 remote 5xx, 12 "
 	    "rejections citing a list, 380 distinct MX"));
 	assert_non_null(strstr(body, "listed on uceprotect-1 since 2026-05-28 20:26 UTC "
