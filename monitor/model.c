@@ -484,14 +484,10 @@ model_set_retention(struct model *m, long minute_retention, long hour_retention)
 static uint32_t
 cited_of(const struct traffic *t, const struct traffic_ip *ip)
 {
-	size_t w, n = traffic_ncite(t);
-	uint64_t sum = 0;
-
-	if (ip->cites == NULL)
-		return 0;
-	for (w = 0; w < n; w++)
-		sum += ip->cites[w];
-	return sum > UINT32_MAX ? UINT32_MAX : (uint32_t)sum;
+	/* a reply naming two lists (or a list and a capture word) is one rejection: the
+	 * per-IP total, not a sum over the lists */
+	(void)t;
+	return ip->cited;
 }
 
 static uint32_t

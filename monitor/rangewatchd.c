@@ -26,6 +26,7 @@
 #include "actions.h"
 #include "alert.h"
 #include "capture.h"
+#include "cite.h"
 #include "config.h"
 #include "control.h"
 #include "customers.h"
@@ -789,8 +790,18 @@ on_hup(void *arg)
 	d->f = nf;
 	if (start_prober(d, err, sizeof err) == -1)
 		log_warnx("reload: the DNSBL probe could not restart: %s", err);
-	smtp_set_cite_words((const char *const *)d->f.cfg->cite,
-	    d->f.cfg->ncite > SMTP_CITE_MAX ? SMTP_CITE_MAX : d->f.cfg->ncite);
+	/* rejections naming a list count for it by its index: the table and the per-IP
+	 * counts follow the new lists, or no lists at all rather than the old ones */
+	if (cite_install(d->f.lists, (const char *const *)d->f.cfg->cite, d->f.cfg->ncite,
+	    err, sizeof err) == -1) {
+		log_warnx("reload: rejections are not tied to lists: %s", err);
+		if (cite_install(NULL, (const char *const *)d->f.cfg->cite,
+		    d->f.cfg->ncite > CITE_PATTERNS_MAX ? CITE_PATTERNS_MAX : d->f.cfg->ncite,
+		    err, sizeof err) == -1)
+			log_warnx("reload: the cite words stay as they were: %s", err);
+	}
+	if (traffic_set_ncite(d->traffic, cite_nlists()) == -1)
+		log_warnx("reload: out of memory for the per-list rejection counts");
 	files_free(&old);
 	log_info("reloaded: %zu prefixes, %zu customers, %zu lists, %zu policies",
 	    prefixes_count(d->f.space), customers_count(d->f.customers),
@@ -925,8 +936,15 @@ main(int argc, char **argv)
 		log_warnx("out of memory");
 		goto out;
 	}
-	smtp_set_cite_words((const char *const *)d.f.cfg->cite,
-	    d.f.cfg->ncite > SMTP_CITE_MAX ? SMTP_CITE_MAX : d.f.cfg->ncite);
+	if (cite_install(d.f.lists, (const char *const *)d.f.cfg->cite, d.f.cfg->ncite, err,
+	    sizeof err) == -1) {
+		log_warnx("%s", err);
+		goto out;
+	}
+	if (traffic_set_ncite(d.traffic, cite_nlists()) == -1) {
+		log_warnx("out of memory");
+		goto out;
+	}
 	if (store_open(d.f.cfg->state_dir, &d.store, err, sizeof err) == -1 ||
 	    (d.listings = listings_open(d.store, err, sizeof err)) == NULL) {
 		log_warnx("%s", err);

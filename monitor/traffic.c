@@ -126,6 +126,39 @@ traffic_cite(struct traffic *t, struct traffic_ip *ip, unsigned w)
 	ip->cites[w]++;
 }
 
+int
+traffic_set_ncite(struct traffic *t, size_t ncite)
+{
+	size_t i, n = traffic_count(t), old = t->ncite;
+	uint32_t *c;
+
+	if (ncite == old)
+		return 0;
+	if (ncite < old)
+		t->ncite = ncite;	/* cut first: readers never index past an array */
+	for (i = 0; i < n; i++) {
+		struct traffic_ip *ip = traffic_at(t, i);
+
+		if (ip->cites == NULL)
+			continue;
+		if (ncite == 0) {
+			free(ip->cites);
+			ip->cites = NULL;
+			continue;
+		}
+		if ((c = realloc(ip->cites, ncite * sizeof *c)) == NULL) {
+			if (ncite > old)
+				t->ncite = old;
+			return -1;
+		}
+		if (ncite > old)
+			memset(c + old, 0, (ncite - old) * sizeof *c);
+		ip->cites = c;
+	}
+	t->ncite = ncite;
+	return 0;
+}
+
 size_t
 traffic_count(const struct traffic *t)
 {

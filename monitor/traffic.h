@@ -24,12 +24,14 @@ struct traffic_ip {
 	int32_t customer;	/* index in the customer map, -1 when unassigned */
 	uint32_t last_seen;	/* packet time (s) of its last segment to port 25 */
 	struct distinct dst;	/* distinct destination IPs */
-	uint32_t *cites;	/* per cite word: 4xx/5xx replies naming it; NULL until one */
+	uint32_t cited;		/* 4xx/5xx replies naming a list or a capture word (once each) */
+	uint32_t *cites;	/* per list (its index in the lists file, traffic_ncite() of
+				 * them): 4xx/5xx replies naming it; NULL until one */
 };
 
 struct traffic;
 
-/* A table for at most max_ips sources and ncite citation words. NULL when out of memory. */
+/* A table for at most max_ips sources and ncite lists. NULL when out of memory. */
 struct traffic *traffic_new(size_t max_ips, size_t ncite);
 /* NULL-safe. */
 void traffic_free(struct traffic *t);
@@ -38,11 +40,17 @@ struct traffic_ip *traffic_get(struct traffic *t, const struct rw_addr *a);
 /* The record of a, created (zeroed, customer -1, *created set) when new; NULL when the
  * table is full (the source is then counted as dropped) or out of memory. */
 struct traffic_ip *traffic_add(struct traffic *t, const struct rw_addr *a, int *created);
-/* Counts a citation of word w (index into the cite words) for ip. */
+/* Counts a reply naming list w (its index in the lists file) for ip. */
 void traffic_cite(struct traffic *t, struct traffic_ip *ip, unsigned w);
+/* Sets the number of lists (a reload may change it): every IP's per-list counts are cut or
+ * grown with zeros. The counts follow the index, not the name: a reload that reorders the
+ * lists leaves earlier counts under the new order. -1 when out of memory (nothing changed
+ * for the IPs not yet resized; the count is then the smaller of the two). */
+int traffic_set_ncite(struct traffic *t, size_t ncite);
 size_t traffic_count(const struct traffic *t);
 /* Record i, 0 <= i < traffic_count(), in creation order. */
 struct traffic_ip *traffic_at(const struct traffic *t, size_t i);
+/* The number of lists ip->cites counts. */
 size_t traffic_ncite(const struct traffic *t);
 /* Sources not tracked because the table was full. */
 uint64_t traffic_dropped(const struct traffic *t);

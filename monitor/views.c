@@ -407,20 +407,17 @@ static json_t *
 addresses_json(const struct views *v, long c)
 {
 	struct traffic *t = model_traffic(v->model);
-	size_t i, n = traffic_count(t), ncite = traffic_ncite(t), w;
+	size_t i, n = traffic_count(t);
 	struct addrs ad = { .v = v, .c = c, .arr = json_array() };
 	char ip[ADDR_STRLEN];
 
 	for (i = 0; ad.arr != NULL && i < n; i++) {
 		const struct traffic_ip *r = traffic_at(t, i);
 		unsigned rules = 0;
-		uint64_t cited = 0;
 		int sus;
 
 		if (r->customer != c)
 			continue;
-		for (w = 0; r->cites != NULL && w < ncite; w++)
-			cited += r->cites[w];
 		sus = risk_ip_suspect(model_risk(v->model), &r->addr, &rules);
 		addr_format(&r->addr, ip, sizeof ip);
 		json_array_append_new(ad.arr, json_pack("{s:s, s:o, s:o, s:I, s:I, s:I, s:I, "
@@ -430,7 +427,7 @@ addresses_json(const struct views *v, long c)
 		    "mail_from", (json_int_t)r->mail_from, "rcpt_to", (json_int_t)r->rcpt_to,
 		    "data", (json_int_t)r->data, "starttls", (json_int_t)r->starttls,
 		    "replies_4xx", (json_int_t)r->replies_4xx,
-		    "replies_5xx", (json_int_t)r->replies_5xx, "cited", (json_int_t)cited,
+		    "replies_5xx", (json_int_t)r->replies_5xx, "cited", (json_int_t)r->cited,
 		    "dst", (json_int_t)distinct_count(&r->dst), "suspect", sus,
 		    "rules", rules_json(rules), "listings", ip_listings_json(v, ip)));
 	}

@@ -959,6 +959,13 @@ dnsbl_new(const struct dnsbl_opts *o, char *err, size_t errlen)
 	ao.socket_send_buffer_size = SOCKBUF_BYTES;
 	mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_SOCK_STATE_CB |
 	    ARES_OPT_SOCK_RCVBUF | ARES_OPT_SOCK_SNDBUF;
+#ifdef ARES_OPT_QUERY_CACHE
+	/* c-ares >= 1.23 caches answers by default: the sweep honours every TTL itself, and a
+	 * recheck (a rejection naming a list, sweep_recheck) must reach the server, not a
+	 * cached negative answer. 0 turns the cache off. */
+	ao.qcache_max_ttl = 0;
+	mask |= ARES_OPT_QUERY_CACHE;
+#endif
 	if ((rc = ares_init_options(&d->ch, &ao, mask)) != ARES_SUCCESS) {
 		snprintf(err, errlen, "c-ares: %s", ares_strerror(rc));
 		free(d);

@@ -18,9 +18,13 @@
  * of the file comes, with errors naming the header's line.
  *
  * Keys are a table (name, type, default, range). A scalar key given twice in one section is
- * an error naming both lines; `listed`, `blocked` and `code` accumulate, git-config style
- * (the first line replaces the default, later lines append), since a line holds at most
- * 199 characters. A value may be wrapped in double quotes, which are dropped.
+ * an error naming both lines; `listed`, `blocked`, `code` and `cite` accumulate, git-config
+ * style (the first line replaces the default, later lines append), since a line holds at
+ * most 199 characters. A value may be wrapped in double quotes, which are dropped.
+ *
+ * `cite` holds comma-separated, case-insensitive substrings of an SMTP rejection that names
+ * the list: plain, `~fallback` or `!exclusion` (struct dnsbl_cite). Only their syntax is
+ * checked here; how a reply maps to lists is cite.c's business.
  */
 #include "dnsbl_lists.h"
 
@@ -53,7 +57,7 @@ enum lkey_type {
 	LK_DURATION,	/* seconds, or a number with s/m/h/d/w, within [min, max] */
 	LK_UINT,	/* unsigned, within [min, max] */
 	LK_ULONG,	/* unsigned long, within [min, max] */
-	LK_WORD		/* a short word of letters, digits, '-', '_', '.' */
+	LK_CITE		/* comma-separated [~|!]patterns (accumulates) */
 };
 
 struct lkey {
@@ -87,8 +91,8 @@ static const struct lkey lkeys[] = {
 	{ "ipv6", LK_BOOL, F(ipv6), "no", 0, 0 },
 	{ "txt", LK_BOOL, F(txt), "yes", 0, 0 },
 	{ "expiry", LK_DURATION, F(expiry), "7d", 0, YEAR },
-	/* cite: the zone's registered-domain label (close_list) */
-	{ "cite", LK_WORD, F(cite), NULL, 0, 0 },
+	/* cite: the zone, and its registered-domain label as a fallback (close_list) */
+	{ "cite", LK_CITE, F(cites), NULL, 0, 0 },
 };
 
 #define NLKEYS		(sizeof lkeys / sizeof lkeys[0])
@@ -96,6 +100,7 @@ static const struct lkey lkeys[] = {
 struct dnsbl_lists {
 	struct dnsbl_list *v;
 	size_t n, cap;
+	char *path;		/* as given to dnsbl_lists_load */
 };
 
 /* The state of one load (inifile.c keeps the file, the line count and the error). */
@@ -346,7 +351,9 @@ list_clear(struct dnsbl_list *l)
 	for (i = 0; i < l->ncodes; i++)
 		free(l->codes[i].meaning);
 	free(l->codes);
-	free(l->cite);
+	for (i = 0; i < l->ncites; i++)
+		free(l->cites[i].text);
+	free(l->cites);
 	memset(l, 0, sizeof *l);
 }
 
@@ -365,6 +372,99 @@ answers_add(struct dnsbl_answers *s, uint32_t lo, uint32_t hi)
 	s->range[s->n][1] = hi;
 	s->n++;
 	return 0;
+}
+
+/* Adds one cite pattern (text, len bytes, kind) given on line `line` to l. The reason goes
+ * to msg. */
+static int
+cite_add(struct dnsbl_list *l, const char *text, size_t len, enum dnsbl_cite_kind kind,
+    unsigned line, char *msg, size_t msglen)
+{
+	struct dnsbl_cite *c;
+	char esc[96], *t;
+	size_t i;
+
+	text_escape(esc, sizeof esc, text, len);
+	if (len < 3 || len > DNSBL_CITE_LEN) {
+		/* shorter than 3 characters would match almost any reply */
+		snprintf(msg, msglen, "cite: '%s' is not a pattern of 3 to %d characters", esc,
+		    DNSBL_CITE_LEN);
+		return -1;
+	}
+	for (i = 0; i < len; i++) {
+		/* ASCII only: replies are matched case-insensitively byte by byte */
+		if ((unsigned char)text[i] < 0x20 || (unsigned char)text[i] > 0x7e) {
+			snprintf(msg, msglen, "cite: '%s' has a character outside printable ASCII",
+			    esc);
+			return -1;
+		}
+	}
+	for (i = 0; i < l->ncites; i++) {
+		if (strlen(l->cites[i].text) == len &&
+		    strncasecmp(l->cites[i].text, text, len) == 0) {
+			snprintf(msg, msglen, "cite: '%s' is already given at line %u", esc,
+			    l->cites[i].line);
+			return -1;
+		}
+	}
+	if (l->ncites >= DNSBL_CITES_MAX) {
+		snprintf(msg, msglen, "cite: more than %d patterns", DNSBL_CITES_MAX);
+		return -1;
+	}
+	if ((c = realloc(l->cites, (l->ncites + 1) * sizeof *c)) == NULL)
+		goto oom;
+	l->cites = c;
+	if ((t = strndup(text, len)) == NULL)
+		goto oom;
+	for (i = 0; i < len; i++)
+		t[i] = (char)tolower((unsigned char)t[i]);
+	c[l->ncites].text = t;
+	c[l->ncites].kind = kind;
+	c[l->ncites].line = line;
+	l->ncites++;
+	return 0;
+oom:
+	snprintf(msg, msglen, "out of memory");
+	return -1;
+}
+
+/* A `cite` value: patterns separated by commas, blanks around them dropped, each one plain,
+ * or marked ~ (fallback) or ! (exclusion). */
+static int
+cite_parse(struct dnsbl_list *l, const char *value, unsigned line, char *msg, size_t msglen)
+{
+	const char *p = value, *end;
+	enum dnsbl_cite_kind kind;
+	size_t len;
+
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		end = p + strcspn(p, ",");
+		len = (size_t)(end - p);
+		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		kind = DNSBL_CITE_PLAIN;
+		if (len > 0 && (*p == '~' || *p == '!')) {
+			kind = *p == '~' ? DNSBL_CITE_FALLBACK : DNSBL_CITE_EXCLUDE;
+			p++;
+			len--;
+		}
+		if (len == 0) {
+			snprintf(msg, msglen, "cite: an empty pattern (patterns are separated by "
+			    "commas)");
+			return -1;
+		}
+		if (*p == '~' || *p == '!') {
+			snprintf(msg, msglen, "cite: a pattern takes one mark, ~ or !");
+			return -1;
+		}
+		if (cite_add(l, p, len, kind, line, msg, msglen) == -1)
+			return -1;
+		if (*end == '\0')
+			return 0;
+		p = end + 1;
+	}
 }
 
 /* Sets key k of the open list from value (text_is_clean, quotes dropped) on line `line`;
@@ -554,24 +654,8 @@ set_value(struct lists_load *ld, const struct lkey *k, const char *value, int ap
 		else
 			*(unsigned long *)(void *)((char *)l + k->off) = (unsigned long)d;
 		return 0;
-	case LK_WORD:
-		n = strlen(value);
-		for (i = 0; i < n; i++)
-			if (!isalnum((unsigned char)value[i]) && value[i] != '-' &&
-			    value[i] != '_' && value[i] != '.')
-				break;
-		if (n == 0 || n > 63 || i < n) {
-			snprintf(msg, msglen, "%s: '%s' is not one word of 1 to 63 letters, "
-			    "digits, '-', '_' or '.'", k->name, esc);
-			return -1;
-		}
-		if ((p = strdup(value)) == NULL)
-			goto oom;
-		for (i = 0; i < n; i++)
-			p[i] = (char)tolower((unsigned char)p[i]);
-		free(*(char **)(void *)((char *)l + k->off));
-		*(char **)(void *)((char *)l + k->off) = p;
-		return 0;
+	case LK_CITE:
+		return cite_parse(l, value, line, msg, msglen);
 	}
 	snprintf(msg, msglen, "%s: bad key type", k->name);
 	return -1;
@@ -579,6 +663,36 @@ oom:
 	free(copy);
 	snprintf(msg, msglen, "out of memory");
 	return -1;
+}
+
+/* The patterns of a list without `cite`: a rejection naming the zone names the list; the
+ * bare domain label ("spamhaus") only when no more precise pattern matched ("blocked by
+ * UCEPROTECT"). A zone too long or too short to be a pattern leaves the label alone, plain. */
+static int
+cite_default(struct dnsbl_list *l, char *msg, size_t msglen)
+{
+	char *label = cite_of(l->zone);
+	size_t zl = strlen(l->zone), ll;
+	int ret = -1;
+
+	if (label == NULL) {
+		snprintf(msg, msglen, "out of memory");
+		return -1;
+	}
+	ll = strlen(label);
+	if (zl >= 3 && zl <= DNSBL_CITE_LEN) {
+		if (cite_add(l, l->zone, zl, DNSBL_CITE_PLAIN, l->line, msg, msglen) == -1)
+			goto out;
+		if (ll >= 3 && strcmp(label, l->zone) != 0 &&
+		    cite_add(l, label, ll, DNSBL_CITE_FALLBACK, l->line, msg, msglen) == -1)
+			goto out;
+	} else if (ll >= 3 && ll <= DNSBL_CITE_LEN &&
+	    cite_add(l, label, ll, DNSBL_CITE_PLAIN, l->line, msg, msglen) == -1)
+		goto out;
+	ret = 0;
+out:
+	free(label);
+	return ret;
 }
 
 /* --- reading --- */
@@ -590,7 +704,7 @@ static int
 close_list(struct inifile *ini, struct lists_load *ld)
 {
 	struct dnsbl_list *l = ld->cur;
-	char esc[96];
+	char esc[96], why[256];
 
 	if (l == NULL)
 		return 0;
@@ -615,8 +729,8 @@ close_list(struct inifile *ini, struct lists_load *ld)
 		    "(%us) is longer than interval (%us)", esc, l->fast_interval, l->interval);
 		return -1;
 	}
-	if (seen_line(ld, "cite") == 0 && (l->cite = cite_of(l->zone)) == NULL) {
-		inifile_fail(ini, l->line, "out of memory");
+	if (seen_line(ld, "cite") == 0 && cite_default(l, why, sizeof why) == -1) {
+		inifile_fail(ini, l->line, "[list \"%s\"] %s", esc, why);
 		return -1;
 	}
 	answers_normalize(&l->listed);
@@ -740,7 +854,7 @@ lists_key(struct inifile *ini, void *arg, const char *section, const char *name,
 		return -1;
 	}
 	append = ld->seen[i] != 0;
-	if (append && k->type != LK_ANSWERS && k->type != LK_CODE) {
+	if (append && k->type != LK_ANSWERS && k->type != LK_CODE && k->type != LK_CITE) {
 		inifile_fail(ini, line, "[list \"%s\"] %s is already set at line %u", nesc,
 		    k->name, ld->seen[i]);
 		return -1;
@@ -790,7 +904,8 @@ dnsbl_lists_load(const char *path, struct dnsbl_lists **out, char *err, size_t e
 	*out = NULL;
 	memset(&ld, 0, sizeof ld);
 	if ((ld.dir = inifile_dir(path)) == NULL ||
-	    (ld.lists = calloc(1, sizeof *ld.lists)) == NULL) {
+	    (ld.lists = calloc(1, sizeof *ld.lists)) == NULL ||
+	    (ld.lists->path = strdup(path)) == NULL) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		goto out;
 	}
@@ -817,6 +932,7 @@ dnsbl_lists_free(struct dnsbl_lists *l)
 	for (i = 0; i < l->n; i++)
 		list_clear(&l->v[i]);
 	free(l->v);
+	free(l->path);
 	free(l);
 }
 
@@ -832,6 +948,13 @@ const struct dnsbl_list *
 dnsbl_lists_get(const struct dnsbl_lists *l, size_t i)
 {
 	return l == NULL || i >= l->n ? NULL : &l->v[i];
+}
+
+/* The path given to dnsbl_lists_load ("" for NULL). */
+const char *
+dnsbl_lists_path(const struct dnsbl_lists *l)
+{
+	return l == NULL || l->path == NULL ? "" : l->path;
 }
 
 /* The list called name (case-insensitive, as duplicates are), or NULL. */

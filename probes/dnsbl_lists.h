@@ -23,6 +23,24 @@ struct dnsbl_answers {
 	size_t n;
 };
 
+/* How a `cite` pattern counts (see struct dnsbl_cite). */
+enum dnsbl_cite_kind {
+	DNSBL_CITE_PLAIN,	/* "zen.spamhaus": a reply containing it names the list */
+	DNSBL_CITE_FALLBACK,	/* "~spamhaus": names the list only when no plain pattern (of
+				 * any list) that contains this text matched too */
+	DNSBL_CITE_EXCLUDE	/* "!dbl.spamhaus": a reply containing it never names the list */
+};
+
+#define DNSBL_CITE_LEN	63	/* characters in one pattern (without its ~ or !) */
+#define DNSBL_CITES_MAX	16	/* patterns of one list */
+
+/* One case-insensitive substring an SMTP rejection naming the list contains. */
+struct dnsbl_cite {
+	char *text;		/* lower case, without the ~ or ! */
+	enum dnsbl_cite_kind kind;
+	unsigned line;		/* where it was given; the section's line for the defaults */
+};
+
 /* What a return code means ("127.0.0.4" -> "XBL: exploited host"). */
 struct dnsbl_code {
 	uint32_t addr;		/* host order */
@@ -47,7 +65,9 @@ struct dnsbl_list {
 	int ipv6;		/* answers for IPv6 (nibble format) */
 	int txt;		/* ask TXT for listed answers */
 	unsigned expiry;	/* a listing clears this long after the last impact (forecast) */
-	char *cite;		/* the word an SMTP rejection naming this list contains */
+	struct dnsbl_cite *cites;	/* `cite` patterns in file order (none only for a zone
+				 * shorter than 3 characters) */
+	size_t ncites;
 	unsigned line;		/* where its section starts */
 };
 
@@ -68,6 +88,8 @@ int dnsbl_lists_load(const char *path, struct dnsbl_lists **out, char *err, size
 void dnsbl_lists_free(struct dnsbl_lists *l);
 size_t dnsbl_lists_count(const struct dnsbl_lists *l);
 const struct dnsbl_list *dnsbl_lists_get(const struct dnsbl_lists *l, size_t i);
+/* The path the lists were read from. */
+const char *dnsbl_lists_path(const struct dnsbl_lists *l);
 /* The list called name, or NULL. */
 const struct dnsbl_list *dnsbl_lists_find(const struct dnsbl_lists *l, const char *name);
 /* Classifies one A record (host order). RFC 5782: only 127/8 can mean listed, never

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "chunk.h"
+#include "cite.h"
 #include "hidx.h"
 #include "log.h"
 #include "smtp.h"
@@ -254,19 +255,26 @@ on_command(void *v, enum smtp_cmd cmd)
 	}
 }
 
+/* A reply's pattern bits (cite.c's words) become the lists it names: counted once per
+ * reply in `cited`, and once per list named. */
 static void
-on_reply(void *v, int code, uint32_t cites)
+on_reply(void *v, int code, uint64_t hits)
 {
 	struct sink_ctx *k = v;
-	unsigned w;
+	size_t w, n;
 
 	if (code >= 500)
 		k->ip->replies_5xx++;
 	else if (code >= 400)
 		k->ip->replies_4xx++;
-	for (w = 0; cites; w++, cites >>= 1)
-		if (cites & 1)
-			traffic_cite(k->ft->traffic, k->ip, w);
+	if (hits == 0 || !cite_any(hits))
+		return;
+	if (k->ip->cited < UINT32_MAX)
+		k->ip->cited++;
+	n = cite_nlists();
+	for (w = 0; w < n; w++)
+		if (cite_names(hits, w))
+			traffic_cite(k->ft->traffic, k->ip, (unsigned)w);
 }
 
 static void

@@ -206,6 +206,17 @@ prober_urgent(struct prober *p, const struct rw_addr *ip)
 	sweep_urgent(p->sweep, ip, now_s());
 }
 
+/* A rejection named list i for ip: the sweep decides whether it may go out again now. */
+int
+prober_recheck(struct prober *p, size_t list_index, const struct rw_addr *ip)
+{
+	const struct dnsbl_list *l = dnsbl_lists_get(p->lists, list_index);
+
+	if (l == NULL)
+		return 0;
+	return sweep_recheck(p->sweep, l, ip, now_s());
+}
+
 void
 prober_set_clock(struct prober *p, prober_clock fn, void *arg)
 {

@@ -44,6 +44,11 @@ void prober_free(struct prober *p);
 void prober_active(struct prober *p, const struct rw_addr *ip);
 /* ip turned suspect: checked at once. */
 void prober_urgent(struct prober *p, const struct rw_addr *ip);
+/* A remote server's rejection of ip named list list_index (its index in the lists): that
+ * list, when it is an enabled ip-scope list, asks about ip before anything else, past the
+ * TTL of a cached answer, at most once per (ip, list) every SWEEP_RECHECK_EVERY seconds of
+ * wall time and within its budgets. 1 when queued, 0 when not, -1 when out of memory. */
+int prober_recheck(struct prober *p, size_t list_index, const struct rw_addr *ip);
 /* The health of list i (0 <= i < dnsbl_lists_count()). */
 void prober_health(const struct prober *p, size_t i, struct prober_health *out);
 struct prober_stats {

@@ -122,11 +122,11 @@ smtp_parse_reply(const char *line, size_t len, int *code, int *last)
 	return 0;
 }
 
-static uint32_t
+static uint64_t
 cite_scan(const char *line, size_t len)
 {
 	char low[1024];
-	uint32_t m = 0;
+	uint64_t m = 0;
 	size_t i, n, off;
 
 	/* in pieces that overlap by a word's length, so no word is cut at a seam */
@@ -138,7 +138,7 @@ cite_scan(const char *line, size_t len)
 		}
 		for (i = 0; i < ncite_words; i++)
 			if (cite_len[i] && memmem(low, n, cite_words[i], cite_len[i]) != NULL)
-				m |= 1u << i;
+				m |= (uint64_t)1 << i;
 		if (off + n >= len)
 			break;
 	}

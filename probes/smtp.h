@@ -20,7 +20,7 @@
 #include <stdint.h>
 
 #define SMTP_LINE_MAX	512	/* RFC 5321 4.5.3.1.4-5: a line with its CRLF */
-#define SMTP_CITE_MAX	32	/* citation words matched at once */
+#define SMTP_CITE_MAX	64	/* citation patterns matched at once (a bit each) */
 
 enum smtp_cmd {
 	SMTP_CMD_OTHER = 1,	/* HELO, EHLO, RSET, NOOP, AUTH, QUIT, AUTH data, ... */
@@ -36,8 +36,9 @@ enum smtp_cmd {
 /* What the parser tells its caller. ctx is the caller's. */
 struct smtp_sink {
 	void (*command)(void *ctx, enum smtp_cmd cmd);
-	/* A complete reply (its last line), with a bit per cite word named in any line. */
-	void (*reply)(void *ctx, int code, uint32_t cites);
+	/* A complete reply (its last line), with a bit per cite word (index into the words
+	 * of smtp_set_cite_words) contained in any of its lines; 0 for a reply below 400. */
+	void (*reply)(void *ctx, int code, uint64_t cites);
 	/* The server accepted STARTTLS: the rest of the connection is encrypted. */
 	void (*tls)(void *ctx);
 	/* A line longer than SMTP_LINE_MAX, skipped. */
@@ -52,16 +53,17 @@ struct smtp_state {
 	uint8_t dot;		/* progress through CRLF "." CRLF in a body */
 	uint8_t npend;		/* commands awaiting a reply */
 	uint8_t skip;		/* per direction: discard up to the next LF */
-	uint32_t cites;		/* cite words seen so far in a multi-line reply */
-	uint64_t pend;		/* FIFO of 4-bit enum smtp_cmd, oldest in the low bits */
 	uint32_t bdat_left;	/* chunk bytes still to skip */
+	uint64_t cites;		/* cite words seen so far in a multi-line reply */
+	uint64_t pend;		/* FIFO of 4-bit enum smtp_cmd, oldest in the low bits */
 	uint16_t rcode;		/* the code of an over-long reply line being skipped */
 	uint8_t rlast;		/* ... and whether it is the reply's last line */
 	struct smtp_lines *lines; /* partial lines; NULL when none is pending */
 };
 
-/* Sets the words a 4xx/5xx reply is searched for (case-insensitive, at most SMTP_CITE_MAX,
- * kept by pointer: they must outlive every call). Shared by all connections. */
+/* Sets the words a 4xx/5xx reply is searched for (case-insensitive substrings, at most
+ * SMTP_CITE_MAX, copied: up to 63 characters each). Shared by all connections. Which lists
+ * a set of words names is cite.c's business, not the parser's. */
 void smtp_set_cite_words(const char *const *words, size_t n);
 /* Feeds bytes the client sent (in order). */
 void smtp_client_data(struct smtp_state *s, const uint8_t *p, size_t len,

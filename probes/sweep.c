@@ -66,11 +66,13 @@
 
 #define F_HEAP		0x01		/* in the list's fast heap */
 #define F_URGENT	0x02		/* in the list's urgent queue */
+#define F_RECHECK	0x04		/* in the list's recheck queue */
 
 /* What one list knows of one key: times relative to the sweep's epoch, 0 = never. */
 struct kstate {
 	uint32_t last_asked;
 	uint32_t not_before;
+	uint32_t last_recheck;	/* ip scope: when sweep_recheck last queued it */
 };
 
 struct srange {
@@ -109,6 +111,8 @@ struct slist {
 	size_t nheap, capheap;
 	uint32_t *urg;		/* FIFO of hot ids: urg[uhead .. uhead + nurg) */
 	size_t uhead, nurg, capurg;
+	uint32_t *rck;		/* FIFO of hot ids to recheck past their TTL, oldest first */
+	size_t nrck, caprck;
 	/* budgets */
 	int64_t sec;
 	unsigned sec_n;
@@ -814,6 +818,24 @@ emit(const struct sweep *s, struct slist *L, size_t k, const struct rw_addr *a,
 	budget_use(L);
 }
 
+/* Rechecks go first and past the key's TTL: sweep_recheck already bounded how often. */
+static size_t
+due_recheck(struct sweep *s, struct slist *L, int64_t now, struct sweep_item *out,
+    size_t max)
+{
+	uint32_t r = rel(s, now), id;
+	size_t n = 0;
+
+	while (n < max && L->nrck > 0 && budget_ok(L)) {
+		id = L->rck[0];
+		memmove(L->rck, L->rck + 1, --L->nrck * sizeof *L->rck);
+		L->hf[id] &= (uint8_t)~F_RECHECK;
+		L->hs[id].last_asked = r;
+		emit(s, L, 0, &s->hot[id].addr, &out[n++]);
+	}
+	return n;
+}
+
 static size_t
 due_urgent(struct sweep *s, struct slist *L, int64_t now, struct sweep_item *out, size_t max)
 {
@@ -978,6 +1000,7 @@ sweep_free(struct sweep *s)
 		free(s->lists[i].hf);
 		free(s->lists[i].heap);
 		free(s->lists[i].urg);
+		free(s->lists[i].rck);
 	}
 	free(s->lists);
 	free(s->iv);
@@ -1053,7 +1076,7 @@ sweep_urgent(struct sweep *s, const struct rw_addr *ip, int64_t now)
 	}
 }
 
-/* The queries due at now: urgent, then fast re-checks, then the base sweeps. */
+/* The queries due at now: rechecks and urgent, then fast re-checks, then the base sweeps. */
 size_t
 sweep_due(struct sweep *s, int64_t now, struct sweep_item *out, size_t max)
 {
@@ -1074,8 +1097,10 @@ sweep_due(struct sweep *s, int64_t now, struct sweep_item *out, size_t max)
 			if (L->held)
 				continue;
 			behind = L->n > 0 && now - base_due(L) > L->cycle / BEHIND_DIV;
-			if (phase == 0 && L->scope == DNSBL_SCOPE_IP)
+			if (phase == 0 && L->scope == DNSBL_SCOPE_IP) {
+				n += due_recheck(s, L, now, out + n, max - n);
 				n += due_urgent(s, L, now, out + n, max - n);
+			}
 			if (phase == 1 && behind)
 				n += due_base(s, L, now, out + n, max - n);
 			if (phase == 1 && L->scope == DNSBL_SCOPE_IP)
@@ -1097,6 +1122,39 @@ find_list(const struct sweep *s, const struct dnsbl_list *l)
 		if (s->lists[i].l == l)
 			return &s->lists[i];
 	return NULL;
+}
+
+/* A remote server named list l in a rejection of ip: ask again now, whatever a cached
+ * answer said, but at most once per (IP, list) every SWEEP_RECHECK_EVERY seconds. */
+int
+sweep_recheck(struct sweep *s, const struct dnsbl_list *l, const struct rw_addr *ip,
+    int64_t now)
+{
+	struct slist *L;
+	uint32_t id, r, *v;
+	size_t ncap;
+
+	now = clock_now(s, now);
+	if ((L = find_list(s, l)) == NULL || !list_takes(L, ip))
+		return 0;
+	if ((id = activate(s, ip, now)) == HIDX_NONE)
+		return 0;
+	r = rel(s, now);
+	if (L->hf[id] & F_RECHECK)
+		return 0;
+	if (L->hs[id].last_recheck != 0 && r - L->hs[id].last_recheck < SWEEP_RECHECK_EVERY)
+		return 0;
+	if (L->nrck == L->caprck) {
+		ncap = L->caprck ? L->caprck * 2 : 16;
+		if ((v = realloc(L->rck, ncap * sizeof *v)) == NULL)
+			return -1;
+		L->rck = v;
+		L->caprck = ncap;
+	}
+	L->rck[L->nrck++] = id;
+	L->hf[id] |= F_RECHECK;
+	L->hs[id].last_recheck = r;
+	return 1;
 }
 
 /* The per-key state of a range or asn key named in an item; NULL when unknown. */
@@ -1190,7 +1248,7 @@ sweep_next(const struct sweep *s, int64_t now)
 		L = &s->lists[i];
 		if (L->held)
 			continue;
-		cand = INT64_MAX;
+		cand = L->nrck > 0 ? now : INT64_MAX;
 		for (j = 0; j < L->nurg; j++) {
 			t = absolute(s, L->hs[L->urg[L->uhead + j]].not_before);
 			if (t < cand)

@@ -43,8 +43,18 @@ void sweep_active(struct sweep *s, const struct rw_addr *ip, int64_t now);
 /* ip turned suspect: ip-scope lists check it at the next sweep_due(), before anything
  * else (but not before the TTL of its last answer has passed). */
 void sweep_urgent(struct sweep *s, const struct rw_addr *ip, int64_t now);
-/* Writes at most max queries due at now into out (urgent first), within every budget;
- * returns how many. */
+#define SWEEP_RECHECK_EVERY	600	/* seconds between two rechecks of one (IP, list) */
+
+/* A remote server's rejection of ip named list l: l (ip scope, enabled) asks about ip at
+ * the next sweep_due(), before everything else, even when the TTL or negative TTL of its
+ * last answer would defer it; at most once per (ip, l) every SWEEP_RECHECK_EVERY seconds
+ * (forged replies must not spend the budget), and within max_qps and max_per_day. 1 when
+ * queued, 0 when not (not ours, not an ip-scope list of the schedule, queued already, or
+ * rechecked too recently), -1 when out of memory. */
+int sweep_recheck(struct sweep *s, const struct dnsbl_list *l, const struct rw_addr *ip,
+    int64_t now);
+/* Writes at most max queries due at now into out (rechecks and urgent first), within every
+ * budget; returns how many. */
 size_t sweep_due(struct sweep *s, int64_t now, struct sweep_item *out, size_t max);
 /* The answer to an item came: its key is not asked again before ttl seconds pass. */
 void sweep_answered(struct sweep *s, const struct sweep_item *it, uint32_t ttl, int64_t now);

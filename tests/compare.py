@@ -7,11 +7,14 @@ Usage: /usr/bin/python3 tests/compare.py [options] CAPTURE...
                    generator's ground truth, and fields a capture lists under tshark_exceptions
                    are compared with the truth instead of tshark (the reason is printed)
   --config FILE    run analyze with -c FILE; the expectation keeps only clients inside the
-                   configured prefixes, maps them to customers and sums customers[]
+                   configured prefixes, maps them to customers and sums customers[]; its
+                   `lists` file (none: no list is ever named) gives the cite patterns
+  --lists FILE     without --config: the dnsbl.conf analyze (through a config naming only
+                   it) and the reference tie rejections to (default: etc/dnsbl.conf)
   --bpf            run analyze with --bpf as well and require identical SMTP results
   --expect-ip IP@FIELD=N[,FIELD=N...]   extra fixed expectations (e.g. from a live test),
                    checked against both analyze and the tshark reference
-  --expect-rejections IP@KEYWORD=N[,...]  the same for rejections_citing
+  --expect-rejections IP@LIST=N[,...]  the same for rejections_citing (list names)
   --absent IP      IP must not be listed (e.g. outside the configured prefixes)
   --self-check     only check the tshark reference against --truth (no analyze run)
 Several CAPTUREs are given to one analyze run; the expectation is then the sum of the
@@ -24,6 +27,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tshark_ref  # noqa: E402
@@ -122,7 +126,9 @@ def load_config(path):
         for row in csv.DictReader(f):
             nets = [ipaddress.ip_network(c, strict=False) for c in row["cidrs"].split()]
             customers.append((row["id"], row["name"], nets))
-    return prefixes, customers
+    lf = cp.get("rangewatch", "lists", fallback="").strip()
+    rules = tshark_ref.load_cite_rules(os.path.join(base, lf)) if lf else []
+    return prefixes, customers, rules
 
 
 def customer_of(ip, customers):
@@ -135,12 +141,12 @@ def customer_of(ip, customers):
     return (best[1], best[2]) if best else (None, None)
 
 
-def expected_for(files, truth, prefixes, ck):
+def expected_for(files, truth, prefixes, ck, rules=None):
     """The expectation: the sum of the per-file tshark references, with truth-based overrides."""
     pk = {k: 0 for k in PK_FIELDS}
     ips = {}
     for path in files:
-        ref = tshark_ref.reference(path, prefixes)
+        ref = tshark_ref.reference(path, prefixes, rules)
         # keep dst sets for unions across files
         t = truth.get(os.path.basename(path)) if truth else None
         exc = (t or {}).get("tshark_exceptions", {})
@@ -196,6 +202,7 @@ def main(argv):
     ap.add_argument("--rw", default=os.path.join(os.environ.get("RW_BIN", "bin"), "rangewatch"))
     ap.add_argument("--truth")
     ap.add_argument("--config")
+    ap.add_argument("--lists", default=tshark_ref.DEFAULT_LISTS)
     ap.add_argument("--bpf", action="store_true")
     ap.add_argument("--expect-ip", action="append", default=[])
     ap.add_argument("--expect-rejections", action="append", default=[])
@@ -213,17 +220,27 @@ def main(argv):
         with open(a.truth) as f:
             truth = json.load(f)
     prefixes = customers = None
+    config = a.config
     if a.config:
-        prefixes, customers = load_config(a.config)
+        prefixes, customers, rules = load_config(a.config)
+    else:
+        rules = tshark_ref.load_cite_rules(a.lists)
 
     if a.self_check:
-        expected_for(a.files, truth, prefixes, ck)
+        expected_for(a.files, truth, prefixes, ck, rules)
         print("%s: %d checks, %d mismatches" % (label, ck.n, ck.bad))
         return 1 if ck.bad else 0
-    got = run_analyze(a.rw, a.files, a.config)
+    tmp = None
+    if config is None:
+        # a config naming only the lists: everything else stays analyze's default
+        tmp = tempfile.NamedTemporaryFile("w", suffix=".conf", prefix="rw-compare-")
+        tmp.write("[rangewatch]\nlists = %s\n" % os.path.abspath(a.lists))
+        tmp.flush()
+        config = tmp.name
+    got = run_analyze(a.rw, a.files, config)
     if got is None:
         return 2
-    pk, exp_ips = expected_for(a.files, truth, prefixes, ck)
+    pk, exp_ips = expected_for(a.files, truth, prefixes, ck, rules)
 
     # packets
     gp = got.get("packets", {})
@@ -285,7 +302,7 @@ def main(argv):
 
     # --bpf gives the identical JSON
     if a.bpf:
-        gb = run_analyze(a.rw, a.files, a.config, bpf=True)
+        gb = run_analyze(a.rw, a.files, config, bpf=True)
         if gb is None:
             return 2
         # The filter drops frames before the decoder sees them, as the kernel does on a live

@@ -26,10 +26,14 @@ import struct
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tshark_ref  # noqa: E402
+
 from scapy.layers.l2 import CookedLinux, CookedLinuxV2, Dot1AD, Dot1Q, Ether
 
-KEYWORDS = ["uceprotect", "spamhaus", "spamcop", "barracuda", "gbudb", "psbl", "mailspike",
-            "sorbs", "invaluement", "abusix", "s5h"]
+# rejections_citing is per list of the shipped etc/dnsbl.conf, by the rule written in
+# tshark_ref.py (Python, from the file's documentation, not from the C code)
+CITE_RULES = tshark_ref.load_cite_rules(tshark_ref.DEFAULT_LISTS)
 COUNTERS = ["syn", "sessions", "dst_ips", "bytes_out", "mail_from", "rcpt_to", "data",
             "starttls", "replies_4xx", "replies_5xx"]
 
@@ -363,11 +367,9 @@ class Flow:
         code = int(lines[-1][:3])
         if code >= 400 and code < 600:
             self.t["replies_4xx" if code < 500 else "replies_5xx"] += 1
-            text = b"\n".join(lines).decode("latin-1").lower()
-            for k in KEYWORDS:
-                if k in text:
-                    rc = self.t["rejections_citing"]
-                    rc[k] = rc.get(k, 0) + 1
+            rc = self.t["rejections_citing"]
+            for k in tshark_ref.lists_named(b"\n".join(lines).decode("latin-1"), CITE_RULES):
+                rc[k] = rc.get(k, 0) + 1
         return code
 
     def cmds(self, lines, uncounted=False, **kw):

@@ -1,12 +1,14 @@
 #!/usr/bin/python3
 """The tshark reference for `rangewatch analyze --json`.
 
-Usage: /usr/bin/python3 tests/tshark_ref.py [--prefixes FILE] CAPTURE...
+Usage: /usr/bin/python3 tests/tshark_ref.py [--prefixes FILE] [--lists FILE] CAPTURE...
 Prints one JSON object shaped like analyze's: packets {total, smtp, malformed, truncated} and
 ips [{ip, customer: null, syn, sessions, dst_ips, bytes_out, mail_from, rcpt_to, data, starttls,
 replies_4xx, replies_5xx, rejections_citing}].  With --prefixes (the prefixes.txt format:
 "CIDR ASN [alloc]" per line) only clients inside those prefixes are listed and packets.smtp
 counts only frames with an endpoint inside them; customer mapping is compare.py's business.
+--lists names the dnsbl.conf whose `cite` patterns say which list a rejection names
+(default: the repository's etc/dnsbl.conf); rejections_citing is {list name: replies}.
 
 Everything comes from tshark 4.0 (two passes, -2, with TCP desegmentation on):
 
@@ -41,19 +43,20 @@ pass B (-Y smtp.rsp -T json -x, the raw bytes of each SMTP response PDU tshark d
     order: exactly the reassembled reply stream tshark dissected, which stops where TLS starts)
     and splits that into lines; a reply ends at a line "NNN" or "NNN <text>" (a final line); the
     4xx/5xx ones count, attributed to the client; rejections_citing counts a 4xx/5xx reply under
-    each keyword that any of its lines contains (case-insensitive).
+    each list it names (lists_named(): the dnsbl.conf `cite` rules, written here from the
+    file's documentation, not from the C code).
   * starttls: a STARTTLS command (tshark 4.0 shows it as "STAR") whose next reply in that stream
     is 220 (that is also what makes tshark switch the stream to TLS).
 """
 import ipaddress
 import json
+import os
 import re
 import subprocess
 import sys
 from collections import defaultdict
 
-KEYWORDS = ["uceprotect", "spamhaus", "spamcop", "barracuda", "gbudb", "psbl", "mailspike",
-            "sorbs", "invaluement", "abusix", "s5h"]
+DEFAULT_LISTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "etc", "dnsbl.conf")
 COUNTERS = ["syn", "sessions", "dst_ips", "bytes_out", "mail_from", "rcpt_to", "data",
             "starttls", "replies_4xx", "replies_5xx"]
 
@@ -127,6 +130,78 @@ def in_prefixes(ip, nets):
     return any(a.version == n.version and a in n for n in nets)
 
 
+def domain_label(zone):
+    """The registered-domain label of a zone: dnsbl-1.uceprotect.net -> uceprotect,
+    dnsbl.example.co.uk -> example (a two-letter suffix after co/com/net/org/ac/gov/edu/or/
+    ne/go counts as one), localzone -> localzone."""
+    labels = zone.rstrip(".").lower().split(".")
+    if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in (
+            "co", "com", "net", "org", "ac", "gov", "edu", "or", "ne", "go"):
+        return labels[-3]
+    return labels[-2] if len(labels) >= 2 else labels[-1]
+
+
+def load_cite_rules(path):
+    """[(list name, [(mark, pattern)])] from a dnsbl.conf, in file order. mark is "" (plain),
+    "~" (fallback) or "!" (exclusion); patterns are lower case. `cite` lines accumulate and
+    hold comma-separated patterns; without any, the zone and ~its domain label (a pattern
+    has 3 to 63 characters: shorter or longer defaults are left out, and a zone that cannot
+    be one leaves its label plain)."""
+    rules = []
+    cur = None
+    with open(path, encoding="utf-8") as f:
+        for raw in f:
+            line = raw.strip()
+            if not line or line[0] in ";#":
+                continue
+            m = re.match(r'^\[\s*list\s+"(.*)"\s*\]$', line)
+            if m:
+                cur = {"name": m.group(1), "zone": None, "cite": []}
+                rules.append(cur)
+                continue
+            key, _, val = line.partition("=")
+            key, val = key.strip().lower(), val.strip()
+            if len(val) >= 2 and val[0] == '"' and val[-1] == '"':
+                val = val[1:-1]
+            if key == "zone":
+                cur["zone"] = val.rstrip(".").lower()
+            elif key == "cite":
+                for p in val.split(","):
+                    p = p.strip()
+                    mark = p[0] if p[:1] in ("~", "!") else ""
+                    cur["cite"].append((mark, p[len(mark):].lower()))
+    out = []
+    for r in rules:
+        pats = r["cite"]
+        if not pats:
+            z, lab = r["zone"], domain_label(r["zone"])
+            if 3 <= len(z) <= 63:
+                pats = [("", z)] + ([("~", lab)] if lab != z and len(lab) >= 3 else [])
+            elif 3 <= len(lab) <= 63:
+                pats = [("", lab)]
+        out.append((r["name"], pats))
+    return out
+
+
+def lists_named(text, rules):
+    """The lists a reply (its text, any case) names: a list whose !pattern the text
+    contains is never named; else one whose plain pattern it contains is; else one whose
+    ~pattern it contains, unless the text also contains a plain pattern of any list that
+    itself contains that ~pattern."""
+    text = text.lower()
+    plain_hits = [p for _, pats in rules for m, p in pats if m == "" and p in text]
+    named = []
+    for name, pats in rules:
+        if any(m == "!" and p in text for m, p in pats):
+            continue
+        if any(m == "" and p in text for m, p in pats):
+            named.append(name)
+        elif any(m == "~" and p in text and not any(p in q for q in plain_hits)
+                 for m, p in pats):
+            named.append(name)
+    return named
+
+
 def split_replies(data):
     """Splits a server byte stream into replies: [(code, [lines], end offset)]."""
     out = []
@@ -146,7 +221,9 @@ def split_replies(data):
     return out
 
 
-def reference(path, prefixes=None):
+def reference(path, prefixes=None, rules=None):
+    if rules is None:
+        rules = load_cite_rules(DEFAULT_LISTS)
     frames = run_tshark(["-r", path] + TSHARK_OPTS + ["-T", "json"] +
                         sum((["-e", f] for f in FIELDS), []))
     ips = defaultdict(lambda: {"syn": 0, "bytes_out": 0, "mail_from": 0, "rcpt_to": 0,
@@ -242,10 +319,8 @@ def reference(path, prefixes=None):
                     c["starttls"] += 1
             if 400 <= code < 600:
                 c["replies_4xx" if code < 500 else "replies_5xx"] += 1
-                text = b"\n".join(lines).decode("latin-1").lower()
-                for k in KEYWORDS:
-                    if k in text:
-                        c["rejections_citing"][k] += 1
+                for k in lists_named(b"\n".join(lines).decode("latin-1"), rules):
+                    c["rejections_citing"][k] += 1
 
     out = []
     for ip in sorted(ips, key=lambda x: (ipaddress.ip_address(x).version, ipaddress.ip_address(x))):
@@ -263,13 +338,17 @@ def reference(path, prefixes=None):
 
 def main(argv):
     prefixes = None
+    rules = None
     args = argv[1:]
-    if len(args) >= 2 and args[0] == "--prefixes":
-        prefixes = load_prefixes(args[1])
+    while len(args) >= 2 and args[0] in ("--prefixes", "--lists"):
+        if args[0] == "--prefixes":
+            prefixes = load_prefixes(args[1])
+        else:
+            rules = load_cite_rules(args[1])
         args = args[2:]
     if not args:
-        sys.exit("usage: tshark_ref.py [--prefixes FILE] CAPTURE...")
-    res = [reference(a, prefixes) for a in args]
+        sys.exit("usage: tshark_ref.py [--prefixes FILE] [--lists FILE] CAPTURE...")
+    res = [reference(a, prefixes, rules) for a in args]
     for r in res:
         for e in r["ips"]:
             del e["_dst"]

@@ -17,12 +17,13 @@
 #include <string.h>
 
 #include "capture.h"
+#include "cite.h"
 #include "config.h"
 #include "customers.h"
 #include "decode.h"
+#include "dnsbl_lists.h"
 #include "outbound.h"
 #include "prefixes.h"
-#include "smtp.h"
 #include "text.h"
 #include "traffic.h"
 
@@ -41,8 +42,8 @@ struct report {
 	struct customers *customers;
 	struct traffic *traffic;
 	struct outbound *outbound;
-	const char *const *cite;
-	size_t ncite;
+	struct dnsbl_lists *lists;	/* whose cite patterns tie a rejection to a list */
+	size_t ncite;			/* lists: the length of every cites array */
 };
 
 static void
@@ -66,6 +67,7 @@ total_add(struct total *t, const struct traffic_ip *ip, size_t ncite)
 	t->c.starttls += ip->starttls;
 	t->c.replies_4xx += ip->replies_4xx;
 	t->c.replies_5xx += ip->replies_5xx;
+	t->c.cited += ip->cited;
 	distinct_merge(&t->c.dst, &ip->dst);
 	if (ip->cites) {
 		if (t->cites == NULL)
@@ -148,7 +150,7 @@ json_counters(json_t *o, const struct traffic_ip *c, const uint32_t *cites,
 	json_object_set_new(o, "replies_5xx", json_integer(c->replies_5xx));
 	for (w = 0; cites && w < r->ncite; w++)
 		if (cites[w])
-			json_object_set_new(rc, r->cite[w], json_integer(cites[w]));
+			json_object_set_new(rc, cite_list_name(w), json_integer(cites[w]));
 	json_object_set_new(o, "rejections_citing", rc);
 }
 
@@ -301,13 +303,14 @@ static void
 print_row(const char *label, const struct traffic_ip *c, const uint32_t *cites,
     const struct report *r)
 {
-	char cite[256] = "";
+	char cite[256] = "", esc[96];
 	size_t w, off = 0;
 
 	for (w = 0; cites && w < r->ncite; w++)
 		if (cites[w] && off < sizeof cite)
 			off += (size_t)snprintf(cite + off, sizeof cite - off, "%s%s:%u",
-			    off ? " " : "", r->cite[w], cites[w]);
+			    off ? " " : "", escaped(cite_list_name(w), esc, sizeof esc),
+			    cites[w]);
 	printf("  %-39s %6u %6u %5llu%s %6u %6u %5u %4u %5u %5u  %s\n", label, c->syn, c->sessions,
 	    (unsigned long long)distinct_count(&c->dst), distinct_is_estimate(&c->dst) ? "~" : " ",
 	    c->mail_from, c->rcpt_to, c->data, c->starttls, c->replies_4xx, c->replies_5xx, cite);
@@ -476,6 +479,8 @@ report_free(struct report *r)
 {
 	outbound_free(r->outbound);
 	traffic_free(r->traffic);
+	cite_clear();
+	dnsbl_lists_free(r->lists);
 	customers_free(r->customers);
 	prefixes_free(r->space);
 	config_free(r->cfg);
@@ -547,9 +552,17 @@ analyze_main(int argc, char **argv)
 		fprintf(stderr, "rangewatch: out of memory\n");
 		goto out;
 	}
-	r.cite = (const char *const *)r.cfg->cite;
-	r.ncite = r.cfg->ncite > SMTP_CITE_MAX ? SMTP_CITE_MAX : r.cfg->ncite;
-	smtp_set_cite_words(r.cite, r.ncite);
+	/* rejections_citing is per list of the config's lists file (none without one) */
+	if (r.cfg->lists[0] && dnsbl_lists_load(r.cfg->lists, &r.lists, err, sizeof err) == -1) {
+		fprintf(stderr, "rangewatch: %s\n", err);
+		goto out;
+	}
+	if (cite_install(r.lists, (const char *const *)r.cfg->cite, r.cfg->ncite, err,
+	    sizeof err) == -1) {
+		fprintf(stderr, "rangewatch: %s\n", err);
+		goto out;
+	}
+	r.ncite = cite_nlists();
 	if ((r.traffic = traffic_new((size_t)r.cfg->max_ips, r.ncite)) == NULL ||
 	    (r.outbound = outbound_new(r.traffic, r.space, r.customers, (size_t)r.cfg->max_flows,
 	    (unsigned)r.cfg->flow_timeout)) == NULL) {

@@ -44,12 +44,18 @@ exercise(const struct dnsbl_lists *ls)
 
 	for (i = 0; i < dnsbl_lists_count(ls); i++) {
 		l = dnsbl_lists_get(ls, i);
-		if (l == NULL || l->name == NULL || l->zone == NULL || l->cite == NULL ||
+		if (l == NULL || l->name == NULL || l->zone == NULL || l->ncites > DNSBL_CITES_MAX ||
 		    dnsbl_lists_find(ls, l->name) != l || l->fast_interval > l->interval ||
 		    l->max_qps == 0 || l->line == 0)
 			abort();
-		n += strlen(l->name) + strlen(l->zone) + strlen(l->cite) +
-		    (l->file != NULL ? strlen(l->file) : 0);
+		n += strlen(l->name) + strlen(l->zone) + (l->file != NULL ? strlen(l->file) : 0);
+		for (k = 0; k < l->ncites; k++) {
+			size_t cl = strlen(l->cites[k].text);
+
+			if (cl < 3 || cl > DNSBL_CITE_LEN || l->cites[k].line == 0)
+				abort();
+			n += cl;
+		}
 		n += strlen(dnsbl_scope_name(l->scope));
 		check_set(&l->listed);
 		check_set(&l->blocked);

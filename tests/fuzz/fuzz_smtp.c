@@ -13,7 +13,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void on_cmd(void *v, enum smtp_cmd c) { (void)v; (void)c; }
-static void on_reply(void *v, int code, uint32_t cites) { (void)v; (void)code; (void)cites; }
+static void on_reply(void *v, int code, uint64_t cites) { (void)v; (void)code; (void)cites; }
 static void on_tls(void *v) { (void)v; }
 static void on_long(void *v) { (void)v; }
 static const struct smtp_sink sink = { on_cmd, on_reply, on_tls, on_long };

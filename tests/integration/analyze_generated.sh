@@ -6,9 +6,11 @@
 # per client IP; the tshark reference is itself checked against the generator's ground truth.
 # Each capture is also read with --bpf: the SMTP results (packets.smtp, ips, customers) must
 # be identical; frames the filter drops are not read, so total/malformed count fewer.
-# Then: three files in one analyze run (sums), and a run with -c CONFIG (prefixes + customers)
-# checking customer attribution, customers[] sums, and that clients outside the prefixes are
-# absent.
+# Then: three files in one analyze run (sums), and a run with -c CONFIG (prefixes + customers
+# + lists) checking customer attribution, customers[] sums, and that clients outside the
+# prefixes are absent. rejections_citing is per list of etc/dnsbl.conf everywhere (compare.py
+# names it to analyze through a config when there is no -c), checked against the reference's
+# own reading of the cite patterns.
 set -u
 : "${RW_BIN:?RW_BIN must name the folder holding rangewatch}"
 TESTS=$(cd "$(dirname "$0")/.." && pwd)
@@ -78,10 +80,12 @@ id,name,cidrs,contact,tags
 4713,Gamma,203.0.113.0/28,gamma@example.org,vip reseller
 4714,Unused,192.0.2.240/29,x@example.org,
 CONF
+cp "$TESTS/../etc/dnsbl.conf" "$tmp/etc/lists/dnsbl.conf"
 cat >"$tmp/etc/rangewatch.conf" <<'CONF'
 [rangewatch]
 prefixes = lists/prefixes.txt
 customers = lists/customers.csv
+lists = lists/dnsbl.conf
 CONF
 # 192.0.2.25, 192.0.2.77, 203.0.113.42 and 2001:db8:0:1::a are ours but no customer's (customer
 # null). 100.64.9.9 sends to 192.0.2.53 (inbound): absent, but its frames count in packets.smtp.

@@ -26,7 +26,7 @@ fi
 
 $PY "$TOP/tests/compare.py" --rw "$RW_BIN/rangewatch" --config "$TOP/etc/rangewatch.conf" \
     --expect-ip "203.0.113.7@rcpt_to=725,replies_5xx=265,dst_ips=70" \
-    --expect-rejections "203.0.113.7@spamhaus=265,uceprotect=265" \
+    --expect-rejections "203.0.113.7@uceprotect-1=265,zen=265" \
     --expect-ip "203.0.113.100@rcpt_to=362" --expect-rejections "203.0.113.100@spamcop=132" \
     "$TOP/tests/data/sample.pcap" >"$tmp/out" 2>&1 || fail=1
 grep -E 'MISMATCH|ERROR|checks' "$tmp/out"

@@ -59,6 +59,21 @@ load_fails(struct testfile *fx, const char *text, size_t len, const char *want)
 		fail_msg("error\n  got:  %s\n  want: %s\n--- input:\n%s", err, full, text);
 }
 
+/* A list's cite patterns as one string, with their marks: "zen.spamhaus.org, ~spamhaus". */
+static const char *
+cites_str(const struct dnsbl_list *l)
+{
+	static char buf[1024];
+	size_t i, off = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < l->ncites && off < sizeof buf; i++)
+		off += (size_t)snprintf(buf + off, sizeof buf - off, "%s%s%s", i ? ", " : "",
+		    l->cites[i].kind == DNSBL_CITE_FALLBACK ? "~" :
+		    l->cites[i].kind == DNSBL_CITE_EXCLUDE ? "!" : "", l->cites[i].text);
+	return buf;
+}
+
 static void
 test_defaults(void **state)
 {
@@ -97,7 +112,8 @@ test_defaults(void **state)
 	assert_int_equal(l->ipv6, 0);
 	assert_int_equal(l->txt, 1);
 	assert_int_equal(l->expiry, 7 * 86400);
-	assert_string_equal(l->cite, "uceprotect");
+	assert_string_equal(cites_str(l), "dnsbl-1.uceprotect.net, ~uceprotect");
+	assert_int_equal(l->cites[0].line, 2);
 	assert_int_equal(l->line, 2);
 
 	l = dnsbl_lists_get(ls, 1);
@@ -111,7 +127,7 @@ test_defaults(void **state)
 	assert_int_equal(l->scope, DNSBL_SCOPE_ASN);
 	assert_int_equal(l->interval, 600);
 	assert_int_equal(l->fast_interval, 600);	/* never slower than the interval */
-	assert_string_equal(l->cite, "spamhaus");
+	assert_string_equal(cites_str(l), "zen.spamhaus.org, ~spamhaus");
 
 	assert_null(dnsbl_lists_get(ls, 3));
 	dnsbl_lists_free(ls);
@@ -182,7 +198,7 @@ test_all_keys(void **state)
 	assert_int_equal(l->ipv6, 1);
 	assert_int_equal(l->txt, 0);
 	assert_int_equal(l->expiry, 7 * 86400);
-	assert_string_equal(l->cite, "invaluement");
+	assert_string_equal(cites_str(l), "invaluement");
 	assert_int_equal(l->line, 1);
 
 	assert_string_equal(dnsbl_lists_find(ls, "abs")->file, "/var/lib/x.zone");
@@ -232,13 +248,31 @@ test_cite(void **state)
 	    "[list \"f\"]\nzone = spamhaus.org\nscope = ip\n"
 	    "[list \"g\"]\nzone = b.barracudacentral.org\nscope = ip\ncite = barracuda\n");
 
-	assert_string_equal(dnsbl_lists_find(ls, "a")->cite, "uceprotect");
-	assert_string_equal(dnsbl_lists_find(ls, "b")->cite, "spamcop");
-	assert_string_equal(dnsbl_lists_find(ls, "c")->cite, "example");
-	assert_string_equal(dnsbl_lists_find(ls, "d")->cite, "example");
-	assert_string_equal(dnsbl_lists_find(ls, "e")->cite, "localzone");
-	assert_string_equal(dnsbl_lists_find(ls, "f")->cite, "spamhaus");
-	assert_string_equal(dnsbl_lists_find(ls, "g")->cite, "barracuda");
+	assert_string_equal(cites_str(dnsbl_lists_find(ls, "a")),
+	    "dnsbl-3.uceprotect.net, ~uceprotect");
+	assert_string_equal(cites_str(dnsbl_lists_find(ls, "b")), "bl.spamcop.net, ~spamcop");
+	assert_string_equal(cites_str(dnsbl_lists_find(ls, "c")),
+	    "dnsbl.example.co.uk, ~example");
+	assert_string_equal(cites_str(dnsbl_lists_find(ls, "d")), "rbl.example.de, ~example");
+	assert_string_equal(cites_str(dnsbl_lists_find(ls, "e")), "localzone");
+	assert_string_equal(cites_str(dnsbl_lists_find(ls, "f")), "spamhaus.org, ~spamhaus");
+	assert_string_equal(cites_str(dnsbl_lists_find(ls, "g")), "barracuda");
+	dnsbl_lists_free(ls);
+
+	/* patterns accumulate over lines, keep their marks, blanks around them go, case too */
+	ls = load(fx, "[list \"zen\"]\nzone = zen.spamhaus.org\nscope = ip\n"
+	    "cite = zen.spamhaus, SBL.spamhaus ,xbl.spamhaus\n"
+	    "cite = \"~Spamhaus, !dbl.spamhaus\"\n"
+	    "cite = uceprotect level 1\n"
+	    "[list \"tiny\"]\nzone = ab\nscope = ip\n");
+	assert_string_equal(cites_str(dnsbl_lists_get(ls, 0)), "zen.spamhaus, sbl.spamhaus, "
+	    "xbl.spamhaus, ~spamhaus, !dbl.spamhaus, uceprotect level 1");
+	assert_int_equal(dnsbl_lists_get(ls, 0)->cites[0].line, 4);
+	assert_int_equal(dnsbl_lists_get(ls, 0)->cites[4].line, 5);
+	assert_int_equal(dnsbl_lists_get(ls, 0)->cites[5].line, 6);
+	assert_int_equal(dnsbl_lists_get(ls, 0)->cites[4].kind, DNSBL_CITE_EXCLUDE);
+	/* a zone too short to be a pattern has none */
+	assert_int_equal(dnsbl_lists_get(ls, 1)->ncites, 0);
 	dnsbl_lists_free(ls);
 }
 
@@ -423,9 +457,28 @@ test_errors(void **state)
 		{ HEAD "max_qps = 1e3\n", "4: [list \"a\"] max_qps: '1e3' is not a whole number" },
 		{ HEAD "max_per_day = -5\n",
 		  "4: [list \"a\"] max_per_day: '-5' is not a whole number" },
-		{ HEAD "cite = two words\n",
-		  "4: [list \"a\"] cite: 'two words' is not one word of 1 to 63 letters, digits, "
-		  "'-', '_' or '.'" },
+		{ HEAD "cite = ab\n",
+		  "4: [list \"a\"] cite: 'ab' is not a pattern of 3 to 63 characters" },
+		{ HEAD "cite = ~ab\n",
+		  "4: [list \"a\"] cite: 'ab' is not a pattern of 3 to 63 characters" },
+		{ HEAD "cite = " "0123456789012345678901234567890123456789012345678901234567890123\n",
+		  "4: [list \"a\"] cite: '0123456789012345678901234567890123456789012345678901"
+		  "234567890123' is not a pattern of 3 to 63 characters" },
+		{ HEAD "cite = spamhaus,\n",
+		  "4: [list \"a\"] cite: an empty pattern (patterns are separated by commas)" },
+		{ HEAD "cite = spamhaus, , spamcop\n",
+		  "4: [list \"a\"] cite: an empty pattern (patterns are separated by commas)" },
+		{ HEAD "cite = ~\n",
+		  "4: [list \"a\"] cite: an empty pattern (patterns are separated by commas)" },
+		{ HEAD "cite = ~!dbl.spamhaus\n",
+		  "4: [list \"a\"] cite: a pattern takes one mark, ~ or !" },
+		{ HEAD "cite = spamhaus\ncite = x.spamhaus, ~SPAMHAUS\n",
+		  "5: [list \"a\"] cite: 'SPAMHAUS' is already given at line 4" },
+		{ HEAD "cite = caf\xc3\xa9 list\n",
+		  "4: [list \"a\"] cite: 'caf\xc3\xa9 list' has a character outside printable ASCII" },
+		{ HEAD "cite = p01, p02, p03, p04, p05, p06, p07, p08\n"
+		  "cite = p09, p10, p11, p12, p13, p14, p15, p16, p17\n",
+		  "5: [list \"a\"] cite: more than 16 patterns" },
 		{ HEAD "just words\n",
 		  "4: syntax error (expected [list \"NAME\"] or key = value)" },
 		{ HEAD "zone\n[list \"b\"]\n",
@@ -438,7 +491,7 @@ test_errors(void **state)
 		load_fails(fx, cases[i].text, 0, cases[i].want);
 
 	/* a value with a control character, a NUL byte, a line inih would cut */
-	load_fails(fx, HEAD "cite = a\x01" "b\n", 0,
+	load_fails(fx, HEAD "cite = aaa\x01" "b\n", 0,
 	    "4: [list \"a\"] cite: control character or bad UTF-8 in the value");
 	load_fails(fx, HEAD "cite = a\0b\n", sizeof HEAD + 10, "4: NUL byte");
 	memset(longline, 'x', sizeof longline);
@@ -505,7 +558,8 @@ test_example_conf(void **state)
 	assert_string_equal(l->zone, "dnsbl-1.uceprotect.net");
 	assert_int_equal(dnsbl_lists_find(ls, "uceprotect-2")->scope, DNSBL_SCOPE_RANGE);
 	assert_int_equal(dnsbl_lists_find(ls, "uceprotect-3")->scope, DNSBL_SCOPE_ASN);
-	assert_string_equal(dnsbl_lists_find(ls, "uceprotect-3")->cite, "uceprotect");
+	assert_string_equal(cites_str(dnsbl_lists_find(ls, "uceprotect-3")), "dnsbl-3.uceprotect, "
+	    "uceprotect-level3, uceprotect-level 3, uceprotect level 3");
 
 	l = dnsbl_lists_find(ls, "zen");
 	assert_non_null(l);
@@ -533,7 +587,10 @@ test_example_conf(void **state)
 	    DNSBL_V_ERROR);
 	assert_non_null(dnsbl_lists_find(ls, "spamcop"));
 	assert_non_null(dnsbl_lists_find(ls, "gbudb"));
-	assert_string_equal(dnsbl_lists_find(ls, "psbl")->cite, "psbl");
+	assert_string_equal(cites_str(dnsbl_lists_find(ls, "zen")), "zen.spamhaus, sbl.spamhaus, "
+	    "xbl.spamhaus, pbl.spamhaus, sbl-xbl.spamhaus, ~spamhaus, !dbl.spamhaus, "
+	    "!zrd.spamhaus");
+	assert_string_equal(cites_str(dnsbl_lists_find(ls, "psbl")), "psbl.surriel, ~psbl");
 	dnsbl_lists_free(ls);
 }
 

@@ -2,7 +2,8 @@
  * test_flow.c — connection tracking through the per-packet path (probes/outbound): the
  * handshake makes a session, retransmissions are not counted twice, a port reused for a new
  * connection starts afresh, idle and closed connections are forgotten on time (memory does
- * not grow with old flows), and the bounded tables count what they cannot track.
+ * not grow with old flows), the bounded tables count what they cannot track, and a
+ * rejection naming lists counts once in `cited` and once under each list it names.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,9 +14,12 @@
 #include <cmocka.h>
 #include <pcap/dlt.h>
 
+#include "cite.h"
 #include "decode.h"
+#include "dnsbl_lists.h"
 #include "outbound.h"
 #include "smtp.h"
+#include "testfiles.h"
 #include "traffic.h"
 
 /* A raw IPv4 TCP segment (DLT_RAW) from 192.0.2.C:cport to 198.18.0.S:25 or back. */
@@ -194,6 +198,95 @@ test_bounds_are_counted(void **state)
 	teardown_env(&e);
 }
 
+/* Replies as a server writes them, to one session of client 192.0.2.C (port cport). */
+static void
+replies(struct env *e, uint8_t c, uint16_t cport, const char *const *r, size_t n)
+{
+	uint32_t sseq = 9001, cseq = 101;
+	size_t i;
+
+	feed(e, 1, 1, c, 1, cport, 100, 0, TCP_SYN, "");
+	feed(e, 1, 0, c, 1, cport, 9000, 101, TCP_SYN | TCP_ACK, "");
+	feed(e, 1, 1, c, 1, cport, 101, 9001, TCP_ACK, "");
+	for (i = 0; i < n; i++) {
+		/* one RCPT per reply, so that every reply answers a command */
+		feed(e, 1, 1, c, 1, cport, cseq, sseq, TCP_ACK | TCP_PSH, "RCPT TO:<a@b>\r\n");
+		cseq += 15;
+		feed(e, 1, 0, c, 1, cport, sseq, cseq, TCP_ACK | TCP_PSH, r[i]);
+		sseq += (uint32_t)strlen(r[i]);
+	}
+}
+
+static void
+test_cites_per_list(void **state)
+{
+	static const char *const words[] = { "uceprotect", "spamhaus", "sorbs" };
+	static const char *const r[] = {
+		"550 5.7.1 IP 192.0.2.7 is UCEPROTECT-Level 1 listed\r\n",
+		"550 5.7.1 blocked by UCEPROTECT\r\n",
+		"554-5.7.1 Net 192.0.2.0/24 is UCEPROTECT-Level2 listed because 5 abusers\r\n"
+		    "554 5.7.1 are hosted by Example/AS64500 there. See: www.uceprotect.net\r\n",
+		"554 5.7.1 blocked using zen.spamhaus.org; also dnsbl-2.uceprotect.net\r\n",
+		"554 5.7.1 domain listed in dbl.spamhaus.org, see www.spamhaus.org\r\n",
+		"550 5.7.1 Sender IP listed on dnsbl.sorbs.net\r\n",
+		"550 5.1.1 User unknown\r\n",
+		"250 2.1.5 Ok, not listed at zen.spamhaus.org\r\n",
+	};
+	struct testfile *fx = *state;
+	struct dnsbl_lists *ls = NULL;
+	struct traffic_ip *ip;
+	struct env e;
+	char err[512];
+
+	write_file(fx->path,
+	    "[list \"uceprotect-1\"]\nzone = dnsbl-1.uceprotect.net\nscope = ip\n"
+	    "cite = dnsbl-1.uceprotect, uceprotect-level1, uceprotect-level 1, ~uceprotect\n"
+	    "[list \"uceprotect-2\"]\nzone = dnsbl-2.uceprotect.net\nscope = range\n"
+	    "cite = dnsbl-2.uceprotect, uceprotect-level2, uceprotect-level 2\n"
+	    "[list \"zen\"]\nzone = zen.spamhaus.org\nscope = ip\n"
+	    "cite = zen.spamhaus, ~spamhaus, !dbl.spamhaus\n", 0);
+	if (dnsbl_lists_load(fx->path, &ls, err, sizeof err) != 0 ||
+	    cite_install(ls, words, 3, err, sizeof err) != 0)
+		fail_msg("%s", err);
+	setup_env(&e, 100, 100);
+	assert_int_equal(traffic_set_ncite(e.t, cite_nlists()), 0);
+	assert_int_equal(traffic_ncite(e.t), 3);
+	replies(&e, 7, 40000, r, sizeof r / sizeof r[0]);
+	ip = ip_of(&e, 7);
+	assert_non_null(ip);
+	assert_int_equal(ip->rcpt_to, 8);
+	assert_int_equal(ip->replies_5xx, 7);
+	/* every 5xx naming a list or a word, once each: not the user-unknown one */
+	assert_int_equal(ip->cited, 6);
+	assert_non_null(ip->cites);
+	assert_int_equal(ip->cites[0], 2);	/* level 1, and UCEPROTECT without a level */
+	assert_int_equal(ip->cites[1], 2);	/* level 2 over two lines; with ZEN */
+	assert_int_equal(ip->cites[2], 1);	/* ZEN; not DBL */
+
+	/* a reload with one list more keeps the counts, one less cuts them */
+	assert_int_equal(traffic_set_ncite(e.t, 4), 0);
+	assert_int_equal(ip->cites[2], 1);
+	assert_int_equal(ip->cites[3], 0);
+	assert_int_equal(traffic_set_ncite(e.t, 1), 0);
+	assert_int_equal(traffic_ncite(e.t), 1);
+	assert_int_equal(ip->cites[0], 2);
+	assert_int_equal(ip->cited, 6);
+
+	/* an IP with no citation has no array */
+	replies(&e, 8, 40001, r + 6, 2);
+	assert_null(ip_of(&e, 8)->cites);
+	assert_int_equal(ip_of(&e, 8)->cited, 0);
+	teardown_env(&e);
+	cite_clear();
+	dnsbl_lists_free(ls);
+}
+
+static int
+setup_file(void **state)
+{
+	return testfile_setup(state, "flow", "dnsbl.conf");
+}
+
 int
 main(void)
 {
@@ -201,6 +294,8 @@ main(void)
 		cmocka_unit_test(test_handshake_and_retransmissions),
 		cmocka_unit_test(test_flows_expire),
 		cmocka_unit_test(test_bounds_are_counted),
+		cmocka_unit_test_setup_teardown(test_cites_per_list, setup_file,
+		    testfile_teardown),
 	};
 	return cmocka_run_group_tests_name("flow", tests, NULL, NULL);
 }

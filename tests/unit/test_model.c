@@ -280,6 +280,7 @@ test_minute_rows(void **state)
 	a->starttls = 1;
 	a->replies_4xx = 1;
 	a->replies_5xx = 2;
+	a->cited = 1;				/* one reply naming list 1 */
 	traffic_cite(f->mf.tr, a, 1);
 	distinct_add(&a->dst, distinct_key(&d1));
 	distinct_add(&a->dst, distinct_key(&d2));

@@ -15,7 +15,7 @@
 
 struct seen {
 	int mail, rcpt, data, bdat_last, other, starttls, r2xx, r3xx, r4xx, r5xx, long_lines;
-	uint32_t cites;		/* OR of all citation masks */
+	uint64_t cites;		/* OR of all citation masks */
 	int cite_count[4];
 	int last_code;
 };
@@ -35,7 +35,7 @@ on_cmd(void *v, enum smtp_cmd c)
 }
 
 static void
-on_reply(void *v, int code, uint32_t cites)
+on_reply(void *v, int code, uint64_t cites)
 {
 	struct seen *s = v;
 	int w;

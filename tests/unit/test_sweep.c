@@ -749,6 +749,104 @@ test_urgent_first(void **state)
 	prefixes_free(p);
 }
 
+/* Items of list l about ip among out[0..n). */
+static size_t
+count_of(const struct sweep_item *out, size_t n, const struct dnsbl_list *l,
+    const struct rw_addr *ip)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++)
+		if (out[i].list == l && memcmp(&out[i].ip, ip, sizeof *ip) == 0)
+			k++;
+	return k;
+}
+
+/* A rejection naming a list: asked again at once past a cached negative answer, first,
+ * on that list only; not twice in 10 minutes however many replies come; within budgets. */
+static void
+test_recheck(void **state)
+{
+	struct prefixes *p = space("10.80.0.0/24 AS64500\n");
+	struct dnsbl_list a = mklist(name_ip, DNSBL_SCOPE_IP, 86400, 3600, 2, 0),
+	    b = mklist(name_ip2, DNSBL_SCOPE_IP, 86400, 3600, 2, 0),
+	    r = mklist(name_range, DNSBL_SCOPE_RANGE, 3600, 3600, 2, 0);
+	const struct dnsbl_list *v[] = { &r, &a, &b };
+	struct sweep *s = sweep_new_lists(v, 3, p, T0);
+	struct sweep_item out[BATCH], it;
+	struct rw_addr x = A("10.80.0.9"), y = A("10.80.0.10"), z = A("10.80.0.11"),
+	    outside = A("192.0.2.1");
+	size_t n, i, k;
+	int64_t t;
+
+	(void)state;
+	/* x is asked (urgent) and the list answers NXDOMAIN with a negative TTL of 1 h */
+	sweep_urgent(s, &x, T0);
+	n = sweep_due(s, T0, out, BATCH);
+	assert_int_equal(count_of(out, n, &a, &x), 1);
+	for (i = 0; i < n; i++)
+		if (out[i].list == &a && memcmp(&out[i].ip, &x, sizeof x) == 0)
+			it = out[i];
+	sweep_answered(s, &it, 3600, T0);
+	/* a minute later the TTL defers it: urgent again gets nothing for x on a */
+	sweep_urgent(s, &x, T0 + 60);
+	n = sweep_due(s, T0 + 60, out, BATCH);
+	assert_int_equal(count_of(out, n, &a, &x), 0);
+
+	/* a rejection naming list a: due at once, first, on a alone */
+	assert_int_equal(sweep_recheck(s, &a, &x, T0 + 60), 1);
+	assert_int_equal(sweep_next(s, T0 + 60), T0 + 60);
+	n = sweep_due(s, T0 + 60, out, 1);
+	assert_int_equal(n, 1);
+	assert_ptr_equal(out[0].list, &a);
+	assert_memory_equal(&out[0].ip, &x, sizeof x);
+	assert_string_equal(out[0].key, "10.80.0.9");
+	sweep_answered(s, &out[0], 3600, T0 + 60);
+
+	/* a flood of forged replies: nothing more for 10 minutes, one recheck after */
+	for (t = T0 + 61, k = 0; t < T0 + 60 + SWEEP_RECHECK_EVERY; t++) {
+		assert_int_equal(sweep_recheck(s, &a, &x, t), 0);
+		n = sweep_due(s, t, out, BATCH);
+		k += count_of(out, n, &a, &x);
+	}
+	assert_int_equal(k, 0);
+	assert_int_equal(sweep_recheck(s, &a, &x, T0 + 60 + SWEEP_RECHECK_EVERY), 1);
+	assert_int_equal(sweep_recheck(s, &a, &x, T0 + 60 + SWEEP_RECHECK_EVERY), 0);
+	n = sweep_due(s, T0 + 60 + SWEEP_RECHECK_EVERY, out, BATCH);
+	assert_int_equal(count_of(out, n, &a, &x), 1);
+
+	/* not an ip-scope list of the schedule, not ours: nothing */
+	assert_int_equal(sweep_recheck(s, &r, &x, T0 + 1000), 0);
+	assert_int_equal(sweep_recheck(s, &a, &outside, T0 + 1000), 0);
+
+	/* max_qps holds: three rechecks in one second of a 2-a-second list go out 2 + 1 */
+	t = T0 + 2000;
+	assert_int_equal(sweep_recheck(s, &b, &x, t), 1);
+	assert_int_equal(sweep_recheck(s, &b, &y, t), 1);
+	assert_int_equal(sweep_recheck(s, &b, &z, t), 1);
+	n = sweep_due(s, t, out, BATCH);
+	assert_int_equal(count_of(out, n, &b, &x) + count_of(out, n, &b, &y) +
+	    count_of(out, n, &b, &z), 2);
+	assert_int_equal(sweep_next(s, t), t + 1);
+	n = sweep_due(s, t + 1, out, BATCH);
+	assert_int_equal(count_of(out, n, &b, &z), 1);
+	sweep_free(s);
+
+	/* max_per_day holds: a list with 2 queries a day spent asks nothing more that day */
+	a = mklist(name_ip, DNSBL_SCOPE_IP, 86400, 3600, 20, 2);
+	v[0] = &a;
+	s = sweep_new_lists(v, 1, p, T0);
+	assert_int_equal(sweep_recheck(s, &a, &x, T0), 1);
+	assert_int_equal(sweep_recheck(s, &a, &y, T0), 1);
+	assert_int_equal(sweep_recheck(s, &a, &z, T0), 1);
+	n = sweep_due(s, T0, out, BATCH);
+	assert_int_equal(n, 2);
+	assert_true(sweep_next(s, T0) >= T0 + 86400 - 60);
+	assert_int_equal(sweep_due(s, T0 + 3600, out, BATCH), 0);
+	sweep_free(s);
+	prefixes_free(p);
+}
+
 /* A held list asks nothing, and does not burst when let go. */
 static void
 test_hold(void **state)
@@ -863,6 +961,7 @@ main(void)
 		cmocka_unit_test(test_range_scope),
 		cmocka_unit_test(test_asn_scope),
 		cmocka_unit_test(test_max_qps),
+		cmocka_unit_test(test_recheck),
 		cmocka_unit_test(test_active_overload),
 		cmocka_unit_test(test_max_per_day),
 		cmocka_unit_test(test_active_fast),
