@@ -472,6 +472,17 @@ on_suspect(void *arg, const struct rw_addr *ip)
 		prober_urgent(d->prober, ip);
 }
 
+/* Remote replies named ip-scope list li for ip: ask that list about it now, past a cached
+ * negative answer (the prober bounds it: once per IP and list every 10 minutes). */
+static void
+on_recheck(void *arg, size_t li, const struct rw_addr *ip)
+{
+	struct rwd *d = arg;
+
+	if (d->prober != NULL && prober_recheck(d->prober, li, ip) == -1)
+		log_warnx("out of memory: no recheck");
+}
+
 /* A customer's level changed (recorded already): the suspend hook when the policy says so,
  * and the abuse desk hears of it with what was done. */
 static void
@@ -956,6 +967,7 @@ main(int argc, char **argv)
 	env.listings = d.listings;
 	env.control = d.control;
 	env.suspect = on_suspect;
+	env.recheck = on_recheck;
 	env.flag = on_flag;
 	env.arg = &d;
 	if ((d.alert = alert_new(d.loop, d.store, d.f.cfg, err, sizeof err)) == NULL) {
