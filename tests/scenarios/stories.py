@@ -386,7 +386,8 @@ def cust_of(st, ip):
 def base_world(st, net="203.0.113", n=14, first=10, cid0=2001, stale=0):
     """A /24 of small customers (one IP each, office rhythm); `stale` unassigned IPs of it
     were listed on L1 earlier this week (terminated VMs: earlier incidents)."""
-    st.prefix(net + ".0/24")
+    if (net + ".0/24", False) not in st.prefixes:
+        st.prefix(net + ".0/24")
     kinds = ["Bakery", "Law Office", "Web Shop", "Dentist", "Architects", "Garage", "School",
              "Florist", "Agency", "Clinic", "Brewery", "Studio", "Consulting", "Hotel", "Printer",
              "Museum", "Library", "Gym", "Pharmacy", "Travel"]
@@ -416,7 +417,6 @@ def s_vps_burst(v, d0):
 def s_slow_leak(v, d0):
     st = Story("slow_leak", "a compromised mailbox leaking slowly over days", v, d0, 102)
     story_window(st, 6 if v == "long" else 3, 14)
-    st.prefix("203.0.113.0/24")
     st.prefix("203.0.113.32/27", alloc=True)   # a small business's own registered /27
     st.customer(1001, "Smallco Mail", "203.0.113.34", "mail")
     st.customer(1002, "Smallco Web", "203.0.113.35")
@@ -477,7 +477,7 @@ def s_asn_l3(v, d0):
             ip = "%s.%d" % (net, 100 + wave * 8 + j)
             st.customer(4001 + k, "Hacked Site %d" % k, ip, "vps")
             st.office(ip, None, per_hour=0.3)
-            st.spam(str(4001 + k), [ip], d0 + 6 * H + wave * 45 * 60 + j * 240, 6, 240, rcpt=(8, 14))
+            st.spam(str(4001 + k), [ip], d0 + 6 * H + wave * 45 * 60 + j * 240, 5, 120, rcpt=(15, 25))
             k += 1
     return st
 
@@ -502,7 +502,7 @@ def s_esp(v, d0):
     story_window(st, 6 if v == "long" else 3, 14)
     base_world(st, n=10)
     st.customer(1001, "Relay ESP", "203.0.113.128/29", "bulk relay")
-    st.steady(["203.0.113.%d" % (128 + i) for i in range(4)], 220, 2500, dead=0.04)
+    st.steady(["203.0.113.%d" % (128 + i) for i in range(4)], 220 if st.long else 80, 2500, dead=0.04)
     st.expect["no_incident"] = True
     return st
 
