@@ -117,6 +117,8 @@ class Story:
         self.start = None
         self.end = None
         self.notes = []
+        self._alloc = {}
+        self._cust = {}
 
     # -- the world --------------------------------------------------------------------
     def prefix(self, cidr, alloc=False):
@@ -201,6 +203,12 @@ class Story:
 
     # -- the lists, by the rules in the module's docstring -------------------------------
     def alloc_of(self, ip):
+        if ip in self._alloc:
+            return self._alloc[ip]
+        self._alloc[ip] = r = self._alloc_of(ip)
+        return r
+
+    def _alloc_of(self, ip):
         a = ipaddress.ip_address(ip)
         best = None
         for cidr, alloc in self.prefixes:
@@ -369,6 +377,12 @@ def zkey(ip):
 
 
 def cust_of(st, ip):
+    if ip not in st._cust:
+        st._cust[ip] = _cust_of(st, ip)
+    return st._cust[ip]
+
+
+def _cust_of(st, ip):
     a = ipaddress.ip_address(ip)
     best, bl = None, -1
     for cid, _, cidrs, _ in st.customers:
