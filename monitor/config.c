@@ -158,6 +158,13 @@ static const struct cfg_key cfg_keys[] = {
 	RISK("warn_at", CFG_DOUBLE, warn_at, 0, 10),	/* > 0 and <= act_at: at the end */
 	RISK("act_at", CFG_DOUBLE, act_at, 0, 10),
 	RISK("rate_window", CFG_DURATION64, rate_window, HOUR, 30 * DAY),
+	RISK("reject_ratio", CFG_DOUBLE, reject_ratio, 0.01, 1),	/* >= weak: at the end */
+	RISK("reject_ratio_weak", CFG_DOUBLE, reject_ratio_weak, 0.001, 1),
+	RISK("cited_share", CFG_DOUBLE, cited_share, 0, 1),
+	RISK("provisional_for", CFG_DURATION64, provisional_for, 60, 7 * DAY),
+	RISK("horizon", CFG_DURATION64, horizon, 0, 7 * DAY),
+	RISK("main_share", CFG_DOUBLE, main_share, 0.01, 1),
+	RISK("ipv6_prefix", CFG_UINT, v6_plen, 32, 128),
 
 	/* checked together at the end of the file (check_alert) */
 	KEY("alert", "smtp_url", CFG_STR, alert_smtp_url, "", 0, 0, 1),
@@ -228,6 +235,7 @@ static const struct pkey pkeys[] = {
 	{ "threshold_", PK_THRESHOLD, 1, 1e6, RISK_SCOPE_RANGE },
 	{ "min_impacts", PK_UINT, 1, 1e9, RISK_SCOPE_ASN },
 	{ "spamscore", PK_DOUBLE, 0, 100000, RISK_SCOPE_ASN },
+	{ "spam_per_impact", PK_DOUBLE, 1, 1e9, PK_ANY },
 };
 
 #define NPKEYS		(sizeof pkeys / sizeof pkeys[0])
@@ -937,7 +945,10 @@ policy_key(struct inifile *ini, struct cfg_load *l, const char *name, const char
 	case PK_DOUBLE:
 		if (value_double(label, value, k->min, k->max, &d, msg, sizeof msg) == -1)
 			goto fail;
-		p->asn_spamscore = d;
+		if (strcmp(k->name, "spamscore") == 0)
+			p->asn_spamscore = d;
+		else
+			p->spam_per_impact = d;
 		break;
 	}
 	if (*seen == 0)

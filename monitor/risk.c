@@ -226,6 +226,7 @@ risk_config_init(struct risk_config *c)
 	c->provisional_for = 2 * 3600;
 	c->horizon = 6 * 3600;
 	c->main_share = 1.0 / 3;
+	c->v6_plen = 64;
 	c->npolicies = risk_default_policies(c->policy, RISK_MAX_POLICIES);
 }
 
@@ -253,6 +254,10 @@ risk_config_check(const struct risk_config *c, char *err, size_t errlen)
 	if (!(c->reject_ratio_weak > 0 && c->reject_ratio_weak <= c->reject_ratio &&
 	    c->reject_ratio <= 1)) {
 		snprintf(err, errlen, "reject_ratio_weak must be > 0 and <= reject_ratio <= 1");
+		return -1;
+	}
+	if (c->v6_plen < 32 || c->v6_plen > 128) {
+		snprintf(err, errlen, "ipv6_prefix must be 32..128");
 		return -1;
 	}
 	if (!(c->cited_share >= 0 && c->cited_share <= 1)) {
@@ -416,13 +421,26 @@ nb_get(struct risk *r, int scope, const struct rw_cidr *c, uint32_t asn, int cre
 	return (uint32_t)r->nnb++;
 }
 
+/* The key an address is tracked under: itself, or for IPv6 its /v6_plen (a sender that
+ * rotates addresses inside its /64 is one sender; a /64 is what one customer holds). */
+static struct rw_addr
+ip_key(const struct risk *r, const struct rw_addr *a)
+{
+	struct rw_addr k = *a;
+
+	if (r->cfg.v6_plen < 128 && !addr_is_v4(a))
+		addr_mask(&k, r->cfg.v6_plen);
+	return k;
+}
+
 uint32_t
 risk_ip_find(const struct risk *r, const struct rw_addr *a)
 {
-	uint32_t h = addr_hash(a, 0x1234u), pos = h & r->ipidx.mask, id;
+	struct rw_addr k = ip_key(r, a);
+	uint32_t h = addr_hash(&k, 0x1234u), pos = h & r->ipidx.mask, id;
 
 	while ((id = hidx_next(&r->ipidx, h, &pos)) != HIDX_NONE)
-		if (memcmp(&r->ip[id].addr, a, sizeof *a) == 0)
+		if (memcmp(&r->ip[id].addr, &k, sizeof k) == 0)
 			return id;
 	return NONE;
 }
@@ -451,10 +469,12 @@ static uint32_t
 ip_get(struct risk *r, const struct rw_addr *a)
 {
 	uint32_t id = risk_ip_find(r, a);
+	struct rw_addr k = ip_key(r, a);
 	struct iprec *ip;
 
 	if (id != NONE)
 		return id;
+	a = &k;
 	if (r->nip >= r->cfg.max_ips) {
 		r->ip_refused++;
 		return NONE;
@@ -662,6 +682,13 @@ risk_observe(struct risk *r, const struct rw_addr *a, const struct risk_counters
 		ip->seen = 1;
 		ip->last = *cnt;
 		ip->hour = h;
+		/* An IP first seen once the engine has watched the space for a baseline's
+		 * worth of hours was silent all that time: that is its history (zero), and a
+		 * burst from it is a rate far over its own, not volume with no history. Before
+		 * that (the learning period after the first start) nothing is known of it. */
+		if (r->t0 != 0 && now - r->t0 >= (int64_t)r->cfg.baseline_hours * HOUR)
+			ip->hours = (uint16_t)(r->cfg.baseline_hours > UINT16_MAX ? UINT16_MAX :
+			    r->cfg.baseline_hours);
 		mark_dirty(r, id);
 		return 0;
 	}
@@ -692,6 +719,32 @@ risk_observe(struct risk *r, const struct rw_addr *a, const struct risk_counters
 		ip->last_active = now;
 	}
 	return 0;
+}
+
+int
+risk_observe_add(struct risk *r, const struct rw_addr *a, const struct risk_counters *d,
+    int64_t now)
+{
+	uint32_t id = ip_get(r, a);
+	struct risk_counters c, zero;
+	struct iprec *ip;
+
+	if (id == NONE)
+		return -1;
+	ip = &r->ip[id];
+	memset(&zero, 0, sizeof zero);
+	if (!ip->seen && risk_observe(r, a, &zero, now) == -1)
+		return -1;
+	/* a restored key's stored snapshot is stale: the deltas are all there is */
+	c = (ip->flags & F_RESTORED) ? zero : ip->last;
+	c.connections = c.connections + d->connections < c.connections ? UINT32_MAX :
+	    c.connections + d->connections;
+	c.rcpt = c.rcpt + d->rcpt < c.rcpt ? UINT32_MAX : c.rcpt + d->rcpt;
+	c.replies_5xx = c.replies_5xx + d->replies_5xx < c.replies_5xx ? UINT32_MAX :
+	    c.replies_5xx + d->replies_5xx;
+	c.cited = c.cited + d->cited < c.cited ? UINT32_MAX : c.cited + d->cited;
+	c.distinct_dst += d->distinct_dst;
+	return risk_observe(r, a, &c, now);
 }
 
 /* ---------------------------------------------------------- persistence */

@@ -78,6 +78,7 @@ struct risk_config {
 					 * report naming the list (2 h) */
 	int64_t horizon;		/* act when the forecast crosses within this (6 h) */
 	double main_share;		/* a main contributor adds this share (1/3) */
+	unsigned v6_plen;		/* IPv6 senders are tracked per /v6_plen (64) */
 	int64_t silent;			/* an IP silent this long that starts sending (30 d) */
 	int64_t woke_for;		/* stays suspect this long after waking (24 h) */
 	uint32_t woke_min;		/* connections/h that count as sending (5) */
@@ -188,8 +189,13 @@ void risk_free(struct risk *r);
 int risk_set_space(struct risk *r, const struct prefixes *p, const struct customers *c,
     char *err, size_t errlen);
 /* One snapshot of ip's cumulative counters at now (every minute or so). A counter that
- * went down is taken as reset. -1 when the IP table is full (not tracked). */
+ * went down is taken as reset. -1 when the IP table is full (not tracked). Every call
+ * that takes an IP tracks an IPv6 address under its /v6_plen. */
 int risk_observe(struct risk *r, const struct rw_addr *ip, const struct risk_counters *cnt,
+    int64_t now);
+/* The same with counter increases d instead of a cumulative snapshot: for keys that several
+ * sources add to (IPv6 addresses inside one /v6_plen). */
+int risk_observe_add(struct risk *r, const struct rw_addr *ip, const struct risk_counters *d,
     int64_t now);
 /* The state of an ip-scope listing (list name, IP): listed now or not, first seen listed,
  * last seen listed (0: never). Any ip-scope list may be given; the policies' feeds are
