@@ -27,10 +27,10 @@
  *  69 mean f32 bits    73 peak f32 bits     77 hours u16        79 seen u8
  *  80 last_active i64  88 woke_at i64       96 engine t0 i64
  * 104 mxmean f32      108 mxpeak f32       112 rjmean f32      116 spam f32
- * 120 spam_last i64   128 end
+ * 120 spam_last i64   128 rmean f32        132 rpeak f32       136 end
  * Version 1 is the first 104 bytes: it is still read (the new baselines start at 0). */
 #define STATE_VERSION	2
-#define STATE_LEN	128
+#define STATE_LEN	136
 #define STATE_V1_LEN	104
 _Static_assert(STATE_LEN <= RISK_STATE_MAX, "the state outgrew RISK_STATE_MAX");
 
@@ -590,12 +590,27 @@ oom:
 
 /* ------------------------------------------------------------- traffic */
 
+/* One finished hour x into a baseline (mean, usual peak). An hour the rate rule would call
+ * a spike (far over both) does not become the usual peak, nor one under strong evidence:
+ * a spam run must not teach the baseline that it is normal. Any other hour refreshes the
+ * peak, so a newsletter's daily peak stays its usual one, week after week. */
+static void
+learn(const struct risk *r, float *mean, float *peak, double x, double a, double dk,
+    int based, int strong)
+{
+	int spike = strong || (based && x >= r->cfg.rate_min &&
+	    x >= r->cfg.rate_factor * *mean && x >= r->cfg.peak_factor * *peak);
+
+	*mean = (float)(*mean + a * (x - *mean));
+	*peak = (float)(spike ? *peak * dk : fmax(*peak * dk, x));
+}
+
 static void
 roll(struct risk *r, struct iprec *ip, uint32_t h)
 {
 	const double dk = pow(0.5, 1.0 / 168);
 	uint32_t gap = h - ip->hour, k;
-	double x = ip->cur[C_CONN], mx = ip->cur[C_MX];
+	double x = ip->cur[C_CONN], mx = ip->cur[C_MX], rx = ip->cur[C_RCPT];
 	/* a plain mean over the first week, then an EWMA with one week of memory: the
 	 * usual bias correction, so a young IP's baseline is not dragged toward 0 */
 	double a = ip->hours < 168 ? 1.0 / (ip->hours + 1) : 1.0 / 168;
@@ -604,16 +619,14 @@ roll(struct risk *r, struct iprec *ip, uint32_t h)
 		ip->mean = (float)x;
 		ip->peak = (float)x;
 		ip->mxmean = ip->mxpeak = (float)mx;
+		ip->rmean = ip->rpeak = (float)rx;
 	} else {
-		/* a suspect hour does not become the usual peak, nor one under strong
-		 * evidence (a spam run must not teach the baseline that it is normal) */
-		int spike = (ip->hours >= r->cfg.baseline_hours &&
-		    x >= r->cfg.rate_factor * ip->mean && x >= r->cfg.rate_min) ||
-		    (ip->rules & RISK_R_STRONG);
-		ip->mean = (float)(ip->mean + a * (x - ip->mean));
-		ip->mxmean = (float)(ip->mxmean + a * (mx - ip->mxmean));
-		ip->peak = (float)(spike ? ip->peak * dk : fmax(ip->peak * dk, x));
-		ip->mxpeak = (float)(spike ? ip->mxpeak * dk : fmax(ip->mxpeak * dk, mx));
+		int based = ip->hours >= r->cfg.baseline_hours;
+		int strong = (ip->rules & RISK_R_STRONG) != 0;
+
+		learn(r, &ip->mean, &ip->peak, x, a, dk, based, strong);
+		learn(r, &ip->mxmean, &ip->mxpeak, mx, a, dk, based, strong);
+		learn(r, &ip->rmean, &ip->rpeak, rx, a, dk, based, strong);
 	}
 	/* the usual share of recipients rejected, from hours with enough recipients to
 	 * say (a dead-address-laden mailing list has its own, and is judged against it) */
@@ -632,6 +645,9 @@ roll(struct risk *r, struct iprec *ip, uint32_t h)
 			ip->mean = (float)(ip->mean * pow(1 - 1.0 / 168, g));
 		ip->mxmean = (float)(ip->mxmean * (ip->hours < 168 ? ip->hours / (ip->hours + g) :
 		    pow(1 - 1.0 / 168, g)));
+		ip->rmean = (float)(ip->rmean * (ip->hours < 168 ? ip->hours / (ip->hours + g) :
+		    pow(1 - 1.0 / 168, g)));
+		ip->rpeak = (float)(ip->rpeak * pow(dk, g));
 		ip->peak = (float)(ip->peak * pow(dk, g));
 		ip->mxpeak = (float)(ip->mxpeak * pow(dk, g));
 		ip->hours = (uint16_t)(ip->hours + g > UINT16_MAX ? UINT16_MAX : ip->hours + g);
@@ -832,7 +848,9 @@ state_write(const struct risk *r, const struct iprec *ip, uint8_t out[STATE_LEN]
 	p = putf(p, ip->mxpeak);
 	p = putf(p, ip->rjmean);
 	p = putf(p, ip->spam);
-	(void)put64(p, (uint64_t)ip->spam_last);
+	p = put64(p, (uint64_t)ip->spam_last);
+	p = putf(p, ip->rmean);
+	(void)putf(p, ip->rpeak);
 }
 
 size_t
@@ -902,12 +920,15 @@ risk_import(struct risk *r, const struct rw_addr *a, const void *state, size_t l
 		s.rjmean = getf(&p);
 		s.spam = getf(&p);
 		s.spam_last = (int64_t)get64(&p);
+		s.rmean = getf(&p);
+		s.rpeak = getf(&p);
 	}
 	/* export writes only observed IPs, with a finite, non-negative baseline */
 	if (s.seen != 1 || !isfinite(s.mean) || !isfinite(s.peak) || s.mean < 0 ||
 	    s.peak < 0 || !isfinite(s.mxmean) || !isfinite(s.mxpeak) || s.mxmean < 0 ||
 	    s.mxpeak < 0 || !(s.rjmean >= 0 && s.rjmean <= 1) || !(s.spam >= 0) ||
-	    !isfinite(s.spam)) {
+	    !isfinite(s.spam) || !(s.rmean >= 0) || !(s.rpeak >= 0) || !isfinite(s.rmean) ||
+	    !isfinite(s.rpeak)) {
 		snprintf(err, errlen, "state out of range (seen %u, mean %g, peak %g)", s.seen,
 		    (double)s.mean, (double)s.peak);
 		return -1;
@@ -942,6 +963,8 @@ risk_import(struct risk *r, const struct rw_addr *a, const void *state, size_t l
 	ip->rjmean = s.rjmean;
 	ip->spam = s.spam;
 	ip->spam_last = s.spam_last;
+	ip->rmean = s.rmean;
+	ip->rpeak = s.rpeak;
 	ip->ev_rcpt = ip->ev_5xx = 0;	/* the capture counts from zero again */
 	ip->flags |= F_RESTORED;
 	if (t0 != 0 && (r->t0 == 0 || t0 < r->t0))

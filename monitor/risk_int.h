@@ -44,6 +44,7 @@ struct iprec {
 	struct risk_counters last;
 	float mean, peak;	/* connections/h baseline */
 	float mxmean, mxpeak;	/* new destinations/h baseline */
+	float rmean, rpeak;	/* recipients/h baseline */
 	float rjmean;		/* usual share of recipients rejected */
 	float spam;		/* recipients accepted while under strong evidence, above the
 				 * IP's usual peak: the volume behind its estimated impacts */

@@ -109,8 +109,11 @@ traffic_rules(const struct risk *r, const struct iprec *ip, int64_t now, const d
 	double share = lh[C_RCPT] > 0 ? lh[C_5XX] / lh[C_RCPT] : 0;
 	unsigned rules = 0;
 
-	if (based && lh[C_CONN] >= c->rate_min && lh[C_CONN] >= c->rate_factor * ip->mean &&
-	    lh[C_CONN] >= c->peak_factor * ip->peak)
+	/* sessions or recipients far over the IP's own: a hacked site sending a few sessions
+	 * with many recipients each shows in the recipients first */
+	if (based && ((lh[C_CONN] >= c->rate_min && lh[C_CONN] >= c->rate_factor * ip->mean &&
+	    lh[C_CONN] >= c->peak_factor * ip->peak) || (lh[C_RCPT] >= c->rate_min &&
+	    lh[C_RCPT] >= c->rate_factor * ip->rmean && lh[C_RCPT] >= c->peak_factor * ip->rpeak)))
 		rules |= RISK_R_RATE;
 	/* absolute limits only until the IP has a history: then its own history judges */
 	if (!based && lh[C_CONN] >= c->conn_per_hour)
