@@ -647,6 +647,7 @@ status_of(void *arg, json_t *o)
 	    (json_int_t)cs.ifdrop, "replay", rep));
 	/* the capture's bounds ([capture] max_flows, max_ips): what went past them */
 	cap = json_object_get(o, "capture");
+	json_object_set_new(cap, "unsolicited", json_integer((json_int_t)n.unsolicited));
 	json_object_set_new(cap, "connections_active", json_integer((json_int_t)fs.active));
 	json_object_set_new(cap, "connections_untracked", json_integer((json_int_t)fs.dropped));
 	json_object_set_new(cap, "sources_untracked", json_integer((json_int_t)traffic_dropped(

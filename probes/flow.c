@@ -3,6 +3,11 @@
  * chunk.h, with a free list, so a record never moves while tracked), their SMTP state and the hash index.
  * It writes the counters of the traffic records it is handed but never creates or frees
  * them. Never buffers out-of-order data: a hole is reported to the SMTP parser as a gap.
+ * Never believes a server's segment on its own: what the server side says counts only on a
+ * connection whose handshake it saw from our side (our SYN, the SYN-ACK answering it), and
+ * only when its sequence and acknowledgement numbers fit that connection. Anything else
+ * from port 25 is unsolicited (forged, or a connection picked up mid-stream): counted,
+ * never parsed.
  */
 #include "flow.h"
 
@@ -16,6 +21,10 @@
 
 #define HASH_SEED	0xf10e5u
 #define SWEEP_EVERY	5	/* seconds of packet time between expiry sweeps */
+/* How far past what we saw a server's sequence number, or its acknowledgement of the
+ * client's bytes, may be and still belong to the connection: bytes the capture lost. A
+ * blind forger must land in this window twice (seq and ack) out of 2^32 each. */
+#define SEQ_SLACK	(1u << 20)
 
 enum { ST_FREE, ST_SYN, ST_SYNACK, ST_OPEN, ST_CLOSED };
 enum { SEEN_C = 1, SEEN_S = 2 };	/* a direction's next sequence number is known */
@@ -26,6 +35,7 @@ struct flow {
 					 * touches one record, not two */
 	struct traffic_ip *client;	/* not owned */
 	uint32_t c_next, s_next;	/* next expected sequence number per direction */
+	uint32_t c_isn;			/* the client's SYN sequence number */
 	uint32_t s_isn;			/* the server's SYN-ACK sequence number */
 	uint32_t last;			/* packet time of the last segment */
 	uint32_t hash;
@@ -33,6 +43,7 @@ struct flow {
 	uint8_t state;
 	uint8_t seen;			/* SEEN_C | SEEN_S */
 	uint8_t fin;			/* SEEN_C | SEEN_S: FIN sent by that side */
+	uint8_t verified;		/* our SYN and the SYN-ACK answering it were seen */
 	struct smtp_state smtp;
 };
 
@@ -326,21 +337,48 @@ deliver(struct flow_table *ft, struct flow *f, const struct pkt *p, int from_cli
 	feed(&f->smtp, data, len, &sink, &k);
 }
 
-void
+/* 1 when a server segment fits a connection whose handshake we saw: its sequence number
+ * within what the server has sent (plus the slack for lost bytes), its acknowledgement
+ * within what the client has sent. */
+static int
+server_fits(const struct flow *f, const struct pkt *p)
+{
+	uint32_t off, sent;
+
+	if (!f->verified || !(p->flags & TCP_ACK))
+		return 0;
+	off = p->seq - f->s_isn;
+	sent = f->s_next - f->s_isn;
+	if (off > sent + SEQ_SLACK)
+		return 0;
+	off = p->ack - f->c_isn;
+	sent = f->c_next - f->c_isn;
+	return off >= 1 && off <= sent + SEQ_SLACK;
+}
+
+/* Moves a direction's expected sequence number past bytes not delivered (TLS, FIN). */
+static void
+advance(uint32_t *next, uint32_t end)
+{
+	if ((int32_t)(end - *next) > 0)
+		*next = end;
+}
+
+int
 flow_segment(struct flow_table *ft, struct flow *f, const struct pkt *p, int from_client,
     uint32_t now)
 {
 	struct traffic_ip *ip = f->client;
 
-	f->last = now;
 	if (from_client) {
+		f->last = now;
 		ip->last_seen = now;
 		ip->bytes_out += p->paylen;
 		if ((p->flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
 			ip->syn++;
 			if ((f->state == ST_SYN || f->state == ST_SYNACK) &&
 			    p->seq + 1 == f->c_next)
-				return;		/* a retransmitted SYN */
+				return 0;	/* a retransmitted SYN */
 			if (f->seen) {
 				/* the port is reused for a new connection: start afresh */
 				smtp_release(&f->smtp);
@@ -348,9 +386,11 @@ flow_segment(struct flow_table *ft, struct flow *f, const struct pkt *p, int fro
 				f->seen = f->fin = 0;
 			}
 			f->state = ST_SYN;
+			f->verified = 0;
 			f->seen = SEEN_C;
+			f->c_isn = p->seq;
 			f->c_next = p->seq + 1;
-			return;
+			return 0;
 		}
 		if (f->state == ST_SYNACK && (p->flags & TCP_ACK) &&
 		    (int32_t)(p->ack - (f->s_isn + 1)) >= 0) {
@@ -360,19 +400,37 @@ flow_segment(struct flow_table *ft, struct flow *f, const struct pkt *p, int fro
 	} else if ((p->flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK)) {
 		if (f->state == ST_SYN && p->ack == f->c_next) {
 			f->state = ST_SYNACK;
+			f->verified = 1;
 			f->s_isn = p->seq;
+			f->seen |= SEEN_S;
+			f->s_next = p->seq + 1;
+			f->last = now;
+			return 0;
 		}
-		f->seen |= SEEN_S;
-		f->s_next = p->seq + 1;
-		return;
-	}
+		if (f->verified && p->seq == f->s_isn && p->ack == f->c_isn + 1) {
+			f->last = now;
+			return 0;	/* a retransmitted SYN-ACK */
+		}
+		return -1;
+	} else if (f->state == ST_SYN && (p->flags & (TCP_RST | TCP_ACK)) ==
+	    (TCP_RST | TCP_ACK) && p->ack == f->c_next) {
+		/* the port is closed: the RST acknowledges our SYN */
+		f->state = ST_CLOSED;
+		f->last = now;
+		return 0;
+	} else if (!server_fits(f, p)) {
+		return -1;
+	} else
+		f->last = now;
 	if (p->flags & TCP_RST) {
 		f->state = ST_CLOSED;
-		return;
+		return 0;
 	}
 	if (p->paylen && !smtp_is_tls(&f->smtp))
 		deliver(ft, f, p, from_client, from_client ? &f->c_next : &f->s_next,
 		    from_client ? SEEN_C : SEEN_S);
+	else if (f->seen & (from_client ? SEEN_C : SEEN_S))
+		advance(from_client ? &f->c_next : &f->s_next, p->seq + p->paylen);
 	if (p->flags & TCP_FIN) {
 		f->fin |= from_client ? SEEN_C : SEEN_S;
 		if (f->fin == (SEEN_C | SEEN_S))
@@ -380,6 +438,7 @@ flow_segment(struct flow_table *ft, struct flow *f, const struct pkt *p, int fro
 	}
 	if ((int32_t)(now - ft->next_sweep) >= 0)
 		flow_expire(ft, now);
+	return 0;
 }
 
 void

@@ -42,8 +42,11 @@ struct flow *flow_create(struct flow_table *ft, const struct pkt *p, int from_cl
     struct traffic_ip *client, uint32_t now);
 /* The record of the IP that opened f. */
 struct traffic_ip *flow_client(const struct flow *f);
-/* Accounts one segment of f. now is the packet's time in seconds. */
-void flow_segment(struct flow_table *ft, struct flow *f, const struct pkt *p, int from_client,
+/* Accounts one segment of f. now is the packet's time in seconds. -1 when it is a server's
+ * segment that does not belong: f's handshake was not seen from our side (our SYN, the
+ * SYN-ACK answering it), or its sequence or acknowledgement number does not fit. Such a
+ * segment changes nothing: no counter, no state, not even f's idle time. */
+int flow_segment(struct flow_table *ft, struct flow *f, const struct pkt *p, int from_client,
     uint32_t now);
 /* Forgets connections idle past their timeout at time now. Called by flow_segment as time
  * passes; callers call it when packets stop (live capture idle). */

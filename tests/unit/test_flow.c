@@ -194,6 +194,59 @@ test_bounds_are_counted(void **state)
 	teardown_env(&e);
 }
 
+/* Server segments count only on a connection whose handshake we saw, and only when their
+ * numbers fit it; the rest is unsolicited and changes nothing. */
+static void
+test_forged_replies_ignored(void **state)
+{
+	static const char *const words[] = { "spamhaus" };
+	const char *block = "550 5.7.1 blocked using zen.spamhaus.org\r\n";
+	struct outbound_counts n;
+	struct env e;
+	struct traffic_ip *ip;
+	uint8_t c;
+
+	(void)state;
+	smtp_set_cite_words(words, 1);
+	setup_env(&e, 100, 100);
+	/* four addresses, no handshake: no record, no counter */
+	for (c = 20; c < 24; c++)
+		feed(&e, 1, 0, c, 1, 40000, 5000, 7000, TCP_ACK | TCP_PSH, block);
+	for (c = 20; c < 24; c++)
+		assert_null(ip_of(&e, c));
+	/* a SYN-ACK nobody asked for, then a reply on it */
+	feed(&e, 1, 0, 24, 1, 40001, 5000, 7001, TCP_SYN | TCP_ACK, "");
+	feed(&e, 1, 0, 24, 1, 40001, 5001, 7001, TCP_ACK | TCP_PSH, block);
+	assert_null(ip_of(&e, 24));
+	/* picked up mid-stream from our side: commands count, replies do not */
+	feed(&e, 1, 1, 25, 1, 40002, 100, 9000, TCP_ACK | TCP_PSH, "MAIL FROM:<a@b>\r\n");
+	feed(&e, 1, 0, 25, 1, 40002, 9000, 117, TCP_ACK | TCP_PSH, block);
+	ip = ip_of(&e, 25);
+	assert_non_null(ip);
+	assert_int_equal(ip->mail_from, 1);
+	assert_int_equal(ip->replies_5xx, 0);
+	/* a real connection: forgeries with numbers that do not fit, then the real reply */
+	feed(&e, 2, 1, 10, 1, 40003, 100, 0, TCP_SYN, "");
+	feed(&e, 2, 0, 10, 1, 40003, 100, 99, TCP_SYN | TCP_ACK, "");	/* acks no SYN */
+	feed(&e, 2, 0, 10, 1, 40003, 9000, 101, TCP_SYN | TCP_ACK, "");
+	feed(&e, 2, 1, 10, 1, 40003, 101, 9001, TCP_ACK, "");
+	feed(&e, 2, 1, 10, 1, 40003, 101, 9001, TCP_ACK | TCP_PSH, "MAIL FROM:<a@b>\r\n");
+	feed(&e, 2, 0, 10, 1, 40003, 9001 + (1u << 30), 118, TCP_ACK | TCP_PSH, block);
+	feed(&e, 2, 0, 10, 1, 40003, 9001, 118 + (1u << 30), TCP_ACK | TCP_PSH, block);
+	feed(&e, 2, 0, 10, 1, 40003, 9001, 0, TCP_PSH, block);		/* no ACK */
+	feed(&e, 2, 0, 10, 1, 40003, 9001 - (1u << 31), 118, TCP_RST | TCP_ACK, "");
+	ip = ip_of(&e, 10);
+	assert_int_equal(ip->sessions, 1);
+	assert_int_equal(ip->replies_5xx, 0);
+	feed(&e, 3, 0, 10, 1, 40003, 9001, 118, TCP_ACK | TCP_PSH, "250 ok\r\n");
+	feed(&e, 3, 1, 10, 1, 40003, 118, 9009, TCP_ACK | TCP_PSH, "RCPT TO:<c@d>\r\n");
+	feed(&e, 3, 0, 10, 1, 40003, 9009, 134, TCP_ACK | TCP_PSH, block);
+	assert_int_equal(ip->replies_5xx, 1);
+	outbound_get_counts(e.o, &n);
+	assert_int_equal(n.unsolicited, 4 + 2 + 1 + 5);
+	teardown_env(&e);
+}
+
 int
 main(void)
 {
@@ -201,6 +254,7 @@ main(void)
 		cmocka_unit_test(test_handshake_and_retransmissions),
 		cmocka_unit_test(test_flows_expire),
 		cmocka_unit_test(test_bounds_are_counted),
+		cmocka_unit_test(test_forged_replies_ignored),
 	};
 	return cmocka_run_group_tests_name("flow", tests, NULL, NULL);
 }
