@@ -1,6 +1,8 @@
 /*
  * flow.c — TCP connection tracking for port 25. Owns the flow records (chunked arrays, see
- * chunk.h, with a free list, so a record never moves while tracked), their SMTP state and the hash index.
+ * chunk.h, with a free list, so a record never moves while tracked), their SMTP state, the hash index
+ * and a list of the records from the most to the least recently active: a full table makes
+ * room by forgetting the one idle the longest, in constant time.
  * It writes the counters of the traffic records it is handed but never creates or frees
  * them. Never buffers out-of-order data: a hole is reported to the SMTP parser as a gap.
  * Never believes a server's segment on its own: what the server side says counts only on a
@@ -39,6 +41,8 @@ struct flow {
 	uint32_t s_isn;			/* the server's SYN-ACK sequence number */
 	uint32_t last;			/* packet time of the last segment */
 	uint32_t hash;
+	uint32_t id;			/* this record's slot */
+	uint32_t newer, older;		/* the activity list: neighbours' slots, or NO_FREE */
 	uint16_t cport;
 	uint8_t state;
 	uint8_t seen;			/* SEEN_C | SEEN_S */
@@ -53,6 +57,7 @@ struct flow_table {
 	unsigned nchunk;
 	size_t nslots;			/* slots handed out so far */
 	uint32_t free_head;		/* list threaded through free records' hash field */
+	uint32_t newest, oldest;	/* ends of the activity list of tracked records */
 	size_t max;
 	unsigned timeout;
 	uint32_t next_sweep;
@@ -85,6 +90,7 @@ flow_new(struct traffic *t, size_t max_flows, unsigned timeout)
 	ft->max = max_flows < UINT32_MAX - 1 ? max_flows : UINT32_MAX - 1;
 	ft->timeout = timeout;
 	ft->free_head = NO_FREE;
+	ft->newest = ft->oldest = NO_FREE;
 	return ft;
 }
 
@@ -147,10 +153,47 @@ flow_find(struct flow_table *ft, const struct pkt *p, int from_client)
 }
 
 static void
+lru_unlink(struct flow_table *ft, struct flow *f)
+{
+	if (f->newer != NO_FREE)
+		slot_at(ft, f->newer)->older = f->older;
+	else
+		ft->newest = f->older;
+	if (f->older != NO_FREE)
+		slot_at(ft, f->older)->newer = f->newer;
+	else
+		ft->oldest = f->newer;
+}
+
+static void
+lru_push(struct flow_table *ft, struct flow *f)
+{
+	f->newer = NO_FREE;
+	f->older = ft->newest;
+	if (ft->newest != NO_FREE)
+		slot_at(ft, ft->newest)->newer = f->id;
+	else
+		ft->oldest = f->id;
+	ft->newest = f->id;
+}
+
+/* A segment of f at time now: f becomes the most recently active. */
+static void
+touch(struct flow_table *ft, struct flow *f, uint32_t now)
+{
+	f->last = now;
+	if (ft->newest != f->id) {
+		lru_unlink(ft, f);
+		lru_push(ft, f);
+	}
+}
+
+static void
 forget(struct flow_table *ft, uint32_t id)
 {
 	struct flow *f = slot_at(ft, id);
 
+	lru_unlink(ft, f);
 	hidx_remove(&ft->idx, f->hash, id);
 	smtp_release(&f->smtp);
 	f->state = ST_FREE;
@@ -167,6 +210,7 @@ flow_expire(struct flow_table *ft, uint32_t now)
 
 	for (i = 0; i < ft->nslots; i++) {
 		f = slot_at(ft, i);
+		ft->st.scanned++;
 		if (f->state == ST_FREE)
 			continue;
 		idle = now - f->last;
@@ -190,13 +234,22 @@ flow_create(struct flow_table *ft, const struct pkt *p, int from_client,
 	struct flow *f;
 
 	if (ft->st.active >= ft->max) {
-		flow_expire(ft, now);
-		if (ft->st.active >= ft->max) {
-			if (ft->st.dropped++ == 0)
-				log_warnx("flow table full at %zu connections: new ones are not "
-				    "followed until old ones expire", ft->max);
-			return NULL;
-		}
+		/* make room in constant time: the connection idle the longest goes (a scan
+		 * of the whole table per new connection made a full table a slow one) */
+		uint32_t idle;
+
+		if (ft->oldest == NO_FREE)
+			return NULL;	/* max_flows 0 */
+		ft->st.scanned++;
+		f = slot_at(ft, ft->oldest);
+		idle = now - f->last;
+		if ((int32_t)idle >= 0 && (idle >= ft->timeout ||
+		    (f->state == ST_CLOSED && idle >= FLOW_CLOSED_LINGER)))
+			ft->st.expired++;
+		else if (ft->st.dropped++ == 0)
+			log_warnx("flow table full at %zu connections: the one idle the longest "
+			    "is forgotten for each new one", ft->max);
+		forget(ft, ft->oldest);
 	}
 	if (ft->free_head != NO_FREE) {
 		id = ft->free_head;
@@ -218,6 +271,7 @@ flow_create(struct flow_table *ft, const struct pkt *p, int from_client,
 	f->client = client;
 	f->cport = cport;
 	f->hash = key_hash(c, s, cport);
+	f->id = id;
 	f->last = now;
 	f->state = ST_OPEN;	/* picked up mid-stream until a SYN says otherwise */
 	if (hidx_insert(&ft->idx, f->hash, id) == -1) {
@@ -226,6 +280,7 @@ flow_create(struct flow_table *ft, const struct pkt *p, int from_client,
 		ft->free_head = id;
 		return NULL;
 	}
+	lru_push(ft, f);
 	ft->st.active++;
 	ft->st.created++;
 	distinct_add(&client->dst, distinct_key(s));
@@ -371,7 +426,7 @@ flow_segment(struct flow_table *ft, struct flow *f, const struct pkt *p, int fro
 	struct traffic_ip *ip = f->client;
 
 	if (from_client) {
-		f->last = now;
+		touch(ft, f, now);
 		ip->last_seen = now;
 		ip->bytes_out += p->paylen;
 		if ((p->flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
@@ -404,11 +459,11 @@ flow_segment(struct flow_table *ft, struct flow *f, const struct pkt *p, int fro
 			f->s_isn = p->seq;
 			f->seen |= SEEN_S;
 			f->s_next = p->seq + 1;
-			f->last = now;
+			touch(ft, f, now);
 			return 0;
 		}
 		if (f->verified && p->seq == f->s_isn && p->ack == f->c_isn + 1) {
-			f->last = now;
+			touch(ft, f, now);
 			return 0;	/* a retransmitted SYN-ACK */
 		}
 		return -1;
@@ -416,12 +471,12 @@ flow_segment(struct flow_table *ft, struct flow *f, const struct pkt *p, int fro
 	    (TCP_RST | TCP_ACK) && p->ack == f->c_next) {
 		/* the port is closed: the RST acknowledges our SYN */
 		f->state = ST_CLOSED;
-		f->last = now;
+		touch(ft, f, now);
 		return 0;
 	} else if (!server_fits(f, p)) {
 		return -1;
 	} else
-		f->last = now;
+		touch(ft, f, now);
 	if (p->flags & TCP_RST) {
 		f->state = ST_CLOSED;
 		return 0;

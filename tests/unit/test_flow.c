@@ -194,6 +194,39 @@ test_bounds_are_counted(void **state)
 	teardown_env(&e);
 }
 
+/* A full table makes room for each new connection in constant work: the connection idle
+ * the longest goes, counted; the ones still active stay. */
+static void
+test_full_table_constant_work(void **state)
+{
+	struct env e;
+	struct flow_stats before, after;
+	uint32_t p;
+
+	(void)state;
+	setup_env(&e, 100, 1000);
+	for (p = 0; p < 1000; p++)
+		feed(&e, 10, 1, 60, 1, (uint16_t)(10000 + p), 1, 0, TCP_SYN, "");
+	/* one connection stays active: it must survive the churn */
+	session(&e, 10, 61, 9999, 5000);
+	outbound_get_flow_stats(e.o, &before);
+	assert_int_equal(before.active, 1000);
+	for (p = 0; p < 20000; p++) {
+		feed(&e, 11, 1, 62, 1, (uint16_t)(20000 + p % 30000), 1, 0, TCP_SYN, "");
+		if (p % 100 == 0)
+			feed(&e, 11, 1, 61, 1, 9999, 5019, 9010, TCP_ACK, "");
+	}
+	outbound_get_flow_stats(e.o, &after);
+	assert_int_equal(after.active, 1000);
+	assert_int_equal(after.created - before.created, 20000);
+	assert_int_equal(after.dropped - before.dropped, 20000);
+	/* bounded work per new connection, not a pass over the table */
+	assert_true(after.scanned - before.scanned <= 2 * 20000);
+	feed(&e, 11, 1, 61, 1, 9999, 5019, 9010, TCP_ACK | TCP_PSH, "MAIL FROM:<a@b>\r\n");
+	assert_int_equal(ip_of(&e, 61)->mail_from, 2);	/* its flow was never forgotten */
+	teardown_env(&e);
+}
+
 /* Server segments count only on a connection whose handshake we saw, and only when their
  * numbers fit it; the rest is unsolicited and changes nothing. */
 static void
@@ -255,6 +288,7 @@ main(void)
 		cmocka_unit_test(test_flows_expire),
 		cmocka_unit_test(test_bounds_are_counted),
 		cmocka_unit_test(test_forged_replies_ignored),
+		cmocka_unit_test(test_full_table_constant_work),
 	};
 	return cmocka_run_group_tests_name("flow", tests, NULL, NULL);
 }
