@@ -124,7 +124,8 @@ arena_strdup(struct customers *c, const char *s)
 static uint64_t
 hash_id(const char *s)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;	/* FNV-1a, then a final mix */
+	/* FNV-1a from the process's secret, then a final mix */
+	uint64_t h = 0xcbf29ce484222325ULL ^ addr_hash_key;
 
 	for (; *s != '\0'; s++)
 		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;

@@ -906,6 +906,9 @@ main(int argc, char **argv)
 		}
 	}
 	log_init("rangewatchd", 1, 0);
+	/* before the first table: every hash table keys on it */
+	if (addr_hash_init(err, sizeof err) == -1)
+		fatalx("%s", err);
 	if (load_files(d.cfgpath, &d.f, err, sizeof err) == -1) {
 		log_warnx("%s", err);
 		goto out;

@@ -21,7 +21,7 @@
 #include "log.h"
 #include "smtp.h"
 
-#define HASH_SEED	0xf10e5u
+#define HASH_SEED	0xf10e5u	/* a per-table salt; the secret is addr_hash_key */
 #define SWEEP_EVERY	5	/* seconds of packet time between expiry sweeps */
 /* How far past what we saw a server's sequence number, or its acknowledgement of the
  * client's bytes, may be and still belong to the connection: bytes the capture lost. A
