@@ -727,6 +727,8 @@ start_prober(struct rwd *d, char *err, size_t errlen)
 		return 0;
 	memset(&dopts, 0, sizeof dopts);
 	dopts.nameservers = d->f.cfg->nameserver;
+	dopts.max_ttl = (uint32_t)d->f.cfg->dns_max_ttl;
+	dopts.max_neg_ttl = (uint32_t)d->f.cfg->dns_max_negative_ttl;
 	d->prober = prober_new(d->loop, &dopts, d->f.lists, d->f.space, d->listings, err,
 	    errlen);
 	if (d->prober == NULL)

@@ -104,6 +104,8 @@ check_defaults(const struct rw_config *c)
 	assert_string_equal(c->lists, "");
 	assert_string_equal(c->interface, "");
 	assert_string_equal(c->nameserver, "");
+	assert_int_equal(c->dns_max_ttl, 86400);
+	assert_int_equal(c->dns_max_negative_ttl, 3600);
 	assert_string_equal(c->state_dir, "/var/lib/rangewatch");
 	assert_string_equal(c->socket, "/run/rangewatch/rangewatch.sock");
 	assert_int_equal(c->socket_mode, 0660);
@@ -201,6 +203,8 @@ test_every_key(void **state)
 	    "lists = /etc/rangewatch/dnsbl.conf\n"
 	    "interface = eth0\n"
 	    "nameserver = 192.0.2.53:5353,[2001:db8::53]:53\n"
+	    "max_ttl = 2h\n"
+	    "max_negative_ttl = 90s\n"
 	    "state_dir = state\n"
 	    "socket = ../run/rw.sock\n"
 	    "user = rwuser\n"
@@ -233,6 +237,8 @@ test_every_key(void **state)
 	assert_string_equal(c->lists, "/etc/rangewatch/dnsbl.conf");
 	assert_string_equal(c->interface, "eth0");
 	assert_string_equal(c->nameserver, "192.0.2.53:5353,[2001:db8::53]:53");
+	assert_int_equal(c->dns_max_ttl, 7200);
+	assert_int_equal(c->dns_max_negative_ttl, 90);
 	assert_string_equal(c->state_dir, in(fx->real, "state"));
 	assert_string_equal(c->socket, in(fx->real, "../run/rw.sock"));
 	assert_string_equal(c->user, "rwuser");
