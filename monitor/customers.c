@@ -376,6 +376,14 @@ add_customer(struct customers *c, struct csv *r, char *err, size_t errlen)
 		    r->path, r->recline, esc);
 		return -1;
 	}
+	/* an id names files, arguments and log lines downstream (hooks, scripts, `rangewatch
+	 * suspend ID`): "." and ".." would be paths, a leading '-' an option */
+	if (strcmp(id, ".") == 0 || strcmp(id, "..") == 0 || id[0] == '-') {
+		text_escape(esc, sizeof esc, id, strlen(id));
+		snprintf(err, errlen, "%s:%u: id '%s' is refused: '.', '..' and ids starting with "
+		    "'-' read as paths or options", r->path, r->recline, esc);
+		return -1;
+	}
 	if (ht_reserve(c) == -1)
 		goto oom;
 	slot = ht_slot(c, id);
