@@ -114,6 +114,10 @@ static const struct cfg_key cfg_keys[] = {
 	KEY("rangewatch", "lists", CFG_PATH, lists, "", 0, 0, 1),
 	KEY("rangewatch", "interface", CFG_STR, interface, "", 0, 0, 0),
 	KEY("rangewatch", "nameserver", CFG_STR, nameserver, "", 0, 0, 1),
+	/* DNS answers name their own TTL: a day and an hour at most, by default */
+	KEY("rangewatch", "max_ttl", CFG_DURATION, dns_max_ttl, "1d", 1, 7 * DAY, 1),
+	KEY("rangewatch", "max_negative_ttl", CFG_DURATION, dns_max_negative_ttl, "1h", 1, DAY,
+	    1),
 	KEY("rangewatch", "state_dir", CFG_PATH, state_dir, "/var/lib/rangewatch", 0, 0, 0),
 	/* the socket is made as root at start: its path, mode and group need a restart */
 	KEY("rangewatch", "socket", CFG_PATH, socket, "/run/rangewatch/rangewatch.sock",

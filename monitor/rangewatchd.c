@@ -659,6 +659,7 @@ status_of(void *arg, json_t *o)
 	    (json_int_t)cs.ifdrop, "replay", rep));
 	/* the capture's bounds ([capture] max_flows, max_ips): what went past them */
 	cap = json_object_get(o, "capture");
+	json_object_set_new(cap, "unsolicited", json_integer((json_int_t)n.unsolicited));
 	json_object_set_new(cap, "connections_active", json_integer((json_int_t)fs.active));
 	json_object_set_new(cap, "connections_untracked", json_integer((json_int_t)fs.dropped));
 	json_object_set_new(cap, "sources_untracked", json_integer((json_int_t)traffic_dropped(
@@ -738,6 +739,8 @@ start_prober(struct rwd *d, char *err, size_t errlen)
 		return 0;
 	memset(&dopts, 0, sizeof dopts);
 	dopts.nameservers = d->f.cfg->nameserver;
+	dopts.max_ttl = (uint32_t)d->f.cfg->dns_max_ttl;
+	dopts.max_neg_ttl = (uint32_t)d->f.cfg->dns_max_negative_ttl;
 	d->prober = prober_new(d->loop, &dopts, d->f.lists, d->f.space, d->listings, err,
 	    errlen);
 	if (d->prober == NULL)
@@ -823,19 +826,67 @@ on_hup(void *arg)
 
 /* ------------------------------------------------------------------ start and stop */
 
+/* 1 when user pw may write into dir (owner, group or other write bit that applies). */
 static int
-write_pidfile(const struct rwd *d)
+writable_by(const struct stat *dir, const struct passwd *pw)
 {
-	FILE *f;
+	if (dir->st_uid == pw->pw_uid)
+		return (dir->st_mode & S_IWUSR) != 0;
+	if (dir->st_gid == pw->pw_gid)
+		return (dir->st_mode & S_IWGRP) != 0;
+	return (dir->st_mode & S_IWOTH) != 0;
+}
 
-	if (d->f.cfg->pidfile[0] == '\0')
+/* Written as root, before the drop: never through a symbolic link (O_NOFOLLOW), only into
+ * a regular file of one link, so that whoever could put something at that path cannot make
+ * root write elsewhere. A folder the daemon's user pw may write into is warned about: that
+ * user could replace the file and name another process in it. */
+static int
+write_pidfile(const struct rwd *d, const struct passwd *pw)
+{
+	const char *path = d->f.cfg->pidfile;
+	char *copy = NULL, line[32];
+	struct stat sb;
+	int fd = -1, rc = -1, n;
+
+	if (path[0] == '\0')
 		return 0;
-	if ((f = fopen(d->f.cfg->pidfile, "we")) == NULL) {
-		log_warn("pidfile %s", d->f.cfg->pidfile);
+	if (pw != NULL && (copy = strdup(path)) != NULL && stat(dirname(copy), &sb) == 0 &&
+	    writable_by(&sb, pw))
+		log_warnx("pidfile %s: its folder is writable by user %s, who could replace the "
+		    "file and name another process in it (make the folder root's, as systemd's "
+		    "RuntimeDirectory does)", path, pw->pw_name);
+	free(copy);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
+	    0644)) == -1) {
+		if (errno == ELOOP)
+			log_warnx("pidfile %s is a symbolic link: not followed, no pidfile written",
+			    path);
+		else
+			log_warn("pidfile %s", path);
 		return -1;
 	}
-	fprintf(f, "%ld\n", (long)getpid());
-	return fclose(f) == 0 ? 0 : -1;
+	if (fstat(fd, &sb) == -1) {
+		log_warn("pidfile %s", path);
+		goto out;
+	}
+	if (!S_ISREG(sb.st_mode) || sb.st_nlink != 1) {
+		log_warnx("pidfile %s is not a regular file of one link: left alone, no pidfile "
+		    "written", path);
+		goto out;
+	}
+	n = snprintf(line, sizeof line, "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == -1 || write(fd, line, (size_t)n) != n) {
+		log_warn("pidfile %s", path);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (close(fd) == -1 && rc == 0) {
+		log_warn("pidfile %s", path);
+		rc = -1;
+	}
+	return rc;
 }
 
 static void
@@ -879,6 +930,9 @@ main(int argc, char **argv)
 		}
 	}
 	log_init("rangewatchd", 1, 0);
+	/* before the first table: every hash table keys on it */
+	if (addr_hash_init(err, sizeof err) == -1)
+		fatalx("%s", err);
 	if (load_files(d.cfgpath, &d.f, err, sizeof err) == -1) {
 		log_warnx("%s", err);
 		goto out;
@@ -926,7 +980,7 @@ main(int argc, char **argv)
 		log_init("rangewatchd", 0, 0);
 	}
 	/* still as root: the pidfile's folder may be root's (systemd's RuntimeDirectory) */
-	pidfile = write_pidfile(&d) == 0 && d.f.cfg->pidfile[0];
+	pidfile = write_pidfile(&d, pw) == 0 && d.f.cfg->pidfile[0];
 	/* the hook runner keeps root only to run the one hook as [hook] user: forked now,
 	 * after daemon() (it must be our child) and before the drop */
 	if (d.f.cfg->hook_path[0] && (d.hook = hook_runner_start(d.f.cfg->hook_path,
