@@ -225,7 +225,7 @@ risk_config_init(struct risk_config *c)
 	c->cited_share = 0.01;
 	c->provisional_for = 2 * 3600;
 	c->horizon = 6 * 3600;
-	c->main_share = 1.0 / 3;
+	c->main_share = 0.33;
 	c->v6_plen = 64;
 	c->npolicies = risk_default_policies(c->policy, RISK_MAX_POLICIES);
 }

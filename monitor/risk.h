@@ -77,7 +77,7 @@ struct risk_config {
 	int64_t provisional_for;	/* a provisional listing lasts this long after the last
 					 * report naming the list (2 h) */
 	int64_t horizon;		/* act when the forecast crosses within this (6 h) */
-	double main_share;		/* a main contributor adds this share (1/3) */
+	double main_share;		/* a main contributor adds this share (0.33) */
 	unsigned v6_plen;		/* IPv6 senders are tracked per /v6_plen (64) */
 	int64_t silent;			/* an IP silent this long that starts sending (30 d) */
 	int64_t woke_for;		/* stays suspect this long after waking (24 h) */
