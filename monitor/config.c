@@ -94,6 +94,7 @@ static const struct cfg_section cfg_sections[] = {
 	{ "store", 0 },
 	{ "risk", 0 },
 	{ "policy", 1 },
+	{ "class", 1 },
 	{ "alert", 0 },
 	{ "webhook", 0 },
 	{ "hook", 0 },
@@ -271,7 +272,33 @@ struct cfg_load {
 	struct cfg_policy pol;
 	struct cfg_polsec *secs;
 	size_t nsecs;
+	int cls_open;		/* a [class "NAME"] is the section of the next keys */
+	size_t cls_idx;		/* in cfg->risk.cls */
+	unsigned cls_seen[8];	/* line of each class key in it, 0 none */
 };
+
+/* The keys of a [class "NAME"] section (fields of struct risk_class; 0 = [risk]'s). */
+struct ckey {
+	const char *name;
+	int dbl;		/* double, else uint32_t */
+	size_t off;
+	double min, max;
+};
+
+#define CK(n, d, f, lo, hi)	{ n, d, offsetof(struct risk_class, f), lo, hi }
+static const struct ckey ckeys[] = {
+	CK("conn_per_hour", 0, conn_per_hour, 1, 1e9),
+	CK("rcpt_per_hour", 0, rcpt_per_hour, 1, 1e9),
+	CK("mx_per_hour", 0, mx_per_hour, 1, 1e9),
+	CK("rejections_5xx_per_hour", 0, rej_5xx, 1, 1e9),
+	CK("rate_factor", 1, rate_factor, 1, 1000),
+	CK("peak_factor", 1, peak_factor, 1, 1000),
+	CK("reject_ratio_weak", 1, reject_ratio_weak, 0.001, 1),
+	CK("reject_ratio", 1, reject_ratio, 0.01, 1),
+};
+#undef CK
+#define NCKEYS	(sizeof ckeys / sizeof ckeys[0])
+_Static_assert(NCKEYS <= 8, "cls_seen is too small");
 
 /* --- fields --- */
 
@@ -1126,6 +1153,83 @@ check_alert(struct inifile *ini, struct cfg_load *l)
 /* --- reading --- */
 
 /* inifile's section check: a header on its own line; it closes an open [policy]. */
+/* Opens [class "NAME"] on line `line`: the limits of customers tagged NAME. */
+static int
+class_open(struct inifile *ini, struct cfg_load *l, const char *s, size_t len,
+    unsigned line)
+{
+	struct risk_config *rc = &l->cfg->risk;
+	struct inifile_header h;
+	char esc[96];
+	size_t i, nl;
+
+	inifile_header(s, len, &h);
+	nl = h.restlen - 2;
+	if (!policy_name_ok(h.rest + 1, nl)) {
+		text_escape(esc, sizeof esc, h.text, h.len);
+		inifile_fail(ini, line, "bad class name in [%s] (a customer tag: 1..%d characters "
+		    "of a-z, 0-9, '_', '.', '-')", esc, RISK_NAME_MAX - 1);
+		return -1;
+	}
+	for (i = 0; i < rc->nclasses; i++)
+		if (strlen(rc->cls[i].name) == nl && memcmp(rc->cls[i].name, h.rest + 1, nl) == 0) {
+			inifile_fail(ini, line, "[class \"%s\"] is defined twice", rc->cls[i].name);
+			return -1;
+		}
+	if (rc->nclasses == RISK_MAX_CLASSES) {
+		inifile_fail(ini, line, "too many classes (at most %d)", RISK_MAX_CLASSES);
+		return -1;
+	}
+	memset(&rc->cls[rc->nclasses], 0, sizeof rc->cls[0]);
+	memcpy(rc->cls[rc->nclasses].name, h.rest + 1, nl);
+	l->cls_idx = rc->nclasses++;
+	l->cls_open = 1;
+	memset(l->cls_seen, 0, sizeof l->cls_seen);
+	return 0;
+}
+
+static int
+class_key(struct inifile *ini, struct cfg_load *l, const char *name, const char *value,
+    unsigned line)
+{
+	struct risk_class *c = &l->cfg->risk.cls[l->cls_idx];
+	char label[160], msg[256], esc[96];
+	long long ll;
+	double d;
+	size_t i;
+
+	for (i = 0; i < NCKEYS; i++)
+		if (strcasecmp(ckeys[i].name, name) == 0)
+			break;
+	text_escape(esc, sizeof esc, name, strlen(name));
+	if (i == NCKEYS) {
+		inifile_fail(ini, line, "unknown key '%s' in [class \"%s\"]", esc, c->name);
+		return -1;
+	}
+	if (l->cls_seen[i] != 0) {
+		inifile_fail(ini, line, "[class \"%s\"] %s is already set at line %u", c->name,
+		    ckeys[i].name, l->cls_seen[i]);
+		return -1;
+	}
+	snprintf(label, sizeof label, "[class \"%s\"] %s", c->name, ckeys[i].name);
+	if (ckeys[i].dbl) {
+		if (value_double(label, value, ckeys[i].min, ckeys[i].max, &d, msg,
+		    sizeof msg) == -1)
+			goto fail;
+		*(double *)(void *)((char *)c + ckeys[i].off) = d;
+	} else {
+		if (value_int(label, value, ckeys[i].min, ckeys[i].max, &ll, msg,
+		    sizeof msg) == -1)
+			goto fail;
+		*(uint32_t *)(void *)((char *)c + ckeys[i].off) = (uint32_t)ll;
+	}
+	l->cls_seen[i] = line;
+	return 0;
+fail:
+	inifile_fail(ini, line, "%s", msg);
+	return -1;
+}
+
 static int
 cfg_section(struct inifile *ini, void *arg, const char *s, size_t len, unsigned line)
 {
@@ -1135,6 +1239,7 @@ cfg_section(struct inifile *ini, void *arg, const char *s, size_t len, unsigned 
 
 	if (policy_close(ini, l) == -1)
 		return -1;
+	l->cls_open = 0;
 	if ((sec = find_section(s, len, msg, sizeof msg)) == NULL) {
 		inifile_fail(ini, line, "%s", msg);
 		return -1;
@@ -1143,6 +1248,8 @@ cfg_section(struct inifile *ini, void *arg, const char *s, size_t len, unsigned 
 		l->risk_line = line;
 	if (strcmp(sec->name, "policy") == 0)
 		return policy_open(ini, l, s, len, line);
+	if (strcmp(sec->name, "class") == 0)
+		return class_open(ini, l, s, len, line);
 	return 0;
 }
 
@@ -1161,6 +1268,8 @@ cfg_key(struct inifile *ini, void *arg, const char *section, const char *name,
 	 * inih's copy of its header may be cut at 50 characters, a long NAME's is */
 	if (l->pol.open)
 		return policy_key(ini, l, name, value, line);
+	if (l->cls_open)
+		return class_key(ini, l, name, value, line);
 	text_escape(esc, sizeof esc, name, strlen(name));
 	if (section[0] == '\0') {
 		inifile_fail(ini, line, "key '%s' outside any section", esc);
@@ -1170,8 +1279,8 @@ cfg_key(struct inifile *ini, void *arg, const char *section, const char *name,
 		inifile_fail(ini, line, "%s", msg);
 		return -1;
 	}
-	if (strcmp(sec->name, "policy") == 0) {
-		inifile_fail(ini, line, "key '%s' outside an open [policy] section", esc);
+	if (strcmp(sec->name, "policy") == 0 || strcmp(sec->name, "class") == 0) {
+		inifile_fail(ini, line, "key '%s' outside an open [%s] section", esc, sec->name);
 		return -1;
 	}
 	text_escape(sesc, sizeof sesc, section, strlen(section));

@@ -239,6 +239,20 @@ risk_config_check(const struct risk_config *c, char *err, size_t errlen)
 		snprintf(err, errlen, "max_ips must be 1..%u", NONE - 1);
 		return -1;
 	}
+	if (c->nclasses > RISK_MAX_CLASSES) {
+		snprintf(err, errlen, "at most %d classes", RISK_MAX_CLASSES);
+		return -1;
+	}
+	for (i = 0; i < c->nclasses; i++) {
+		const struct risk_class *k = &c->cls[i];
+		double weak = k->reject_ratio_weak ? k->reject_ratio_weak : c->reject_ratio_weak;
+		double strong = k->reject_ratio ? k->reject_ratio : c->reject_ratio;
+		if (k->name[0] == '\0' || weak > strong) {
+			snprintf(err, errlen, "class %zu (%.64s): needs a name, and reject_ratio_weak "
+			    "(%g) <= reject_ratio (%g)", i, k->name, weak, strong);
+			return -1;
+		}
+	}
 	if (c->npolicies > RISK_MAX_POLICIES) {
 		snprintf(err, errlen, "at most %d policies", RISK_MAX_POLICIES);
 		return -1;
@@ -445,6 +459,20 @@ risk_ip_find(const struct risk *r, const struct rw_addr *a)
 	return NONE;
 }
 
+/* The class of customer c: its first tag that names one. */
+static uint8_t
+class_of(const struct risk *r, long c)
+{
+	const struct customer *cu = c >= 0 && r->cus ? customers_get(r->cus, (size_t)c) : NULL;
+	size_t t, k;
+
+	for (t = 0; cu != NULL && t < cu->ntags; t++)
+		for (k = 0; k < r->cfg.nclasses; k++)
+			if (strcmp(cu->tags[t], r->cfg.cls[k].name) == 0)
+				return (uint8_t)k;
+	return NOCLASS;
+}
+
 static void
 resolve_ip(struct risk *r, struct iprec *ip)
 {
@@ -452,11 +480,14 @@ resolve_ip(struct risk *r, struct iprec *ip)
 	uint32_t asn;
 
 	ip->customer = -1;
+	ip->cls = NOCLASS;
 	ip->nb_range = ip->nb_asn = NONE;
 	if (r->pfx == NULL)
 		return;
-	if (r->cus != NULL)
+	if (r->cus != NULL) {
 		ip->customer = (int32_t)customers_lookup(r->cus, &ip->addr);
+		ip->cls = class_of(r, ip->customer);
+	}
 	asn = prefixes_asn(r->pfx, &ip->addr);
 	if (asn == 0)
 		return;		/* not ours: no neighbourhood */

@@ -56,6 +56,18 @@ struct risk_policy {
 	double spam_per_impact;		/* recipients of spam per estimated trap hit (1000) */
 };
 
+/*
+ * A customer class: customers carrying the tag NAME (customers.csv) have their own
+ * limits, e.g. `bulk` senders a higher fan-out and volume with no history, a `relay` a
+ * higher share of bounces. 0 in a field: the [risk] value.
+ */
+#define RISK_MAX_CLASSES 8
+struct risk_class {
+	char name[RISK_NAME_MAX];	/* the tag */
+	uint32_t conn_per_hour, rcpt_per_hour, mx_per_hour, rej_5xx;
+	double rate_factor, peak_factor, reject_ratio_weak, reject_ratio;
+};
+
 /* Suspect rules and levels; risk_config_init() sets the defaults shown. */
 struct risk_config {
 	size_t max_ips;			/* IPs with history at most (1000000) */
@@ -86,6 +98,8 @@ struct risk_config {
 	int64_t rate_window;		/* new impacts over this long give the rate (24 h) */
 	struct risk_policy policy[RISK_MAX_POLICIES];
 	size_t npolicies;
+	struct risk_class cls[RISK_MAX_CLASSES];
+	size_t nclasses;
 };
 
 /* One snapshot of an IP's cumulative counters (those of struct traffic_ip). cited counts

@@ -16,6 +16,7 @@
 #define MAX_LISTS	64
 #define NONE		UINT32_MAX
 #define HOUR		3600
+#define NOCLASS		0xff
 #define LINE_MAX_LEN	1024
 
 enum { C_CONN, C_RCPT, C_5XX, C_CITED, C_MX, NC };
@@ -54,6 +55,7 @@ struct iprec {
 	uint16_t rules;		/* RISK_R_* as of the last evaluate */
 	uint8_t seen;
 	uint8_t flags;		/* F_* */
+	uint8_t cls;		/* index in cfg.cls, or NOCLASS */
 	int64_t last_active, woke_at;
 	float p;		/* likelihood of an impact within the window */
 	float pace;		/* accepted recipients an hour above the usual peak, while

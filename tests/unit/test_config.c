@@ -541,6 +541,39 @@ test_socket_store_risk(void **state)
 }
 
 /* The built-in policies edited and disabled, new ones added. */
+/* [class "NAME"]: a tag's own limits; bad names, keys, values and twice-defined classes
+ * are refused with their line. */
+static void
+test_classes(void **state)
+{
+	struct fixture *fx = *state;
+	struct rw_config *c;
+
+	c = load(fx, "[class \"bulk\"]\nmx_per_hour = 3000\nreject_ratio_weak = 0.25\n"
+	    "[risk]\nmx_per_hour = 150\n[class \"relay\"]\nrejections_5xx_per_hour = 90\n");
+	assert_int_equal(c->risk.nclasses, 2);
+	assert_string_equal(c->risk.cls[0].name, "bulk");
+	assert_int_equal(c->risk.cls[0].mx_per_hour, 3000);
+	assert_true(c->risk.cls[0].reject_ratio_weak == 0.25);
+	assert_int_equal(c->risk.cls[0].conn_per_hour, 0);	/* [risk]'s */
+	assert_int_equal(c->risk.mx_per_hour, 150);
+	assert_int_equal(c->risk.cls[1].rej_5xx, 90);
+	config_free(c);
+	expect_error(fx, "[class \"bulk\"]\nfanout = 3\n", 0,
+	    ":2: unknown key 'fanout' in [class \"bulk\"]");
+	expect_error(fx, "[class \"bulk\"]\nmx_per_hour = 0\n", 0,
+	    ":2: [class \"bulk\"] mx_per_hour: 0 is out of range (1..1000000000)");
+	expect_error(fx, "[class \"bulk\"]\nmx_per_hour = 5\nmx_per_hour = 6\n", 0,
+	    ":3: [class \"bulk\"] mx_per_hour is already set at line 2");
+	expect_error(fx, "[class \"bulk\"]\n[class \"bulk\"]\n", 0,
+	    ":2: [class \"bulk\"] is defined twice");
+	expect_error(fx, "[class \"Bad Name\"]\n", 0, ":1: bad class name in [class \"Bad "
+	    "Name\"] (a customer tag: 1..63 characters of a-z, 0-9, '_', '.', '-')");
+	expect_error(fx, "[class \"bulk\"]\nreject_ratio = 0.05\n", 0,
+	    ":1: [risk]: class 0 (bulk): needs a name, and reject_ratio_weak (0.1) <= "
+	    "reject_ratio (0.05)");
+}
+
 static void
 test_policies(void **state)
 {
@@ -712,6 +745,16 @@ test_example_conf(void **state)
 	}
 	if (config_load(path, &c, err, sizeof err) != 0)
 		fail_msg("%s", err);
+	/* the two shipped classes, then everything else is the built-in default */
+	assert_int_equal(c->risk.nclasses, 2);
+	assert_string_equal(c->risk.cls[0].name, "bulk");
+	assert_int_equal(c->risk.cls[0].mx_per_hour, 2000);
+	assert_true(c->risk.cls[0].reject_ratio_weak == 0.2);
+	assert_true(c->risk.cls[0].reject_ratio == 0);		/* [risk]'s */
+	assert_string_equal(c->risk.cls[1].name, "relay");
+	assert_int_equal(c->risk.cls[1].rej_5xx, 100);
+	memset(c->risk.cls, 0, sizeof c->risk.cls);
+	c->risk.nclasses = 0;
 	check_risk_defaults(&c->risk);
 	assert_int_equal(c->socket_mode, 0660);
 	assert_string_equal(c->socket_group, "");
@@ -1104,6 +1147,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_relative_config_path, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_socket_store_risk, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_classes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_example_conf, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_new_errors, setup, teardown),

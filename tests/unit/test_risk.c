@@ -776,6 +776,45 @@ test_escalation_reported(void **state)
 	assert_int_equal(risk_ip_provisional(r, "uceprotect-1", &inn), 0);
 }
 
+/* Classes: the same no-history sending (300 new destinations an hour, 15% bounces) is weak
+ * evidence from an untagged customer and nothing from one tagged `bulk`, whose class
+ * allows a bigger fan-out and bounce share. */
+static void
+test_classes(void **state)
+{
+	static const char CUS[] = "id,name,cidrs,contact,tags\n"
+	    "1,Plain,203.0.113.1,a@b,\n2,Newsletter,203.0.113.2,a@b,vip bulk\n";
+	struct fx *f = *state;
+	struct customers *cs;
+	struct risk *r;
+	struct risk_counters a = { 0 }, b = { 0 };
+	struct rw_addr x = A("203.0.113.1"), y = A("203.0.113.2");
+	char path[128], err[256];
+	unsigned rules;
+	int64_t t;
+
+	snprintf(path, sizeof path, "%s/cls.csv", f->dir);
+	write_file(path, CUS, sizeof CUS - 1);
+	assert_int_equal(customers_load(path, &cs, err, sizeof err), 0);
+	f->cfg.nclasses = 1;
+	snprintf(f->cfg.cls[0].name, sizeof f->cfg.cls[0].name, "bulk");
+	f->cfg.cls[0].mx_per_hour = 2000;
+	f->cfg.cls[0].reject_ratio_weak = 0.2;
+	r = risk_new(&f->cfg, err, sizeof err);
+	assert_non_null(r);
+	assert_int_equal(risk_set_space(r, f->p, cs, err, sizeof err), 0);
+	for (t = T0; t <= T0 + 3000; t += 600) {
+		burst(r, "203.0.113.1", &a, t, 50, 100, 15, 0, 50);
+		burst(r, "203.0.113.2", &b, t, 50, 100, 15, 0, 50);
+	}
+	assert_int_equal(risk_evaluate(r, T0 + 3000), 0);
+	assert_int_equal(risk_ip_suspect(r, &x, &rules), 1);
+	assert_int_equal(rules, RISK_R_FANOUT | RISK_R_REJECT);
+	assert_int_equal(risk_ip_suspect(r, &y, &rules), 0);
+	risk_free(r);
+	customers_free(cs);
+}
+
 /* An IPv6 sender rotating through its /64: 400 addresses, a few sessions each, are one
  * sender of 1,200 sessions an hour to the engine. */
 static void
@@ -1257,6 +1296,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_daily_peak_is_history, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_escalation_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ipv6_per_64, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_classes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_dirty, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_reset_after_import, setup, teardown),
