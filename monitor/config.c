@@ -170,6 +170,7 @@ static const struct cfg_key cfg_keys[] = {
 	RISK("horizon", CFG_DURATION64, horizon, 0, 7 * DAY),
 	RISK("main_share", CFG_DOUBLE, main_share, 0.01, 1),
 	RISK("ipv6_prefix", CFG_UINT, v6_plen, 32, 128),
+	RISK("idle_forget", CFG_DURATION64, idle_forget, HOUR, 365 * DAY),
 
 	/* checked together at the end of the file (check_alert) */
 	KEY("alert", "smtp_url", CFG_STR, alert_smtp_url, "", 0, 0, 1),

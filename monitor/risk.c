@@ -227,6 +227,7 @@ risk_config_init(struct risk_config *c)
 	c->horizon = 6 * 3600;
 	c->main_share = 0.33;
 	c->v6_plen = 64;
+	c->idle_forget = 30 * 86400;
 	c->npolicies = risk_default_policies(c->policy, RISK_MAX_POLICIES);
 }
 
@@ -268,6 +269,10 @@ risk_config_check(const struct risk_config *c, char *err, size_t errlen)
 	if (!(c->reject_ratio_weak > 0 && c->reject_ratio_weak <= c->reject_ratio &&
 	    c->reject_ratio <= 1)) {
 		snprintf(err, errlen, "reject_ratio_weak must be > 0 and <= reject_ratio <= 1");
+		return -1;
+	}
+	if (c->idle_forget < 3600) {
+		snprintf(err, errlen, "idle_forget must be at least 1h");
 		return -1;
 	}
 	if (c->v6_plen < 32 || c->v6_plen > 128) {
@@ -379,6 +384,7 @@ risk_free(struct risk *r)
 	}
 	risk_free_results(r);
 	free(r->ip);
+	free(r->freeids);
 	free(r->dirty);
 	free(r->nb);
 	free(r->esc);
@@ -496,29 +502,106 @@ resolve_ip(struct risk *r, struct iprec *ip)
 	ip->nb_asn = nb_get(r, RISK_SCOPE_ASN, NULL, asn, 1);
 }
 
+/* Forgets record id: its listings, its index entry; the id waits for a new IP. */
+void
+risk_ip_forget(struct risk *r, uint32_t id)
+{
+	struct iprec *ip = &r->ip[id];
+	struct lrec *l, *n;
+
+	for (l = ip->lst; l != NULL; l = n) {
+		n = l->next;
+		free(l);
+	}
+	hidx_remove(&r->ipidx, addr_hash(&ip->addr, 0x1234u), id);
+	/* a pending dirty mark stays with the id (export skips a free record) */
+	ip->flags = (uint8_t)(F_FREE | (ip->flags & F_DIRTY));
+	ip->lst = NULL;
+	ip->rules = 0;
+	r->freeids[r->nfree++] = id;	/* nfree <= nip <= capfree */
+	r->ip_evicted++;
+}
+
+static uint32_t
+rnd(struct risk *r)
+{
+	uint32_t x = r->rng ? r->rng : 0x9e3779b9u;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	return r->rng = x;
+}
+
+/* Makes room at max_ips: of a few random samples of 16, the IP idle longest that has
+ * nothing against it (no listing or report, no rule, no strong evidence) goes: an
+ * approximation of least recently active in constant work, as Redis evicts keys. A flood
+ * of new addresses then pushes out only its own idle ones, never a customer's suspect nor
+ * a listed IP. -1: none. */
+static int
+evict(struct risk *r)
+{
+	uint32_t best = NONE, k, id;
+	int64_t bt = INT64_MAX;
+	int round;
+
+	for (round = 0; round < 4 && best == NONE; round++)
+		for (k = 0; k < 16; k++) {
+			const struct iprec *ip;
+			id = rnd(r) % (uint32_t)r->nip;
+			ip = &r->ip[id];
+			/* kept: listed or reported, strong evidence, a customer's suspect (an
+			 * unassigned one sending is weak evidence a flood can forge) */
+			if ((ip->flags & (F_FREE | F_STRONG)) || ip->lst != NULL ||
+			    (ip->rules && ip->customer >= 0))
+				continue;
+			if (ip->last_active < bt) {
+				bt = ip->last_active;
+				best = id;
+			}
+		}
+	if (best == NONE)
+		return -1;
+	risk_ip_forget(r, best);
+	return 0;
+}
+
 static uint32_t
 ip_get(struct risk *r, const struct rw_addr *a)
 {
 	uint32_t id = risk_ip_find(r, a);
 	struct rw_addr k = ip_key(r, a);
 	struct iprec *ip;
+	uint8_t keep;
 
 	if (id != NONE)
 		return id;
 	a = &k;
-	if (r->nip >= r->cfg.max_ips) {
+	if (r->nip - r->nfree >= r->cfg.max_ips && (r->nip == 0 || evict(r) == -1)) {
 		r->ip_refused++;
 		return NONE;
 	}
-	if (risk_grow(&r->ip, &r->capip, r->nip + 1, sizeof *r->ip) == -1 ||
-	    risk_grow(&r->dirty, &r->capdirty, r->nip + 1, sizeof *r->dirty) == -1 ||
-	    hidx_insert(&r->ipidx, addr_hash(a, 0x1234u), (uint32_t)r->nip) == -1)
-		return NONE;
-	ip = &r->ip[r->nip];
+	if (r->nfree > 0) {
+		id = r->freeids[r->nfree - 1];
+		if (hidx_insert(&r->ipidx, addr_hash(a, 0x1234u), id) == -1)
+			return NONE;
+		r->nfree--;
+		keep = r->ip[id].flags & F_DIRTY;	/* still in r->dirty[] */
+	} else {
+		if (risk_grow(&r->ip, &r->capip, r->nip + 1, sizeof *r->ip) == -1 ||
+		    risk_grow(&r->dirty, &r->capdirty, r->nip + 1, sizeof *r->dirty) == -1 ||
+		    risk_grow(&r->freeids, &r->capfree, r->nip + 1, sizeof *r->freeids) == -1 ||
+		    hidx_insert(&r->ipidx, addr_hash(a, 0x1234u), (uint32_t)r->nip) == -1)
+			return NONE;
+		id = (uint32_t)r->nip++;
+		keep = 0;
+	}
+	ip = &r->ip[id];
 	memset(ip, 0, sizeof *ip);
+	ip->flags = keep;
 	ip->addr = *a;
 	resolve_ip(r, ip);
-	return (uint32_t)r->nip++;
+	return id;
 }
 
 static int
@@ -611,7 +694,8 @@ risk_set_space(struct risk *r, const struct prefixes *p, const struct customers 
 	}
 resolve:
 	for (i = 0; i < r->nip; i++)
-		resolve_ip(r, &r->ip[i]);
+		if (!(r->ip[i].flags & F_FREE))
+			resolve_ip(r, &r->ip[i]);
 	return 0;
 oom:
 	free(v);
@@ -895,6 +979,8 @@ risk_export_dirty(struct risk *r, void (*cb)(void *arg, const struct rw_addr *ip
 	for (i = 0; i < n; i++) {
 		struct iprec *ip = &r->ip[r->dirty[i]];
 		ip->flags &= (uint8_t)~F_DIRTY;
+		if (ip->flags & F_FREE)
+			continue;
 		state_write(r, ip, buf);
 		cb(arg, &ip->addr, buf, sizeof buf);
 	}
@@ -965,7 +1051,7 @@ risk_import(struct risk *r, const struct rw_addr *a, const void *state, size_t l
 		return -1;
 	}
 	if ((id = ip_get(r, a)) == NONE) {
-		if (r->nip >= r->cfg.max_ips)
+		if (r->nip - r->nfree >= r->cfg.max_ips)
 			snprintf(err, errlen, "IP table full (max_ips %zu)", r->cfg.max_ips);
 		else
 			snprintf(err, errlen, "out of memory");
@@ -1291,7 +1377,13 @@ risk_rule_name(unsigned i)
 size_t
 risk_ip_count(const struct risk *r)
 {
-	return r->nip;
+	return r->nip - r->nfree;
+}
+
+uint64_t
+risk_ip_evicted(const struct risk *r)
+{
+	return r->ip_evicted;
 }
 
 uint64_t
@@ -1304,6 +1396,7 @@ size_t
 risk_bytes(const struct risk *r)
 {
 	size_t b = sizeof *r + r->capip * sizeof *r->ip + r->capdirty * sizeof *r->dirty +
+	    r->capfree * sizeof *r->freeids +
 	    r->capnb * sizeof *r->nb +
 	    hidx_bytes(&r->ipidx) + hidx_bytes(&r->nbidx) + r->capimp * sizeof *r->imp +
 	    r->capview * (sizeof *r->view + sizeof *r->vnb + 1 + sizeof *r->vorder) +

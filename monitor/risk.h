@@ -70,7 +70,10 @@ struct risk_class {
 
 /* Suspect rules and levels; risk_config_init() sets the defaults shown. */
 struct risk_config {
-	size_t max_ips;			/* IPs with history at most (1000000) */
+	size_t max_ips;			/* IPs with history at most (1000000); past it the
+					 * idlest IP with nothing against it makes room */
+	int64_t idle_forget;		/* an IP idle this long with nothing against it is
+					 * forgotten (30 d) */
 	double rate_factor;		/* rate over own mean: x (10) */
 	double peak_factor;		/* ... and over own usual peak: x (2) */
 	uint32_t rate_min;		/* ... and at least this many connections/h (50) */
@@ -251,9 +254,13 @@ int risk_ip_suspect(const struct risk *r, const struct rw_addr *ip, unsigned *ru
 const char *risk_rule_name(unsigned i);
 /* IPs with history, and bytes held by the engine. */
 size_t risk_ip_count(const struct risk *r);
-/* Observations and listings turned away because the IP table was at max_ips (a new IP
- * each; an IP past the bound is counted every time it comes back). */
+/* Observations and listings turned away because the IP table was at max_ips and no IP
+ * could be forgotten (a new IP each; an IP past the bound is counted every time it comes
+ * back). */
 uint64_t risk_ip_refused(const struct risk *r);
+/* IPs forgotten: idle past idle_forget, or the idlest of a sample to make room at
+ * max_ips (never one with a listing, a report or a suspect rule). */
+uint64_t risk_ip_evicted(const struct risk *r);
 size_t risk_bytes(const struct risk *r);
 const char *risk_level_name(enum risk_level l);
 

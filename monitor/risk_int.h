@@ -26,6 +26,7 @@ enum { C_CONN, C_RCPT, C_5XX, C_CITED, C_MX, NC };
 #define F_RESTORED	0x02	/* imported, not observed since: the next snapshot counts
 				 * from zero (the capture's counters restarted with us) */
 #define F_STRONG	0x04	/* strong evidence at the last evaluate (risk_score.c) */
+#define F_FREE		0x08	/* forgotten: the id waits in r->freeids for a new IP */
 
 struct lrec {			/* one list's word on one IP: DNS and remote reports */
 	struct lrec *next;
@@ -106,6 +107,10 @@ struct risk {
 	struct iprec *ip;
 	size_t nip, capip;
 	uint64_t ip_refused;	/* IPs turned away: the table was at max_ips */
+	uint64_t ip_evicted;	/* IPs forgotten to make room, or idle past idle_forget */
+	uint32_t *freeids;	/* ids of F_FREE records; capacity follows capip */
+	size_t nfree, capfree;
+	uint32_t rng;		/* xorshift state for eviction samples */
 	struct hidx ipidx;
 	uint32_t *dirty;	/* ids with F_DIRTY, each once; capacity follows capip so
 				 * that marking never fails */
@@ -142,6 +147,8 @@ uint32_t risk_ip_find(const struct risk *r, const struct rw_addr *a);
 uint64_t risk_sat_add(uint64_t a, uint64_t b);
 uint64_t risk_block_size(unsigned mplen);
 void risk_free_results(struct risk *r);
+/* Forgets record id (its listings, its index entry); counted as evicted. */
+void risk_ip_forget(struct risk *r, uint32_t id);
 
 /* risk_score.c: one IP at now */
 void risk_last_hour(const struct iprec *ip, int64_t now, double out[NC]);

@@ -263,6 +263,8 @@ cmd_status(void *arg, const json_t *req, const struct control_peer *peer, json_t
 	    model_risk(v->model))));
 	json_object_set_new(o, "tracked_ips_refused", json_integer((json_int_t)risk_ip_refused(
 	    model_risk(v->model))));
+	json_object_set_new(o, "tracked_ips_evicted", json_integer((json_int_t)risk_ip_evicted(
+	    model_risk(v->model))));
 	/* what the socket's bounds did (control.h), so that a refusal is never silent */
 	json_object_set_new(o, "control", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
 	    "s:I}", "clients", (json_int_t)cst.clients, "accepted", (json_int_t)cst.accepted,
@@ -569,6 +571,7 @@ cmd_ranges(void *arg, const json_t *req, const struct control_peer *peer, json_t
 		json_object_set_new(o, "customer_ips", json_integer((json_int_t)nv->customer_ips));
 		json_object_set_new(o, "escalated", json_boolean(nv->escalated));
 		json_object_set_new(o, "escalated_since", time_json(nv->escalated_since));
+		json_object_set_new(o, "reported_since", time_json(nv->reported_since));
 		json_object_set_new(o, "list_count", nv->list_count >= 0 ?
 		    json_integer(nv->list_count) : json_null());
 		nb_forecast(o, nv);
