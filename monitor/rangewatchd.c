@@ -40,6 +40,7 @@
 #include "prefixes.h"
 #include "prober.h"
 #include "replay.h"
+#include "report.h"
 #include "smtp.h"
 #include "store.h"
 #include "text.h"
@@ -491,19 +492,23 @@ on_flag(void *arg, long c, enum risk_level level, enum risk_level previous, int6
 	struct rwd *d = arg;
 	const struct customer *cu = customers_get(d->f.customers, (size_t)c);
 	char err[256], line[512];
+	struct report *r;
 	json_t *detail;
 
 	if (d->alert == NULL || d->views == NULL || d->actions == NULL)
 		return;
-	if ((detail = views_customer_detail(d->views, c)) == NULL) {
+	if ((r = report_new(d->model, c, previous, REPORT_ADDRESSES)) == NULL ||
+	    (detail = views_customer_detail(d->views, c)) == NULL) {
 		log_warnx("ALERT LOST: customer %s: out of memory", cu->id);
+		report_free(r);
 		return;
 	}
 	actions_flag(d->actions, c, level, event, detail, line, sizeof line);
-	if (alert_flag(d->alert, detail, risk_level_name(previous), line[0] ? line : NULL,
-	    model_now(d->model), err, sizeof err) == -1)
+	if (alert_flag(d->alert, r, line[0] ? line : NULL, model_now(d->model), err,
+	    sizeof err) == -1)
 		log_warnx("ALERT LOST: customer %s: %s", cu->id, err);
 	json_decref(detail);
+	report_free(r);
 }
 
 static void
