@@ -40,6 +40,7 @@
 #include "prefixes.h"
 #include "prober.h"
 #include "replay.h"
+#include "report.h"
 #include "smtp.h"
 #include "store.h"
 #include "text.h"
@@ -491,19 +492,19 @@ on_flag(void *arg, long c, enum risk_level level, enum risk_level previous, int6
 	struct rwd *d = arg;
 	const struct customer *cu = customers_get(d->f.customers, (size_t)c);
 	char err[256], line[512];
-	json_t *detail;
+	struct report *r;
 
-	if (d->alert == NULL || d->views == NULL || d->actions == NULL)
+	if (d->alert == NULL || d->actions == NULL)
 		return;
-	if ((detail = views_customer_detail(d->views, c)) == NULL) {
+	if ((r = report_new(d->model, c, previous, REPORT_ADDRESSES)) == NULL) {
 		log_warnx("ALERT LOST: customer %s: out of memory", cu->id);
 		return;
 	}
-	actions_flag(d->actions, c, level, event, detail, line, sizeof line);
-	if (alert_flag(d->alert, detail, risk_level_name(previous), line[0] ? line : NULL,
-	    model_now(d->model), err, sizeof err) == -1)
+	actions_flag(d->actions, c, level, event, r, line, sizeof line);
+	if (alert_flag(d->alert, r, line[0] ? line : NULL, model_now(d->model), err,
+	    sizeof err) == -1)
 		log_warnx("ALERT LOST: customer %s: %s", cu->id, err);
-	json_decref(detail);
+	report_free(r);
 }
 
 static void
@@ -526,10 +527,10 @@ reflag(struct rwd *d, int redo_only)
 	const struct customer *cu;
 	struct model_customer mc;
 	char err[256], line[512];
-	json_t *detail;
+	struct report *r;
 	int64_t event;
 
-	for (i = 0; i < n && d->views != NULL; i++) {
+	for (i = 0; i < n; i++) {
 		cu = customers_get(d->f.customers, i);
 		/* the hook's level is warn or act: nobody below warn is due anything */
 		if ((redo_only && !actions_redo(d->actions, cu->id)) ||
@@ -539,15 +540,15 @@ reflag(struct rwd *d, int redo_only)
 		if (store_flag_history(d->store, cu->id, 0, 1, last_event, &event, err,
 		    sizeof err) == -1)
 			log_warnx("%s: customer %s: its last level change: %s", when, cu->id, err);
-		if ((detail = views_customer_detail(d->views, (long)i)) == NULL) {
+		if ((r = report_new(d->model, (long)i, mc.level, REPORT_ADDRESSES)) == NULL) {
 			log_warnx("%s: customer %s: out of memory", when, cu->id);
 			continue;
 		}
-		actions_flag(d->actions, (long)i, mc.level, event, detail, line, sizeof line);
+		actions_flag(d->actions, (long)i, mc.level, event, r, line, sizeof line);
 		if (line[0] != '\0')
 			log_info("%s: customer %s at %s: %s", when, cu->id, risk_level_name(mc.level),
 			    line);
-		json_decref(detail);
+		report_free(r);
 	}
 }
 
@@ -720,11 +721,12 @@ act_of(void *arg, const char *action, long c, const char *reason, const char *ac
     int64_t audit_id, char *outcome, size_t len)
 {
 	struct rwd *d = arg;
-	json_t *detail = views_customer_detail(d->views, c);
+	struct report *r = report_new(d->model, c, RISK_NONE, REPORT_ADDRESSES);
 	int rc;
 
-	rc = actions_manual(d->actions, action, c, reason, actor, audit_id, detail, outcome, len);
-	json_decref(detail);
+	/* out of memory: the hook runs without its evidence ("{}") rather than not at all */
+	rc = actions_manual(d->actions, action, c, reason, actor, audit_id, r, outcome, len);
+	report_free(r);
 	return rc;
 }
 
