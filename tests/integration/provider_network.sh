@@ -650,7 +650,7 @@ $PY "$TESTS/tshark_ref.py" --prefixes "$tmp/etc/prefixes.txt" "$tmp/live.pcap" >
     bad "tshark_ref failed: $(cat "$tmp/tshark.err")"
 want=$($PY -c 'import json,sys; print(" ".join("%s=%d" % (i["ip"], i["sessions"]) for i in sorted(json.load(open(sys.argv[1]))["ips"], key=lambda i: i["ip"])))' "$tmp/tshark.json")
 expect "tshark: completed handshakes per client = swaks runs" "$swaks_n" "$want"
-tref() { $PY -c 'import json,sys; d=[i for i in json.load(open(sys.argv[1]))["ips"] if i["ip"]==sys.argv[2]]; print("rcpt=%d 5xx=%d cited=%d dst=%d" % (d[0]["rcpt_to"], d[0]["replies_5xx"], d[0]["rejections_citing"].get("uceprotect", 0), d[0]["dst_ips"]) if d else "none")' "$tmp/tshark.json" "$1"; }
+tref() { $PY -c 'import json,sys; d=[i for i in json.load(open(sys.argv[1]))["ips"] if i["ip"]==sys.argv[2]]; print("rcpt=%d 5xx=%d cited=%d dst=%d" % (d[0]["rcpt_to"], d[0]["replies_5xx"], d[0]["rejections_citing"].get("uceprotect-1", 0), d[0]["dst_ips"]) if d else "none")' "$tmp/tshark.json" "$1"; }
 expect "tshark on 203.0.113.7" "rcpt=200 5xx=0 cited=0 dst=2" "$(tref 203.0.113.7)"
 expect "tshark on 203.0.113.9" "rcpt=12 5xx=0 cited=0 dst=12" "$(tref 203.0.113.9)"
 expect "tshark on 203.0.113.11" "rcpt=12 5xx=6 cited=6 dst=3" "$(tref 203.0.113.11)"
