@@ -384,6 +384,7 @@ risk_free(struct risk *r)
 	}
 	risk_free_results(r);
 	free(r->ip);
+	free(r->cbase);
 	free(r->freeids);
 	free(r->dirty);
 	free(r->nb);
@@ -752,6 +753,8 @@ roll(struct risk *r, struct iprec *ip, uint32_t h)
 	}
 	if (ip->hours < UINT16_MAX)
 		ip->hours++;
+	if ((ip->flags & F_SILENT) && ip->hours >= 2 * r->cfg.baseline_hours)
+		ip->flags &= (uint8_t)~F_SILENT;	/* a baseline's worth of its own now */
 	if (gap > 1) {
 		double g = gap - 1 > 24 * 400 ? 24 * 400 : gap - 1;
 		if (ip->hours < 168)	/* still a plain mean: g hours of zero */
@@ -817,9 +820,11 @@ risk_observe(struct risk *r, const struct rw_addr *a, const struct risk_counters
 		 * worth of hours was silent all that time: that is its history (zero), and a
 		 * burst from it is a rate far over its own, not volume with no history. Before
 		 * that (the learning period after the first start) nothing is known of it. */
-		if (r->t0 != 0 && now - r->t0 >= (int64_t)r->cfg.baseline_hours * HOUR)
+		if (r->t0 != 0 && now - r->t0 >= (int64_t)r->cfg.baseline_hours * HOUR) {
 			ip->hours = (uint16_t)(r->cfg.baseline_hours > UINT16_MAX ? UINT16_MAX :
 			    r->cfg.baseline_hours);
+			ip->flags |= F_SILENT;
+		}
 		mark_dirty(r, id);
 		return 0;
 	}

@@ -168,6 +168,40 @@ idle_for(const struct iprec *ip, int64_t now)
 	return now - (ip->last_active ? ip->last_active : (int64_t)ip->hour * HOUR);
 }
 
+/* Per customer, the most any of its IPs with a history usually sends: an IP with no history
+ * of its own is judged against it (a newsletter's ninth IP sends like its other eight). */
+static int
+customer_bases(struct risk *r)
+{
+	size_t n = r->cus ? customers_count(r->cus) : 0, i;
+
+	if (n > r->ncbase) {
+		struct cbase *q = realloc(r->cbase, n * sizeof *q);
+		if (q == NULL)
+			return -1;
+		r->cbase = q;
+		r->ncbase = n;
+	}
+	if (r->ncbase > 0)
+		memset(r->cbase, 0, r->ncbase * sizeof *r->cbase);
+	for (i = 0; i < r->nip; i++) {
+		const struct iprec *ip = &r->ip[i];
+		struct cbase *b;
+		if ((ip->flags & (F_FREE | F_SILENT)) || ip->customer < 0 ||
+		    (size_t)ip->customer >= n || ip->hours < r->cfg.baseline_hours)
+			continue;
+		b = &r->cbase[ip->customer];
+		b->has = 1;
+		b->mean = fmaxf(b->mean, ip->mean);
+		b->peak = fmaxf(b->peak, ip->peak);
+		b->rmean = fmaxf(b->rmean, ip->rmean);
+		b->rpeak = fmaxf(b->rpeak, ip->rpeak);
+		b->mxmean = fmaxf(b->mxmean, ip->mxmean);
+		b->mxpeak = fmaxf(b->mxpeak, ip->mxpeak);
+	}
+	return 0;
+}
+
 static int
 score_ips(struct risk *r, int64_t now, struct cand **cand, size_t *ncand, size_t *capcand)
 {
@@ -177,6 +211,8 @@ score_ips(struct risk *r, int64_t now, struct cand **cand, size_t *ncand, size_t
 	for (i = 0; i < r->cfg.npolicies; i++)
 		if (r->cfg.policy[i].window > maxwin)
 			maxwin = r->cfg.policy[i].window;
+	if (customer_bases(r) == -1)
+		return -1;
 	for (i = 0; i < r->nip; i++) {
 		struct iprec *ip = &r->ip[i];
 		int worth;

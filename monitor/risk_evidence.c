@@ -123,9 +123,14 @@ risk_ip_evidence(const struct risk *r, const struct iprec *ip, int64_t now,
 	    lh[C_RCPT]);
 	if (ip->rules & RISK_R_FANOUT)
 		risk_lb_add(b, " to %.0f new distinct destinations", lh[C_MX]);
-	if (ip->hours >= r->cfg.baseline_hours)
+	if (ip->hours >= r->cfg.baseline_hours && !((ip->flags & F_SILENT) &&
+	    ip->customer >= 0 && (size_t)ip->customer < r->ncbase && r->cbase[ip->customer].has))
 		risk_lb_add(b, " (own baseline %.0f/h, usual peak %.0f/h; %.0f/%.0f new "
 		    "destinations)", ip->mean, ip->peak, ip->mxmean, ip->mxpeak);
+	else if (ip->customer >= 0 && (size_t)ip->customer < r->ncbase &&
+	    r->cbase[ip->customer].has)
+		risk_lb_add(b, " (no history of its own, %u h: judged against its customer's other "
+		    "IPs, usual peak %.0f/h)", ip->hours, r->cbase[ip->customer].peak);
 	else
 		risk_lb_add(b, " (no baseline yet: %u h of history)", ip->hours);
 	if (ip->rules & (RISK_R_REJECT | RISK_R_RATIO | RISK_R_CITED))

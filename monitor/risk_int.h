@@ -27,6 +27,9 @@ enum { C_CONN, C_RCPT, C_5XX, C_CITED, C_MX, NC };
 				 * from zero (the capture's counters restarted with us) */
 #define F_STRONG	0x04	/* strong evidence at the last evaluate (risk_score.c) */
 #define F_FREE		0x08	/* forgotten: the id waits in r->freeids for a new IP */
+#define F_SILENT	0x10	/* its history is the silence before it was first seen, not
+				 * yet a baseline's worth of its own (a customer's other IPs
+				 * judge it meanwhile) */
 
 struct lrec {			/* one list's word on one IP: DNS and remote reports */
 	struct lrec *next;
@@ -88,6 +91,11 @@ struct imp {			/* an IP that is an impact, provisional or suspect under a policy
 	double pace;		/* estimated trap hits an hour */
 };
 
+struct cbase {			/* the usual of a customer's IPs that have a history */
+	float mean, peak, rmean, rpeak, mxmean, mxpeak;
+	uint8_t has;
+};
+
 struct cand {			/* a customer's IP worth a word */
 	int32_t cust;
 	uint32_t ip;
@@ -103,6 +111,8 @@ struct risk {
 	double scale[RISK_MAX_POLICIES];	/* spam_per_impact calibration (1: none) */
 	int64_t t0;		/* first time the engine saw traffic */
 	int64_t at;		/* the last evaluate's now */
+	struct cbase *cbase;	/* per customer, rebuilt by each evaluate (risk_eval.c) */
+	size_t ncbase;
 
 	struct iprec *ip;
 	size_t nip, capip;

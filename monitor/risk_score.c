@@ -123,30 +123,59 @@ limits_of(const struct risk *r, const struct iprec *ip, struct limits *l)
 	l->rej_5xx = k && k->rej_5xx ? k->rej_5xx : c->rej_5xx;
 }
 
+/* The baseline ip is judged against: its own once it has one, else its customer's (the most
+ * its IPs with a history usually send), else the silence before it was first seen, else none
+ * (NULL). */
+static const struct cbase *
+own_or_customer(const struct risk *r, const struct iprec *ip, struct cbase *own)
+{
+	int cust = ip->customer >= 0 && (size_t)ip->customer < r->ncbase &&
+	    r->cbase[ip->customer].has;
+
+	if (ip->hours >= r->cfg.baseline_hours && !((ip->flags & F_SILENT) && cust)) {
+		own->mean = ip->mean;
+		own->peak = ip->peak;
+		own->rmean = ip->rmean;
+		own->rpeak = ip->rpeak;
+		own->mxmean = ip->mxmean;
+		own->mxpeak = ip->mxpeak;
+		own->has = 1;
+		return own;
+	}
+	if (cust)
+		return &r->cbase[ip->customer];
+	return NULL;
+}
+
 /* The behaviour rules of the last hour. */
 static unsigned
 traffic_rules(const struct risk *r, const struct iprec *ip, int64_t now, const double lh[NC])
 {
 	const struct risk_config *c = &r->cfg;
-	int based = ip->hours >= c->baseline_hours;
 	double share = lh[C_RCPT] > 0 ? lh[C_5XX] / lh[C_RCPT] : 0;
 	unsigned rules = 0;
+	const struct cbase *b;
+	struct cbase cb;
 	struct limits l;
+	int based;
 
 	limits_of(r, ip, &l);
 	/* sessions or recipients far over the IP's own: a hacked site sending a few sessions
-	 * with many recipients each shows in the recipients first */
-	if (based && ((lh[C_CONN] >= c->rate_min && lh[C_CONN] >= l.rate_factor * ip->mean &&
-	    lh[C_CONN] >= l.peak_factor * ip->peak) || (lh[C_RCPT] >= c->rate_min &&
-	    lh[C_RCPT] >= l.rate_factor * ip->rmean && lh[C_RCPT] >= l.peak_factor * ip->rpeak)))
+	 * with many recipients each shows in the recipients first. With no history of its own,
+	 * the most its customer's other IPs usually send stands in for it. */
+	b = own_or_customer(r, ip, &cb);
+	if (b != NULL && ((lh[C_CONN] >= c->rate_min && lh[C_CONN] >= l.rate_factor * b->mean &&
+	    lh[C_CONN] >= l.peak_factor * b->peak) || (lh[C_RCPT] >= c->rate_min &&
+	    lh[C_RCPT] >= l.rate_factor * b->rmean && lh[C_RCPT] >= l.peak_factor * b->rpeak)))
 		rules |= RISK_R_RATE;
+	based = b != NULL;
 	/* absolute limits only until the IP has a history: then its own history judges */
 	if (!based && lh[C_CONN] >= l.conn_per_hour)
 		rules |= RISK_R_CONN;
 	if (!based && lh[C_RCPT] >= l.rcpt_per_hour)
 		rules |= RISK_R_RCPT;
-	if (based ? lh[C_MX] >= c->rate_min && lh[C_MX] >= l.rate_factor * ip->mxmean &&
-	    lh[C_MX] >= l.peak_factor * ip->mxpeak : lh[C_MX] >= l.mx_per_hour)
+	if (based ? lh[C_MX] >= c->rate_min && lh[C_MX] >= l.rate_factor * b->mxmean &&
+	    lh[C_MX] >= l.peak_factor * b->mxpeak : lh[C_MX] >= l.mx_per_hour)
 		rules |= RISK_R_FANOUT;
 	if (lh[C_5XX] >= l.rej_5xx && share >= 2 * ip->rjmean) {
 		if (share >= l.reject_ratio)

@@ -815,6 +815,39 @@ test_classes(void **state)
 	customers_free(cs);
 }
 
+/* A customer's new IP with no history of its own is judged against its other IPs: the
+ * same sending as its established one is nothing; ten times it is a rate; and the same new
+ * sending from a customer with no history at all is volume with no history. */
+static void
+test_customer_baseline(void **state)
+{
+	struct fx *f = *state;
+	struct risk *r = engine(f);
+	struct risk_counters a = { 0 }, b = { 0 }, c = { 0 }, d = { 0 };
+	struct rw_addr two = A("203.0.113.2"), three = A("203.0.113.3"), seven = A("198.51.100.7");
+	int64_t t;
+	unsigned rules;
+
+	for (t = T0; t < T0 + 3 * DAY; t += 600)	/* 4711's established sender */
+		burst(r, "203.0.113.1", &a, t, 60, 120, 1, 0, 40);
+	obs(r, "203.0.113.2", &b, t);
+	obs(r, "203.0.113.3", &c, t);
+	obs(r, "198.51.100.7", &d, t);
+	for (t += 600; t <= T0 + 3 * DAY + 3000; t += 600) {
+		burst(r, "203.0.113.1", &a, t, 60, 120, 1, 0, 40);
+		burst(r, "203.0.113.2", &b, t, 60, 120, 1, 0, 40);	/* like .1 */
+		burst(r, "203.0.113.3", &c, t, 1000, 2000, 1, 0, 40);	/* 10x+ */
+		burst(r, "198.51.100.7", &d, t, 60, 120, 1, 0, 40);	/* nobody's */
+	}
+	assert_int_equal(risk_evaluate(r, T0 + 3 * DAY + 3000), 0);
+	assert_int_equal(risk_ip_suspect(r, &two, &rules), 0);
+	assert_int_equal(risk_ip_suspect(r, &three, &rules), 1);
+	assert_true(rules & RISK_R_RATE);
+	assert_true(evidence_has(flag_of(f, "4711"), "judged against its customer's other IPs"));
+	assert_int_equal(risk_ip_suspect(r, &seven, &rules), 1);
+	assert_true(rules & RISK_R_FANOUT);
+}
+
 /* A flood of new addresses (5,000 unassigned ones of our space, one session each) through a
  * table of 1,000: the idlest make room, the table stays at its bound, and a customer's
  * spammer arriving next is tracked and flagged as usual; a listed IP is never pushed out.
@@ -1352,6 +1385,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ipv6_per_64, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_classes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flood_eviction, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_customer_baseline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_dirty, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_reset_after_import, setup, teardown),
