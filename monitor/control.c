@@ -39,6 +39,7 @@
 #define DEF_MAX_PER_UID		16
 #define DEF_RESERVED		8		/* slots past max_clients: operators only */
 #define DEF_MAX_QUEUE		(1024 * 1024)
+#define DEF_MAX_REPLY		(16 * 1024 * 1024)
 #define DEF_REQUEST_TIMEOUT	10000
 #define DEF_STALL_TIMEOUT	30000
 #define READ_WATERMARK		(64 * 1024)	/* queued bytes above which requests wait */
@@ -99,7 +100,7 @@ struct control {
 	size_t nop_uids;
 	gid_t *op_gids;
 	size_t nop_gids;
-	size_t max_clients, max_per_uid, max_queue, reserved;
+	size_t max_clients, max_per_uid, max_queue, max_reply, reserved;
 	struct client *cur;		/* whose request a handler is running */
 	int request_timeout, stall_timeout;
 	uint64_t tick, resume;		/* timer ids */
@@ -439,7 +440,7 @@ client_send(struct client *c, json_t *msg)
 	if (msg != NULL)
 		s = json_dumps(msg, JSON_COMPACT | JSON_ENSURE_ASCII);
 	json_decref(msg);
-	if (s != NULL && pending(c) + strlen(s) + 1 > c->ctl->max_queue) {
+	if (s != NULL && pending(c) + strlen(s) + 1 > c->ctl->max_reply) {
 		/* no reply may take a queue past its bound: the client learns why instead */
 		char line[256];
 		int n;
@@ -448,10 +449,10 @@ client_send(struct client *c, json_t *msg)
 		c->ctl->st.too_big++;
 		log_warnx("control: a reply of %zu bytes to uid %lu pid %ld is over the queue's "
 		    "%zu: refused", strlen(s), (unsigned long)c->peer.uid, (long)c->peer.pid,
-		    c->ctl->max_queue);
+		    c->ctl->max_reply);
 		n = snprintf(line, sizeof line, "{\"v\":%d,\"ok\":false,\"error\":\"reply of %zu "
 		    "bytes is over the limit of %zu: ask for less (limit)\"}", CONTROL_VERSION,
-		    strlen(s), c->ctl->max_queue);
+		    strlen(s), c->ctl->max_reply);
 		free(s);
 		s = NULL;
 		if (n > 0 && (size_t)n < sizeof line)
@@ -1086,6 +1087,9 @@ control_new(struct loop *l, const struct control_opts *o, char *err, size_t errl
 	ctl->max_clients = o->max_clients ? o->max_clients : DEF_MAX_CLIENTS;
 	ctl->max_per_uid = o->max_per_uid ? o->max_per_uid : DEF_MAX_PER_UID;
 	ctl->max_queue = o->max_queue ? o->max_queue : DEF_MAX_QUEUE;
+	ctl->max_reply = o->max_reply ? o->max_reply : DEF_MAX_REPLY;
+	if (ctl->max_reply < ctl->max_queue)
+		ctl->max_reply = ctl->max_queue;
 	ctl->reserved = o->reserved_clients > 0 ? (size_t)o->reserved_clients :
 	    o->reserved_clients < 0 ? 0 : DEF_RESERVED;
 	ctl->request_timeout = o->request_timeout_ms > 0 ? o->request_timeout_ms :

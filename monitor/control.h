@@ -37,10 +37,11 @@
  *   bad requests    each gets its error reply; a client's first one is logged, the rest
  *                   only counted (errors), so a client looping on garbage cannot flood
  *                   the log;
- *   output queue    max_queue (default 1 MiB) for every client, replies included: an
- *                   event that would pass it drops the client (a slow or dead
- *                   subscriber); a reply that would pass it is replaced by an error
- *                   reply saying so (ask with a smaller limit); no further request is
+ *   output queue    max_queue (default 1 MiB) for events: one that would pass it drops
+ *                   the client (a slow or dead subscriber); max_reply (default 16 MiB)
+ *                   for a reply and what waits before it: a reply that would pass it is
+ *                   replaced by an error reply saying so (ask with a smaller limit), so
+ *                   a queue never holds more than max_reply; no further request is
  *                   read while the queue holds more than 64 KiB; a big reply is a stream
  *                   (control_reply_stream), built a piece per loop turn as the queue
  *                   drains;
@@ -115,6 +116,8 @@ struct control_opts {
 	int reserved_clients;		/* slots past max_clients for root and the operators;
 					 * 0: 8, -1: none */
 	size_t max_queue;		/* bytes; 0: 1 MiB */
+	size_t max_reply;		/* bytes of a reply with what is queued before it;
+					 * 0: 16 MiB (at least max_queue) */
 	int request_timeout_ms;		/* 0: 10000 */
 	int stall_timeout_ms;		/* 0: 30000 */
 };

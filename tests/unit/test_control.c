@@ -641,7 +641,8 @@ h_blob(void *arg, const json_t *req, const struct control_peer *peer, json_t **r
 static void
 test_stalled_reader(void **state)
 {
-	struct control_opts o = { .path = sock, .group = (gid_t)-1, .stall_timeout_ms = 600 };
+	struct control_opts o = { .path = sock, .group = (gid_t)-1, .stall_timeout_ms = 600,
+	    .max_reply = 1024 * 1024 };
 	struct control_stats st;
 	struct cli never, trickle, other;
 	int64_t start, t, last_byte;
