@@ -40,6 +40,8 @@ struct views {
 };
 
 #define VIEWS_SLICE	256		/* ~130 KB of JSON, ~8 ms at 100k customers/3 s */
+#define VIEWS_SLICE_BYTES (256 * 1024)	/* a slice ends early past this (long names, CIDRs) */
+#define VIEWS_AT_ONCE	16		/* customers a reply builds at once (else a stream) */
 
 /* ------------------------------------------------------------------ arguments */
 
@@ -269,7 +271,7 @@ cust_stream_fn(void *arg, struct control_out *out, char *err, size_t errlen)
 	struct cust_stream *st = arg;
 	const struct customers *cs = model_customers(st->v->model);
 	char head[64];
-	size_t built = 0;
+	size_t built = 0, bytes = 0;
 	json_t *o;
 	char *s;
 	long c;
@@ -280,7 +282,8 @@ cust_stream_fn(void *arg, struct control_out *out, char *err, size_t errlen)
 		if (control_out_put(out, head, (size_t)n) == -1)
 			goto nomem;
 	}
-	for (; built < st->v->slice && st->next < st->n; st->next++) {
+	for (; built < st->v->slice && bytes < VIEWS_SLICE_BYTES && st->next < st->n;
+	    st->next++) {
 		if ((c = customers_find(cs, st->ids + st->off[st->next])) < 0)
 			continue;	/* gone with a reload */
 		built++;
@@ -290,6 +293,7 @@ cust_stream_fn(void *arg, struct control_out *out, char *err, size_t errlen)
 		json_decref(o);
 		if (s == NULL)
 			goto nomem;
+		bytes += strlen(s) + 1;
 		r = (st->sent > 0 && control_out_put(out, ",", 1) == -1) ||
 		    control_out_put(out, s, strlen(s)) == -1;
 		free(s);
@@ -410,8 +414,9 @@ cmd_customers(void *arg, const json_t *req, const struct control_peer *peer,
 	}
 	free(lb.mark);
 	lb.mark = NULL;
-	if (nsel > v->slice) {
-		/* 100k customers are ~51 MB and 3 s of work: a slice per loop turn instead */
+	if (nsel > VIEWS_AT_ONCE || nsel > v->slice) {
+		/* 100k customers are ~51 MB and 3 s of work, and one customer object can be a
+		 * megabyte (its CIDRs): a slice per loop turn instead */
 		int streamed = customers_stream(v, sel, nsel, total, err, errlen);
 
 		json_decref(arr);
