@@ -237,6 +237,10 @@ cmd_status(void *arg, const json_t *req, const struct control_peer *peer, json_t
 	    (json_int_t)cst.errors, "denied", (json_int_t)cst.denied, "dropped_slow",
 	    (json_int_t)cst.dropped_slow, "dropped_bad", (json_int_t)cst.dropped_bad, "events",
 	    (json_int_t)cst.events));
+	json_object_set_new(json_object_get(o, "control"), "too_big",
+	    json_integer((json_int_t)cst.too_big));
+	json_object_set_new(json_object_get(o, "control"), "stream_steps",
+	    json_integer((json_int_t)cst.stream_steps));
 	if (v->status != NULL)
 		v->status(v->arg, o);
 	*result = o;

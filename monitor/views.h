@@ -36,7 +36,8 @@
  *                 "requests":N,"errors":N (error replies),"denied":N (acting commands
  *                 refused),"dropped_slow":N (output queue full or stalled),"dropped_bad":N
  *                 (a line over the limit, half a line too long or left at close, nothing
- *                 sent in time),"events":N},
+ *                 sent in time),"events":N,"too_big":N (replies over the reply bound,
+ *                 refused with an error),"stream_steps":N (slices of streamed replies)},
  *      "alerts":{"queued_total":N,"held":N,"digests":N,"sent":N,"retried":N,"failed":N,
  *                "refused":N (rows the store refused),"outbox_full":N (of those: the
  *                outbox at its bound),"in_flight":N,"outbox":N (queued now)} (when
