@@ -44,6 +44,7 @@
 #define DEF_STALL_TIMEOUT	30000
 #define READ_WATERMARK		(64 * 1024)	/* queued bytes above which requests wait */
 #define STREAM_WATERMARK	(64 * 1024)	/* a stream adds a piece below this only */
+#define STALL_MIN_READ		(64 * 1024)	/* or read this much per stall_timeout */
 #define MAX_PEER_GROUPS		65536		/* NGROUPS_MAX on Linux */
 #define TICK_MS			1000
 #define ACCEPT_PAUSE_MS		1000
@@ -69,6 +70,7 @@ struct client {
 	uint64_t sent_total;		/* bytes ever written */
 	uint64_t mark;			/* queued_total at mark_at: must be written by ... */
 	int64_t mark_at;		/* ... mark_at + stall_timeout */
+	uint64_t sent_at_mark;		/* sent_total at mark_at */
 	struct control_stream stream;	/* a reply being built piece by piece (fn != NULL) */
 	char *held;			/* events that came during a stream, sent after it */
 	size_t heldlen, heldcap;
@@ -956,10 +958,13 @@ on_tick(void *arg)
 			snprintf(why, sizeof why, "connected and sent nothing for %d ms",
 			    ctl->request_timeout);
 			client_drop(c, why);
-		} else if (c->sent_total >= c->mark) {
-			/* everything queued at the mark is read: a new mark */
+		} else if (c->sent_total >= c->mark ||
+		    c->sent_total - c->sent_at_mark >= STALL_MIN_READ) {
+			/* everything queued at the mark is read, or a good part of a big
+			 * reply: a new mark */
 			c->mark = c->queued_total;
 			c->mark_at = now;
+			c->sent_at_mark = c->sent_total;
 		} else if (now - c->mark_at >= ctl->stall_timeout) {
 			/* what was queued a stall_timeout ago is still not read: a dead or
 			 * trickling reader (a byte now and then is not enough) */

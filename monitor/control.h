@@ -46,7 +46,8 @@
  *                   (control_reply_stream), built a piece per loop turn as the queue
  *                   drains;
  *   stalled output  what was queued for a client must be read within stall_timeout_ms
- *                   (default 30 s): checked at each tick against a mark of all bytes
+ *                   (default 30 s), or at least 64 KiB of it (a big reply to a slow but
+ *                   steady reader): checked at each tick against a mark of all bytes
  *                   queued so far, so a reader taking a byte now and then is closed too;
  *   descriptors     accept() failing with EMFILE/ENFILE pauses accepting for a second.
  * Writes are non-blocking and POLLOUT is asked only while something is queued: no client

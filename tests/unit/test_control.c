@@ -692,6 +692,48 @@ test_stalled_reader(void **state)
 	cli_close(&other);
 }
 
+/* A big reply read steadily (64 KiB every 50 ms: 2 MB take 1.6 s, the stall bound is
+ * 600 ms) is not a stalled reader: at least 64 KiB a bound's time keeps it, and the reply
+ * arrives whole. */
+static void
+test_steady_reader(void **state)
+{
+	struct control_opts o = { .path = sock, .group = (gid_t)-1, .stall_timeout_ms = 600 };
+	static char buf[65536];
+	struct control_stats st;
+	struct cli c;
+	int64_t last = 0, end;
+	size_t total = 0, want;
+	ssize_t n;
+	int done = 0;
+
+	(void)state;
+	server(&o);
+	assert_int_equal(control_handle(C, "blob", CONTROL_READ, h_blob, NULL), 0);
+	cli_open(&c);
+	cli_puts(&c, "{\"v\":1,\"cmd\":\"blob\",\"n\":2000000}\n");
+	want = strlen("{\"v\":1,\"ok\":true,\"result\":\"\"}\n") + 2000000;
+	end = loop_now_ms() + 10000;
+	while (!done) {
+		assert_true(loop_now_ms() < end);
+		assert_int_equal(loop_once(L, 5), 0);
+		if (loop_now_ms() - last < 50)
+			continue;
+		last = loop_now_ms();
+		n = recv(c.fd, buf, sizeof buf, MSG_DONTWAIT);
+		if (n == 0)
+			fail_msg("dropped after %zu of %zu bytes", total, want);
+		if (n > 0) {
+			total += (size_t)n;
+			done = buf[n - 1] == '\n';
+		}
+	}
+	assert_int_equal(total, want);
+	control_stats(C, &st);
+	assert_int_equal(st.dropped_slow, 0);
+	cli_close(&c);
+}
+
 /* count: {"items":[0,...,n-1]} as a stream of at most SLICE items a piece. */
 #define SLICE	100
 struct counting {
@@ -1180,6 +1222,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_subscriber, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stalled_reader, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_steady_reader, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reserved, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_authorization, setup, teardown),
