@@ -37,10 +37,14 @@
 
 #define DEF_MAX_CLIENTS		64
 #define DEF_MAX_PER_UID		16
+#define DEF_RESERVED		8		/* slots past max_clients: operators only */
 #define DEF_MAX_QUEUE		(1024 * 1024)
+#define DEF_MAX_REPLY		(16 * 1024 * 1024)
 #define DEF_REQUEST_TIMEOUT	10000
 #define DEF_STALL_TIMEOUT	30000
 #define READ_WATERMARK		(64 * 1024)	/* queued bytes above which requests wait */
+#define STREAM_WATERMARK	(64 * 1024)	/* a stream adds a piece below this only */
+#define STALL_MIN_READ		(64 * 1024)	/* or read this much per stall_timeout */
 #define MAX_PEER_GROUPS		65536		/* NGROUPS_MAX on Linux */
 #define TICK_MS			1000
 #define ACCEPT_PAUSE_MS		1000
@@ -62,7 +66,14 @@ struct client {
 	int logged_bad;			/* its first bad request was logged; the rest are not */
 	char *out;			/* the output queue: bytes [outoff, outlen) pending */
 	size_t outoff, outlen, outcap;
-	int64_t out_progress;		/* last time the queue shrank (or began) */
+	uint64_t queued_total;		/* bytes ever queued */
+	uint64_t sent_total;		/* bytes ever written */
+	uint64_t mark;			/* queued_total at mark_at: must be written by ... */
+	int64_t mark_at;		/* ... mark_at + stall_timeout */
+	uint64_t sent_at_mark;		/* sent_total at mark_at */
+	struct control_stream stream;	/* a reply being built piece by piece (fn != NULL) */
+	char *held;			/* events that came during a stream, sent after it */
+	size_t heldlen, heldcap;
 	int subscribed;
 	int eof;			/* the client shut its side: read nothing more */
 	int closing;			/* close once the queue is written */
@@ -91,7 +102,8 @@ struct control {
 	size_t nop_uids;
 	gid_t *op_gids;
 	size_t nop_gids;
-	size_t max_clients, max_per_uid, max_queue;
+	size_t max_clients, max_per_uid, max_queue, max_reply, reserved;
+	struct client *cur;		/* whose request a handler is running */
 	int request_timeout, stall_timeout;
 	uint64_t tick, resume;		/* timer ids */
 	int depth;			/* entry points on the stack (deferred frees) */
@@ -219,6 +231,9 @@ client_free(struct client *c)
 	if (!c->dead)
 		loop_fd_del(ctl->loop, c->fd);
 	close(c->fd);
+	if (c->stream.fn != NULL && c->stream.free != NULL)
+		c->stream.free(c->stream.arg);
+	free(c->held);
 	free(c->groups);
 	free(c->in);
 	free(c->out);
@@ -260,9 +275,9 @@ client_watch(struct client *c)
 		client_drop(c, NULL);
 		return;
 	}
-	if (!c->eof && !c->closing && pending(c) <= READ_WATERMARK)
+	if (!c->eof && !c->closing && c->stream.fn == NULL && pending(c) <= READ_WATERMARK)
 		ev |= POLLIN;
-	if (pending(c) > 0)
+	if (pending(c) > 0 || c->stream.fn != NULL)
 		ev |= POLLOUT;
 	if (ev == c->events)
 		return;
@@ -282,7 +297,7 @@ client_flush(struct client *c)
 		n = send(c->fd, c->out + c->outoff, pending(c), MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n > 0) {
 			c->outoff += (size_t)n;
-			c->out_progress = loop_now_ms();
+			c->sent_total += (uint64_t)n;
 			continue;
 		}
 		if (n == -1 && errno == EINTR)
@@ -297,9 +312,9 @@ client_flush(struct client *c)
 		c->outoff = c->outlen = 0;
 }
 
-/* Appends one line (s, len, without its newline) to the queue. -1 on ENOMEM. */
+/* Appends len bytes of s to the queue, and a newline when nl. -1 on ENOMEM. */
 static int
-client_queue(struct client *c, const char *s, size_t len)
+client_put(struct client *c, const char *s, size_t len, int nl)
 {
 	size_t need, cap;
 	char *p;
@@ -319,11 +334,100 @@ client_queue(struct client *c, const char *s, size_t len)
 		c->out = p;
 		c->outcap = cap;
 	}
-	if (pending(c) == 0)
-		c->out_progress = loop_now_ms();
 	memcpy(c->out + c->outlen, s, len);
 	c->outlen += len;
-	c->out[c->outlen++] = '\n';
+	if (nl)
+		c->out[c->outlen++] = '\n';
+	c->queued_total += len + (nl ? 1 : 0);
+	return 0;
+}
+
+/* Appends one line (s, len, without its newline) to the queue. -1 on ENOMEM. */
+static int
+client_queue(struct client *c, const char *s, size_t len)
+{
+	return client_put(c, s, len, 1);
+}
+
+/* Keeps an event that comes while a stream is half sent: it would cut the reply's line. */
+static int
+client_hold(struct client *c, const char *s, size_t len)
+{
+	size_t cap;
+	char *p;
+
+	if (c->heldlen + len + 1 > c->heldcap) {
+		cap = c->heldcap ? c->heldcap : 4096;
+		while (cap < c->heldlen + len + 1)
+			cap *= 2;
+		if ((p = realloc(c->held, cap)) == NULL)
+			return -1;
+		c->held = p;
+		c->heldcap = cap;
+	}
+	memcpy(c->held + c->heldlen, s, len);
+	c->heldlen += len;
+	c->held[c->heldlen++] = '\n';
+	return 0;
+}
+
+int
+control_out_put(struct control_out *o, const char *s, size_t len)
+{
+	return client_put((struct client *)o, s, len, 0);
+}
+
+/* Ends a stream: its free, then the events held while it ran. */
+static void
+stream_end(struct client *c)
+{
+	if (c->stream.free != NULL)
+		c->stream.free(c->stream.arg);
+	memset(&c->stream, 0, sizeof c->stream);
+	if (c->heldlen > 0 && client_put(c, c->held, c->heldlen, 0) == -1)
+		client_drop(c, "out of memory");
+	free(c->held);
+	c->held = NULL;
+	c->heldlen = c->heldcap = 0;
+}
+
+/* One piece of the client's stream, when its queue has room: called once per loop turn
+ * at most, so that a big reply never holds the loop for more than one piece. */
+static void
+stream_step(struct client *c)
+{
+	char err[256];
+	int r;
+
+	if (c->dead || c->stream.fn == NULL || pending(c) >= STREAM_WATERMARK)
+		return;
+	err[0] = '\0';
+	r = c->stream.fn(c->stream.arg, (struct control_out *)c, err, sizeof err);
+	if (r == -1) {
+		/* half a line is out: no error reply can follow it */
+		c->ctl->st.errors++;
+		log_warnx("control: a reply to uid %lu pid %ld failed half sent: %s",
+		    (unsigned long)c->peer.uid, (long)c->peer.pid, err[0] ? err : "?");
+		client_drop(c, NULL);
+		return;
+	}
+	c->ctl->st.stream_steps++;
+	if (r == 0) {
+		if (client_put(c, "}\n", 2, 0) == -1) {
+			client_drop(c, "out of memory");
+			return;
+		}
+		stream_end(c);
+	}
+	client_flush(c);
+}
+
+int
+control_reply_stream(struct control *ctl, const struct control_stream *s)
+{
+	if (ctl->cur == NULL || ctl->cur->stream.fn != NULL || s->fn == NULL)
+		return -1;
+	ctl->cur->stream = *s;
 	return 0;
 }
 
@@ -338,6 +442,24 @@ client_send(struct client *c, json_t *msg)
 	if (msg != NULL)
 		s = json_dumps(msg, JSON_COMPACT | JSON_ENSURE_ASCII);
 	json_decref(msg);
+	if (s != NULL && pending(c) + strlen(s) + 1 > c->ctl->max_reply) {
+		/* no reply may take a queue past its bound: the client learns why instead */
+		char line[256];
+		int n;
+
+		c->ctl->st.errors++;
+		c->ctl->st.too_big++;
+		log_warnx("control: a reply of %zu bytes to uid %lu pid %ld is over the queue's "
+		    "%zu: refused", strlen(s), (unsigned long)c->peer.uid, (long)c->peer.pid,
+		    c->ctl->max_reply);
+		n = snprintf(line, sizeof line, "{\"v\":%d,\"ok\":false,\"error\":\"reply of %zu "
+		    "bytes is over the limit of %zu: ask for less (limit)\"}", CONTROL_VERSION,
+		    strlen(s), c->ctl->max_reply);
+		free(s);
+		s = NULL;
+		if (n > 0 && (size_t)n < sizeof line)
+			s = strdup(line);
+	}
 	if (s == NULL || client_queue(c, s, strlen(s)) == -1) {
 		free(s);
 		client_drop(c, "out of memory");
@@ -383,6 +505,26 @@ reply_ok(struct client *c, int has_id, json_int_t id, json_t *result)
 	if (r != NULL && has_id)
 		json_object_set_new(r, "id", json_integer(id));
 	client_send(c, r);
+}
+
+/* The start of a streamed reply; the stream writes the result, stream_step the end. */
+static void
+reply_stream_head(struct client *c, int has_id, json_int_t id)
+{
+	char head[96];
+	int n;
+
+	if (has_id)
+		n = snprintf(head, sizeof head, "{\"v\":%d,\"id\":%lld,\"ok\":true,\"result\":",
+		    CONTROL_VERSION, (long long)id);
+	else
+		n = snprintf(head, sizeof head, "{\"v\":%d,\"ok\":true,\"result\":",
+		    CONTROL_VERSION);
+	if (n <= 0 || (size_t)n >= sizeof head || client_put(c, head, (size_t)n, 0) == -1) {
+		client_drop(c, "out of memory");
+		return;
+	}
+	stream_step(c);
 }
 
 /* --- authorization -------------------------------------------------------------------- */
@@ -462,13 +604,41 @@ log_bad(struct client *c)
 	    (unsigned long)c->peer.uid, (long)c->peer.pid);
 }
 
+/* Runs a handler for c and sends what it says: its result, its error, or (when it called
+ * control_reply_stream) the head of a streamed reply. */
+static void
+run_handler(struct client *c, const struct handler *h, const struct control_request *req,
+    char *err, size_t errlen)
+{
+	json_t *result = NULL;
+	int r;
+
+	c->ctl->cur = c;
+	r = h->fn(h->arg, req->msg, &c->peer, &result, err, errlen);
+	c->ctl->cur = NULL;
+	if (r == -1 && c->stream.fn != NULL) {
+		if (c->stream.free != NULL)
+			c->stream.free(c->stream.arg);
+		memset(&c->stream, 0, sizeof c->stream);
+	}
+	if (r == -1) {
+		json_decref(result);
+		reply_error(c, req->has_id, req->id, err);
+	} else if (c->dead) {
+		json_decref(result);
+	} else if (c->stream.fn != NULL) {
+		json_decref(result);
+		reply_stream_head(c, req->has_id, req->id);
+	} else
+		reply_ok(c, req->has_id, req->id, result);
+}
+
 static void
 handle_line(struct client *c, const char *line, size_t len)
 {
 	struct control *ctl = c->ctl;
 	struct control_request req;
 	const struct handler *h;
-	json_t *result = NULL;
 	char err[512];
 
 	ctl->st.requests++;
@@ -495,13 +665,8 @@ handle_line(struct client *c, const char *line, size_t len)
 		snprintf(err, sizeof err, "permission denied: uid %lu may not run '%s' (not in "
 		    "the operators' uid or group list)", (unsigned long)c->peer.uid, req.cmd);
 		reply_error(c, req.has_id, req.id, err);
-	} else if (h->fn(h->arg, req.msg, &c->peer, &result, err, sizeof err) == -1) {
-		json_decref(result);
-		reply_error(c, req.has_id, req.id, err);
-	} else if (!c->dead) {
-		reply_ok(c, req.has_id, req.id, result);
 	} else
-		json_decref(result);
+		run_handler(c, h, &req, err, sizeof err);
 	control_request_clear(&req);
 }
 
@@ -512,7 +677,8 @@ process_lines(struct client *c)
 	char *nl;
 	size_t len, used = 0;
 
-	while (!c->dead && !c->closing && pending(c) <= READ_WATERMARK && used < c->inlen) {
+	while (!c->dead && !c->closing && c->stream.fn == NULL && pending(c) <= READ_WATERMARK &&
+	    used < c->inlen) {
 		if ((nl = memchr(c->in + used, '\n', c->inlen - used)) == NULL)
 			break;
 		len = (size_t)(nl - (c->in + used));
@@ -528,7 +694,7 @@ process_lines(struct client *c)
 		memmove(c->in, c->in + used, c->inlen - used);
 		c->inlen -= used;
 	}
-	if (c->eof && memchr(c->in, '\n', c->inlen) == NULL) {
+	if (c->eof && c->stream.fn == NULL && memchr(c->in, '\n', c->inlen) == NULL) {
 		/* half-closed: every whole line answered; half a line is dropped */
 		if (c->inlen > 0) {
 			c->ctl->st.dropped_bad++;
@@ -560,7 +726,8 @@ client_read(struct client *c)
 {
 	ssize_t n;
 
-	if (c->eof || c->closing || pending(c) > READ_WATERMARK || c->inlen == CONTROL_MAX_LINE)
+	if (c->eof || c->closing || c->stream.fn != NULL || pending(c) > READ_WATERMARK ||
+	    c->inlen == CONTROL_MAX_LINE)
 		return;
 	if (c->in == NULL && (c->in = malloc(CONTROL_MAX_LINE)) == NULL) {
 		client_drop(c, "out of memory");
@@ -594,6 +761,7 @@ client_io(void *arg, int fd, short revents)
 		client_drop(c, NULL);
 	if (!c->dead && (revents & POLLOUT)) {
 		client_flush(c);
+		stream_step(c);		/* at most one piece a turn */
 		process_lines(c);	/* requests that waited for room */
 	}
 	if (!c->dead && (revents & POLLIN))
@@ -688,7 +856,7 @@ accept_one(struct control *ctl, int fd)
 		close(fd);
 		return;
 	}
-	if (ctl->nclients >= ctl->max_clients) {
+	if (ctl->nclients >= ctl->max_clients + ctl->reserved) {
 		refuse(ctl, fd, cr.uid, "too many connections");
 		return;
 	}
@@ -706,8 +874,17 @@ accept_one(struct control *ctl, int fd)
 	c->peer.gid = cr.gid;
 	c->peer.pid = cr.pid;
 	c->connected = loop_now_ms();
+	c->mark_at = c->connected;
 	peer_groups(c);
 	c->peer.operator = is_operator(ctl, c);
+	/* the last slots are kept for root and the operators: the socket's group cannot
+	 * lock them out */
+	if (ctl->nclients >= ctl->max_clients && !c->peer.operator) {
+		free(c->groups);
+		free(c);
+		refuse(ctl, fd, cr.uid, "too many connections");
+		return;
+	}
 	c->next = ctl->clients;
 	if (ctl->clients)
 		ctl->clients->prev = c;
@@ -747,6 +924,17 @@ on_accept(void *arg, int lfd, short revents)
 	reap(ctl);
 }
 
+/* The housekeeping period: a second, shorter when a timeout is (tests use short ones). */
+static int
+tick_ms(const struct control *ctl)
+{
+	int t = ctl->request_timeout < ctl->stall_timeout ? ctl->request_timeout :
+	    ctl->stall_timeout;
+
+	t /= 4;
+	return t >= TICK_MS ? TICK_MS : t < 10 ? 10 : t;
+}
+
 /* Once a second: half lines that take too long, queues that do not move. */
 static void
 on_tick(void *arg)
@@ -756,7 +944,7 @@ on_tick(void *arg)
 	int64_t now = loop_now_ms();
 	char why[64];
 
-	ctl->tick = loop_timer(ctl->loop, TICK_MS, on_tick, ctl);
+	ctl->tick = loop_timer(ctl->loop, tick_ms(ctl), on_tick, ctl);
 	ctl->depth++;
 	for (c = ctl->clients; c; c = c->next) {
 		if (c->dead)
@@ -770,9 +958,20 @@ on_tick(void *arg)
 			snprintf(why, sizeof why, "connected and sent nothing for %d ms",
 			    ctl->request_timeout);
 			client_drop(c, why);
-		} else if (pending(c) > 0 && now - c->out_progress >= ctl->stall_timeout) {
+		} else if (c->sent_total >= c->mark ||
+		    c->sent_total - c->sent_at_mark >= STALL_MIN_READ) {
+			/* everything queued at the mark is read, or a good part of a big
+			 * reply: a new mark */
+			c->mark = c->queued_total;
+			c->mark_at = now;
+			c->sent_at_mark = c->sent_total;
+		} else if (now - c->mark_at >= ctl->stall_timeout) {
+			/* what was queued a stall_timeout ago is still not read: a dead or
+			 * trickling reader (a byte now and then is not enough) */
 			ctl->st.dropped_slow++;
-			client_drop(c, "reads nothing of what is queued for it");
+			snprintf(why, sizeof why, "did not read its queue within %d ms",
+			    ctl->stall_timeout);
+			client_drop(c, why);
 		}
 	}
 	ctl->depth--;
@@ -803,7 +1002,7 @@ control_publish(struct control *ctl, const char *event, json_t *data)
 	for (c = ctl->clients; c; c = c->next) {
 		if (c->dead || !c->subscribed || c->closing)
 			continue;
-		if (pending(c) + len + 1 > ctl->max_queue) {
+		if (pending(c) + c->heldlen + len + 1 > ctl->max_queue) {
 			ctl->st.dropped_slow++;
 			log_warnx("control: dropping subscriber uid %lu pid %ld: %zu bytes queued "
 			    "and unread (limit %zu)", (unsigned long)c->peer.uid, (long)c->peer.pid,
@@ -811,7 +1010,7 @@ control_publish(struct control *ctl, const char *event, json_t *data)
 			client_drop(c, NULL);
 			continue;
 		}
-		if (client_queue(c, s, len) == -1) {
+		if ((c->stream.fn != NULL ? client_hold(c, s, len) : client_queue(c, s, len)) == -1) {
 			client_drop(c, "out of memory");
 			continue;
 		}
@@ -893,6 +1092,11 @@ control_new(struct loop *l, const struct control_opts *o, char *err, size_t errl
 	ctl->max_clients = o->max_clients ? o->max_clients : DEF_MAX_CLIENTS;
 	ctl->max_per_uid = o->max_per_uid ? o->max_per_uid : DEF_MAX_PER_UID;
 	ctl->max_queue = o->max_queue ? o->max_queue : DEF_MAX_QUEUE;
+	ctl->max_reply = o->max_reply ? o->max_reply : DEF_MAX_REPLY;
+	if (ctl->max_reply < ctl->max_queue)
+		ctl->max_reply = ctl->max_queue;
+	ctl->reserved = o->reserved_clients > 0 ? (size_t)o->reserved_clients :
+	    o->reserved_clients < 0 ? 0 : DEF_RESERVED;
 	ctl->request_timeout = o->request_timeout_ms > 0 ? o->request_timeout_ms :
 	    DEF_REQUEST_TIMEOUT;
 	ctl->stall_timeout = o->stall_timeout_ms > 0 ? o->stall_timeout_ms : DEF_STALL_TIMEOUT;
@@ -934,7 +1138,7 @@ control_new(struct loop *l, const struct control_opts *o, char *err, size_t errl
 		goto fail;
 	}
 	if (loop_fd(l, ctl->fd, POLLIN, on_accept, ctl) == -1 ||
-	    (ctl->tick = loop_timer(l, TICK_MS, on_tick, ctl)) == 0) {
+	    (ctl->tick = loop_timer(l, tick_ms(ctl), on_tick, ctl)) == 0) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}

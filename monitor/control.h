@@ -23,10 +23,11 @@
  * would protect nothing. Credentials are those of the process that called connect().
  *
  * Bounds, and what happens at each (each counted in control_stats, and logged):
- *   clients         max_clients (default 64) in all, max_per_uid (default 16) per uid
- *                   (root excepted, so a flood from one group member cannot lock root out): a
- *                   connection beyond gets {"ok":false,"error":"too many connections"}
- *                   and is closed;
+ *   clients         max_clients (default 64) for everyone, and reserved_clients (default
+ *                   8) more for root and the operators only (a flood from the socket's
+ *                   group cannot lock them out); max_per_uid (default 16) per uid (root
+ *                   excepted): a connection beyond gets {"ok":false,"error":"too many
+ *                   connections"} and is closed;
  *   request line    CONTROL_MAX_LINE bytes with its newline: error reply, then closed;
  *   half a line     must be completed within request_timeout_ms (default 10 s): closed;
  *                   a client that closes with half a line sent is logged (the half is
@@ -36,12 +37,18 @@
  *   bad requests    each gets its error reply; a client's first one is logged, the rest
  *                   only counted (errors), so a client looping on garbage cannot flood
  *                   the log;
- *   output queue    an event that would take a client's queue past max_queue (default
- *                   1 MiB) drops that client (a slow or dead subscriber); a reply is
- *                   always queued (the client asked for it), but no further request of
- *                   that client is read while its queue holds more than 64 KiB;
- *   stalled output  queued bytes with no write progress for stall_timeout_ms (default
- *                   30 s): closed;
+ *   output queue    max_queue (default 1 MiB) for events: one that would pass it drops
+ *                   the client (a slow or dead subscriber); max_reply (default 16 MiB)
+ *                   for a reply and what waits before it: a reply that would pass it is
+ *                   replaced by an error reply saying so (ask with a smaller limit), so
+ *                   a queue never holds more than max_reply; no further request is
+ *                   read while the queue holds more than 64 KiB; a big reply is a stream
+ *                   (control_reply_stream), built a piece per loop turn as the queue
+ *                   drains;
+ *   stalled output  what was queued for a client must be read within stall_timeout_ms
+ *                   (default 30 s), or at least 64 KiB of it (a big reply to a slow but
+ *                   steady reader): checked at each tick against a mark of all bytes
+ *                   queued so far, so a reader taking a byte now and then is closed too;
  *   descriptors     accept() failing with EMFILE/ENFILE pauses accepting for a second.
  * Writes are non-blocking and POLLOUT is asked only while something is queued: no client
  * can block the daemon.
@@ -81,6 +88,22 @@ enum control_access {
 typedef int (*control_fn)(void *arg, const json_t *request, const struct control_peer *peer,
     json_t **result, char *err, size_t errlen);
 
+/* A reply built piece by piece (views' `customers` with all: tens of megabytes), so that
+ * no loop turn builds more than one piece and the queue stays bounded. A handler calls
+ * control_reply_stream() and returns 0; the daemon then sends {"v":1,"id":..,"ok":true,
+ * "result": followed by what fn writes, then }, on one line. fn is called once per loop
+ * turn at most, and only while fewer than 64 KiB wait in the client's queue; it writes
+ * the next piece of the result's JSON text with control_out_put and returns 1 (more to
+ * come), 0 (the result is complete) or -1 (failed: the client is closed, the line being
+ * half sent). free (may be NULL) is called once, when the stream ends or the client
+ * goes. Requests of that client wait, and events to it are held, until the stream ends. */
+struct control_out;
+struct control_stream {
+	int (*fn)(void *arg, struct control_out *out, char *err, size_t errlen);
+	void (*free)(void *arg);
+	void *arg;
+};
+
 struct control_opts {
 	const char *path;		/* the socket */
 	gid_t group;			/* group of the socket; (gid_t)-1: leave it */
@@ -91,7 +114,11 @@ struct control_opts {
 	size_t nop_gids;
 	size_t max_clients;		/* 0: 64 */
 	size_t max_per_uid;		/* 0: 16 */
+	int reserved_clients;		/* slots past max_clients for root and the operators;
+					 * 0: 8, -1: none */
 	size_t max_queue;		/* bytes; 0: 1 MiB */
+	size_t max_reply;		/* bytes of a reply with what is queued before it;
+					 * 0: 16 MiB (at least max_queue) */
 	int request_timeout_ms;		/* 0: 10000 */
 	int stall_timeout_ms;		/* 0: 30000 */
 };
@@ -108,6 +135,8 @@ struct control_stats {
 	uint64_t dropped_bad;		/* line too long, half a line too long or left at
 					 * close, or nothing sent in time */
 	uint64_t events;		/* events queued to subscribers */
+	uint64_t too_big;		/* replies over max_queue, refused with an error */
+	uint64_t stream_steps;		/* pieces of streamed replies built */
 };
 
 /* A request line after validation: an object with "v" equal to CONTROL_VERSION, "cmd" a
@@ -140,6 +169,11 @@ int control_set_operators(struct control *ctl, const uid_t *uids, size_t nuids,
  * data (NULL: null). Subscribers whose queue would pass max_queue are dropped. Returns how
  * many subscribers got it, -1 when the event cannot be encoded. */
 int control_publish(struct control *ctl, const char *event, json_t *data);
+/* From inside a handler only: the reply is the stream s (copied) instead of a result.
+ * -1 when called outside a handler or twice. */
+int control_reply_stream(struct control *ctl, const struct control_stream *s);
+/* Appends len bytes of a stream's piece to its client's queue. -1 on ENOMEM. */
+int control_out_put(struct control_out *out, const char *s, size_t len);
 /* Copies the counters. */
 void control_stats(const struct control *ctl, struct control_stats *st);
 

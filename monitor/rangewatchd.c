@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <grp.h>
 #include <libgen.h>
 #include <pwd.h>
@@ -94,9 +95,12 @@ struct rwd {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: rangewatchd [-f] [-n] [-c FILE]\n"
-	    "  -f  stay in the foreground and log to stderr\n"
-	    "  -n  check the configuration and the files it names, then exit\n");
+	fprintf(stderr, "usage: rangewatchd [-f] [-n] [--repair] [-c FILE]\n"
+	    "  -f        stay in the foreground and log to stderr\n"
+	    "  -n        check the configuration and the files it names, then exit\n"
+	    "  --repair  when the store is refused as corrupt: keep it as\n"
+	    "            rangewatch.db.corrupt-TIME, recover what SQLite can read into a\n"
+	    "            fresh store (as the daemon's user), say what it did, exit\n");
 }
 
 static void
@@ -918,12 +922,17 @@ main(int argc, char **argv)
 	struct passwd *pw = NULL;
 	struct model_env env;
 	char err[512];
-	int ch, foreground = 0, check = 0, rc = 1, pidfile = 0;
+	int ch, foreground = 0, check = 0, repair = 0, rc = 1, pidfile = 0;
+	static const struct option longopts[] = {
+		{ "repair", no_argument, NULL, 'R' },
+		{ NULL, 0, NULL, 0 }
+	};
 
 	memset(&d, 0, sizeof d);
 	d.cfgpath = DEFAULT_CONFIG;
-	while ((ch = getopt(argc, argv, "c:fnh")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:fnh", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'R': repair = 1; break;
 		case 'c': d.cfgpath = optarg; break;
 		case 'f': foreground = 1; break;
 		case 'n': check = 1; break;
@@ -957,6 +966,23 @@ main(int argc, char **argv)
 			log_warnx("user '%s' is root: the daemon does not run as root", d.f.cfg->user);
 			goto out;
 		}
+	}
+	if (repair) {
+		char report[1024];
+
+		/* as the daemon's user: the fresh store must be its own */
+		if (pw && drop_privileges(pw, err, sizeof err) == -1) {
+			log_warnx("%s", err);
+			goto out;
+		}
+		if (store_repair(d.f.cfg->state_dir, report, sizeof report, err,
+		    sizeof err) == -1) {
+			log_warnx("repair failed: %s", err);
+			goto out;
+		}
+		printf("repair: %s\n", report);
+		rc = 0;
+		goto out;
 	}
 	if ((d.loop = loop_new()) == NULL) {
 		log_warnx("out of memory");
@@ -1015,6 +1041,10 @@ main(int argc, char **argv)
 	if (store_open(d.f.cfg->state_dir, &d.store, err, sizeof err) == -1 ||
 	    (d.listings = listings_open(d.store, err, sizeof err)) == NULL) {
 		log_warnx("%s", err);
+		/* a refused store fails every start (a crash loop under systemd): say how out */
+		if (strstr(err, "--repair") != NULL)
+			log_warnx("to repair it: rangewatchd --repair -c %s (then start again)",
+			    d.cfgpath);
 		goto out;
 	}
 	memset(&env, 0, sizeof env);

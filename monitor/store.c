@@ -69,6 +69,11 @@
 #include "log.h"
 
 #define STORE_FILE	"rangewatch.db"
+/* What a refused file's message says to do (README, Troubleshooting). */
+#define STORE_REPAIR_HINT "The daemon cannot start on it: run 'rangewatchd --repair -c " \
+	"CONFIG' (keeps the file as rangewatch.db.corrupt-TIME beside it, recovers what " \
+	"SQLite can read into a fresh store), or 'sqlite3 FILE .recover | sqlite3 NEW' as the " \
+	"daemon's user, or restore a backup"
 #define STORE_SYNC	"NORMAL"	/* see "Durability" above */
 #define STORE_CACHE_KB	"131072"	/* page cache: 128 MiB at most */
 #define STORE_BUSY_MS	5000		/* another process (sqlite3 shell, backup) holds a lock */
@@ -548,11 +553,10 @@ recognise(struct store *s, char *err, size_t errlen)
 	if (query1(s->db, "SELECT count(*) FROM sqlite_schema", NULL, 0) != 1) {
 		if ((sqlite3_errcode(s->db) & 0xff) == SQLITE_CORRUPT)
 			snprintf(err, errlen, "store: %s: database is corrupt (%s); refusing to "
-			    "touch it: restore a backup or move it aside to start afresh",
-			    s->path, sqlite3_errmsg(s->db));
+			    "touch it. " STORE_REPAIR_HINT, s->path, sqlite3_errmsg(s->db));
 		else
 			snprintf(err, errlen, "store: %s: not a usable SQLite database (%s); "
-			    "refusing to touch it: move it aside to start afresh", s->path,
+			    "refusing to touch it. " STORE_REPAIR_HINT, s->path,
 			    sqlite3_errmsg(s->db));
 		return -1;
 	}
@@ -560,9 +564,8 @@ recognise(struct store *s, char *err, size_t errlen)
 	if (r != 1 || strcmp(buf, "ok") != 0) {
 		for (p = buf; (p = strchr(p, '\n')) != NULL; )
 			*p = ' ';	/* one line */
-		snprintf(err, errlen, "store: %s: database is corrupt (%s); refusing to touch "
-		    "it: restore a backup or move it aside to start afresh", s->path,
-		    r == 1 ? buf : sqlite3_errmsg(s->db));
+		snprintf(err, errlen, "store: %s: database is corrupt (%.120s); refusing to "
+		    "touch it. " STORE_REPAIR_HINT, s->path, r == 1 ? buf : sqlite3_errmsg(s->db));
 		return -1;
 	}
 	r = schema_version(s->db, &v);
@@ -580,6 +583,174 @@ recognise(struct store *s, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+/* Whether the file at path exists. */
+static int
+exists(const char *path)
+{
+	struct stat sb;
+
+	return lstat(path, &sb) == 0;
+}
+
+/* Copies what can be read of table t from old into db, row by row (a
+ * damaged page ends that table's copy, not the others'). The columns are main's, so an
+ * older schema's missing column makes the table skipped. Adds to *rows; 1 when the table
+ * was cut short or skipped. */
+static int
+recover_table(sqlite3 *db, sqlite3 *old, const char *t, size_t *rows)
+{
+	sqlite3_stmt *cols = NULL, *sel = NULL, *ins = NULL;
+	char *list = NULL, *qs = NULL, *sql = NULL;
+	int n = 0, i, r, cut = 1;
+
+	/* identifiers in double quotes (quote() would make them string literals) */
+	if (sqlite3_prepare_v2(db, "SELECT group_concat('\"' || replace(name, '\"', "
+	    "'\"\"') || '\"', ','), "
+	    "group_concat('?', ',') FROM pragma_table_info(?1, 'main')", -1, &cols, NULL) !=
+	    SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(cols, 1, t, -1, SQLITE_STATIC);
+	if (sqlite3_step(cols) != SQLITE_ROW || sqlite3_column_text(cols, 0) == NULL)
+		goto out;
+	list = sqlite3_mprintf("%s", sqlite3_column_text(cols, 0));
+	qs = sqlite3_mprintf("%s", sqlite3_column_text(cols, 1));
+	if (list == NULL || qs == NULL)
+		goto out;
+	sql = sqlite3_mprintf("SELECT %s FROM %Q", list, t);
+	if (sql == NULL || sqlite3_prepare_v2(old, sql, -1, &sel, NULL) != SQLITE_OK)
+		goto out;
+	n = sqlite3_column_count(sel);
+	sqlite3_free(sql);
+	sql = sqlite3_mprintf("INSERT OR IGNORE INTO main.%Q (%s) VALUES (%s)", t, list, qs);
+	if (sql == NULL || sqlite3_prepare_v2(db, sql, -1, &ins, NULL) != SQLITE_OK)
+		goto out;
+	while ((r = sqlite3_step(sel)) == SQLITE_ROW) {
+		for (i = 0; i < n; i++)
+			sqlite3_bind_value(ins, i + 1, sqlite3_column_value(sel, i));
+		if (sqlite3_step(ins) == SQLITE_DONE && sqlite3_changes(db) > 0)
+			(*rows)++;
+		sqlite3_reset(ins);
+		sqlite3_clear_bindings(ins);
+	}
+	cut = r != SQLITE_DONE;
+out:
+	sqlite3_finalize(cols);
+	sqlite3_finalize(sel);
+	sqlite3_finalize(ins);
+	sqlite3_free(list);
+	sqlite3_free(qs);
+	sqlite3_free(sql);
+	return cut;
+}
+
+int
+store_repair(const char *dir, char *report, size_t replen, char *err, size_t errlen)
+{
+	static const char *const sfx[] = { "", "-wal", "-shm" };
+	char path[PATH_MAX], kept[PATH_MAX], from[PATH_MAX], to[PATH_MAX], stamp[32];
+	struct store *s = NULL;
+	sqlite3 *db = NULL, *old = NULL;
+	sqlite3_stmt *tabs = NULL;
+	char *uri;
+	size_t rows = 0, ntab = 0, ncut = 0, i;
+	time_t now = time(NULL);
+	struct tm tm;
+	int n, ret = -1;
+
+	n = snprintf(path, sizeof path, "%s/%s", dir, STORE_FILE);
+	if (n < 0 || (size_t)n >= sizeof path) {
+		snprintf(err, errlen, "store: state directory path too long");
+		return -1;
+	}
+	if (!exists(path)) {
+		snprintf(err, errlen, "store: %s: no database to repair", path);
+		return -1;
+	}
+	if (store_open(dir, &s, err, errlen) == 0) {
+		store_close(s);
+		snprintf(report, replen, "%s: healthy, nothing done", path);
+		return 0;
+	}
+	/* keep the damaged file (and its WAL, which belongs to it) under a new name */
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+	n = snprintf(kept, sizeof kept, "%s.corrupt-%s", path, stamp);
+	if (n < 0 || (size_t)n >= sizeof kept || exists(kept)) {
+		snprintf(err, errlen, "store: %s: cannot name the copy to keep (%s)", path,
+		    n > 0 && (size_t)n < sizeof kept ? "it exists" : "path too long");
+		return -1;
+	}
+	for (i = 0; i < 3; i++) {
+		snprintf(from, sizeof from, "%s%s", path, sfx[i]);
+		snprintf(to, sizeof to, "%s%s", kept, sfx[i]);
+		if (rename(from, to) == -1 && errno != ENOENT) {
+			snprintf(err, errlen, "store: cannot move %s to %s: %s", from, to,
+			    strerror(errno));
+			return -1;
+		}
+	}
+	/* a fresh store, the current schema */
+	if (store_open(dir, &s, err, errlen) == -1)
+		return -1;
+	store_close(s);
+	/* then every row SQLite can still read, table by table */
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
+		snprintf(err, errlen, "store: %s: %s", path, db ? sqlite3_errmsg(db) : "no memory");
+		goto out;
+	}
+	sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	sqlite3_busy_timeout(db, STORE_BUSY_MS);
+	/* the kept file read only, as it is: no lock, no -shm written beside it */
+	uri = sqlite3_mprintf("file:%s?immutable=1", kept);
+	n = uri != NULL && sqlite3_open_v2(uri, &old, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI |
+	    SQLITE_OPEN_NOMUTEX, NULL) == SQLITE_OK;
+	sqlite3_free(uri);
+	if (n) {
+		sqlite3_db_config(old, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+		sqlite3_db_config(old, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	}
+	if (!n || query1(old, "SELECT count(*) FROM sqlite_schema", NULL, 0) != 1) {
+		/* nothing readable: the fresh store stays empty, the old file kept */
+		snprintf(report, replen, "%s: moved to %s; damaged beyond reading (%s): the "
+		    "fresh store is empty", path, kept, old ? sqlite3_errmsg(old) : "no memory");
+		ret = 0;
+		goto out;
+	}
+	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "SELECT name FROM main.sqlite_schema WHERE type = 'table' "
+	    "AND name NOT LIKE 'sqlite_%' AND name <> 'schema_version' ORDER BY name", -1, &tabs,
+	    NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "store: %s: %s", path, sqlite3_errmsg(db));
+		goto out;
+	}
+	while (sqlite3_step(tabs) == SQLITE_ROW) {
+		ntab++;
+		ncut += (size_t)recover_table(db, old, (const char *)sqlite3_column_text(tabs,
+		    0), &rows);
+	}
+	sqlite3_finalize(tabs);
+	tabs = NULL;
+	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "store: %s: committing what was recovered: %s", path,
+		    sqlite3_errmsg(db));
+		goto out;
+	}
+	snprintf(report, replen, "%s: moved to %s; %zu rows of %zu tables recovered into a "
+	    "fresh store (%zu tables cut short by damage or skipped)", path, kept, rows, ntab,
+	    ncut);
+	ret = 0;
+out:
+	sqlite3_finalize(tabs);
+	if (db != NULL) {
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		sqlite3_close(db);
+	}
+	sqlite3_close(old);
+	return ret;
 }
 
 /* Applies the migration steps above the database's version, in one transaction. */

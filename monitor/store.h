@@ -41,6 +41,12 @@ struct store_listing_event {
 
 /* Opens (creating dir/rangewatch.db when needed) and migrates. -1 with the reason in err. */
 int store_open(const char *dir, struct store **out, char *err, size_t errlen);
+/* `rangewatchd --repair`: when dir/rangewatch.db is refused (corrupt, or not a database),
+ * renames it (with its -wal and -shm) to rangewatch.db.corrupt-YYYYmmddTHHMMSSZ, kept,
+ * creates a fresh store and copies into it every row SQLite can still read, table by
+ * table (a damaged page ends that table's copy). A healthy store is left alone. 0 with
+ * one line of what it did in report, or -1 with the reason in err. */
+int store_repair(const char *dir, char *report, size_t replen, char *err, size_t errlen);
 /* Commits the open batch and closes. NULL-safe. */
 void store_close(struct store *s);
 /* Records an event durably (committed before return), and updates the state of its key in

@@ -36,7 +36,8 @@
  *                 "requests":N,"errors":N (error replies),"denied":N (acting commands
  *                 refused),"dropped_slow":N (output queue full or stalled),"dropped_bad":N
  *                 (a line over the limit, half a line too long or left at close, nothing
- *                 sent in time),"events":N},
+ *                 sent in time),"events":N,"too_big":N (replies over the reply bound,
+ *                 refused with an error),"stream_steps":N (slices of streamed replies)},
  *      "alerts":{"queued_total":N,"held":N,"digests":N,"sent":N,"retried":N,"failed":N,
  *                "refused":N (rows the store refused),"outbox_full":N (of those: the
  *                outbox at its bound),"in_flight":N,"outbox":N (queued now)} (when
@@ -132,5 +133,13 @@ struct views *views_new(struct control *ctl, struct model *m, views_status_fn st
 void views_free(struct views *v);
 /* After a reload that replaced the model. */
 void views_set_model(struct views *v, struct model *m);
+
+/* Customer objects a `customers` reply builds in one loop turn at most (0: the default,
+ * 256; a slice also ends past 256 KiB of JSON). A reply of more than 16 customers (or of
+ * more than a slice) is a stream (control_reply_stream): a slice per turn, as the client
+ * reads; the line on the wire is the same. */
+void views_set_slice(struct views *v, size_t n);
+/* The most customer objects one loop turn built for a streamed reply so far. */
+size_t views_most_per_turn(const struct views *v);
 
 #endif

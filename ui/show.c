@@ -387,6 +387,7 @@ status_limits(FILE *f, const json_t *r)
 		{ NULL, "tracked_ips_refused", "IPs turned away by the risk engine (max_ips)" },
 		{ "control", "refused", "connections refused" },
 		{ "control", "dropped_slow", "slow clients dropped" },
+		{ "control", "too_big", "replies over the reply bound refused" },
 		{ "control", "dropped_bad", "bad clients dropped" },
 		{ "alerts", "outbox_full", "alerts LOST to a full outbox" },
 		{ "hooks", "refused", "hook runs refused" },

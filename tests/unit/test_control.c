@@ -6,7 +6,11 @@
  * and others not, garbage and wrong types answered with errors and the connection kept, a
  * line over the limit answered and closed, half a line then close, half a line for too
  * long, nothing at all (closed after request_timeout; each of these counted), the
- * connection cap, a slow subscriber dropped while a reading one gets every event, acting
+ * connection cap, a slow subscriber dropped while a reading one gets every event, a reader
+ * that never reads or trickles a byte dropped after stall_timeout while another is answered
+ * within 100 ms, a reply over max_queue refused, a streamed reply arriving whole to a slow
+ * reader a piece per loop turn (held events and the next reply after it), a reserved slot
+ * for root when group members hold every ordinary one, acting
  * commands refused to a non-operator (as another uid through a forked child when run as
  * root: root is always an operator), the socket's mode 0660
  * whatever the umask, a stale socket replaced, a live one and a regular file left alone.
@@ -537,7 +541,8 @@ test_half_and_nothing(void **state)
 static void
 test_cap(void **state)
 {
-	struct control_opts o = { .path = sock, .group = (gid_t)-1, .max_clients = 2 };
+	struct control_opts o = { .path = sock, .group = (gid_t)-1, .max_clients = 2,
+	    .reserved_clients = -1 };
 	struct control_stats st;
 	struct cli a, b, c;
 
@@ -608,6 +613,340 @@ test_slow_subscriber(void **state)
 	cli_wait_eof(&slow);	/* what the kernel held, then the end */
 	cli_close(&slow);
 	cli_close(&good);
+}
+
+/* blob: a string of "n" bytes. */
+static int
+h_blob(void *arg, const json_t *req, const struct control_peer *peer, json_t **result,
+    char *err, size_t errlen)
+{
+	json_int_t n = json_integer_value(json_object_get(req, "n"));
+	char *b;
+
+	(void)arg;
+	(void)peer;
+	if (n <= 0 || n > 8 * 1024 * 1024 || (b = malloc((size_t)n)) == NULL) {
+		snprintf(err, errlen, "blob: bad n");
+		return -1;
+	}
+	memset(b, 'b', (size_t)n);
+	*result = json_stringn(b, (size_t)n);
+	free(b);
+	return 0;
+}
+
+/* A queue that is not read within stall_timeout drops its client, also one that trickles
+ * a byte now and then; meanwhile another client is answered within 100 ms each time; a
+ * reply over max_queue is refused with an error, the client kept. */
+static void
+test_stalled_reader(void **state)
+{
+	struct control_opts o = { .path = sock, .group = (gid_t)-1, .stall_timeout_ms = 600,
+	    .max_reply = 1024 * 1024 };
+	struct control_stats st;
+	struct cli never, trickle, other;
+	int64_t start, t, last_byte;
+	json_int_t id = 1;
+	char line[128], byte;
+
+	(void)state;
+	server(&o);
+	assert_int_equal(control_handle(C, "blob", CONTROL_READ, h_blob, NULL), 0);
+	cli_open(&never);
+	cli_open(&trickle);
+	cli_open(&other);
+	/* a reply bigger than the queue's bound: an error, not 2 MB queued */
+	cli_puts(&other, "{\"v\":1,\"cmd\":\"blob\",\"n\":2000000}\n");
+	expect_error(&other, "over the limit");
+	/* 3 x 400 KB asked, none read: the kernel's buffer, then the queue fill up */
+	cli_puts(&never, "{\"v\":1,\"cmd\":\"blob\",\"n\":400000}\n{\"v\":1,\"cmd\":\"blob\","
+	    "\"n\":400000}\n{\"v\":1,\"cmd\":\"blob\",\"n\":400000}\n");
+	cli_puts(&trickle, "{\"v\":1,\"cmd\":\"blob\",\"n\":400000}\n{\"v\":1,\"cmd\":\"blob\","
+	    "\"n\":400000}\n{\"v\":1,\"cmd\":\"blob\",\"n\":400000}\n");
+	start = last_byte = loop_now_ms();
+	while (nclients() > 1) {
+		if (loop_now_ms() - start > 4000)
+			fail_msg("the stalled readers were not dropped (%zu clients)", nclients());
+		/* a byte every 100 ms: progress, but not reading what is queued */
+		if (loop_now_ms() - last_byte >= 100 && trickle.fd >= 0) {
+			if (recv(trickle.fd, &byte, 1, MSG_DONTWAIT) == 0)
+				cli_close(&trickle);
+			last_byte = loop_now_ms();
+		}
+		snprintf(line, sizeof line, "{\"v\":1,\"id\":%lld,\"cmd\":\"ping\"}\n",
+		    (long long)id);
+		t = loop_now_ms();
+		cli_puts(&other, line);
+		expect_pong(&other, id++);
+		assert_true(loop_now_ms() - t < 100);
+		pump(20);
+	}
+	/* dropped after the bound (600 ms), not before */
+	assert_true(loop_now_ms() - start >= 600);
+	control_stats(C, &st);
+	assert_int_equal(st.dropped_slow, 2);
+	assert_int_equal(st.too_big, 1);
+	cli_wait_eof(&never);
+	cli_close(&never);
+	cli_close(&trickle);
+	cli_close(&other);
+}
+
+/* A big reply read steadily (64 KiB every 50 ms: 2 MB take 1.6 s, the stall bound is
+ * 600 ms) is not a stalled reader: at least 64 KiB a bound's time keeps it, and the reply
+ * arrives whole. */
+static void
+test_steady_reader(void **state)
+{
+	struct control_opts o = { .path = sock, .group = (gid_t)-1, .stall_timeout_ms = 600 };
+	static char buf[65536];
+	struct control_stats st;
+	struct cli c;
+	int64_t last = 0, end;
+	size_t total = 0, want;
+	ssize_t n;
+	int done = 0;
+
+	(void)state;
+	server(&o);
+	assert_int_equal(control_handle(C, "blob", CONTROL_READ, h_blob, NULL), 0);
+	cli_open(&c);
+	cli_puts(&c, "{\"v\":1,\"cmd\":\"blob\",\"n\":2000000}\n");
+	want = strlen("{\"v\":1,\"ok\":true,\"result\":\"\"}\n") + 2000000;
+	end = loop_now_ms() + 10000;
+	while (!done) {
+		assert_true(loop_now_ms() < end);
+		assert_int_equal(loop_once(L, 5), 0);
+		if (loop_now_ms() - last < 50)
+			continue;
+		last = loop_now_ms();
+		n = recv(c.fd, buf, sizeof buf, MSG_DONTWAIT);
+		if (n == 0)
+			fail_msg("dropped after %zu of %zu bytes", total, want);
+		if (n > 0) {
+			total += (size_t)n;
+			done = buf[n - 1] == '\n';
+		}
+	}
+	assert_int_equal(total, want);
+	control_stats(C, &st);
+	assert_int_equal(st.dropped_slow, 0);
+	cli_close(&c);
+}
+
+/* count: {"items":[0,...,n-1]} as a stream of at most SLICE items a piece. */
+#define SLICE	100
+struct counting {
+	long n, next;
+};
+static long produced, calls_this_turn, max_calls_per_turn, max_per_call;
+
+static int
+count_fn(void *arg, struct control_out *out, char *err, size_t errlen)
+{
+	struct counting *k = arg;
+	char num[32];
+	long i;
+	int len;
+
+	(void)err;
+	(void)errlen;
+	if (k->next == 0 && control_out_put(out, "{\"items\":[", 10) == -1)
+		return -1;
+	for (i = 0; i < SLICE && k->next < k->n; i++, k->next++) {
+		len = snprintf(num, sizeof num, "%s%ld", k->next ? "," : "", k->next);
+		if (control_out_put(out, num, (size_t)len) == -1)
+			return -1;
+	}
+	produced += i;
+	if (i > max_per_call)
+		max_per_call = i;
+	calls_this_turn++;
+	if (k->next < k->n)
+		return 1;
+	return control_out_put(out, "]}", 2) == -1 ? -1 : 0;
+}
+
+static int
+h_count(void *arg, const json_t *req, const struct control_peer *peer, json_t **result,
+    char *err, size_t errlen)
+{
+	struct control_stream s = { .fn = count_fn, .free = free };
+	struct counting *k = calloc(1, sizeof *k);
+
+	(void)arg;
+	(void)peer;
+	(void)result;
+	if (k == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	k->n = (long)json_integer_value(json_object_get(req, "n"));
+	s.arg = k;
+	if (control_reply_stream(C, &s) == -1) {
+		free(k);
+		snprintf(err, errlen, "no stream");
+		return -1;
+	}
+	return 0;
+}
+
+/* A big reply to a client that reads 2 KiB a turn arrives whole and in order, built a
+ * piece per loop turn at most (counted, not timed), with the queue never near its bound;
+ * an event published meanwhile and the next request's reply come after it; another
+ * client is answered meanwhile. */
+static void
+test_stream(void **state)
+{
+	struct cli slow, other;
+	json_t *r, *items;
+	size_t i, turns = 0;
+	const long n = 30000;
+	int asked_other = 0;
+	char line[128];
+
+	(void)state;
+	server(NULL);
+	assert_int_equal(control_handle(C, "count", CONTROL_READ, h_count, NULL), 0);
+	cli_open(&slow);
+	cli_open(&other);
+	cli_puts(&slow, "{\"v\":1,\"cmd\":\"subscribe\"}\n");
+	json_decref(cli_msg(&slow));
+	produced = max_calls_per_turn = max_per_call = 0;
+	snprintf(line, sizeof line, "{\"v\":1,\"id\":5,\"cmd\":\"count\",\"n\":%ld}\n"
+	    "{\"v\":1,\"id\":6,\"cmd\":\"ping\"}\n", n);
+	cli_puts(&slow, line);
+	while (memchr(slow.buf, '\n', slow.len) == NULL) {
+		ssize_t got;
+
+		calls_this_turn = 0;
+		assert_int_equal(loop_once(L, 1), 0);
+		turns++;
+		if (calls_this_turn > max_calls_per_turn)
+			max_calls_per_turn = calls_this_turn;
+		if (produced > n / 2 && !asked_other) {
+			/* half way: an event for the streaming client, a ping from another */
+			assert_int_equal(control_publish(C, "mid", json_integer(1)), 1);
+			cli_puts(&other, "{\"v\":1,\"id\":9,\"cmd\":\"ping\"}\n");
+			expect_pong(&other, 9);
+			asked_other = 1;
+		}
+		if (slow.len + 2048 > sizeof slow.buf)
+			fail_msg("reply longer than the test's buffer");
+		got = recv(slow.fd, slow.buf + slow.len, 2048, MSG_DONTWAIT);
+		if (got > 0)
+			slow.len += (size_t)got;
+		if (turns > 200000)
+			fail_msg("the stream did not end");
+	}
+	assert_true(asked_other);
+	assert_int_equal(max_calls_per_turn, 1);
+	assert_true(max_per_call <= SLICE);
+	if (turns < (size_t)(n / SLICE) - 10)	/* it did take many turns */
+		fail_msg("%zu turns, %ld calls at most in one", turns, max_calls_per_turn);
+	r = cli_msg(&slow);
+	assert_true(json_is_true(json_object_get(r, "ok")));
+	assert_int_equal(json_integer_value(json_object_get(r, "id")), 5);
+	items = json_object_get(json_object_get(r, "result"), "items");
+	assert_int_equal(json_array_size(items), (size_t)n);
+	for (i = 0; i < (size_t)n; i++)
+		assert_int_equal(json_integer_value(json_array_get(items, i)), (json_int_t)i);
+	json_decref(r);
+	/* then the event held during the stream, then the next request's reply */
+	r = cli_msg(&slow);
+	assert_string_equal(json_string_value(json_object_get(r, "event")), "mid");
+	json_decref(r);
+	expect_pong(&slow, 6);
+	cli_close(&slow);
+	cli_close(&other);
+}
+
+/* Runs as NOBODY: opens three connections (max_clients 2: the third refused), tells the
+ * parent through wfd, holds them until rfd closes. */
+static int
+child_fill(int wfd, int rfd)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char buf[256];
+	int fd[3], i;
+	ssize_t n;
+	gid_t g = NOBODY;
+
+	if (setgroups(1, &g) == -1 || setresgid(NOBODY, NOBODY, NOBODY) == -1 ||
+	    setresuid(NOBODY, NOBODY, NOBODY) == -1)
+		return 10;
+	memcpy(sun.sun_path, sock, strlen(sock));
+	for (i = 0; i < 3; i++) {
+		if ((fd[i] = socket(AF_UNIX, SOCK_STREAM, 0)) == -1 ||
+		    connect(fd[i], (struct sockaddr *)&sun, sizeof sun) == -1)
+			return 11;
+		/* one at a time: the parent accepts each before the next */
+		if (i < 2 && (write(fd[i], "{\"v\":1,\"cmd\":\"ping\"}\n", 21) != 21 ||
+		    read(fd[i], buf, sizeof buf) <= 0))
+			return 12;
+	}
+	n = read(fd[2], buf, sizeof buf - 1);
+	if (n <= 0)
+		return 13;
+	buf[n] = '\0';
+	if (strstr(buf, "too many connections") == NULL)
+		return 14;
+	if (write(wfd, "x", 1) != 1)
+		return 15;
+	(void)!read(rfd, buf, 1);	/* until the parent is done */
+	return 0;
+}
+
+/* With every ordinary slot taken by a group member, root still connects (a reserved
+ * slot), and the reserve has its own end. */
+static void
+test_reserved(void **state)
+{
+	struct control_opts o = { .path = sock, .group = NOBODY, .max_clients = 2,
+	    .reserved_clients = 1 };
+	struct cli a, b;
+	int up[2], down[2], st;
+	int64_t end;
+	pid_t pid;
+	char x;
+
+	(void)state;
+	if (getuid() != 0)
+		skip();		/* needs a second uid */
+	assert_int_equal(chmod(dir, 0711), 0);
+	server(&o);
+	assert_int_equal(pipe(up), 0);
+	assert_int_equal(pipe(down), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(up[0]);
+		close(down[1]);
+		_exit(child_fill(up[1], down[0]));
+	}
+	close(up[1]);
+	close(down[0]);
+	end = loop_now_ms() + WAIT_MS;
+	fcntl(up[0], F_SETFL, O_NONBLOCK);
+	while (read(up[0], &x, 1) != 1) {
+		if (loop_now_ms() > end || waitpid(pid, &st, WNOHANG) == pid)
+			fail_msg("the child did not fill the slots");
+		assert_int_equal(loop_once(L, 5), 0);
+	}
+	assert_int_equal(nclients(), 2);
+	cli_open(&a);		/* root: the reserved slot */
+	cli_puts(&a, "{\"v\":1,\"id\":1,\"cmd\":\"ping\"}\n");
+	expect_pong(&a, 1);
+	cli_open(&b);		/* past the reserve too: refused */
+	expect_error(&b, "too many connections");
+	cli_close(&b);
+	close(down[1]);
+	close(up[0]);
+	while (waitpid(pid, &st, WNOHANG) == 0)
+		assert_int_equal(loop_once(L, 5), 0);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	cli_close(&a);
 }
 
 /* Runs as uid and gid NOBODY: connects, asks "status" (read) and "suspend" (acting).
@@ -882,6 +1221,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_half_and_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_subscriber, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stalled_reader, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_steady_reader, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stream, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reserved, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_authorization, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_socket_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_and_others, setup, teardown),

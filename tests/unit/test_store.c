@@ -497,6 +497,62 @@ test_corrupt_database(void **state)
 	expect_refused(fx, "corrupt");
 }
 
+/* A rangewatch database with damaged pages at its end: refused with the way out in the
+ * message; store_repair keeps it under a new name, recovers the rows SQLite can read into
+ * a fresh store, which then opens; a second repair finds it healthy. */
+static void
+test_repair(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *s = open_ok(fx);
+	char key[32], *buf, report[1024] = "", err[512] = "", kept[600];
+	const char *p;
+	struct stat sb;
+	sqlite3 *c = NULL;
+	sqlite3_stmt *st = NULL;
+	FILE *f;
+	long i, rows;
+
+	for (i = 0; i < 2000; i++) {
+		snprintf(key, sizeof key, "10.0.%ld.%ld", i / 256, i % 256);
+		put(s, "l1", key, 1, i);
+	}
+	event(s, "listed", "l1", "192.0.2.1", 1);
+	store_close(s);
+	assert_int_equal(stat(fx->db, &sb), 0);
+	buf = malloc((size_t)sb.st_size);
+	assert_non_null(buf);
+	assert_non_null(f = fopen(fx->db, "rb"));
+	assert_int_equal(fread(buf, 1, (size_t)sb.st_size, f), (size_t)sb.st_size);
+	fclose(f);
+	for (i = sb.st_size - 3 * 4096; i < sb.st_size; i++)	/* the last three pages */
+		buf[i] = (char)(i * 7);
+	write_file(fx->db, buf, (size_t)sb.st_size);
+	free(buf);
+	expect_refused(fx, "rangewatchd --repair -c CONFIG");
+
+	if (store_repair(fx->state, report, sizeof report, err, sizeof err) == -1)
+		fail_msg("store_repair: %s", err);
+	print_message("repair: %s\n", report);
+	assert_non_null(p = strstr(report, "moved to "));
+	snprintf(kept, sizeof kept, "%.*s", (int)strcspn(p + 9, ";"), p + 9);
+	assert_non_null(strstr(kept, "rangewatch.db.corrupt-"));
+	assert_int_equal(stat(kept, &sb), 0);		/* the damaged file is kept */
+	assert_true(sb.st_size > 16384);
+	s = open_ok(fx);				/* the fresh store opens */
+	store_close(s);
+	assert_int_equal(sqlite3_open(fx->db, &c), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(c, "SELECT (SELECT count(*) FROM listing) + "
+	    "(SELECT count(*) FROM listing_event)", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	rows = (long)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(c);
+	assert_true(rows > 0);				/* what could be read came back */
+	assert_int_equal(store_repair(fx->state, report, sizeof report, err, sizeof err), 0);
+	assert_non_null(strstr(report, "healthy"));
+}
+
 static void
 test_foreign_database(void **state)
 {
@@ -1991,6 +2047,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_kill9, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_database, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_repair, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_database, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_dir, setup, teardown),

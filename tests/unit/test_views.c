@@ -5,6 +5,7 @@
  * the lists from small files), and clients that are plain AF_UNIX sockets of the test,
  * the loop pumped between a write and the reply. Replies are parsed with jansson.
  * Checks: status; customers by default (flagged, worst first), all, filter, range, list,
+ * streamed a slice per loop turn when longer than a slice (the same reply, whole),
  * limit, and arguments of the wrong type refused; customer (addresses with counters and
  * listings, history, audit; an unknown id refused); ranges with contributors; listings
  * (clean keys with all, expiry, customer); alerts; ack, suspend and resume (a reason
@@ -888,6 +889,32 @@ test_ack_suspend(void **state)
 	cli_close(&sub);
 }
 
+/* A `customers` reply of more than a slice is a stream: the same reply, whole, with at
+ * most a slice of customer objects built per loop turn (counted by the views). */
+static void
+test_customers_streamed(void **state)
+{
+	struct fx *f = *state;
+	json_t *whole, *streamed;
+
+	whole = ok(f, "{\"v\":1,\"cmd\":\"customers\",\"all\":true}");
+	assert_int_equal(views_most_per_turn(f->v), 0);		/* small: built at once */
+	views_set_slice(f->v, 2);
+	streamed = ok(f, "{\"v\":1,\"cmd\":\"customers\",\"all\":true}");
+	assert_int_equal(json_array_size(json_object_get(streamed, "customers")), 5);
+	assert_true(json_equal(whole, streamed));
+	assert_int_equal(views_most_per_turn(f->v), 2);
+	json_decref(streamed);
+	json_decref(whole);
+	/* with a limit: total counts every match, the array holds the limit */
+	streamed = ok(f, "{\"v\":1,\"cmd\":\"customers\",\"all\":true,\"limit\":3}");
+	assert_int_equal(json_integer_value(json_object_get(streamed, "total")), 5);
+	assert_int_equal(json_array_size(json_object_get(streamed, "customers")), 3);
+	json_decref(streamed);
+	/* and the connection goes on */
+	json_decref(ok(f, "{\"v\":1,\"cmd\":\"status\"}"));
+}
+
 /* Hostile names from customers.csv come back as valid JSON: valid UTF-8 as data (the JSON
  * encoding escapes ESC, CR, LF), invalid bytes as text_escape()d text. */
 static void
@@ -995,6 +1022,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ranges_listings_alerts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ack_suspend, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ack_needs_its_audit_entry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_customers_streamed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_names, setup, teardown),
 	};
 
