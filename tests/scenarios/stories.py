@@ -38,26 +38,15 @@ replayed at full speed), incident.pcap (the window, replayed compressed while th
 follow the model's clock) and story.json (timeline, culprits, innocents, expectations).
 """
 import bisect
-import functools
 import ipaddress
 import json
 import os
 import random
 import sys
+import zlib
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-import gen_captures as gc  # noqa: E402
-
-
-class _CachedIP:
-    """gen_captures parses every frame's addresses again; half its time went there. The
-    same functions, memoized (a story has a few thousand distinct addresses)."""
-    ip_address = staticmethod(functools.lru_cache(maxsize=None)(ipaddress.ip_address))
-    IPv4Address = staticmethod(functools.lru_cache(maxsize=None)(ipaddress.IPv4Address))
-    IPv6Address = staticmethod(functools.lru_cache(maxsize=None)(ipaddress.IPv6Address))
-
-
-gc.ipaddress = _CachedIP
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import wire  # noqa: E402
 
 H = 3600
 DAY = 86400
@@ -340,8 +329,12 @@ class Story:
             "expect": self.expect, "notes": self.notes,
         }
         # each culprit's IPs and the escalation listings that cover them
+        spam_ips = {}
+        for s in self.sessions:
+            if s["spam"]:
+                spam_ips.setdefault(cust_of(self, s["ip"]), set()).add(s["ip"])
         for cid, c in self.culprits.items():
-            ips = sorted({s["ip"] for s in self.sessions if s["spam"] and cust_of(self, s["ip"]) == cid})
+            ips = sorted(spam_ips.get(cid, ()))
             c["ips"] = ips
             cover = []
             for ip in ips:
@@ -356,17 +349,12 @@ class Story:
         return info
 
     def render(self, sessions, path):
-        g = gc.Gen(self.name, 1, self.title, hash(path) & 0xffff)
-        timed = []
+        w = wire.Writer(path, zlib.crc32(("%s %s %s" % (self.name, self.variant, os.path.basename(path))).encode()))
         for s in sessions:
-            first = len(g.frames)
-            v6 = ":" in s["ip"]
-            f = gc.Flow(g, s["ip"], mx_addr(s["mx"], v6))
             codes, content = self.replies(s)
-            gc.full_session(f, rcpt_codes=[c.encode() for c in codes], body_size=s["body"],
-                            data_reply=[T_CONTENT.encode()] if content else None)
-            timed.append((s["t"], first, len(g.frames)))
-        return gc.write_timed(g, timed, path)
+            w.session(s["t"], s["ip"], mx_addr(s["mx"], ":" in s["ip"]), [c.encode() for c in codes],
+                      data_reply=T_CONTENT.encode() if content else None, body_size=s["body"])
+        return w.close()
 
 
 def zkey(ip):
