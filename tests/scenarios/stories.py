@@ -21,7 +21,8 @@ list what:
   listed because N abusers are hosted by ..." (innocents in a listed range get those too).
   TRAP MODEL (the only modelling choice, stated here): spam reaches spamtraps in proportion
   to the RCPTs it gets accepted. ZEN (CSS/XBL, fed by Spamhaus's own traps, fast) lists an
-  IP 5 min after ZEN_RCPT accepted spam RCPTs; UCEPROTECT Level 1 lists it 10 min after
+  IP 5 min after ZEN_RCPT accepted spam RCPTs (an IPv6 /64 after ZEN_RCPT from all its
+  addresses together); UCEPROTECT Level 1 lists it 10 min after
   TRAP_RCPT (its first trap impact): a 1,500 sessions/h burst is listed 30-50 min in, a
   slow leak after a day or more. One listed IP counts as one impact (the lower bound
   design.md names; real lists may count more trap hits per IP, which would only make the
@@ -226,10 +227,12 @@ class Story:
             if (cls == "zen" and zen.get(key, 1 << 62) <= s["t"]) or \
                (cls == "ucep" and l1.get(ip, 1 << 62) <= s["t"]) or s["content"]:
                 continue
-            acc[ip] = acc.get(ip, 0) + sum(1 for d in s["dead"] if not d)
-            if key not in zen and acc[ip] >= ZEN_RCPT:
+            # counted per ZEN key: the IPv4 address, or the IPv6 /64 (a sender rotating
+            # addresses inside its /64 hits the traps as one; L1 is IPv4 only)
+            acc[key] = acc.get(key, 0) + sum(1 for d in s["dead"] if not d)
+            if key not in zen and acc[key] >= ZEN_RCPT:
                 zen[key] = s["t"] + ZEN_DELAY
-            if ":" not in ip and ip not in l1 and acc[ip] >= TRAP_RCPT:
+            if ":" not in ip and ip not in l1 and acc[key] >= TRAP_RCPT:
                 l1[ip] = s["t"] + L1_DELAY
         for ip in self.stale:
             l1[ip] = self.start - DAY
