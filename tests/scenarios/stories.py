@@ -34,9 +34,11 @@ list what:
   Impacts listed before the capture starts ("stale": earlier incidents this week, still
   within L1's 7 days) are in the zones from the start.
 
-OUTDIR gets prefixes.txt, customers.csv, warm.pcap (everything before the incident window,
-replayed at full speed), incident.pcap (the window, replayed compressed while the zones
-follow the model's clock) and story.json (timeline, culprits, innocents, expectations).
+OUTDIR gets prefixes.txt, customers.csv, segNN-fast.pcap / segNN-follow.pcap (the capture
+in stretches: "follow" from PRE before each zone change to POST after it, replayed
+compressed while the zones follow the model's clock; "fast" the rest, replayed at full
+speed, the zones standing still; see Story.segments) and story.json (timeline, segments,
+culprits, innocents, expectations). The packets are written by wire.py.
 """
 import bisect
 import ipaddress
@@ -58,6 +60,9 @@ L1_DELAY = 600
 ASN = 64500
 HOLDER = "Example Hosting"
 L3_MIN, L3_SCORE = 50, 50.0
+PRE = 15 * 60       # a followed stretch starts this long before a zone change,
+POST = H            # ends this long after it (the daemon sees a change 10-30 model min late at 600x)
+MIN_FAST = 2 * H    # and quiet stretches shorter than this are followed too (a restart costs ~3 s)
 
 T_ZEN = ("554 5.7.1 Service unavailable; Client host [{ip}] blocked using zen.spamhaus.org; "
          "https://www.spamhaus.org/query/ip/{ip}")
@@ -294,15 +299,35 @@ class Story:
         return sorted(ts)
 
     # -- output -----------------------------------------------------------------------
-    def write(self, outdir):
+    def segments(self, ch, end, split=True):
+        """The capture cut in stretches replayed "fast" (replay_speed 0: the zones do not
+        change in it, the daemon has seen them all before it starts) or "follow" (compressed,
+        the zones following the model's clock): a follow stretch from PRE before each zone
+        change to POST after it, joined when less than MIN_FAST apart. split=False: one
+        follow stretch from an hour before the first change to the end (the old way)."""
+        wins = []
+        for c in ch:
+            a, b = (c - (PRE if split else H)) // 60 * 60, min(c + POST, end)
+            if wins and (a - wins[-1][1] < MIN_FAST or not split):
+                wins[-1][1] = max(wins[-1][1], b)
+            else:
+                wins.append([a, b])
+        if wins and (end - wins[-1][1] < MIN_FAST or not split):
+            wins[-1][1] = end
+        segs, t = [], self.start
+        for a, b in wins:
+            if a > t:
+                segs.append([t, a, "fast"])
+            segs.append([max(a, t), b, "follow"])
+            t = b
+        if t < end:
+            segs.append([t, end, "fast"])
+        return segs
+
+    def write(self, outdir, split=True):
         self.timeline()
         ch = self.changes()
-        if ch:
-            inc = (ch[0] - H) // 60 * 60
-            end = ch[-1] + (3 * H if self.long else H)
-        else:
-            inc = self.end - 2 * H
-            end = self.end
+        end = ch[-1] + (3 * H if self.long else H) if ch else self.end
         self.end = end
         self.sessions = [s for s in self.sessions if s["t"] < end]
         with open(os.path.join(outdir, "prefixes.txt"), "w") as f:
@@ -313,13 +338,22 @@ class Story:
             f.write("id,name,cidrs,contact,tags\n")
             for cid, name, cidrs, tags in self.customers:
                 f.write('%s,"%s",%s,abuse@c%s.example,%s\n' % (cid, name, cidrs, cid, tags))
-        nw = self.render([s for s in self.sessions if s["t"] < inc], os.path.join(outdir, "warm.pcap"))
-        ni = self.render([s for s in self.sessions if s["t"] >= inc], os.path.join(outdir, "incident.pcap"))
+        segs = []
+        k = 0
+        for i, (a, b, mode) in enumerate(self.segments(ch, end, split)):
+            # a session belongs to the stretch of its start second (its frames end within it)
+            part = []
+            while k < len(self.sessions) and self.sessions[k]["t"] < b:
+                part.append(self.sessions[k])
+                k += 1
+            fn = "seg%02d-%s.pcap" % (i, mode)
+            segs.append({"file": fn, "from": a, "to": b, "mode": mode, "sessions": len(part),
+                         "frames": self.render(part, os.path.join(outdir, fn))})
         ids = [c[0] for c in self.customers]
         info = {
             "name": self.name, "title": self.title, "variant": self.variant,
-            "start": self.start, "incident_from": inc, "end": end, "d0": self.d0,
-            "frames": {"warm": nw, "incident": ni},
+            "start": self.start, "end": end, "d0": self.d0, "segments": segs,
+            "frames": sum(x["frames"] for x in segs),
             "sessions": len(self.sessions),
             "spam_sessions": sum(1 for s in self.sessions if s["spam"]),
             "customers": {c[0]: {"name": c[1], "cidrs": c[2].split(), "tags": c[3]} for c in self.customers},
@@ -583,9 +617,9 @@ STORIES = {n: f for n, f in [
     ("quiet_day", s_quiet), ("reference", s_reference)]}
 
 
-def build(name, variant, d0, outdir):
+def build(name, variant, d0, outdir, split=True):
     st = STORIES[name](variant, d0)
-    return st.write(outdir)
+    return st.write(outdir, split)
 
 
 def main():
