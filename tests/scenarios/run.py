@@ -4,9 +4,12 @@ judges each story by the goals, from the daemon's own record in the model's cloc
 
 Usage: /usr/bin/python3 tests/scenarios/run.py [--variant short|long] [--jobs N]
            [--bin DIR] [--only a,b] [--speed X] [--results FILE] [--keep] [--no-split]
+           [--cache DIR]
 
 Per story, in its own temp dir, with its own rbldnsd (port, zones) and daemon (socket,
-state_dir): the story's files are generated; the capture comes in stretches (story.json "segments"), each replayed by a daemon started on
+state_dir): the story's files are generated (or hard-linked from the cache, tests/out/
+scenarios/, keyed by a hash of stories.py and wire.py, the story day and --no-split); the
+capture comes in stretches (story.json "segments"), each replayed by a daemon started on
 the same state_dir and stopped after it:
 
   fast    replay_speed 0, the zones standing still: the quiet days before the incident
@@ -39,6 +42,7 @@ Prints what it checked per story, the detection table; exit 1 when a goal fails.
 """
 import argparse
 import concurrent.futures as cf
+import hashlib
 import ipaddress
 import json
 import os
@@ -121,10 +125,42 @@ def fmt_h(sec):
     return "%s%dh%02d" % (sign, sec // H, sec % H // 60)
 
 
+def story_files(name, variant, d0, split, etc, cache):
+    """The story's files in etc: generated, or hard-linked from the cache (cache/NAME-VARIANT-
+    KEY, KEY a hash of the generator's source, d0 and split; a story of another key is
+    removed). Returns (story.json's content, whether it came from the cache)."""
+    if not cache:
+        return stories.build(name, variant, d0, etc, split), False
+    h = hashlib.sha256()
+    for fn in ("stories.py", "wire.py"):
+        with open(os.path.join(HERE, fn), "rb") as f:
+            h.update(f.read())
+    h.update(("%d %d" % (d0, split)).encode())
+    pre = "%s-%s-" % (name, variant)
+    cdir = os.path.join(cache, pre + h.hexdigest()[:16])
+    hit = os.path.exists(os.path.join(cdir, "story.json"))
+    if not hit:
+        os.makedirs(cache, exist_ok=True)
+        for old in os.listdir(cache):
+            if old.startswith(pre):
+                shutil.rmtree(os.path.join(cache, old), ignore_errors=True)
+        tmp = cdir + ".tmp%d" % os.getpid()
+        os.makedirs(tmp)
+        stories.build(name, variant, d0, tmp, split)
+        os.rename(tmp, cdir)
+    for fn in os.listdir(cdir):
+        try:
+            os.link(os.path.join(cdir, fn), os.path.join(etc, fn))
+        except OSError:
+            shutil.copy(os.path.join(cdir, fn), os.path.join(etc, fn))
+    with open(os.path.join(cdir, "story.json")) as f:
+        return json.load(f), hit
+
+
 class Run:
-    def __init__(self, name, variant, rwbin, speed, keep, split=True):
+    def __init__(self, name, variant, rwbin, speed, keep, split=True, cache=""):
         self.name, self.variant, self.bin, self.speed, self.keep = name, variant, rwbin, speed, keep
-        self.split = split
+        self.split, self.cache = split, cache
         self.dir = tempfile.mkdtemp(prefix="rw-scen-%s-" % name)
         os.chmod(self.dir, 0o755)
         self.procs = []
@@ -277,7 +313,8 @@ max_per_range = 0
         t0 = time.time()
         for sub in ("etc", "run", "state", "hookbin", "hook"):
             os.makedirs(os.path.join(self.dir, sub), exist_ok=True)
-        self.story = stories.build(self.name, self.variant, d0, os.path.join(self.dir, "etc"), self.split)
+        self.story, self.cached = story_files(self.name, self.variant, d0, self.split,
+                                              os.path.join(self.dir, "etc"), self.cache)
         with open(os.path.join(self.dir, "etc", "lists.conf"), "w") as f:
             f.write(LISTS_CONF)
         hook_log = os.path.join(self.dir, "hook", "calls.log")
@@ -502,8 +539,8 @@ max_per_range = 0
 
 
 def run_one(args):
-    name, variant, rwbin, speed, keep, d0, split = args
-    r = Run(name, variant, rwbin, speed, keep, split)
+    name, variant, rwbin, speed, keep, d0, split, cache = args
+    r = Run(name, variant, rwbin, speed, keep, split, cache)
     try:
         res = r.run(d0)
         res["wall"] = r.wall
@@ -512,6 +549,7 @@ def run_one(args):
                "warn": [], "false_acts": None, "false_hooks": None, "wall": {}, "dns_lag": None,
                "lead_applies": False}
     res["zones"] = r.log
+    res["cached"] = getattr(r, "cached", False)
     res["dir"] = r.dir if keep else None
     r.cleanup()
     return res
@@ -598,6 +636,8 @@ def main():
     ap.add_argument("--no-split", action="store_true",
                     help="follow the whole incident (an hour before the first zone change to the end) "
                     "instead of only the stretches around zone changes")
+    ap.add_argument("--cache", default=os.path.join(TOP, "tests", "out", "scenarios"),
+                    help="where generated stories are kept between runs ('' for none)")
     a = ap.parse_args()
     speed = a.speed or (600 if a.variant == "short" else 120)
     names = [n for n in stories.STORIES if not a.only or n in a.only.split(",")]
@@ -607,14 +647,15 @@ def main():
     # the long stories first, so the pool ends together
     order = sorted(names, key=lambda n: n not in ("reference", "asn_l3", "slow_leak"))
     with cf.ThreadPoolExecutor(a.jobs) as ex:
-        futs = {ex.submit(run_one, (n, a.variant, a.bin, speed, a.keep, d0, not a.no_split)): n
+        futs = {ex.submit(run_one, (n, a.variant, a.bin, speed, a.keep, d0, not a.no_split, a.cache)): n
                 for n in order}
         results = {}
         for f in cf.as_completed(futs):
             r = f.result()
             results[r["story"]] = r
-            print("== %s: %s (%s) %s" % (r["story"], r.get("title", ""), "pass" if r["ok"] else "FAIL",
-                                         " ".join("%s %.0fs" % kv for kv in r["wall"].items())), flush=True)
+            print("== %s: %s (%s) %s%s" % (r["story"], r.get("title", ""), "pass" if r["ok"] else "FAIL",
+                                           " ".join("%s %.0fs" % kv for kv in r["wall"].items()),
+                                           " (story from the cache)" if r.get("cached") else ""), flush=True)
             for z in r["zones"]:
                 print("   " + z)
             for c in r["checks"]:
