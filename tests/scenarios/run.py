@@ -95,6 +95,7 @@ max_qps = 100
 [list "zen"]
 zone = zen.spamhaus.test
 scope = ip
+ipv6 = yes
 listed = 127.0.0.2-127.0.0.7 127.0.0.9-127.0.0.11
 blocked = 127.255.255.252 127.255.255.254 127.255.255.255
 interval = 30s
