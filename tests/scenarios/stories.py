@@ -516,7 +516,7 @@ def s_asn_l3(v, d0):
             ip = "%s.%d" % (net, 100 + wave * 8 + j)
             st.customer(4001 + k, "Hacked Site %d" % k, ip, "vps")
             st.office(ip, None, per_hour=0.3)
-            st.spam(str(4001 + k), [ip], d0 + 6 * H + wave * 45 * 60 + j * 240, 5, 120, rcpt=(15, 25))
+            st.spam(str(4001 + k), [ip], d0 + 6 * H + wave * 45 * 60 + j * 240, 6, 240, rcpt=(8, 14))
             k += 1
     return st
 
@@ -541,7 +541,7 @@ def s_esp(v, d0):
     story_window(st, 6 if v == "long" else 3, 14)
     base_world(st, n=10)
     st.customer(1001, "Relay ESP", "203.0.113.128/29", "bulk relay")
-    st.steady(["203.0.113.%d" % (128 + i) for i in range(4)], 220 if st.long else 80, 2500, dead=0.04)
+    st.steady(["203.0.113.%d" % (128 + i) for i in range(4)], 220, 2500, dead=0.04)
     st.expect["no_incident"] = True
     return st
 
