@@ -4,7 +4,8 @@ timeline the lists would publish, and what must come out.
 
 Usage (normally through tests/scenarios/run.py):
   /usr/bin/python3 tests/scenarios/stories.py list
-  /usr/bin/python3 tests/scenarios/stories.py NAME short|long OUTDIR   # writes the files
+  /usr/bin/python3 tests/scenarios/stories.py NAME short|long OUTDIR [D0|- [nosplit]]
+      writes the files (D0: the incident day's midnight, UTC seconds; default three days ago)
 
 Each story is built by a function below from a seeded RNG: the customers' quiet baseline
 (realistic daily rhythm, a few percent of normal bounces), the incident traffic, and then --
@@ -627,12 +628,13 @@ def main():
         print(" ".join(STORIES))
         return
     name, variant, outdir = sys.argv[1], sys.argv[2], sys.argv[3]
-    d0 = int(sys.argv[4]) if len(sys.argv) > 4 else None
+    d0 = int(sys.argv[4]) if len(sys.argv) > 4 and sys.argv[4] != "-" else None
+    split = not (len(sys.argv) > 5 and sys.argv[5] == "nosplit")
     if d0 is None:
         import time
         d0 = (int(time.time()) // DAY - 3) * DAY
     os.makedirs(outdir, exist_ok=True)
-    info = build(name, variant, d0, outdir)
+    info = build(name, variant, d0, outdir, split)
     print(json.dumps({k: info[k] for k in ("name", "sessions", "spam_sessions", "frames", "l2", "l3")}))
 
 
