@@ -15,9 +15,12 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "alert.h"
 #include "log.h"
 #include "model.h"
+#include "report.h"
 #include "store.h"
 #include "text.h"
 
@@ -320,66 +323,53 @@ actions_free(struct actions *a)
 
 /* ------------------------------------------------------------------ pieces */
 
-/* The customer's single addresses: its /32 (/128) blocks and the addresses the detail shows
- * sending or listed (RANGEWATCH_IPS holds addresses, never prefixes). */
-static void
-ips_of(const struct customer *cu, const json_t *detail, char *out, size_t len)
+/* 1 when the space-separated words of list hold w. */
+static int
+has_word(const char *list, const char *w)
 {
-	const json_t *ad;
+	size_t n = strlen(w);
+	const char *p;
+
+	for (p = list; (p = strstr(p, w)) != NULL; p += n)
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
+/* Appends w to the space-separated list out (off bytes used); -1 when it does not fit. */
+static int
+add_word(char *out, size_t len, size_t *off, const char *w)
+{
+	int n = snprintf(out + *off, len - *off, "%s%s", *off ? " " : "", w);
+
+	if (n < 0 || (size_t)n >= len - *off) {
+		out[*off] = '\0';
+		return -1;
+	}
+	*off += (size_t)n;
+	return 0;
+}
+
+/* The customer's single addresses: its /32 (/128) blocks, then the addresses the report
+ * shows sending or listed (RANGEWATCH_IPS holds addresses, never prefixes). r may be NULL. */
+static void
+ips_of(const struct customer *cu, const struct report *r, char *out, size_t len)
+{
 	char buf[CIDR_STRLEN];
 	size_t i, off = 0;
-	int w;
 
 	out[0] = '\0';
 	for (i = 0; i < cu->ncidrs; i++) {
 		if (cidr_user_plen(&cu->cidrs[i]) != (addr_is_v4(&cu->cidrs[i].net) ? 32u : 128u))
 			continue;
 		addr_format(&cu->cidrs[i].net, buf, sizeof buf);
-		w = snprintf(out + off, len - off, "%s%s", off ? " " : "", buf);
-		if (w < 0 || (size_t)w >= len - off)
+		if (add_word(out, len, &off, buf) == -1)
 			return;
-		off += (size_t)w;
 	}
-	json_array_foreach(json_object_get(detail, "addresses"), i, ad) {
-		const char *ip = json_string_value(json_object_get(ad, "ip"));
-		char pad[ADDR_STRLEN + 2];
-
-		if (ip == NULL)
-			continue;
-		snprintf(pad, sizeof pad, " %s ", ip);
-		if (off > 0) {	/* already there? */
-			char *hay = malloc(off + 3);
-
-			if (hay == NULL)
-				return;
-			snprintf(hay, off + 3, " %s ", out);
-			w = strstr(hay, pad) != NULL;
-			free(hay);
-			if (w)
-				continue;
-		}
-		w = snprintf(out + off, len - off, "%s%s", off ? " " : "", ip);
-		if (w < 0 || (size_t)w >= len - off)
+	for (i = 0; r != NULL && i < r->naddr; i++)
+		if (!has_word(out, r->addr[i].ip) &&
+		    add_word(out, len, &off, r->addr[i].ip) == -1)
 			return;
-		off += (size_t)w;
-	}
-}
-
-/* The key of the customer's worst range-scope neighbourhood ("" none). */
-static const char *
-range_of(const json_t *detail)
-{
-	const json_t *nb;
-	size_t i;
-
-	json_array_foreach(json_object_get(detail, "neighbourhoods"), i, nb) {
-		const char *sc = json_string_value(json_object_get(nb, "scope"));
-		const char *key = json_string_value(json_object_get(nb, "key"));
-
-		if (sc != NULL && key != NULL && strcmp(sc, "range") == 0)
-			return key;
-	}
-	return "";
 }
 
 /* The automatic suspensions of the last hour, in all and in range. */
@@ -431,11 +421,23 @@ submit(struct actions *a, struct job *j, char *err, size_t errlen)
 	return 0;
 }
 
-/* A new job, filled; NULL when out of memory. */
+/* The hook's stdin: the customer object of the flag (report_json), compact. NULL when out
+ * of memory. */
+static char *
+evidence_of(const struct report *r)
+{
+	json_t *o = report_json(r);
+	char *s = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	json_decref(o);
+	return s;
+}
+
+/* A new job, filled (r: the evidence, NULL none); NULL when out of memory. */
 static struct job *
 job_new(struct actions *a, const char *action, const struct customer *cu, const char *ips,
     const char *level, const char *reason, const char *event, const char *operator,
-    const json_t *detail, int64_t audit_id)
+    const struct report *r, int64_t audit_id)
 {
 	struct job *nj = realloc(a->job, (a->njob + 1) * sizeof *nj), *j;
 
@@ -452,7 +454,7 @@ job_new(struct actions *a, const char *action, const struct customer *cu, const 
 	j->reason = dupz(reason);
 	j->event = dupz(event);
 	j->operator = dupz(operator);
-	j->evidence = detail != NULL ? json_dumps(detail, JSON_COMPACT) : dupz("{}");
+	j->evidence = r != NULL ? evidence_of(r) : dupz("{}");
 	j->audit_id = audit_id;
 	j->dry_run = a->dry_run;
 	if (j->customer == NULL || j->name == NULL || j->ips == NULL || j->level == NULL ||
@@ -511,74 +513,88 @@ shell_id(const char *id, char *w, size_t len)
 
 /* ------------------------------------------------------------------ automatic */
 
-void
-actions_flag(struct actions *a, long c, enum risk_level level, int64_t event,
-    const json_t *detail, char *line, size_t len)
+/* 1 with why in line (empty below the level) when customer cu at level is due no automatic
+ * suspension: below the hook's level, suspended already, one under way, the hook off or
+ * absent, tagged never_suspend. 0 when it is. */
+static int
+auto_refused(struct actions *a, const struct customer *cu, enum risk_level level, char *line,
+    size_t len)
 {
-	const struct customer *cu = customers_get(model_customers(a->model), (size_t)c);
 	const struct susp *s = susp_find(a, cu->id);
-	const char *range = range_of(detail);
-	char ips[IPS_MAX], reason[256], ev[32], err[256], body[1024], w[256];
-	struct store_audit au;
-	struct job *j;
-	size_t all, in_range;
-	int64_t id = 0;
+	const struct job *j;
+	char w[256];
 
-	line[0] = '\0';
 	if (level < a->level)
-		return;
+		return 1;
 	/* once per customer: a suspension done (a dry run counts, until dry_run is turned
 	 * off: then the real one is still to do), or one under way */
-	if (s != NULL && s->suspended && (!s->dry_run || a->dry_run)) {
+	if (s != NULL && s->suspended && (!s->dry_run || a->dry_run))
 		snprintf(line, len, "already suspended%s since %lld", s->dry_run ? " (dry run)" :
 		    "", (long long)s->since);
-		return;
-	}
-	if ((j = job_of(a, cu->id)) != NULL) {
+	else if ((j = job_of(a, cu->id)) != NULL)
 		snprintf(line, len, "%s hook already under way (audit #%lld)", j->action,
 		    (long long)j->audit_id);
-		return;
-	}
-	if (a->hook == NULL || !a->auto_suspend) {
+	else if (a->hook == NULL || !a->auto_suspend)
 		snprintf(line, len, "recommended: suspend (rangewatch suspend %s --reason TEXT)%s",
-		    shell_id(cu->id, w, sizeof w), a->hook == NULL ? "; no [hook] path configured" :
-		    "; auto_suspend is off");
-		return;
-	}
-	if (customer_has_tag(cu, "never_suspend")) {
+		    shell_id(cu->id, w, sizeof w), a->hook == NULL ?
+		    "; no [hook] path configured" : "; auto_suspend is off");
+	else if (customer_has_tag(cu, "never_suspend"))
 		snprintf(line, len, "not suspended automatically: tagged never_suspend; "
 		    "recommended: look at it by hand");
-		return;
-	}
+	else
+		return 0;
+	return 1;
+}
+
+/* The circuit breaker: 1 with line saying so when the automatic suspensions of the last
+ * hour, in all or in range, are at their bounds; the desk hears of it at most hourly. */
+static int
+breaker_open(struct actions *a, const char *id, const char *range, char *line, size_t len)
+{
+	char err[256], body[1024];
+	size_t all, in_range;
+
 	trips(a, range, &all, &in_range);
-	if ((a->max_hour > 0 && all >= (size_t)a->max_hour) ||
-	    (a->max_range > 0 && in_range >= (size_t)a->max_range)) {
-		snprintf(line, len, "NOT suspended: circuit breaker open (%zu automatic "
-		    "suspensions in the last hour, %zu in %s; bounds %d and %d)", all, in_range,
-		    range[0] ? range : "its range", a->max_hour, a->max_range);
-		a->stats.breaker++;
-		/* the desk hears of an open breaker once an hour, not once per customer it
-		 * stopped (a spam wave would send a mail for each) */
-		if (a->breaker_said != 0 && time(NULL) - a->breaker_said < HOUR) {
-			a->breaker_unsaid++;
-			return;
-		}
-		snprintf(body, sizeof body, "rangewatch did not suspend customer %s: %s.\n"
-		    "Automatic suspensions stop at the bounds of [hook] max_per_hour and "
-		    "max_per_range until the hour has passed. %llu more were stopped since the "
-		    "last notice; the next notice comes in an hour at the earliest (the audit log "
-		    "and status count every one). Look at the flagged customers: "
-		    "rangewatch customers\n", cu->id, line, (unsigned long long)a->breaker_unsaid);
-		if (alert_notice(a->alert, cu->id, "CIRCUIT BREAKER OPEN: automatic suspensions "
-		    "stopped", body, err, sizeof err) == -1)
-			log_warnx("actions: circuit breaker notice: %s", err);
-		log_warnx("customer %s: %s (%llu more stopped since the last notice; said at most "
-		    "once an hour)", cu->id, line, (unsigned long long)a->breaker_unsaid);
-		a->breaker_said = (int64_t)time(NULL);
-		a->breaker_unsaid = 0;
-		return;
+	if ((a->max_hour <= 0 || all < (size_t)a->max_hour) &&
+	    (a->max_range <= 0 || in_range < (size_t)a->max_range))
+		return 0;
+	snprintf(line, len, "NOT suspended: circuit breaker open (%zu automatic suspensions in "
+	    "the last hour, %zu in %s; bounds %d and %d)", all, in_range,
+	    range[0] ? range : "its range", a->max_hour, a->max_range);
+	a->stats.breaker++;
+	/* the desk hears of an open breaker once an hour, not once per customer it stopped
+	 * (a spam wave would send a mail for each) */
+	if (a->breaker_said != 0 && time(NULL) - a->breaker_said < HOUR) {
+		a->breaker_unsaid++;
+		return 1;
 	}
-	ips_of(cu, detail, ips, sizeof ips);
+	snprintf(body, sizeof body, "rangewatch did not suspend customer %s: %s.\n"
+	    "Automatic suspensions stop at the bounds of [hook] max_per_hour and "
+	    "max_per_range until the hour has passed. %llu more were stopped since the "
+	    "last notice; the next notice comes in an hour at the earliest (the audit log "
+	    "and status count every one). Look at the flagged customers: "
+	    "rangewatch customers\n", id, line, (unsigned long long)a->breaker_unsaid);
+	if (alert_notice(a->alert, id, "CIRCUIT BREAKER OPEN: automatic suspensions "
+	    "stopped", body, err, sizeof err) == -1)
+		log_warnx("actions: circuit breaker notice: %s", err);
+	log_warnx("customer %s: %s (%llu more stopped since the last notice; said at most "
+	    "once an hour)", id, line, (unsigned long long)a->breaker_unsaid);
+	a->breaker_said = (int64_t)time(NULL);
+	a->breaker_unsaid = 0;
+	return 1;
+}
+
+/* The automatic suspension of cu: audited first, then asked of the runner. */
+static void
+auto_suspend(struct actions *a, const struct customer *cu, enum risk_level level,
+    int64_t event, const struct report *r, const char *range, char *line, size_t len)
+{
+	char ips[IPS_MAX], reason[256], ev[32], err[256], w[256];
+	struct store_audit au;
+	struct job *j;
+	int64_t id = 0;
+
+	ips_of(cu, r, ips, sizeof ips);
 	snprintf(reason, sizeof reason, "level %s%s%s", risk_level_name(level),
 	    range[0] ? " in " : "", range);
 	snprintf(ev, sizeof ev, "%lld", (long long)event);
@@ -595,8 +611,8 @@ actions_flag(struct actions *a, long c, enum risk_level level, int64_t event,
 		log_warnx("customer %s: %s", cu->id, line);
 		return;
 	}
-	if ((j = job_new(a, "suspend", cu, ips, risk_level_name(level), reason, ev, NULL,
-	    detail, id)) == NULL || submit(a, j, err, sizeof err) == -1) {
+	if ((j = job_new(a, "suspend", cu, ips, risk_level_name(level), reason, ev, NULL, r,
+	    id)) == NULL || submit(a, j, err, sizeof err) == -1) {
 		snprintf(line, len, "NOT suspended: the hook could not start (%s)",
 		    j == NULL ? "out of memory" : err);
 		audit_outcome(a, id, line, NULL);
@@ -609,6 +625,19 @@ actions_flag(struct actions *a, long c, enum risk_level level, int64_t event,
 	snprintf(line, len, "suspend hook started%s (audit #%lld; its result follows in the "
 	    "audit log: rangewatch alerts --customer %s)", a->dry_run ? " in dry-run mode" : "",
 	    (long long)id, shell_id(cu->id, w, sizeof w));
+}
+
+void
+actions_flag(struct actions *a, long c, enum risk_level level, int64_t event,
+    const struct report *r, char *line, size_t len)
+{
+	const struct customer *cu = customers_get(model_customers(a->model), (size_t)c);
+	const char *range = r != NULL ? report_range(r) : "";
+
+	line[0] = '\0';
+	if (auto_refused(a, cu, level, line, len) || breaker_open(a, cu->id, range, line, len))
+		return;
+	auto_suspend(a, cu, level, event, r, range, line, len);
 }
 
 /* ------------------------------------------------------------------ by hand */
@@ -631,7 +660,7 @@ operator_of(const char *actor, char *out, size_t len)
 
 int
 actions_manual(struct actions *a, const char *action, long c, const char *reason,
-    const char *actor, int64_t audit_id, const json_t *detail, char *outcome, size_t len)
+    const char *actor, int64_t audit_id, const struct report *r, char *outcome, size_t len)
 {
 	const struct customer *cu = customers_get(model_customers(a->model), (size_t)c);
 	const char *hook_action = strcmp(action, "resume") == 0 ? "unsuspend" : "suspend";
@@ -644,11 +673,11 @@ actions_manual(struct actions *a, const char *action, long c, const char *reason
 		    action);
 		return 0;
 	}
-	ips_of(cu, detail, ips, sizeof ips);
+	ips_of(cu, r, ips, sizeof ips);
 	snprintf(ev, sizeof ev, "%lld", (long long)audit_id);
 	operator_of(actor, op, sizeof op);
 	if ((j = job_new(a, hook_action, cu, ips, risk_level_name(f != NULL ? f->level :
-	    RISK_NONE), reason, ev, op, detail, audit_id)) == NULL) {
+	    RISK_NONE), reason, ev, op, r, audit_id)) == NULL) {
 		snprintf(outcome, len, "out of memory");
 		return -1;
 	}

@@ -16,8 +16,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <jansson.h>
-
 #include "config.h"
 #include "customers.h"
 #include "hook.h"
@@ -25,6 +23,7 @@
 
 struct actions;
 struct alert;
+struct report;
 
 /* Counters since actions_new: what the hook's bounds (hook.h) did. */
 struct actions_stats {
@@ -56,15 +55,18 @@ int actions_set_config(struct actions *a, const struct rw_config *cfg);
 /* 1 (once) when customer's automatic suspension was cut off by the last stop: the daemon
  * then calls actions_flag for it again, at its current level. */
 int actions_redo(struct actions *a, const char *customer);
-/* Customer c's level changed to level (event: its flag history id; detail: the customer's
- * evidence, views_customer_detail). Runs the hook when the policy says so; writes what was
- * done or is recommended, one line, to line (for the alert). */
+/* Customer c's level changed to level (event: its flag history id; r: its flag, report.h,
+ * read and not kept: the range the breaker counts, the addresses for RANGEWATCH_IPS, the
+ * hook's stdin as report_json; NULL: "{}"). level is the model's recorded level, given
+ * apart: after a reload that replaced the risk engine, r has no flag until the next
+ * evaluation. Runs the hook when the policy says so; writes what was done or is
+ * recommended, one line, to line (for the alert). */
 void actions_flag(struct actions *a, long c, enum risk_level level, int64_t event,
-    const json_t *detail, char *line, size_t len);
+    const struct report *r, char *line, size_t len);
 /* An operator's "suspend" or "resume" of customer c, already audited as audit_id: runs the
- * hook. 0 with what happened in outcome, -1 with why not. */
+ * hook (r as for actions_flag). 0 with what happened in outcome, -1 with why not. */
 int actions_manual(struct actions *a, const char *action, long c, const char *reason,
-    const char *actor, int64_t audit_id, const json_t *detail, char *outcome, size_t len);
+    const char *actor, int64_t audit_id, const struct report *r, char *outcome, size_t len);
 /* A hook run finished (the daemon's hook_runner callback hands it on). */
 void actions_hook_done(struct actions *a, const struct hook_result *r);
 /* Once a minute: hooks due again (exit 75), customers quiet long enough to resume. */

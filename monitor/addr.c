@@ -1,6 +1,7 @@
 /*
- * addr.c — parsing, formatting and masking of addresses and prefixes. Pure functions, no
- * state; everything that reads an address from a file, a packet or a socket goes through here.
+ * addr.c — parsing, formatting and masking of addresses and prefixes. Pure functions; the one
+ * state is the hash key (addr_hash_key), written once at start. Everything that reads an
+ * address from a file, a packet or a socket goes through here.
  */
 #include "addr.h"
 
@@ -9,6 +10,32 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+
+uint64_t addr_hash_key;
+
+int
+addr_hash_init(char *err, size_t errlen)
+{
+	uint64_t k;
+	ssize_t n;
+
+	do
+		n = getrandom(&k, sizeof k, 0);
+	while (n == -1 && errno == EINTR);
+	if (n != (ssize_t)sizeof k) {
+		snprintf(err, errlen, "getrandom: %s", n == -1 ? strerror(errno) : "short read");
+		return -1;
+	}
+	addr_hash_key = k;
+	return 0;
+}
+
+void
+addr_hash_set_key(uint64_t key)
+{
+	addr_hash_key = key;
+}
 
 static const uint8_t v4mapped[12] = {0,0,0,0,0,0,0,0,0,0,0xff,0xff};
 

@@ -44,12 +44,22 @@ unsigned cidr_user_plen(const struct rw_cidr *c);
 /* 1 when a lies inside c. */
 int cidr_contains(const struct rw_cidr *c, const struct rw_addr *a);
 
-/* A 32-bit hash of an address, seeded so several keys can be combined; inline because
- * every packet hashes two addresses. */
+/* The process-wide secret every hash table of ours mixes in (addresses, ids, listing keys),
+ * so that nobody can choose addresses (an IPv6 /64 offers plenty) that fall into one run of
+ * a linear-probing table and make each lookup O(n). Set once at start, before the first
+ * table is built; 0 (the tests' default) until then. Read-only everywhere else. */
+extern uint64_t addr_hash_key;
+/* Draws addr_hash_key from getrandom(). -1 with a message in err when it cannot. */
+int addr_hash_init(char *err, size_t errlen);
+/* Sets addr_hash_key: for tests and fuzzing only, before any table is built. */
+void addr_hash_set_key(uint64_t key);
+
+/* A 32-bit hash of an address, seeded so several keys can be combined, keyed with
+ * addr_hash_key; inline because every packet hashes two addresses. */
 static inline uint32_t
 addr_hash(const struct rw_addr *a, uint32_t seed)
 {
-	uint64_t x = seed, w;
+	uint64_t x = addr_hash_key ^ seed, w;
 	unsigned i;
 
 	for (i = 0; i < 16; i += 8) {

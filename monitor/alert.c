@@ -2,7 +2,7 @@
  * alert.c — alert mails and webhook POSTs, through the store's outbox, sent by libcurl
  * multi on the daemon's loop.
  *
- * For: turning a flag (views.h's customer object) into a correct RFC 5322 message and a
+ * For: turning a flag (report.h's structure) into a correct RFC 5322 message and a
  * JSON body, queueing them durably, and delivering them at least once.
  * Owns: the libcurl multi handle and its easy handles, a copy of the [alert]/[webhook]
  * config, the cooldown table (customer -> when each level was last alerted, model clock).
@@ -35,6 +35,7 @@
 #include "config.h"
 #include "log.h"
 #include "loop.h"
+#include "report.h"
 #include "store.h"
 #include "text.h"
 
@@ -120,41 +121,21 @@ buf_take(struct buf *b)
 	return b->p;
 }
 
-/* ------------------------------------------------------------------ reading the evidence */
+/* ------------------------------------------------------------------ the words of a flag */
 
-/* An untrusted string of o escaped into out (a line, no control characters); "" when
- * absent. */
+/* Untrusted s escaped into out (one line, no control characters); "" for NULL. */
 static const char *
-esc_of(const json_t *o, const char *key, char *out, size_t len)
+esc(const char *s, char *out, size_t len)
 {
-	const json_t *v = json_object_get(o, key);
-	const char *s = json_string_value(v);
-
 	if (s == NULL) {
 		out[0] = '\0';
-		if (json_is_integer(v))
-			snprintf(out, len, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
 		return out;
 	}
-	text_escape(out, len, s, json_string_length(v));
+	text_escape(out, len, s, strlen(s));
 	return out;
 }
 
-static double
-num_of(const json_t *o, const char *key)
-{
-	return json_number_value(json_object_get(o, key));
-}
-
-static json_int_t
-int_of(const json_t *o, const char *key)
-{
-	const json_t *v = json_object_get(o, key);
-
-	return json_is_integer(v) ? json_integer_value(v) : (json_int_t)json_number_value(v);
-}
-
-/* "2026-11-24 09:12 UTC", or "-" for 0/absent. */
+/* "2026-11-24 09:12 UTC", or "-" for 0. */
 static const char *
 when(int64_t t, char *out, size_t len)
 {
@@ -168,35 +149,11 @@ when(int64_t t, char *out, size_t len)
 }
 
 static const char *
-upper_level(const char *l)
+upper_level(enum risk_level l)
 {
-	if (l == NULL)
-		return "NONE";
-	if (strcmp(l, "act") == 0)
-		return "ACT";
-	if (strcmp(l, "warn") == 0)
-		return "WARN";
-	if (strcmp(l, "watch") == 0)
-		return "WATCH";
-	return "NONE";
-}
+	static const char *const name[] = { "NONE", "WATCH", "WARN", "ACT" };
 
-/* The worst neighbourhood: the largest projected pressure, then pressure. */
-static const json_t *
-worst_nb(const json_t *customer)
-{
-	const json_t *nbs = json_object_get(customer, "neighbourhoods"), *nb, *best = NULL;
-	size_t i;
-
-	json_array_foreach(nbs, i, nb) {
-		if (!json_is_object(nb))
-			continue;
-		if (best == NULL || num_of(nb, "projected") > num_of(best, "projected") ||
-		    (num_of(nb, "projected") == num_of(best, "projected") &&
-		    num_of(nb, "pressure") > num_of(best, "pressure")))
-			best = nb;
-	}
-	return best;
+	return l >= RISK_NONE && l <= RISK_ACT ? name[l] : "NONE";
 }
 
 /* Cuts s (valid UTF-8) to at most max bytes on a character boundary. */
@@ -213,166 +170,162 @@ cut_utf8(char *s, size_t max)
 }
 
 char *
-alert_subject(const char *prefix, const json_t *customer)
+alert_subject(const char *prefix, const struct report *r)
 {
 	char id[128], name[512], key[256], pol[256], first[512];
-	const json_t *nb = worst_nb(customer), *ev;
+	const struct report_nb *nb = report_worst_nb(r);
 	struct buf b = { 0 };
-	json_int_t sus;
 
-	esc_of(customer, "id", id, sizeof id);
-	esc_of(customer, "name", name, sizeof name);
 	buf_printf(&b, "%s%s%s %s %s", prefix != NULL ? prefix : "",
-	    prefix != NULL && prefix[0] != '\0' ? " " : "",
-	    upper_level(json_string_value(json_object_get(customer, "level"))), id, name);
+	    prefix != NULL && prefix[0] != '\0' ? " " : "", upper_level(r->level),
+	    esc(r->id, id, sizeof id), esc(r->name, name, sizeof name));
 	if (nb != NULL) {
-		esc_of(nb, "key", key, sizeof key);
-		esc_of(nb, "policy", pol, sizeof pol);
-		buf_printf(&b, ": %s at %" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT
-		    " impacts toward %s", key, int_of(nb, "impacts"), int_of(nb, "threshold"),
-		    pol);
-		if ((sus = int_of(nb, "provisional")) > 0)
-			buf_printf(&b, " (+%" JSON_INTEGER_FORMAT " reported)", sus);
-		if (num_of(nb, "estimated") > (double)int_of(nb, "impacts") + 0.05)
-			buf_printf(&b, " ~%.1f estimated", num_of(nb, "estimated"));
-	} else if ((ev = json_array_get(json_object_get(customer, "evidence"), 0)) != NULL &&
-	    json_is_string(ev)) {
-		text_escape(first, sizeof first, json_string_value(ev), json_string_length(ev));
+		buf_printf(&b, ": %s at %" PRIu32 "/%" PRIu32 " impacts toward %s",
+		    esc(nb->key, key, sizeof key), nb->impacts, nb->threshold,
+		    esc(nb->policy, pol, sizeof pol));
+		if (nb->provisional > 0)
+			buf_printf(&b, " (+%" PRIu32 " reported)", nb->provisional);
+		if (nb->estimated > (double)nb->impacts + 0.05)
+			buf_printf(&b, " ~%.1f estimated", nb->estimated);
+	} else if (r->reason != NULL) {
+		esc(r->reason, first, sizeof first);
 		cut_utf8(first, 120);
 		buf_printf(&b, ": %s", first);
 	}
 	return buf_take(&b);
 }
 
+/* "Customer ... is now at level ..., score ...", the action, the evidence lines. */
+static void
+body_head(struct buf *b, const struct report *r, const char *action_line)
+{
+	char id[128], name[512], s[STR_MAX];
+	size_t i;
+
+	buf_printf(b, "Customer %s %s is now at level %s (was %s), score %.2f.\n",
+	    esc(r->id, id, sizeof id), esc(r->name, name, sizeof name), upper_level(r->level),
+	    risk_level_name(r->previous), r->score);
+	if (action_line != NULL && action_line[0] != '\0')
+		buf_printf(b, "Action: %s\n", esc(action_line, s, sizeof s));
+	else
+		buf_str(b, "Action: none taken\n");
+	buf_str(b, "\nEvidence\n");
+	for (i = 0; i < r->nevidence; i++)
+		buf_printf(b, "  - %s\n", esc(r->evidence[i], s, sizeof s));
+}
+
+static void
+body_neighbourhoods(struct buf *b, const struct report *r)
+{
+	char key[256], pol[256];
+	size_t i;
+
+	if (r->nnb > 0)
+		buf_str(b, "\nNeighbourhoods (listed impacts, reported listings, suspects, and the "
+		    "estimated trap hits, of the threshold)\n");
+	for (i = 0; i < r->nnb; i++) {
+		const struct report_nb *nb = &r->nb[i];
+
+		buf_printf(b, "  - %s %s toward %s: %" PRIu32 " impacts + %" PRIu32 " reported + %"
+		    PRIu32 " suspects of %" PRIu32 ", about %.1f estimated: pressure %.2f, "
+		    "projected %.2f\n", nb->scope == RISK_SCOPE_ASN ? "asn" : "range",
+		    esc(nb->key, key, sizeof key), esc(nb->policy, pol, sizeof pol), nb->impacts,
+		    nb->provisional, nb->suspects, nb->threshold, nb->estimated, nb->pressure,
+		    nb->projected);
+	}
+}
+
+/* When each neighbourhood reaches its threshold or clears, where the model knows. */
+static void
+body_forecast(struct buf *b, const struct report *r)
+{
+	char key[256], t1[40];
+	size_t i;
+	int said = 0;
+
+	for (i = 0; i < r->nnb; i++) {
+		const struct report_nb *nb = &r->nb[i];
+
+		if (nb->eta_threshold <= 0 && nb->clear_at <= 0)
+			continue;
+		if (!said++)
+			buf_str(b, "\nForecast\n");
+		esc(nb->key, key, sizeof key);
+		if (nb->eta_threshold > 0)
+			buf_printf(b, "  - %s reaches its threshold around %s at the current pace\n",
+			    key, when(nb->eta_threshold, t1, sizeof t1));
+		if (nb->clear_at > 0)
+			buf_printf(b, "  - %s clears around %s if no new impact comes\n", key,
+			    when(nb->clear_at, t1, sizeof t1));
+	}
+}
+
+/* One address's listed records: list, since, codes and TXT. */
+static void
+body_listings(struct buf *b, const struct report_addr *ad)
+{
+	char s[STR_MAX], list[256], codes[256], t1[40];
+	size_t j;
+
+	for (j = 0; j < ad->nlistings; j++) {
+		const struct report_listing *l = &ad->listings[j];
+
+		if (!l->listed)
+			continue;
+		buf_printf(b, "      listed on %s since %s (%s)", esc(l->list, list, sizeof list),
+		    when(l->first_seen, t1, sizeof t1), esc(l->codes, codes, sizeof codes));
+		if (esc(l->txt, s, sizeof s)[0] != '\0') {
+			buf_str(b, ": \"");
+			buf_str(b, s);
+			buf_str(b, "\"");
+		}
+		buf_str(b, "\n");
+	}
+}
+
 /* The per-address part of the body. */
 static void
-body_addresses(struct buf *b, const json_t *addrs)
+body_addresses(struct buf *b, const struct report *r)
 {
-	char ip[128], t1[40], t2[40], s[STR_MAX], list[256], codes[256];
-	const json_t *ad, *ls, *r;
+	char t1[40], t2[40];
 	size_t i, j;
 
-	if (json_array_size(addrs) == 0)
+	if (r->naddr == 0)
 		return;
 	buf_str(b, "\nAddresses (counters from first seen to last seen)\n");
-	json_array_foreach(addrs, i, ad) {
-		esc_of(ad, "ip", ip, sizeof ip);
-		buf_printf(b, "  - %s%s: first seen %s, last seen %s\n", ip,
-		    json_is_true(json_object_get(ad, "suspect")) ? " (suspect)" : "",
-		    when(int_of(ad, "first_seen"), t1, sizeof t1),
-		    when(int_of(ad, "last_seen"), t2, sizeof t2));
-		buf_printf(b, "      %" JSON_INTEGER_FORMAT " SMTP sessions, %" JSON_INTEGER_FORMAT
-		    " RCPT, %" JSON_INTEGER_FORMAT " remote 5xx, %" JSON_INTEGER_FORMAT
-		    " rejections citing a list, %" JSON_INTEGER_FORMAT " distinct MX\n",
-		    int_of(ad, "sessions"), int_of(ad, "rcpt_to"), int_of(ad, "replies_5xx"),
-		    int_of(ad, "cited"), int_of(ad, "dst"));
-		if (json_array_size(json_object_get(ad, "rules")) > 0) {
+	for (i = 0; i < r->naddr; i++) {
+		const struct report_addr *ad = &r->addr[i];
+
+		buf_printf(b, "  - %s%s: first seen %s, last seen %s\n", ad->ip,
+		    ad->suspect ? " (suspect)" : "", when(ad->first_seen, t1, sizeof t1),
+		    when(ad->last_seen, t2, sizeof t2));
+		buf_printf(b, "      %" PRIu32 " SMTP sessions, %" PRIu32 " RCPT, %" PRIu32
+		    " remote 5xx, %" PRIu32 " rejections citing a list, %" PRIu64 " distinct MX\n",
+		    ad->sessions, ad->rcpt_to, ad->replies_5xx, ad->cited, ad->dst);
+		if (ad->rules != 0) {
 			buf_str(b, "      suspect by:");
-			json_array_foreach(json_object_get(ad, "rules"), j, r) {
-				if (json_is_string(r)) {
-					text_escape(s, sizeof s, json_string_value(r),
-					    json_string_length(r));
-					buf_printf(b, " %s", s);
-				}
-			}
+			for (j = 0; j < RISK_NRULES; j++)
+				if (ad->rules & (1u << j))
+					buf_printf(b, " %s", risk_rule_name((unsigned)j));
 			buf_str(b, "\n");
 		}
-		json_array_foreach(json_object_get(ad, "listings"), j, ls) {
-			if (!json_is_true(json_object_get(ls, "listed")))
-				continue;
-			esc_of(ls, "list", list, sizeof list);
-			esc_of(ls, "codes", codes, sizeof codes);
-			buf_printf(b, "      listed on %s since %s (%s)", list,
-			    when(int_of(ls, "first_seen"), t1, sizeof t1), codes);
-			esc_of(ls, "txt", s, sizeof s);
-			if (s[0] != '\0') {
-				buf_str(b, ": \"");
-				buf_str(b, s);
-				buf_str(b, "\"");
-			}
-			buf_str(b, "\n");
-		}
+		body_listings(b, ad);
 	}
 }
 
 char *
-alert_body(const json_t *customer, const char *previous, const char *action_line)
+alert_body(const struct report *r, const char *action_line)
 {
-	char id[128], name[512], s[STR_MAX], key[256], pol[256], scope[64], t1[40], *word;
-	const json_t *ev, *nb, *f;
+	char *word;
 	struct buf b = { 0 };
-	size_t i;
-	int forecast = 0;
 
-	esc_of(customer, "id", id, sizeof id);
-	esc_of(customer, "name", name, sizeof name);
-	buf_printf(&b, "Customer %s %s is now at level %s", id, name,
-	    upper_level(json_string_value(json_object_get(customer, "level"))));
-	if (previous != NULL) {
-		text_escape(s, 64, previous, strlen(previous));
-		buf_printf(&b, " (was %s)", s);
-	}
-	buf_printf(&b, ", score %.2f.\n", num_of(customer, "score"));
-	if (action_line != NULL && action_line[0] != '\0') {
-		text_escape(s, sizeof s, action_line, strlen(action_line));
-		buf_printf(&b, "Action: %s\n", s);
-	} else
-		buf_str(&b, "Action: none taken\n");
-	buf_str(&b, "\nEvidence\n");
-	json_array_foreach(json_object_get(customer, "evidence"), i, ev) {
-		if (!json_is_string(ev))
-			continue;
-		text_escape(s, sizeof s, json_string_value(ev), json_string_length(ev));
-		buf_printf(&b, "  - %s\n", s);
-	}
-	if (json_array_size(json_object_get(customer, "neighbourhoods")) > 0)
-		buf_str(&b, "\nNeighbourhoods (listed impacts, reported listings, suspects, and the "
-		    "estimated trap hits, of the threshold)\n");
-	json_array_foreach(json_object_get(customer, "neighbourhoods"), i, nb) {
-		esc_of(nb, "key", key, sizeof key);
-		esc_of(nb, "policy", pol, sizeof pol);
-		esc_of(nb, "scope", scope, sizeof scope);
-		buf_printf(&b, "  - %s %s toward %s: %" JSON_INTEGER_FORMAT " impacts + %"
-		    JSON_INTEGER_FORMAT " reported + %" JSON_INTEGER_FORMAT " suspects of %"
-		    JSON_INTEGER_FORMAT ", about %.1f estimated: pressure %.2f, projected %.2f",
-		    scope, key, pol, int_of(nb, "impacts"), int_of(nb, "provisional"),
-		    int_of(nb, "suspects"), int_of(nb, "threshold"), num_of(nb, "estimated"),
-		    num_of(nb, "pressure"), num_of(nb, "projected"));
-		if (json_object_get(nb, "customer_ips") != NULL && json_object_get(nb, "ips"))
-			buf_printf(&b, "; blast radius: %" JSON_INTEGER_FORMAT " IPs listed with it",
-			    int_of(nb, "ips"));
-		if (json_object_get(nb, "blast_radius") != NULL)
-			buf_printf(&b, "; blast radius: %" JSON_INTEGER_FORMAT " other customers' "
-			    "IPs would be listed", int_of(nb, "blast_radius"));
-		buf_str(&b, "\n");
-	}
-	/* forecasts: the caller's lines, and the times a neighbourhood carries */
-	json_array_foreach(json_object_get(customer, "forecast"), i, f) {
-		if (!json_is_string(f))
-			continue;
-		if (!forecast++)
-			buf_str(&b, "\nForecast\n");
-		text_escape(s, sizeof s, json_string_value(f), json_string_length(f));
-		buf_printf(&b, "  - %s\n", s);
-	}
-	json_array_foreach(json_object_get(customer, "neighbourhoods"), i, nb) {
-		if (int_of(nb, "eta_threshold") <= 0 && int_of(nb, "clear_at") <= 0)
-			continue;
-		if (!forecast++)
-			buf_str(&b, "\nForecast\n");
-		esc_of(nb, "key", key, sizeof key);
-		if (int_of(nb, "eta_threshold") > 0)
-			buf_printf(&b, "  - %s reaches its threshold around %s at the current pace\n",
-			    key, when(int_of(nb, "eta_threshold"), t1, sizeof t1));
-		if (int_of(nb, "clear_at") > 0)
-			buf_printf(&b, "  - %s clears around %s if no new impact comes\n", key,
-			    when(int_of(nb, "clear_at"), t1, sizeof t1));
-	}
-	body_addresses(&b, json_object_get(customer, "addresses"));
+	body_head(&b, r, action_line);
+	body_neighbourhoods(&b, r);
+	body_forecast(&b, r);
+	body_addresses(&b, r);
 	/* a person pastes this line into a shell: the id (from billing) goes in as one word */
-	f = json_object_get(customer, "id");
-	if ((word = text_shell_word(json_is_string(f) ? json_string_value(f) : id,
-	    json_is_string(f) ? json_string_length(f) : strlen(id))) == NULL)
+	if ((word = text_shell_word(r->id != NULL ? r->id : "", r->id != NULL ? strlen(r->id) :
+	    0)) == NULL)
 		b.oom = 1;
 	buf_str(&b, "\nLook it up:\n  rangewatch customers ");
 	buf_str(&b, word != NULL ? word : "");	/* whole: buf_printf would cut a long one */
@@ -660,38 +613,32 @@ slack_add(struct buf *b, const char *s)
 }
 
 json_t *
-alert_webhook_json(const json_t *customer, const char *previous, const char *action_line,
-    const char *subject)
+alert_webhook_json(const struct report *r, const char *action_line, const char *subject)
 {
 	struct buf b = { 0 };
 	char s[STR_MAX], *text;
-	const json_t *ev;
 	json_t *o;
 	size_t i;
 
 	slack_add(&b, subject);
 	if (action_line != NULL && action_line[0] != '\0') {
-		text_escape(s, sizeof s, action_line, strlen(action_line));
 		buf_str(&b, "\nAction: ");
-		slack_add(&b, s);
+		slack_add(&b, esc(action_line, s, sizeof s));
 	}
-	json_array_foreach(json_object_get(customer, "evidence"), i, ev) {
-		if (!json_is_string(ev))
-			continue;
-		text_escape(s, sizeof s, json_string_value(ev), json_string_length(ev));
+	for (i = 0; i < r->nevidence; i++) {
 		buf_str(&b, "\n- ");
-		slack_add(&b, s);
+		slack_add(&b, esc(r->evidence[i], s, sizeof s));
 	}
 	if ((text = buf_take(&b)) == NULL)
 		return NULL;
-	o = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+	o = json_pack("{s:o, s:o, s:o, s:s, s:s, s:o, s:o}",
 	    "text", text_json(text),
-	    "customer", json_deep_copy(json_object_get(customer, "id")) ?: json_null(),
-	    "name", json_deep_copy(json_object_get(customer, "name")) ?: json_null(),
-	    "level", json_deep_copy(json_object_get(customer, "level")) ?: json_null(),
-	    "previous", text_json(previous),
+	    "customer", text_json(r->id),
+	    "name", text_json(r->name),
+	    "level", risk_level_name(r->level),
+	    "previous", risk_level_name(r->previous),
 	    "action", text_json(action_line),
-	    "evidence", customer != NULL ? json_deep_copy(customer) : json_null());
+	    "evidence", report_json(r));
 	free(text);
 	return o;
 }
@@ -745,17 +692,6 @@ struct alert {
 };
 
 static const char *const levels[3] = { "watch", "warn", "act" };
-
-static int
-level_index(const char *l)
-{
-	int i;
-
-	for (i = 0; l != NULL && i < 3; i++)
-		if (strcmp(l, levels[i]) == 0)
-			return i;
-	return -1;
-}
 
 static void
 acfg_free(struct acfg *c)
@@ -1325,88 +1261,106 @@ cool_of(struct alert *a, const char *customer, int64_t now)
 	return &v[a->ncool++];
 }
 
-int
-alert_flag(struct alert *a, const json_t *customer, const char *previous,
-    const char *action_line, int64_t now, char *err, size_t errlen)
+/* -1 with err: out of memory while composing customer id's alert. */
+static int
+composing_oom(const char *id, char *err, size_t errlen)
 {
-	const char *level = json_string_value(json_object_get(customer, "level"));
-	char id[128], *subject = NULL, *body = NULL, *msg = NULL, *rcpt = NULL, *item = NULL;
-	char *doc = NULL;
-	json_t *wh = NULL;
-	struct cool *c;
-	int li = level_index(level), n = 0, q, ret = -1;
+	snprintf(err, errlen, "alert: out of memory composing the alert of customer %s", id);
+	return -1;
+}
 
-	esc_of(customer, "id", id, sizeof id);
-	if (!json_is_object(customer) || id[0] == '\0') {
-		snprintf(err, errlen, "alert: a flag needs a customer object with an id");
+/* The flag's mail to level li's recipients, or for watch with a digest interval its digest
+ * item. 1 queued, 0 nobody to send it to, else as queue_row (or -1 out of memory). */
+static int
+queue_mail(struct alert *a, const char *id, int li, const char *subject, const char *body,
+    char *err, size_t errlen)
+{
+	int digest = li == 0 && a->c.digest > 0, q;
+	char *rcpt, *payload = NULL;
+
+	if ((rcpt = recipients(&a->c, li)) == NULL)
+		return composing_oom(id, err, errlen);
+	if (rcpt[0] == '\0') {
+		free(rcpt);
+		return 0;
+	}
+	if (digest ? asprintf(&payload, "%s\n\n%s", subject, body) == -1 :
+	    (payload = alert_message(a->c.from, rcpt, subject, body, time(NULL))) == NULL) {
+		free(rcpt);
+		return composing_oom(id, err, errlen);
+	}
+	q = queue_row(a, digest ? "digest" : "mail", id, levels[li], subject, rcpt, payload, err,
+	    errlen);
+	free(rcpt);
+	free(payload);
+	return q == 0 ? 1 : q;
+}
+
+/* The flag's webhook POST. 1 queued, else as queue_row (or -1 out of memory). */
+static int
+queue_webhook(struct alert *a, const struct report *r, const char *id, int li,
+    const char *action_line, const char *subject, char *err, size_t errlen)
+{
+	json_t *wh = alert_webhook_json(r, action_line, subject);
+	char *doc = wh != NULL ? json_dumps(wh, JSON_COMPACT) : NULL;
+	int q;
+
+	json_decref(wh);
+	if (doc == NULL)
+		return composing_oom(id, err, errlen);
+	q = queue_row(a, "webhook", id, levels[li], subject, "", doc, err, errlen);
+	free(doc);
+	return q == 0 ? 1 : q;
+}
+
+/* 1 when customer c's alerts at level li are held back by the cooldown at now (counted). */
+static int
+cooling(struct alert *a, const struct cool *c, const char *id, int li, int64_t now)
+{
+	if (c == NULL || c->last[li] == 0 || a->c.cooldown <= 0 ||
+	    now - c->last[li] >= a->c.cooldown)
+		return 0;
+	a->stats.held++;
+	log_info("alert: customer %s %s held back by the cooldown", id, levels[li]);
+	return 1;
+}
+
+int
+alert_flag(struct alert *a, const struct report *r, const char *action_line, int64_t now,
+    char *err, size_t errlen)
+{
+	char id[128], *subject = NULL, *body = NULL;
+	struct cool *c;
+	int li, n = 0, q = 0;
+
+	if (r == NULL || r->id == NULL || r->id[0] == '\0') {
+		snprintf(err, errlen, "alert: a flag needs a customer with an id");
 		return -1;
 	}
-	if (li < 0)
+	esc(r->id, id, sizeof id);
+	if (r->level < RISK_WATCH || r->level > RISK_ACT ||
+	    (a->c.smtp_url[0] == '\0' && a->c.webhook[0] == '\0'))
 		return 0;
-	if (a->c.smtp_url[0] == '\0' && a->c.webhook[0] == '\0')
-		return 0;
+	li = (int)r->level - RISK_WATCH;
 	c = cool_of(a, id, now);
-	if (c != NULL && c->last[li] != 0 && a->c.cooldown > 0 &&
-	    now - c->last[li] < a->c.cooldown) {
-		a->stats.held++;
-		log_info("alert: customer %s %s held back by the cooldown", id, levels[li]);
+	if (cooling(a, c, id, li, now))
 		return 0;
-	}
-	if ((subject = alert_subject(a->c.prefix, customer)) == NULL ||
-	    (body = alert_body(customer, previous, action_line)) == NULL)
-		goto oom;
-	if (a->c.smtp_url[0] != '\0') {
-		if ((rcpt = recipients(&a->c, li)) == NULL)
-			goto oom;
-		if (rcpt[0] == '\0')
-			;	/* nobody for this level */
-		else if (li == 0 && a->c.digest > 0) {
-			if (asprintf(&item, "%s\n\n%s", subject, body) == -1) {
-				item = NULL;
-				goto oom;
-			}
-			if ((q = queue_row(a, "digest", id, levels[li], subject, rcpt, item,
-			    err, errlen)) != 0)
-				goto refused;
-			n++;
-		} else {
-			if ((msg = alert_message(a->c.from, rcpt, subject, body,
-			    time(NULL))) == NULL)
-				goto oom;
-			if ((q = queue_row(a, "mail", id, levels[li], subject, rcpt, msg, err,
-			    errlen)) != 0)
-				goto refused;
-			n++;
-		}
-	}
-	if (a->c.webhook[0] != '\0') {
-		if ((wh = alert_webhook_json(customer, previous, action_line, subject)) == NULL ||
-		    (doc = json_dumps(wh, JSON_COMPACT)) == NULL)
-			goto oom;
-		if ((q = queue_row(a, "webhook", id, levels[li], subject, "", doc, err,
-		    errlen)) != 0)
-			goto refused;
-		n++;
-	}
+	if ((subject = alert_subject(a->c.prefix, r)) == NULL ||
+	    (body = alert_body(r, action_line)) == NULL)
+		q = composing_oom(id, err, errlen);
+	if (q >= 0 && a->c.smtp_url[0] != '\0')
+		n += (q = queue_mail(a, id, li, subject, body, err, errlen)) > 0 ? q : 0;
+	if (q >= 0 && a->c.webhook[0] != '\0')
+		n += (q = queue_webhook(a, r, id, li, action_line, subject, err, errlen)) > 0 ?
+		    q : 0;
+	free(subject);
+	free(body);
+	if (q < 0)
+		return q;
 	if (c != NULL)
 		c->last[li] = now;
 	pump(a);
-	ret = n;
-	goto out;
-refused:
-	ret = q;
-	goto out;
-oom:
-	snprintf(err, errlen, "alert: out of memory composing the alert of customer %s", id);
-out:
-	free(subject);
-	free(body);
-	free(msg);
-	free(rcpt);
-	free(item);
-	free(doc);
-	json_decref(wh);
-	return ret;
+	return n;
 }
 
 /* A message of the daemon's own to every recipient, by mail and webhook. */

@@ -35,6 +35,7 @@
 
 struct alert;
 struct loop;
+struct report;
 struct rw_config;
 struct store;
 
@@ -62,17 +63,17 @@ int alert_set_config(struct alert *a, const struct rw_config *cfg, char *err, si
 /* Aborts running transfers (their rows stay queued: sent again at the next start). Call it
  * before loop_free(). NULL-safe. */
 void alert_free(struct alert *a);
-/* A customer's level changed: customer is views.h's "customer" result object (id, name,
- * level, score, evidence[], neighbourhoods[], addresses[] with listings[]), previous the
- * level before, action_line what was done or is recommended ("hook: suspend dry-run ok",
- * "recommended: suspend"; NULL none), now the model's clock (cooldown). Queues a mail
- * (or, for watch with a digest interval, a digest item) and a webhook POST, as configured.
- * Returns the rows queued: 0 when level none, held by the cooldown (counted) or nothing
- * configured; -1 with err when the store failed (log it loudly: that alert is lost); -2
- * when the outbox is at its bound (the alert is lost too, but counted in outbox_full and
- * logged here, once until the outbox has room again: do not log it per alert). */
-int alert_flag(struct alert *a, const json_t *customer, const char *previous,
-    const char *action_line, int64_t now, char *err, size_t errlen);
+/* A customer's level changed: r is its flag (report.h: level, previous level, evidence,
+ * neighbourhoods, addresses; read, not kept), action_line what was done or is recommended
+ * ("hook: suspend dry-run ok", "recommended: suspend"; NULL none), now the model's clock
+ * (cooldown). Queues a mail (or, for watch with a digest interval, a digest item) and a
+ * webhook POST, as configured. Returns the rows queued: 0 when level none, held by the
+ * cooldown (counted) or nothing configured; -1 with err when the store failed (log it
+ * loudly: that alert is lost); -2 when the outbox is at its bound (the alert is lost too,
+ * but counted in outbox_full and logged here, once until the outbox has room again: do not
+ * log it per alert). */
+int alert_flag(struct alert *a, const struct report *r, const char *action_line, int64_t now,
+    char *err, size_t errlen);
 /* Queues a test mail to every configured recipient and a test POST. Returns the rows
  * queued, -1 with err (also when the outbox is full: an operator asked). */
 int alert_test(struct alert *a, char *err, size_t errlen);
@@ -96,17 +97,20 @@ char *alert_header(const char *name, const char *value);
 /* text (UTF-8, '\n' line ends) as quoted-printable with CRLF line ends, lines at most 76
  * characters, a leading '.' and "From " encoded. malloc'd, NULL when out of memory. */
 char *alert_qp(const char *text);
-/* "PREFIX LEVEL ID NAME: KEY at I/T impacts toward POLICY" (raw UTF-8, unescaped). */
-char *alert_subject(const char *prefix, const json_t *customer);
-/* The evidence in plain words, '\n' line ends, untrusted text escaped. */
-char *alert_body(const json_t *customer, const char *previous, const char *action_line);
+/* "PREFIX LEVEL ID NAME: KEY at I/T impacts toward POLICY" of the worst neighbourhood, or
+ * the flag's reason when it has none (raw UTF-8, untrusted text escaped). malloc'd. */
+char *alert_subject(const char *prefix, const struct report *r);
+/* The evidence in plain words ("was" r's previous level), '\n' line ends, untrusted text
+ * escaped. malloc'd, NULL when out of memory. */
+char *alert_body(const struct report *r, const char *action_line);
 /* The whole message: from (one address), to (comma-separated addresses), subject and body
  * as above, dated date. CRLF line ends. malloc'd, NULL when out of memory. */
 char *alert_message(const char *from, const char *to, const char *subject, const char *body,
     time_t date);
-/* The webhook's JSON body (a new reference). */
-json_t *alert_webhook_json(const json_t *customer, const char *previous,
-    const char *action_line, const char *subject);
+/* The webhook's JSON body (a new reference): a Slack/Mattermost "text", customer, name,
+ * level, previous, action, and the customer object of report_json() as "evidence". */
+json_t *alert_webhook_json(const struct report *r, const char *action_line,
+    const char *subject);
 /* Tests: the first retry after base seconds, doubling up to max. */
 void alert_set_retry(struct alert *a, int64_t base, int64_t max);
 

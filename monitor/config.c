@@ -94,6 +94,7 @@ static const struct cfg_section cfg_sections[] = {
 	{ "store", 0 },
 	{ "risk", 0 },
 	{ "policy", 1 },
+	{ "class", 1 },
 	{ "alert", 0 },
 	{ "webhook", 0 },
 	{ "hook", 0 },
@@ -114,6 +115,10 @@ static const struct cfg_key cfg_keys[] = {
 	KEY("rangewatch", "lists", CFG_PATH, lists, "", 0, 0, 1),
 	KEY("rangewatch", "interface", CFG_STR, interface, "", 0, 0, 0),
 	KEY("rangewatch", "nameserver", CFG_STR, nameserver, "", 0, 0, 1),
+	/* DNS answers name their own TTL: a day and an hour at most, by default */
+	KEY("rangewatch", "max_ttl", CFG_DURATION, dns_max_ttl, "1d", 1, 7 * DAY, 1),
+	KEY("rangewatch", "max_negative_ttl", CFG_DURATION, dns_max_negative_ttl, "1h", 1, DAY,
+	    1),
 	KEY("rangewatch", "state_dir", CFG_PATH, state_dir, "/var/lib/rangewatch", 0, 0, 0),
 	/* the socket is made as root at start: its path, mode and group need a restart */
 	KEY("rangewatch", "socket", CFG_PATH, socket, "/run/rangewatch/rangewatch.sock",
@@ -158,6 +163,14 @@ static const struct cfg_key cfg_keys[] = {
 	RISK("warn_at", CFG_DOUBLE, warn_at, 0, 10),	/* > 0 and <= act_at: at the end */
 	RISK("act_at", CFG_DOUBLE, act_at, 0, 10),
 	RISK("rate_window", CFG_DURATION64, rate_window, HOUR, 30 * DAY),
+	RISK("reject_ratio", CFG_DOUBLE, reject_ratio, 0.01, 1),	/* >= weak: at the end */
+	RISK("reject_ratio_weak", CFG_DOUBLE, reject_ratio_weak, 0.001, 1),
+	RISK("cited_share", CFG_DOUBLE, cited_share, 0, 1),
+	RISK("provisional_for", CFG_DURATION64, provisional_for, 60, 7 * DAY),
+	RISK("horizon", CFG_DURATION64, horizon, 0, 7 * DAY),
+	RISK("main_share", CFG_DOUBLE, main_share, 0.01, 1),
+	RISK("ipv6_prefix", CFG_UINT, v6_plen, 32, 128),
+	RISK("idle_forget", CFG_DURATION64, idle_forget, HOUR, 365 * DAY),
 
 	/* checked together at the end of the file (check_alert) */
 	KEY("alert", "smtp_url", CFG_STR, alert_smtp_url, "", 0, 0, 1),
@@ -228,6 +241,7 @@ static const struct pkey pkeys[] = {
 	{ "threshold_", PK_THRESHOLD, 1, 1e6, RISK_SCOPE_RANGE },
 	{ "min_impacts", PK_UINT, 1, 1e9, RISK_SCOPE_ASN },
 	{ "spamscore", PK_DOUBLE, 0, 100000, RISK_SCOPE_ASN },
+	{ "spam_per_impact", PK_DOUBLE, 1, 1e9, PK_ANY },
 };
 
 #define NPKEYS		(sizeof pkeys / sizeof pkeys[0])
@@ -259,7 +273,33 @@ struct cfg_load {
 	struct cfg_policy pol;
 	struct cfg_polsec *secs;
 	size_t nsecs;
+	int cls_open;		/* a [class "NAME"] is the section of the next keys */
+	size_t cls_idx;		/* in cfg->risk.cls */
+	unsigned cls_seen[8];	/* line of each class key in it, 0 none */
 };
+
+/* The keys of a [class "NAME"] section (fields of struct risk_class; 0 = [risk]'s). */
+struct ckey {
+	const char *name;
+	int dbl;		/* double, else uint32_t */
+	size_t off;
+	double min, max;
+};
+
+#define CK(n, d, f, lo, hi)	{ n, d, offsetof(struct risk_class, f), lo, hi }
+static const struct ckey ckeys[] = {
+	CK("conn_per_hour", 0, conn_per_hour, 1, 1e9),
+	CK("rcpt_per_hour", 0, rcpt_per_hour, 1, 1e9),
+	CK("mx_per_hour", 0, mx_per_hour, 1, 1e9),
+	CK("rejections_5xx_per_hour", 0, rej_5xx, 1, 1e9),
+	CK("rate_factor", 1, rate_factor, 1, 1000),
+	CK("peak_factor", 1, peak_factor, 1, 1000),
+	CK("reject_ratio_weak", 1, reject_ratio_weak, 0.001, 1),
+	CK("reject_ratio", 1, reject_ratio, 0.01, 1),
+};
+#undef CK
+#define NCKEYS	(sizeof ckeys / sizeof ckeys[0])
+_Static_assert(NCKEYS <= 8, "cls_seen is too small");
 
 /* --- fields --- */
 
@@ -937,7 +977,10 @@ policy_key(struct inifile *ini, struct cfg_load *l, const char *name, const char
 	case PK_DOUBLE:
 		if (value_double(label, value, k->min, k->max, &d, msg, sizeof msg) == -1)
 			goto fail;
-		p->asn_spamscore = d;
+		if (strcmp(k->name, "spamscore") == 0)
+			p->asn_spamscore = d;
+		else
+			p->spam_per_impact = d;
 		break;
 	}
 	if (*seen == 0)
@@ -1111,6 +1154,83 @@ check_alert(struct inifile *ini, struct cfg_load *l)
 /* --- reading --- */
 
 /* inifile's section check: a header on its own line; it closes an open [policy]. */
+/* Opens [class "NAME"] on line `line`: the limits of customers tagged NAME. */
+static int
+class_open(struct inifile *ini, struct cfg_load *l, const char *s, size_t len,
+    unsigned line)
+{
+	struct risk_config *rc = &l->cfg->risk;
+	struct inifile_header h;
+	char esc[96];
+	size_t i, nl;
+
+	inifile_header(s, len, &h);
+	nl = h.restlen - 2;
+	if (!policy_name_ok(h.rest + 1, nl)) {
+		text_escape(esc, sizeof esc, h.text, h.len);
+		inifile_fail(ini, line, "bad class name in [%s] (a customer tag: 1..%d characters "
+		    "of a-z, 0-9, '_', '.', '-')", esc, RISK_NAME_MAX - 1);
+		return -1;
+	}
+	for (i = 0; i < rc->nclasses; i++)
+		if (strlen(rc->cls[i].name) == nl && memcmp(rc->cls[i].name, h.rest + 1, nl) == 0) {
+			inifile_fail(ini, line, "[class \"%s\"] is defined twice", rc->cls[i].name);
+			return -1;
+		}
+	if (rc->nclasses == RISK_MAX_CLASSES) {
+		inifile_fail(ini, line, "too many classes (at most %d)", RISK_MAX_CLASSES);
+		return -1;
+	}
+	memset(&rc->cls[rc->nclasses], 0, sizeof rc->cls[0]);
+	memcpy(rc->cls[rc->nclasses].name, h.rest + 1, nl);
+	l->cls_idx = rc->nclasses++;
+	l->cls_open = 1;
+	memset(l->cls_seen, 0, sizeof l->cls_seen);
+	return 0;
+}
+
+static int
+class_key(struct inifile *ini, struct cfg_load *l, const char *name, const char *value,
+    unsigned line)
+{
+	struct risk_class *c = &l->cfg->risk.cls[l->cls_idx];
+	char label[160], msg[256], esc[96];
+	long long ll;
+	double d;
+	size_t i;
+
+	for (i = 0; i < NCKEYS; i++)
+		if (strcasecmp(ckeys[i].name, name) == 0)
+			break;
+	text_escape(esc, sizeof esc, name, strlen(name));
+	if (i == NCKEYS) {
+		inifile_fail(ini, line, "unknown key '%s' in [class \"%s\"]", esc, c->name);
+		return -1;
+	}
+	if (l->cls_seen[i] != 0) {
+		inifile_fail(ini, line, "[class \"%s\"] %s is already set at line %u", c->name,
+		    ckeys[i].name, l->cls_seen[i]);
+		return -1;
+	}
+	snprintf(label, sizeof label, "[class \"%s\"] %s", c->name, ckeys[i].name);
+	if (ckeys[i].dbl) {
+		if (value_double(label, value, ckeys[i].min, ckeys[i].max, &d, msg,
+		    sizeof msg) == -1)
+			goto fail;
+		*(double *)(void *)((char *)c + ckeys[i].off) = d;
+	} else {
+		if (value_int(label, value, ckeys[i].min, ckeys[i].max, &ll, msg,
+		    sizeof msg) == -1)
+			goto fail;
+		*(uint32_t *)(void *)((char *)c + ckeys[i].off) = (uint32_t)ll;
+	}
+	l->cls_seen[i] = line;
+	return 0;
+fail:
+	inifile_fail(ini, line, "%s", msg);
+	return -1;
+}
+
 static int
 cfg_section(struct inifile *ini, void *arg, const char *s, size_t len, unsigned line)
 {
@@ -1120,6 +1240,7 @@ cfg_section(struct inifile *ini, void *arg, const char *s, size_t len, unsigned 
 
 	if (policy_close(ini, l) == -1)
 		return -1;
+	l->cls_open = 0;
 	if ((sec = find_section(s, len, msg, sizeof msg)) == NULL) {
 		inifile_fail(ini, line, "%s", msg);
 		return -1;
@@ -1128,6 +1249,8 @@ cfg_section(struct inifile *ini, void *arg, const char *s, size_t len, unsigned 
 		l->risk_line = line;
 	if (strcmp(sec->name, "policy") == 0)
 		return policy_open(ini, l, s, len, line);
+	if (strcmp(sec->name, "class") == 0)
+		return class_open(ini, l, s, len, line);
 	return 0;
 }
 
@@ -1146,6 +1269,8 @@ cfg_key(struct inifile *ini, void *arg, const char *section, const char *name,
 	 * inih's copy of its header may be cut at 50 characters, a long NAME's is */
 	if (l->pol.open)
 		return policy_key(ini, l, name, value, line);
+	if (l->cls_open)
+		return class_key(ini, l, name, value, line);
 	text_escape(esc, sizeof esc, name, strlen(name));
 	if (section[0] == '\0') {
 		inifile_fail(ini, line, "key '%s' outside any section", esc);
@@ -1155,8 +1280,8 @@ cfg_key(struct inifile *ini, void *arg, const char *section, const char *name,
 		inifile_fail(ini, line, "%s", msg);
 		return -1;
 	}
-	if (strcmp(sec->name, "policy") == 0) {
-		inifile_fail(ini, line, "key '%s' outside an open [policy] section", esc);
+	if (strcmp(sec->name, "policy") == 0 || strcmp(sec->name, "class") == 0) {
+		inifile_fail(ini, line, "key '%s' outside an open [%s] section", esc, sec->name);
 		return -1;
 	}
 	text_escape(sesc, sizeof sesc, section, strlen(section));

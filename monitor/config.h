@@ -22,6 +22,8 @@ struct rw_config {
 	char *lists;		/* path to dnsbl.conf ("" = none) */
 	char *interface;	/* capture interface ("" = none) */
 	char *nameserver;	/* "IP[:PORT][,...]", "" = the system's */
+	long dns_max_ttl;	/* seconds an answer's TTL is cut to */
+	long dns_max_negative_ttl; /* seconds an NXDOMAIN's TTL is cut to */
 	char *state_dir;
 	char *socket;
 	int socket_mode;	/* octal in the file (0660); only 0600, 0660 allowed */

@@ -124,7 +124,8 @@ arena_strdup(struct customers *c, const char *s)
 static uint64_t
 hash_id(const char *s)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;	/* FNV-1a, then a final mix */
+	/* FNV-1a from the process's secret, then a final mix */
+	uint64_t h = 0xcbf29ce484222325ULL ^ addr_hash_key;
 
 	for (; *s != '\0'; s++)
 		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
@@ -373,6 +374,14 @@ add_customer(struct customers *c, struct csv *r, char *err, size_t errlen)
 		text_escape(esc, sizeof esc, id, strlen(id));
 		snprintf(err, errlen, "%s:%u: id '%s' holds control characters or bad UTF-8",
 		    r->path, r->recline, esc);
+		return -1;
+	}
+	/* an id names files, arguments and log lines downstream (hooks, scripts, `rangewatch
+	 * suspend ID`): "." and ".." would be paths, a leading '-' an option */
+	if (strcmp(id, ".") == 0 || strcmp(id, "..") == 0 || id[0] == '-') {
+		text_escape(esc, sizeof esc, id, strlen(id));
+		snprintf(err, errlen, "%s:%u: id '%s' is refused: '.', '..' and ids starting with "
+		    "'-' read as paths or options", r->path, r->recline, esc);
 		return -1;
 	}
 	if (ht_reserve(c) == -1)

@@ -11,7 +11,8 @@
  *
  * Why our own reader: inih r55 does not tell the handler the line number, so the file goes
  * through ini_parse_stream() one line per call and the count is ours. The reader rejects
- * NUL bytes and over-long lines (inih would silently split them; a long comment is fine),
+ * NUL bytes and over-long lines (inih would silently split them; a long comment is fine,
+ * its tail dropped as it is read), never holding more than INI_RAW_MAX bytes of a line,
  * strips a UTF-8 BOM and leading blanks (so inih never joins indented lines into multi-line
  * values) and hands every `[section]` header to the caller itself, so a bad section is
  * reported on its own line even when it holds no key.
@@ -28,13 +29,18 @@
 
 #include <ini.h>
 
+#include "text.h"
+
+/* Bytes of one line held at most (BOM, blanks, the line, CR): past it the line is refused,
+ * or dropped unread when it is a comment, so a multi-GB line costs no more memory. */
+#define INI_RAW_MAX	4096
+
 struct inifile {
 	const struct inifile_ops *ops;
 	void *arg;
 	const char *path;
 	FILE *f;
-	char *line;
-	size_t linecap;
+	char line[INI_RAW_MAX];
 	unsigned lineno;
 	char *err;
 	size_t errlen;
@@ -65,10 +71,11 @@ read_line(char *str, int num, void *stream)
 	char *s, *end;
 	ssize_t n;
 	size_t len;
+	int more;
 
 	if (ini->failed)
 		return NULL;
-	n = getline(&ini->line, &ini->linecap, ini->f);
+	n = text_read_line(ini->f, ini->line, sizeof ini->line, &more);
 	if (n == -1) {
 		if (ferror(ini->f)) {
 			ini->lineno++;
@@ -83,6 +90,22 @@ read_line(char *str, int num, void *stream)
 		return NULL;
 	}
 	len = (size_t)n;
+	if (more) {
+		/* over INI_RAW_MAX: only a comment may go on, and its tail is not kept */
+		s = ini->line;
+		if (ini->lineno == 1 && strncmp(s, "\xef\xbb\xbf", 3) == 0)
+			s += 3;
+		s += strspn(s, " \t\v\f\r");
+		if ((*s != ';' && *s != '#') || num < 2) {
+			inifile_fail(ini, ini->lineno, "line longer than %d characters (%s)",
+			    num - 1, ini->ops->long_hint);
+			return NULL;
+		}
+		if (text_skip_line(ini->f)) {
+			inifile_fail(ini, ini->lineno, "NUL byte");
+			return NULL;
+		}
+	}
 	while (len > 0 && (ini->line[len - 1] == '\n' || ini->line[len - 1] == '\r'))
 		len--;
 	ini->line[len] = '\0';
@@ -173,7 +196,6 @@ inifile_parse(const char *path, const struct inifile_ops *ops, void *arg, char *
 out:
 	if (ini.f != NULL)
 		fclose(ini.f);
-	free(ini.line);
 	return ret;
 }
 

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "chunk.h"
 #include "hidx.h"
 
@@ -103,7 +104,7 @@ arena_dup(struct listings *l, const char *str)
 static uint32_t
 str_hash(const char *str, uint64_t seed)
 {
-	uint64_t h = 0xcbf29ce484222325ULL ^ seed;
+	uint64_t h = 0xcbf29ce484222325ULL ^ seed ^ addr_hash_key;
 
 	for (; *str != '\0'; str++)
 		h = (h ^ (uint8_t)*str) * 0x100000001b3ULL;

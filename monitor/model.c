@@ -576,6 +576,51 @@ save_state(void *arg, const struct rw_addr *ip, const void *state, size_t len)
 		log_warnx("model: %s", err);
 }
 
+/* Hands one sender's minute to the risk engine: its cumulative counters (less what a
+ * reloaded engine starts from), or, for an IPv6 address that the engine tracks under its
+ * /64 with the other addresses there, the minute's increase. */
+static int
+observe(struct model *m, const struct traffic_ip *ip, struct snap *s,
+    const struct store_traffic *row, uint64_t dst, size_t i, int64_t now)
+{
+	struct risk_counters rc, zero;
+	uint32_t dip, drange, d5 = d32(ip->replies_5xx, s->r5), d5adj;
+
+	report_lists(m, ip, s, now, &dip, &drange);
+	d5adj = d5 - (drange < d5 ? drange : d5);
+	s->citedip += dip;
+	s->r5adj += d5adj;
+	if (!addr_is_v4(&ip->addr) && m->rc.v6_plen < 128) {
+		rc.connections = row->sessions;
+		rc.rcpt = row->rcpt_to;
+		rc.replies_5xx = d5adj;
+		rc.cited = dip;
+		rc.distinct_dst = row->new_dst;
+		s->observed = 1;
+		return risk_observe_add(m->risk, &ip->addr, &rc, now);
+	}
+	rc.connections = ip->sessions;
+	rc.rcpt = ip->rcpt_to;
+	rc.replies_5xx = s->r5adj;
+	rc.cited = s->citedip;
+	rc.distinct_dst = dst;
+	if (i < m->nbase) {
+		rc.connections -= m->base[i].conn;
+		rc.rcpt -= m->base[i].rcpt;
+		rc.replies_5xx -= m->base[i].r5;
+		rc.cited -= m->base[i].cited;
+		rc.distinct_dst -= m->base[i].dst;
+	}
+	if (!s->observed) {
+		/* the engine takes an IP's first snapshot as its starting point; ours start at
+		 * zero, so that is the first one it gets */
+		memset(&zero, 0, sizeof zero);
+		(void)risk_observe(m->risk, &ip->addr, &zero, now);
+		s->observed = 1;
+	}
+	return risk_observe(m->risk, &ip->addr, &rc, now);
+}
+
 /* Turns the counters' increase since the last minute into rows, observations and customer
  * figures. Returns -1 when the store refused (the snapshots then stay, so the next minute
  * carries the increase). */
@@ -599,7 +644,6 @@ account(struct model *m, int64_t ts, int64_t now)
 		struct traffic_ip *ip = traffic_at(t, i);
 		struct snap *s = &m->snap[i];
 		struct store_traffic row;
-		struct risk_counters rc;
 		uint32_t cited = cited_of(t, ip);
 		uint64_t dst = distinct_count(&ip->dst);
 
@@ -628,34 +672,7 @@ account(struct model *m, int64_t ts, int64_t now)
 			log_warnx("model: %s", err);
 			return -1;
 		}
-		{
-			uint32_t dip, drange, d5 = d32(ip->replies_5xx, s->r5);
-
-			report_lists(m, ip, s, now, &dip, &drange);
-			s->citedip += dip;
-			s->r5adj += d5 - (drange < d5 ? drange : d5);
-		}
-		rc.connections = ip->sessions;
-		rc.rcpt = ip->rcpt_to;
-		rc.replies_5xx = s->r5adj;
-		rc.cited = s->citedip;
-		rc.distinct_dst = dst;
-		if (i < m->nbase) {
-			rc.connections -= m->base[i].conn;
-			rc.rcpt -= m->base[i].rcpt;
-			rc.replies_5xx -= m->base[i].r5;
-			rc.cited -= m->base[i].cited;
-			rc.distinct_dst -= m->base[i].dst;
-		}
-		if (!s->observed) {
-			/* the engine takes an IP's first snapshot as its starting point; ours
-			 * start at zero, so that is the first one it gets */
-			struct risk_counters zero = { 0 };
-
-			(void)risk_observe(m->risk, &ip->addr, &zero, now);
-			s->observed = 1;
-		}
-		if (risk_observe(m->risk, &ip->addr, &rc, now) == -1)
+		if (observe(m, ip, s, &row, dst, i, now) == -1)
 			note_full(m);	/* counted by risk */
 		if (ip->customer >= 0 && (size_t)ip->customer < m->ncust)
 			cust_add(&m->cust[ip->customer], hour, row.sessions, row.rcpt_to,

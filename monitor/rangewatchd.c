@@ -40,6 +40,7 @@
 #include "prefixes.h"
 #include "prober.h"
 #include "replay.h"
+#include "report.h"
 #include "smtp.h"
 #include "store.h"
 #include "text.h"
@@ -491,19 +492,19 @@ on_flag(void *arg, long c, enum risk_level level, enum risk_level previous, int6
 	struct rwd *d = arg;
 	const struct customer *cu = customers_get(d->f.customers, (size_t)c);
 	char err[256], line[512];
-	json_t *detail;
+	struct report *r;
 
-	if (d->alert == NULL || d->views == NULL || d->actions == NULL)
+	if (d->alert == NULL || d->actions == NULL)
 		return;
-	if ((detail = views_customer_detail(d->views, c)) == NULL) {
+	if ((r = report_new(d->model, c, previous, REPORT_ADDRESSES)) == NULL) {
 		log_warnx("ALERT LOST: customer %s: out of memory", cu->id);
 		return;
 	}
-	actions_flag(d->actions, c, level, event, detail, line, sizeof line);
-	if (alert_flag(d->alert, detail, risk_level_name(previous), line[0] ? line : NULL,
-	    model_now(d->model), err, sizeof err) == -1)
+	actions_flag(d->actions, c, level, event, r, line, sizeof line);
+	if (alert_flag(d->alert, r, line[0] ? line : NULL, model_now(d->model), err,
+	    sizeof err) == -1)
 		log_warnx("ALERT LOST: customer %s: %s", cu->id, err);
-	json_decref(detail);
+	report_free(r);
 }
 
 static void
@@ -526,10 +527,10 @@ reflag(struct rwd *d, int redo_only)
 	const struct customer *cu;
 	struct model_customer mc;
 	char err[256], line[512];
-	json_t *detail;
+	struct report *r;
 	int64_t event;
 
-	for (i = 0; i < n && d->views != NULL; i++) {
+	for (i = 0; i < n; i++) {
 		cu = customers_get(d->f.customers, i);
 		/* the hook's level is warn or act: nobody below warn is due anything */
 		if ((redo_only && !actions_redo(d->actions, cu->id)) ||
@@ -539,15 +540,15 @@ reflag(struct rwd *d, int redo_only)
 		if (store_flag_history(d->store, cu->id, 0, 1, last_event, &event, err,
 		    sizeof err) == -1)
 			log_warnx("%s: customer %s: its last level change: %s", when, cu->id, err);
-		if ((detail = views_customer_detail(d->views, (long)i)) == NULL) {
+		if ((r = report_new(d->model, (long)i, mc.level, REPORT_ADDRESSES)) == NULL) {
 			log_warnx("%s: customer %s: out of memory", when, cu->id);
 			continue;
 		}
-		actions_flag(d->actions, (long)i, mc.level, event, detail, line, sizeof line);
+		actions_flag(d->actions, (long)i, mc.level, event, r, line, sizeof line);
 		if (line[0] != '\0')
 			log_info("%s: customer %s at %s: %s", when, cu->id, risk_level_name(mc.level),
 			    line);
-		json_decref(detail);
+		report_free(r);
 	}
 }
 
@@ -659,6 +660,7 @@ status_of(void *arg, json_t *o)
 	    (json_int_t)cs.ifdrop, "replay", rep));
 	/* the capture's bounds ([capture] max_flows, max_ips): what went past them */
 	cap = json_object_get(o, "capture");
+	json_object_set_new(cap, "unsolicited", json_integer((json_int_t)n.unsolicited));
 	json_object_set_new(cap, "connections_active", json_integer((json_int_t)fs.active));
 	json_object_set_new(cap, "connections_untracked", json_integer((json_int_t)fs.dropped));
 	json_object_set_new(cap, "sources_untracked", json_integer((json_int_t)traffic_dropped(
@@ -719,11 +721,12 @@ act_of(void *arg, const char *action, long c, const char *reason, const char *ac
     int64_t audit_id, char *outcome, size_t len)
 {
 	struct rwd *d = arg;
-	json_t *detail = views_customer_detail(d->views, c);
+	struct report *r = report_new(d->model, c, RISK_NONE, REPORT_ADDRESSES);
 	int rc;
 
-	rc = actions_manual(d->actions, action, c, reason, actor, audit_id, detail, outcome, len);
-	json_decref(detail);
+	/* out of memory: the hook runs without its evidence ("{}") rather than not at all */
+	rc = actions_manual(d->actions, action, c, reason, actor, audit_id, r, outcome, len);
+	report_free(r);
 	return rc;
 }
 
@@ -738,6 +741,8 @@ start_prober(struct rwd *d, char *err, size_t errlen)
 		return 0;
 	memset(&dopts, 0, sizeof dopts);
 	dopts.nameservers = d->f.cfg->nameserver;
+	dopts.max_ttl = (uint32_t)d->f.cfg->dns_max_ttl;
+	dopts.max_neg_ttl = (uint32_t)d->f.cfg->dns_max_negative_ttl;
 	d->prober = prober_new(d->loop, &dopts, d->f.lists, d->f.space, d->listings, err,
 	    errlen);
 	if (d->prober == NULL)
@@ -823,19 +828,67 @@ on_hup(void *arg)
 
 /* ------------------------------------------------------------------ start and stop */
 
+/* 1 when user pw may write into dir (owner, group or other write bit that applies). */
 static int
-write_pidfile(const struct rwd *d)
+writable_by(const struct stat *dir, const struct passwd *pw)
 {
-	FILE *f;
+	if (dir->st_uid == pw->pw_uid)
+		return (dir->st_mode & S_IWUSR) != 0;
+	if (dir->st_gid == pw->pw_gid)
+		return (dir->st_mode & S_IWGRP) != 0;
+	return (dir->st_mode & S_IWOTH) != 0;
+}
 
-	if (d->f.cfg->pidfile[0] == '\0')
+/* Written as root, before the drop: never through a symbolic link (O_NOFOLLOW), only into
+ * a regular file of one link, so that whoever could put something at that path cannot make
+ * root write elsewhere. A folder the daemon's user pw may write into is warned about: that
+ * user could replace the file and name another process in it. */
+static int
+write_pidfile(const struct rwd *d, const struct passwd *pw)
+{
+	const char *path = d->f.cfg->pidfile;
+	char *copy = NULL, line[32];
+	struct stat sb;
+	int fd = -1, rc = -1, n;
+
+	if (path[0] == '\0')
 		return 0;
-	if ((f = fopen(d->f.cfg->pidfile, "we")) == NULL) {
-		log_warn("pidfile %s", d->f.cfg->pidfile);
+	if (pw != NULL && (copy = strdup(path)) != NULL && stat(dirname(copy), &sb) == 0 &&
+	    writable_by(&sb, pw))
+		log_warnx("pidfile %s: its folder is writable by user %s, who could replace the "
+		    "file and name another process in it (make the folder root's, as systemd's "
+		    "RuntimeDirectory does)", path, pw->pw_name);
+	free(copy);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
+	    0644)) == -1) {
+		if (errno == ELOOP)
+			log_warnx("pidfile %s is a symbolic link: not followed, no pidfile written",
+			    path);
+		else
+			log_warn("pidfile %s", path);
 		return -1;
 	}
-	fprintf(f, "%ld\n", (long)getpid());
-	return fclose(f) == 0 ? 0 : -1;
+	if (fstat(fd, &sb) == -1) {
+		log_warn("pidfile %s", path);
+		goto out;
+	}
+	if (!S_ISREG(sb.st_mode) || sb.st_nlink != 1) {
+		log_warnx("pidfile %s is not a regular file of one link: left alone, no pidfile "
+		    "written", path);
+		goto out;
+	}
+	n = snprintf(line, sizeof line, "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == -1 || write(fd, line, (size_t)n) != n) {
+		log_warn("pidfile %s", path);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (close(fd) == -1 && rc == 0) {
+		log_warn("pidfile %s", path);
+		rc = -1;
+	}
+	return rc;
 }
 
 static void
@@ -879,6 +932,9 @@ main(int argc, char **argv)
 		}
 	}
 	log_init("rangewatchd", 1, 0);
+	/* before the first table: every hash table keys on it */
+	if (addr_hash_init(err, sizeof err) == -1)
+		fatalx("%s", err);
 	if (load_files(d.cfgpath, &d.f, err, sizeof err) == -1) {
 		log_warnx("%s", err);
 		goto out;
@@ -926,7 +982,7 @@ main(int argc, char **argv)
 		log_init("rangewatchd", 0, 0);
 	}
 	/* still as root: the pidfile's folder may be root's (systemd's RuntimeDirectory) */
-	pidfile = write_pidfile(&d) == 0 && d.f.cfg->pidfile[0];
+	pidfile = write_pidfile(&d, pw) == 0 && d.f.cfg->pidfile[0];
 	/* the hook runner keeps root only to run the one hook as [hook] user: forked now,
 	 * after daemon() (it must be our child) and before the drop */
 	if (d.f.cfg->hook_path[0] && (d.hook = hook_runner_start(d.f.cfg->hook_path,

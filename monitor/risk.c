@@ -27,10 +27,10 @@
  *  69 mean f32 bits    73 peak f32 bits     77 hours u16        79 seen u8
  *  80 last_active i64  88 woke_at i64       96 engine t0 i64
  * 104 mxmean f32      108 mxpeak f32       112 rjmean f32      116 spam f32
- * 120 spam_last i64   128 end
+ * 120 spam_last i64   128 rmean f32        132 rpeak f32       136 end
  * Version 1 is the first 104 bytes: it is still read (the new baselines start at 0). */
 #define STATE_VERSION	2
-#define STATE_LEN	128
+#define STATE_LEN	136
 #define STATE_V1_LEN	104
 _Static_assert(STATE_LEN <= RISK_STATE_MAX, "the state outgrew RISK_STATE_MAX");
 
@@ -225,7 +225,9 @@ risk_config_init(struct risk_config *c)
 	c->cited_share = 0.01;
 	c->provisional_for = 2 * 3600;
 	c->horizon = 6 * 3600;
-	c->main_share = 1.0 / 3;
+	c->main_share = 0.33;
+	c->v6_plen = 64;
+	c->idle_forget = 30 * 86400;
 	c->npolicies = risk_default_policies(c->policy, RISK_MAX_POLICIES);
 }
 
@@ -237,6 +239,20 @@ risk_config_check(const struct risk_config *c, char *err, size_t errlen)
 	if (c->max_ips == 0 || c->max_ips >= NONE) {
 		snprintf(err, errlen, "max_ips must be 1..%u", NONE - 1);
 		return -1;
+	}
+	if (c->nclasses > RISK_MAX_CLASSES) {
+		snprintf(err, errlen, "at most %d classes", RISK_MAX_CLASSES);
+		return -1;
+	}
+	for (i = 0; i < c->nclasses; i++) {
+		const struct risk_class *k = &c->cls[i];
+		double weak = k->reject_ratio_weak ? k->reject_ratio_weak : c->reject_ratio_weak;
+		double strong = k->reject_ratio ? k->reject_ratio : c->reject_ratio;
+		if (k->name[0] == '\0' || weak > strong) {
+			snprintf(err, errlen, "class %zu (%.64s): needs a name, and reject_ratio_weak "
+			    "(%g) <= reject_ratio (%g)", i, k->name, weak, strong);
+			return -1;
+		}
 	}
 	if (c->npolicies > RISK_MAX_POLICIES) {
 		snprintf(err, errlen, "at most %d policies", RISK_MAX_POLICIES);
@@ -253,6 +269,14 @@ risk_config_check(const struct risk_config *c, char *err, size_t errlen)
 	if (!(c->reject_ratio_weak > 0 && c->reject_ratio_weak <= c->reject_ratio &&
 	    c->reject_ratio <= 1)) {
 		snprintf(err, errlen, "reject_ratio_weak must be > 0 and <= reject_ratio <= 1");
+		return -1;
+	}
+	if (c->idle_forget < 3600) {
+		snprintf(err, errlen, "idle_forget must be at least 1h");
+		return -1;
+	}
+	if (c->v6_plen < 32 || c->v6_plen > 128) {
+		snprintf(err, errlen, "ipv6_prefix must be 32..128");
 		return -1;
 	}
 	if (!(c->cited_share >= 0 && c->cited_share <= 1)) {
@@ -360,6 +384,7 @@ risk_free(struct risk *r)
 	}
 	risk_free_results(r);
 	free(r->ip);
+	free(r->freeids);
 	free(r->dirty);
 	free(r->nb);
 	free(r->esc);
@@ -416,15 +441,42 @@ nb_get(struct risk *r, int scope, const struct rw_cidr *c, uint32_t asn, int cre
 	return (uint32_t)r->nnb++;
 }
 
+/* The key an address is tracked under: itself, or for IPv6 its /v6_plen (a sender that
+ * rotates addresses inside its /64 is one sender; a /64 is what one customer holds). */
+static struct rw_addr
+ip_key(const struct risk *r, const struct rw_addr *a)
+{
+	struct rw_addr k = *a;
+
+	if (r->cfg.v6_plen < 128 && !addr_is_v4(a))
+		addr_mask(&k, r->cfg.v6_plen);
+	return k;
+}
+
 uint32_t
 risk_ip_find(const struct risk *r, const struct rw_addr *a)
 {
-	uint32_t h = addr_hash(a, 0x1234u), pos = h & r->ipidx.mask, id;
+	struct rw_addr k = ip_key(r, a);
+	uint32_t h = addr_hash(&k, 0x1234u), pos = h & r->ipidx.mask, id;
 
 	while ((id = hidx_next(&r->ipidx, h, &pos)) != HIDX_NONE)
-		if (memcmp(&r->ip[id].addr, a, sizeof *a) == 0)
+		if (memcmp(&r->ip[id].addr, &k, sizeof k) == 0)
 			return id;
 	return NONE;
+}
+
+/* The class of customer c: its first tag that names one. */
+static uint8_t
+class_of(const struct risk *r, long c)
+{
+	const struct customer *cu = c >= 0 && r->cus ? customers_get(r->cus, (size_t)c) : NULL;
+	size_t t, k;
+
+	for (t = 0; cu != NULL && t < cu->ntags; t++)
+		for (k = 0; k < r->cfg.nclasses; k++)
+			if (strcmp(cu->tags[t], r->cfg.cls[k].name) == 0)
+				return (uint8_t)k;
+	return NOCLASS;
 }
 
 static void
@@ -434,11 +486,14 @@ resolve_ip(struct risk *r, struct iprec *ip)
 	uint32_t asn;
 
 	ip->customer = -1;
+	ip->cls = NOCLASS;
 	ip->nb_range = ip->nb_asn = NONE;
 	if (r->pfx == NULL)
 		return;
-	if (r->cus != NULL)
+	if (r->cus != NULL) {
 		ip->customer = (int32_t)customers_lookup(r->cus, &ip->addr);
+		ip->cls = class_of(r, ip->customer);
+	}
 	asn = prefixes_asn(r->pfx, &ip->addr);
 	if (asn == 0)
 		return;		/* not ours: no neighbourhood */
@@ -447,27 +502,106 @@ resolve_ip(struct risk *r, struct iprec *ip)
 	ip->nb_asn = nb_get(r, RISK_SCOPE_ASN, NULL, asn, 1);
 }
 
+/* Forgets record id: its listings, its index entry; the id waits for a new IP. */
+void
+risk_ip_forget(struct risk *r, uint32_t id)
+{
+	struct iprec *ip = &r->ip[id];
+	struct lrec *l, *n;
+
+	for (l = ip->lst; l != NULL; l = n) {
+		n = l->next;
+		free(l);
+	}
+	hidx_remove(&r->ipidx, addr_hash(&ip->addr, 0x1234u), id);
+	/* a pending dirty mark stays with the id (export skips a free record) */
+	ip->flags = (uint8_t)(F_FREE | (ip->flags & F_DIRTY));
+	ip->lst = NULL;
+	ip->rules = 0;
+	r->freeids[r->nfree++] = id;	/* nfree <= nip <= capfree */
+	r->ip_evicted++;
+}
+
+static uint32_t
+rnd(struct risk *r)
+{
+	uint32_t x = r->rng ? r->rng : 0x9e3779b9u;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	return r->rng = x;
+}
+
+/* Makes room at max_ips: of a few random samples of 16, the IP idle longest that has
+ * nothing against it (no listing or report, no rule, no strong evidence) goes: an
+ * approximation of least recently active in constant work, as Redis evicts keys. A flood
+ * of new addresses then pushes out only its own idle ones, never a customer's suspect nor
+ * a listed IP. -1: none. */
+static int
+evict(struct risk *r)
+{
+	uint32_t best = NONE, k, id;
+	int64_t bt = INT64_MAX;
+	int round;
+
+	for (round = 0; round < 4 && best == NONE; round++)
+		for (k = 0; k < 16; k++) {
+			const struct iprec *ip;
+			id = rnd(r) % (uint32_t)r->nip;
+			ip = &r->ip[id];
+			/* kept: listed or reported, strong evidence, a customer's suspect (an
+			 * unassigned one sending is weak evidence a flood can forge) */
+			if ((ip->flags & (F_FREE | F_STRONG)) || ip->lst != NULL ||
+			    (ip->rules && ip->customer >= 0))
+				continue;
+			if (ip->last_active < bt) {
+				bt = ip->last_active;
+				best = id;
+			}
+		}
+	if (best == NONE)
+		return -1;
+	risk_ip_forget(r, best);
+	return 0;
+}
+
 static uint32_t
 ip_get(struct risk *r, const struct rw_addr *a)
 {
 	uint32_t id = risk_ip_find(r, a);
+	struct rw_addr k = ip_key(r, a);
 	struct iprec *ip;
+	uint8_t keep;
 
 	if (id != NONE)
 		return id;
-	if (r->nip >= r->cfg.max_ips) {
+	a = &k;
+	if (r->nip - r->nfree >= r->cfg.max_ips && (r->nip == 0 || evict(r) == -1)) {
 		r->ip_refused++;
 		return NONE;
 	}
-	if (risk_grow(&r->ip, &r->capip, r->nip + 1, sizeof *r->ip) == -1 ||
-	    risk_grow(&r->dirty, &r->capdirty, r->nip + 1, sizeof *r->dirty) == -1 ||
-	    hidx_insert(&r->ipidx, addr_hash(a, 0x1234u), (uint32_t)r->nip) == -1)
-		return NONE;
-	ip = &r->ip[r->nip];
+	if (r->nfree > 0) {
+		id = r->freeids[r->nfree - 1];
+		if (hidx_insert(&r->ipidx, addr_hash(a, 0x1234u), id) == -1)
+			return NONE;
+		r->nfree--;
+		keep = r->ip[id].flags & F_DIRTY;	/* still in r->dirty[] */
+	} else {
+		if (risk_grow(&r->ip, &r->capip, r->nip + 1, sizeof *r->ip) == -1 ||
+		    risk_grow(&r->dirty, &r->capdirty, r->nip + 1, sizeof *r->dirty) == -1 ||
+		    risk_grow(&r->freeids, &r->capfree, r->nip + 1, sizeof *r->freeids) == -1 ||
+		    hidx_insert(&r->ipidx, addr_hash(a, 0x1234u), (uint32_t)r->nip) == -1)
+			return NONE;
+		id = (uint32_t)r->nip++;
+		keep = 0;
+	}
+	ip = &r->ip[id];
 	memset(ip, 0, sizeof *ip);
+	ip->flags = keep;
 	ip->addr = *a;
 	resolve_ip(r, ip);
-	return (uint32_t)r->nip++;
+	return id;
 }
 
 static int
@@ -560,7 +694,8 @@ risk_set_space(struct risk *r, const struct prefixes *p, const struct customers 
 	}
 resolve:
 	for (i = 0; i < r->nip; i++)
-		resolve_ip(r, &r->ip[i]);
+		if (!(r->ip[i].flags & F_FREE))
+			resolve_ip(r, &r->ip[i]);
 	return 0;
 oom:
 	free(v);
@@ -570,12 +705,27 @@ oom:
 
 /* ------------------------------------------------------------- traffic */
 
+/* One finished hour x into a baseline (mean, usual peak). An hour the rate rule would call
+ * a spike (far over both) does not become the usual peak, nor one under strong evidence:
+ * a spam run must not teach the baseline that it is normal. Any other hour refreshes the
+ * peak, so a newsletter's daily peak stays its usual one, week after week. */
+static void
+learn(const struct risk *r, float *mean, float *peak, double x, double a, double dk,
+    int based, int strong)
+{
+	int spike = strong || (based && x >= r->cfg.rate_min &&
+	    x >= r->cfg.rate_factor * *mean && x >= r->cfg.peak_factor * *peak);
+
+	*mean = (float)(*mean + a * (x - *mean));
+	*peak = (float)(spike ? *peak * dk : fmax(*peak * dk, x));
+}
+
 static void
 roll(struct risk *r, struct iprec *ip, uint32_t h)
 {
 	const double dk = pow(0.5, 1.0 / 168);
 	uint32_t gap = h - ip->hour, k;
-	double x = ip->cur[C_CONN], mx = ip->cur[C_MX];
+	double x = ip->cur[C_CONN], mx = ip->cur[C_MX], rx = ip->cur[C_RCPT];
 	/* a plain mean over the first week, then an EWMA with one week of memory: the
 	 * usual bias correction, so a young IP's baseline is not dragged toward 0 */
 	double a = ip->hours < 168 ? 1.0 / (ip->hours + 1) : 1.0 / 168;
@@ -584,16 +734,14 @@ roll(struct risk *r, struct iprec *ip, uint32_t h)
 		ip->mean = (float)x;
 		ip->peak = (float)x;
 		ip->mxmean = ip->mxpeak = (float)mx;
+		ip->rmean = ip->rpeak = (float)rx;
 	} else {
-		/* a suspect hour does not become the usual peak, nor one under strong
-		 * evidence (a spam run must not teach the baseline that it is normal) */
-		int spike = (ip->hours >= r->cfg.baseline_hours &&
-		    x >= r->cfg.rate_factor * ip->mean && x >= r->cfg.rate_min) ||
-		    (ip->rules & RISK_R_STRONG);
-		ip->mean = (float)(ip->mean + a * (x - ip->mean));
-		ip->mxmean = (float)(ip->mxmean + a * (mx - ip->mxmean));
-		ip->peak = (float)(spike ? ip->peak * dk : fmax(ip->peak * dk, x));
-		ip->mxpeak = (float)(spike ? ip->mxpeak * dk : fmax(ip->mxpeak * dk, mx));
+		int based = ip->hours >= r->cfg.baseline_hours;
+		int strong = (ip->rules & RISK_R_STRONG) != 0;
+
+		learn(r, &ip->mean, &ip->peak, x, a, dk, based, strong);
+		learn(r, &ip->mxmean, &ip->mxpeak, mx, a, dk, based, strong);
+		learn(r, &ip->rmean, &ip->rpeak, rx, a, dk, based, strong);
 	}
 	/* the usual share of recipients rejected, from hours with enough recipients to
 	 * say (a dead-address-laden mailing list has its own, and is judged against it) */
@@ -612,6 +760,9 @@ roll(struct risk *r, struct iprec *ip, uint32_t h)
 			ip->mean = (float)(ip->mean * pow(1 - 1.0 / 168, g));
 		ip->mxmean = (float)(ip->mxmean * (ip->hours < 168 ? ip->hours / (ip->hours + g) :
 		    pow(1 - 1.0 / 168, g)));
+		ip->rmean = (float)(ip->rmean * (ip->hours < 168 ? ip->hours / (ip->hours + g) :
+		    pow(1 - 1.0 / 168, g)));
+		ip->rpeak = (float)(ip->rpeak * pow(dk, g));
 		ip->peak = (float)(ip->peak * pow(dk, g));
 		ip->mxpeak = (float)(ip->mxpeak * pow(dk, g));
 		ip->hours = (uint16_t)(ip->hours + g > UINT16_MAX ? UINT16_MAX : ip->hours + g);
@@ -662,6 +813,13 @@ risk_observe(struct risk *r, const struct rw_addr *a, const struct risk_counters
 		ip->seen = 1;
 		ip->last = *cnt;
 		ip->hour = h;
+		/* An IP first seen once the engine has watched the space for a baseline's
+		 * worth of hours was silent all that time: that is its history (zero), and a
+		 * burst from it is a rate far over its own, not volume with no history. Before
+		 * that (the learning period after the first start) nothing is known of it. */
+		if (r->t0 != 0 && now - r->t0 >= (int64_t)r->cfg.baseline_hours * HOUR)
+			ip->hours = (uint16_t)(r->cfg.baseline_hours > UINT16_MAX ? UINT16_MAX :
+			    r->cfg.baseline_hours);
 		mark_dirty(r, id);
 		return 0;
 	}
@@ -692,6 +850,32 @@ risk_observe(struct risk *r, const struct rw_addr *a, const struct risk_counters
 		ip->last_active = now;
 	}
 	return 0;
+}
+
+int
+risk_observe_add(struct risk *r, const struct rw_addr *a, const struct risk_counters *d,
+    int64_t now)
+{
+	uint32_t id = ip_get(r, a);
+	struct risk_counters c, zero;
+	struct iprec *ip;
+
+	if (id == NONE)
+		return -1;
+	ip = &r->ip[id];
+	memset(&zero, 0, sizeof zero);
+	if (!ip->seen && risk_observe(r, a, &zero, now) == -1)
+		return -1;
+	/* a restored key's stored snapshot is stale: the deltas are all there is */
+	c = (ip->flags & F_RESTORED) ? zero : ip->last;
+	c.connections = c.connections + d->connections < c.connections ? UINT32_MAX :
+	    c.connections + d->connections;
+	c.rcpt = c.rcpt + d->rcpt < c.rcpt ? UINT32_MAX : c.rcpt + d->rcpt;
+	c.replies_5xx = c.replies_5xx + d->replies_5xx < c.replies_5xx ? UINT32_MAX :
+	    c.replies_5xx + d->replies_5xx;
+	c.cited = c.cited + d->cited < c.cited ? UINT32_MAX : c.cited + d->cited;
+	c.distinct_dst += d->distinct_dst;
+	return risk_observe(r, a, &c, now);
 }
 
 /* ---------------------------------------------------------- persistence */
@@ -779,7 +963,9 @@ state_write(const struct risk *r, const struct iprec *ip, uint8_t out[STATE_LEN]
 	p = putf(p, ip->mxpeak);
 	p = putf(p, ip->rjmean);
 	p = putf(p, ip->spam);
-	(void)put64(p, (uint64_t)ip->spam_last);
+	p = put64(p, (uint64_t)ip->spam_last);
+	p = putf(p, ip->rmean);
+	(void)putf(p, ip->rpeak);
 }
 
 size_t
@@ -793,6 +979,8 @@ risk_export_dirty(struct risk *r, void (*cb)(void *arg, const struct rw_addr *ip
 	for (i = 0; i < n; i++) {
 		struct iprec *ip = &r->ip[r->dirty[i]];
 		ip->flags &= (uint8_t)~F_DIRTY;
+		if (ip->flags & F_FREE)
+			continue;
 		state_write(r, ip, buf);
 		cb(arg, &ip->addr, buf, sizeof buf);
 	}
@@ -849,18 +1037,21 @@ risk_import(struct risk *r, const struct rw_addr *a, const void *state, size_t l
 		s.rjmean = getf(&p);
 		s.spam = getf(&p);
 		s.spam_last = (int64_t)get64(&p);
+		s.rmean = getf(&p);
+		s.rpeak = getf(&p);
 	}
 	/* export writes only observed IPs, with a finite, non-negative baseline */
 	if (s.seen != 1 || !isfinite(s.mean) || !isfinite(s.peak) || s.mean < 0 ||
 	    s.peak < 0 || !isfinite(s.mxmean) || !isfinite(s.mxpeak) || s.mxmean < 0 ||
 	    s.mxpeak < 0 || !(s.rjmean >= 0 && s.rjmean <= 1) || !(s.spam >= 0) ||
-	    !isfinite(s.spam)) {
+	    !isfinite(s.spam) || !(s.rmean >= 0) || !(s.rpeak >= 0) || !isfinite(s.rmean) ||
+	    !isfinite(s.rpeak)) {
 		snprintf(err, errlen, "state out of range (seen %u, mean %g, peak %g)", s.seen,
 		    (double)s.mean, (double)s.peak);
 		return -1;
 	}
 	if ((id = ip_get(r, a)) == NONE) {
-		if (r->nip >= r->cfg.max_ips)
+		if (r->nip - r->nfree >= r->cfg.max_ips)
 			snprintf(err, errlen, "IP table full (max_ips %zu)", r->cfg.max_ips);
 		else
 			snprintf(err, errlen, "out of memory");
@@ -889,6 +1080,8 @@ risk_import(struct risk *r, const struct rw_addr *a, const void *state, size_t l
 	ip->rjmean = s.rjmean;
 	ip->spam = s.spam;
 	ip->spam_last = s.spam_last;
+	ip->rmean = s.rmean;
+	ip->rpeak = s.rpeak;
 	ip->ev_rcpt = ip->ev_5xx = 0;	/* the capture counts from zero again */
 	ip->flags |= F_RESTORED;
 	if (t0 != 0 && (r->t0 == 0 || t0 < r->t0))
@@ -1184,7 +1377,13 @@ risk_rule_name(unsigned i)
 size_t
 risk_ip_count(const struct risk *r)
 {
-	return r->nip;
+	return r->nip - r->nfree;
+}
+
+uint64_t
+risk_ip_evicted(const struct risk *r)
+{
+	return r->ip_evicted;
 }
 
 uint64_t
@@ -1197,6 +1396,7 @@ size_t
 risk_bytes(const struct risk *r)
 {
 	size_t b = sizeof *r + r->capip * sizeof *r->ip + r->capdirty * sizeof *r->dirty +
+	    r->capfree * sizeof *r->freeids +
 	    r->capnb * sizeof *r->nb +
 	    hidx_bytes(&r->ipidx) + hidx_bytes(&r->nbidx) + r->capimp * sizeof *r->imp +
 	    r->capview * (sizeof *r->view + sizeof *r->vnb + 1 + sizeof *r->vorder) +

@@ -56,9 +56,24 @@ struct risk_policy {
 	double spam_per_impact;		/* recipients of spam per estimated trap hit (1000) */
 };
 
+/*
+ * A customer class: customers carrying the tag NAME (customers.csv) have their own
+ * limits, e.g. `bulk` senders a higher fan-out and volume with no history, a `relay` a
+ * higher share of bounces. 0 in a field: the [risk] value.
+ */
+#define RISK_MAX_CLASSES 8
+struct risk_class {
+	char name[RISK_NAME_MAX];	/* the tag */
+	uint32_t conn_per_hour, rcpt_per_hour, mx_per_hour, rej_5xx;
+	double rate_factor, peak_factor, reject_ratio_weak, reject_ratio;
+};
+
 /* Suspect rules and levels; risk_config_init() sets the defaults shown. */
 struct risk_config {
-	size_t max_ips;			/* IPs with history at most (1000000) */
+	size_t max_ips;			/* IPs with history at most (1000000); past it the
+					 * idlest IP with nothing against it makes room */
+	int64_t idle_forget;		/* an IP idle this long with nothing against it is
+					 * forgotten (30 d) */
 	double rate_factor;		/* rate over own mean: x (10) */
 	double peak_factor;		/* ... and over own usual peak: x (2) */
 	uint32_t rate_min;		/* ... and at least this many connections/h (50) */
@@ -77,7 +92,8 @@ struct risk_config {
 	int64_t provisional_for;	/* a provisional listing lasts this long after the last
 					 * report naming the list (2 h) */
 	int64_t horizon;		/* act when the forecast crosses within this (6 h) */
-	double main_share;		/* a main contributor adds this share (1/3) */
+	double main_share;		/* a main contributor adds this share (0.33) */
+	unsigned v6_plen;		/* IPv6 senders are tracked per /v6_plen (64) */
 	int64_t silent;			/* an IP silent this long that starts sending (30 d) */
 	int64_t woke_for;		/* stays suspect this long after waking (24 h) */
 	uint32_t woke_min;		/* connections/h that count as sending (5) */
@@ -85,6 +101,8 @@ struct risk_config {
 	int64_t rate_window;		/* new impacts over this long give the rate (24 h) */
 	struct risk_policy policy[RISK_MAX_POLICIES];
 	size_t npolicies;
+	struct risk_class cls[RISK_MAX_CLASSES];
+	size_t nclasses;
 };
 
 /* One snapshot of an IP's cumulative counters (those of struct traffic_ip). cited counts
@@ -188,8 +206,13 @@ void risk_free(struct risk *r);
 int risk_set_space(struct risk *r, const struct prefixes *p, const struct customers *c,
     char *err, size_t errlen);
 /* One snapshot of ip's cumulative counters at now (every minute or so). A counter that
- * went down is taken as reset. -1 when the IP table is full (not tracked). */
+ * went down is taken as reset. -1 when the IP table is full (not tracked). Every call
+ * that takes an IP tracks an IPv6 address under its /v6_plen. */
 int risk_observe(struct risk *r, const struct rw_addr *ip, const struct risk_counters *cnt,
+    int64_t now);
+/* The same with counter increases d instead of a cumulative snapshot: for keys that several
+ * sources add to (IPv6 addresses inside one /v6_plen). */
+int risk_observe_add(struct risk *r, const struct rw_addr *ip, const struct risk_counters *d,
     int64_t now);
 /* The state of an ip-scope listing (list name, IP): listed now or not, first seen listed,
  * last seen listed (0: never). Any ip-scope list may be given; the policies' feeds are
@@ -231,9 +254,13 @@ int risk_ip_suspect(const struct risk *r, const struct rw_addr *ip, unsigned *ru
 const char *risk_rule_name(unsigned i);
 /* IPs with history, and bytes held by the engine. */
 size_t risk_ip_count(const struct risk *r);
-/* Observations and listings turned away because the IP table was at max_ips (a new IP
- * each; an IP past the bound is counted every time it comes back). */
+/* Observations and listings turned away because the IP table was at max_ips and no IP
+ * could be forgotten (a new IP each; an IP past the bound is counted every time it comes
+ * back). */
 uint64_t risk_ip_refused(const struct risk *r);
+/* IPs forgotten: idle past idle_forget, or the idlest of a sample to make room at
+ * max_ips (never one with a listing, a report or a suspect rule). */
+uint64_t risk_ip_evicted(const struct risk *r);
 size_t risk_bytes(const struct risk *r);
 const char *risk_level_name(enum risk_level l);
 

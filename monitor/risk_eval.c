@@ -160,6 +160,14 @@ forget_listings(struct risk *r, struct iprec *ip, int64_t now, int64_t maxwin)
 	return listed;
 }
 
+/* How long ip has been idle at now (an IP that never completed a session: since its
+ * first snapshot's hour). */
+static int64_t
+idle_for(const struct iprec *ip, int64_t now)
+{
+	return now - (ip->last_active ? ip->last_active : (int64_t)ip->hour * HOUR);
+}
+
 static int
 score_ips(struct risk *r, int64_t now, struct cand **cand, size_t *ncand, size_t *capcand)
 {
@@ -171,8 +179,15 @@ score_ips(struct risk *r, int64_t now, struct cand **cand, size_t *ncand, size_t
 			maxwin = r->cfg.policy[i].window;
 	for (i = 0; i < r->nip; i++) {
 		struct iprec *ip = &r->ip[i];
-		int worth = forget_listings(r, ip, now, maxwin);
+		int worth;
 
+		if (ip->flags & F_FREE)
+			continue;
+		worth = forget_listings(r, ip, now, maxwin);
+		if (!worth && ip->lst == NULL && idle_for(ip, now) >= r->cfg.idle_forget) {
+			risk_ip_forget(r, (uint32_t)i);	/* a month of silence says nothing */
+			continue;
+		}
 		risk_score_ip(r, ip, now);
 		if (ip->rules)
 			worth = 1;

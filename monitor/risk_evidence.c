@@ -110,7 +110,10 @@ risk_ip_evidence(const struct risk *r, const struct iprec *ip, int64_t now,
 	double lh[NC];
 
 	addr_format(&ip->addr, a, sizeof a);
-	risk_lb_add(b, "%s", a);
+	if (!addr_is_v4(&ip->addr) && r->cfg.v6_plen < 128)
+		risk_lb_add(b, "%s/%u", a, r->cfg.v6_plen);	/* every address in it */
+	else
+		risk_lb_add(b, "%s", a);
 	ip_lists(r, ip, b);
 	if (!ip->rules)
 		return;

@@ -16,6 +16,7 @@
 #define MAX_LISTS	64
 #define NONE		UINT32_MAX
 #define HOUR		3600
+#define NOCLASS		0xff
 #define LINE_MAX_LEN	1024
 
 enum { C_CONN, C_RCPT, C_5XX, C_CITED, C_MX, NC };
@@ -25,6 +26,7 @@ enum { C_CONN, C_RCPT, C_5XX, C_CITED, C_MX, NC };
 #define F_RESTORED	0x02	/* imported, not observed since: the next snapshot counts
 				 * from zero (the capture's counters restarted with us) */
 #define F_STRONG	0x04	/* strong evidence at the last evaluate (risk_score.c) */
+#define F_FREE		0x08	/* forgotten: the id waits in r->freeids for a new IP */
 
 struct lrec {			/* one list's word on one IP: DNS and remote reports */
 	struct lrec *next;
@@ -44,6 +46,7 @@ struct iprec {
 	struct risk_counters last;
 	float mean, peak;	/* connections/h baseline */
 	float mxmean, mxpeak;	/* new destinations/h baseline */
+	float rmean, rpeak;	/* recipients/h baseline */
 	float rjmean;		/* usual share of recipients rejected */
 	float spam;		/* recipients accepted while under strong evidence, above the
 				 * IP's usual peak: the volume behind its estimated impacts */
@@ -53,6 +56,7 @@ struct iprec {
 	uint16_t rules;		/* RISK_R_* as of the last evaluate */
 	uint8_t seen;
 	uint8_t flags;		/* F_* */
+	uint8_t cls;		/* index in cfg.cls, or NOCLASS */
 	int64_t last_active, woke_at;
 	float p;		/* likelihood of an impact within the window */
 	float pace;		/* accepted recipients an hour above the usual peak, while
@@ -103,6 +107,10 @@ struct risk {
 	struct iprec *ip;
 	size_t nip, capip;
 	uint64_t ip_refused;	/* IPs turned away: the table was at max_ips */
+	uint64_t ip_evicted;	/* IPs forgotten to make room, or idle past idle_forget */
+	uint32_t *freeids;	/* ids of F_FREE records; capacity follows capip */
+	size_t nfree, capfree;
+	uint32_t rng;		/* xorshift state for eviction samples */
 	struct hidx ipidx;
 	uint32_t *dirty;	/* ids with F_DIRTY, each once; capacity follows capip so
 				 * that marking never fails */
@@ -139,6 +147,8 @@ uint32_t risk_ip_find(const struct risk *r, const struct rw_addr *a);
 uint64_t risk_sat_add(uint64_t a, uint64_t b);
 uint64_t risk_block_size(unsigned mplen);
 void risk_free_results(struct risk *r);
+/* Forgets record id (its listings, its index entry); counted as evicted. */
+void risk_ip_forget(struct risk *r, uint32_t id);
 
 /* risk_score.c: one IP at now */
 void risk_last_hour(const struct iprec *ip, int64_t now, double out[NC]);

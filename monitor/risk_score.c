@@ -100,6 +100,29 @@ list_rules(const struct risk *r, const struct iprec *ip, int64_t now, int *fed)
 	return rules;
 }
 
+/* The limits an IP is judged by: [risk]'s, with its class's over them. */
+struct limits {
+	double rate_factor, peak_factor, reject_ratio_weak, reject_ratio;
+	uint32_t conn_per_hour, rcpt_per_hour, mx_per_hour, rej_5xx;
+};
+
+static void
+limits_of(const struct risk *r, const struct iprec *ip, struct limits *l)
+{
+	const struct risk_config *c = &r->cfg;
+	const struct risk_class *k = ip->cls < c->nclasses ? &c->cls[ip->cls] : NULL;
+
+	l->rate_factor = k && k->rate_factor ? k->rate_factor : c->rate_factor;
+	l->peak_factor = k && k->peak_factor ? k->peak_factor : c->peak_factor;
+	l->reject_ratio_weak = k && k->reject_ratio_weak ? k->reject_ratio_weak :
+	    c->reject_ratio_weak;
+	l->reject_ratio = k && k->reject_ratio ? k->reject_ratio : c->reject_ratio;
+	l->conn_per_hour = k && k->conn_per_hour ? k->conn_per_hour : c->conn_per_hour;
+	l->rcpt_per_hour = k && k->rcpt_per_hour ? k->rcpt_per_hour : c->rcpt_per_hour;
+	l->mx_per_hour = k && k->mx_per_hour ? k->mx_per_hour : c->mx_per_hour;
+	l->rej_5xx = k && k->rej_5xx ? k->rej_5xx : c->rej_5xx;
+}
+
 /* The behaviour rules of the last hour. */
 static unsigned
 traffic_rules(const struct risk *r, const struct iprec *ip, int64_t now, const double lh[NC])
@@ -108,22 +131,27 @@ traffic_rules(const struct risk *r, const struct iprec *ip, int64_t now, const d
 	int based = ip->hours >= c->baseline_hours;
 	double share = lh[C_RCPT] > 0 ? lh[C_5XX] / lh[C_RCPT] : 0;
 	unsigned rules = 0;
+	struct limits l;
 
-	if (based && lh[C_CONN] >= c->rate_min && lh[C_CONN] >= c->rate_factor * ip->mean &&
-	    lh[C_CONN] >= c->peak_factor * ip->peak)
+	limits_of(r, ip, &l);
+	/* sessions or recipients far over the IP's own: a hacked site sending a few sessions
+	 * with many recipients each shows in the recipients first */
+	if (based && ((lh[C_CONN] >= c->rate_min && lh[C_CONN] >= l.rate_factor * ip->mean &&
+	    lh[C_CONN] >= l.peak_factor * ip->peak) || (lh[C_RCPT] >= c->rate_min &&
+	    lh[C_RCPT] >= l.rate_factor * ip->rmean && lh[C_RCPT] >= l.peak_factor * ip->rpeak)))
 		rules |= RISK_R_RATE;
 	/* absolute limits only until the IP has a history: then its own history judges */
-	if (!based && lh[C_CONN] >= c->conn_per_hour)
+	if (!based && lh[C_CONN] >= l.conn_per_hour)
 		rules |= RISK_R_CONN;
-	if (!based && lh[C_RCPT] >= c->rcpt_per_hour)
+	if (!based && lh[C_RCPT] >= l.rcpt_per_hour)
 		rules |= RISK_R_RCPT;
-	if (based ? lh[C_MX] >= c->rate_min && lh[C_MX] >= c->rate_factor * ip->mxmean &&
-	    lh[C_MX] >= c->peak_factor * ip->mxpeak : lh[C_MX] >= c->mx_per_hour)
+	if (based ? lh[C_MX] >= c->rate_min && lh[C_MX] >= l.rate_factor * ip->mxmean &&
+	    lh[C_MX] >= l.peak_factor * ip->mxpeak : lh[C_MX] >= l.mx_per_hour)
 		rules |= RISK_R_FANOUT;
-	if (lh[C_5XX] >= c->rej_5xx && share >= 2 * ip->rjmean) {
-		if (share >= c->reject_ratio)
+	if (lh[C_5XX] >= l.rej_5xx && share >= 2 * ip->rjmean) {
+		if (share >= l.reject_ratio)
 			rules |= RISK_R_RATIO;
-		else if (share >= c->reject_ratio_weak)
+		else if (share >= l.reject_ratio_weak)
 			rules |= RISK_R_REJECT;
 	}
 	if (lh[C_CITED] >= c->rej_cited && lh[C_CITED] >= c->cited_share * lh[C_RCPT])

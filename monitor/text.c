@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 when it is not one. Rejects overlong
  * forms, surrogates and code points past U+10FFFF. *cp receives the code point. */
@@ -257,4 +258,38 @@ text_duration(const char *s, int64_t *out)
 		return -1;
 	*out = big || v > (uint64_t)INT64_MAX / mult ? INT64_MAX : (int64_t)(v * mult);
 	return 0;
+}
+
+ssize_t
+text_read_line(FILE *f, char *buf, size_t cap, int *more)
+{
+	size_t n = 0;
+	int c = EOF;
+
+	*more = 0;
+	if (cap == 0)
+		return -1;
+	while (n < cap - 1 && (c = getc_unlocked(f)) != EOF && c != '\n')
+		buf[n++] = (char)c;
+	buf[n] = '\0';
+	if (n == cap - 1 && c != '\n' && c != EOF) {
+		/* full: is there more than the LF or the end? */
+		if ((c = getc_unlocked(f)) != EOF && c != '\n') {
+			ungetc(c, f);
+			*more = 1;
+		}
+	}
+	if (n == 0 && c == EOF)
+		return -1;
+	return (ssize_t)n;
+}
+
+int
+text_skip_line(FILE *f)
+{
+	int c, nul = 0;
+
+	while ((c = getc_unlocked(f)) != EOF && c != '\n')
+		nul |= c == '\0';
+	return nul;
 }

@@ -2,7 +2,8 @@
  * text.h — making untrusted text (SMTP replies, DNS TXT, customer names from billing) safe
  * for a terminal, a log line, an email header or a JSON string. Nothing that came from
  * outside reaches an output without passing through text_escape(). Also the one reader of
- * the durations that both config files take (text_duration()).
+ * the durations that both config files take (text_duration()), and the bounded line reader
+ * of the files we load (text_read_line()).
  */
 #ifndef RW_TEXT_H
 #define RW_TEXT_H
@@ -46,5 +47,15 @@ char *text_shell_word(const char *s, size_t len);
  * "48h", "7d", "1w"). 0 on success, -1 when s is not one. A number too big for an int64_t
  * gives INT64_MAX, so that the caller's range check refuses it. */
 int text_duration(const char *s, int64_t *out);
+
+/* Reads one line of f into buf without its LF: at most cap - 1 bytes, then a NUL, so memory
+ * never grows with a line (a multi-GB file without a newline costs cap bytes). Returns the
+ * bytes stored (which may hold NULs), or -1 at the end of the file (or an error: ferror)
+ * before any byte. *more is 1 when the line goes on past what was stored: the rest is left
+ * unread, for the caller to refuse the line or drop the rest with text_skip_line(). */
+ssize_t text_read_line(FILE *f, char *buf, size_t cap, int *more);
+/* Drops the rest of the current line, its LF included, without storing it. 1 when a NUL
+ * byte was among what it dropped, else 0. */
+int text_skip_line(FILE *f);
 
 #endif

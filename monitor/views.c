@@ -22,6 +22,7 @@
 
 #include "control.h"
 #include "log.h"
+#include "report.h"
 #include "text.h"
 
 #define REASON_MAX	200
@@ -122,20 +123,8 @@ time_json(int64_t t)
 	return t > 0 ? json_integer(t) : json_null();
 }
 
-static json_t *
-rules_json(unsigned rules)
-{
-	json_t *a = json_array();
-	unsigned i;
-
-	for (i = 0; a != NULL && i < RISK_NRULES; i++)
-		if (rules & (1u << i))
-			json_array_append_new(a, json_string(risk_rule_name(i)));
-	return a;
-}
-
-/* Adds a neighbourhood's forecasts to its object o (taken and returned): the alert mail
- * writes its "Forecast" part from them, so a customer's neighbourhoods carry them too. */
+/* Adds a neighbourhood's forecasts to its object o (taken and returned), as a customer's
+ * neighbourhoods carry them (report.c): `ranges` shows the same fields. */
 static json_t *
 nb_forecast(json_t *o, const struct risk_nb_view *nv)
 {
@@ -147,45 +136,15 @@ nb_forecast(json_t *o, const struct risk_nb_view *nv)
 	return o;
 }
 
-/* One customer, as the `customers` list shows it. */
+/* One customer's object (report.h builds it): as the `customers` list shows it, or with
+ * what = REPORT_ADDRESSES as the `customer` command does. NULL when out of memory. */
 static json_t *
-customer_json(const struct views *v, long c)
+customer_json(const struct views *v, long c, unsigned what)
 {
-	const struct customers *cs = model_customers(v->model);
-	const struct customer *cu = customers_get(cs, (size_t)c);
-	const struct risk_flag *f = risk_flag_of(model_risk(v->model), c);
-	struct model_customer mc;
-	json_t *o, *tags = json_array(), *ips = json_array(), *spark = json_array(), *nbs;
-	char buf[CIDR_STRLEN];
-	size_t i;
+	struct report *r = report_new(v->model, c, RISK_NONE, what);
+	json_t *o = r != NULL ? report_json(r) : NULL;
 
-	model_customer(v->model, c, &mc);
-	for (i = 0; tags != NULL && i < cu->ntags; i++)
-		json_array_append_new(tags, text_json(cu->tags[i]));
-	for (i = 0; ips != NULL && i < cu->ncidrs; i++)
-		json_array_append_new(ips, json_string(cidr_format(&cu->cidrs[i], buf,
-		    sizeof buf)));
-	for (i = 0; spark != NULL && i < MODEL_SPARK; i++)
-		json_array_append_new(spark, json_integer(mc.spark[i]));
-	nbs = json_array();
-	for (i = 0; f != NULL && nbs != NULL && i < f->nnb; i++)
-		json_array_append_new(nbs, nb_forecast(model_nb_json(f->nb[i]), f->nb[i]));
-	o = json_pack("{s:o, s:o, s:s, s:f, s:o, s:o, s:o, s:o, s:I, s:I, "
-	    "s:{s:I, s:I, s:I, s:I, s:I}, s:o, s:o, s:o}",
-	    "id", text_json(cu->id), "name", text_json(cu->name),
-	    "level", risk_level_name(f != NULL ? f->level : RISK_NONE),
-	    "score", f != NULL ? f->score : 0.0,
-	    "since", time_json(f != NULL ? mc.since : 0),
-	    "ack", mc.ack_by != NULL ? json_pack("{s:o, s:o, s:I}", "by",
-	    text_json(mc.ack_by), "reason", text_json(mc.ack_reason), "ts",
-	    (json_int_t)mc.ack_ts) : json_null(),
-	    "tags", tags, "ips", ips,
-	    "listed_ips", (json_int_t)(f != NULL ? f->listed_ips : 0),
-	    "suspect_ips", (json_int_t)(f != NULL ? f->suspect_ips : 0),
-	    "smtp_1h", "sessions", (json_int_t)mc.sessions_1h, "rcpt", (json_int_t)mc.rcpt_1h,
-	    "replies_5xx", (json_int_t)mc.rej_1h, "cited", (json_int_t)mc.cited_1h,
-	    "dst", (json_int_t)mc.dst_1h,
-	    "spark", spark, "evidence", model_evidence_json(f), "neighbourhoods", nbs);
+	report_free(r);
 	return o;
 }
 
@@ -263,6 +222,8 @@ cmd_status(void *arg, const json_t *req, const struct control_peer *peer, json_t
 	    model_risk(v->model))));
 	json_object_set_new(o, "tracked_ips_refused", json_integer((json_int_t)risk_ip_refused(
 	    model_risk(v->model))));
+	json_object_set_new(o, "tracked_ips_evicted", json_integer((json_int_t)risk_ip_evicted(
+	    model_risk(v->model))));
 	/* what the socket's bounds did (control.h), so that a refusal is never silent */
 	json_object_set_new(o, "control", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
 	    "s:I}", "clients", (json_int_t)cst.clients, "accepted", (json_int_t)cst.accepted,
@@ -335,7 +296,7 @@ cmd_customers(void *arg, const json_t *req, const struct control_peer *peer,
 		total++;
 		if (limit != 0 && (json_int_t)json_array_size(arr) >= limit)
 			continue;
-		if (json_array_append_new(arr, customer_json(v, c)) == -1)
+		if (json_array_append_new(arr, customer_json(v, c, 0)) == -1)
 			goto nomem;
 	}
 	free(lb.mark);
@@ -352,90 +313,6 @@ nomem:
 	return -1;
 }
 
-/* The listings of ip on every ip-scope list that has a record of it. */
-static json_t *
-ip_listings_json(const struct views *v, const char *ip)
-{
-	const struct dnsbl_lists *ls = model_lists(v->model);
-	size_t i, n = ls != NULL ? dnsbl_lists_count(ls) : 0;
-	json_t *a = json_array();
-
-	for (i = 0; a != NULL && i < n; i++) {
-		const struct dnsbl_list *l = dnsbl_lists_get(ls, i);
-		const struct store_listing *s;
-
-		if (l->scope != DNSBL_SCOPE_IP ||
-		    (s = listings_get(model_listings(v->model), l->name, ip)) == NULL)
-			continue;
-		json_array_append_new(a, json_pack("{s:s, s:b, s:o, s:o, s:o, s:o}", "list",
-		    s->list, "listed", s->listed, "codes", text_json(s->codes), "txt",
-		    text_json(s->txt), "first_seen", time_json(s->first_seen), "last_seen",
-		    time_json(s->last_seen)));
-	}
-	return a;
-}
-
-struct addrs {
-	const struct views *v;
-	long c;
-	json_t *arr;
-	size_t n;
-};
-
-static void
-listed_addr(void *arg, const struct store_listing *s)
-{
-	struct addrs *ad = arg;
-	struct rw_addr a;
-	size_t i;
-
-	if (!s->listed || s->scope != DNSBL_SCOPE_IP || addr_parse(s->key, &a) == -1 ||
-	    customers_lookup(model_customers(ad->v->model), &a) != ad->c ||
-	    traffic_get(model_traffic(ad->v->model), &a) != NULL)
-		return;		/* not this customer's, or shown with its traffic */
-	for (i = 0; i < json_array_size(ad->arr); i++)
-		if (strcmp(json_string_value(json_object_get(json_array_get(ad->arr, i), "ip")),
-		    s->key) == 0)
-			return;	/* listed on another list too: already there */
-	json_array_append_new(ad->arr, json_pack("{s:s, s:n, s:n, s:b, s:o}", "ip", s->key,
-	    "first_seen", "last_seen", "suspect", 0, "listings", ip_listings_json(ad->v,
-	    s->key)));
-}
-
-/* The customer's IPs that sent or are listed, with their counters and listings. */
-static json_t *
-addresses_json(const struct views *v, long c)
-{
-	struct traffic *t = model_traffic(v->model);
-	size_t i, n = traffic_count(t);
-	struct addrs ad = { .v = v, .c = c, .arr = json_array() };
-	char ip[ADDR_STRLEN];
-
-	for (i = 0; ad.arr != NULL && i < n; i++) {
-		const struct traffic_ip *r = traffic_at(t, i);
-		unsigned rules = 0;
-		int sus;
-
-		if (r->customer != c)
-			continue;
-		sus = risk_ip_suspect(model_risk(v->model), &r->addr, &rules);
-		addr_format(&r->addr, ip, sizeof ip);
-		json_array_append_new(ad.arr, json_pack("{s:s, s:o, s:o, s:I, s:I, s:I, s:I, "
-		    "s:I, s:I, s:I, s:I, s:I, s:b, s:o, s:o}", "ip", ip,
-		    "first_seen", time_json(model_first_seen(v->model, i)),
-		    "last_seen", time_json(r->last_seen), "sessions", (json_int_t)r->sessions,
-		    "mail_from", (json_int_t)r->mail_from, "rcpt_to", (json_int_t)r->rcpt_to,
-		    "data", (json_int_t)r->data, "starttls", (json_int_t)r->starttls,
-		    "replies_4xx", (json_int_t)r->replies_4xx,
-		    "replies_5xx", (json_int_t)r->replies_5xx, "cited", (json_int_t)r->cited,
-		    "dst", (json_int_t)distinct_count(&r->dst), "suspect", sus,
-		    "rules", rules_json(rules), "listings", ip_listings_json(v, ip)));
-	}
-	if (ad.arr != NULL)
-		listings_each(model_listings(v->model), listed_addr, &ad);
-	return ad.arr;
-}
-
 /* The "evidence" array of a stored evidence document (an empty one when unreadable). */
 static json_t *
 stored_evidence(const char *doc)
@@ -446,19 +323,6 @@ stored_evidence(const char *doc)
 	e = json_is_array(e) ? json_incref(e) : json_array();
 	json_decref(d);
 	return e;
-}
-
-json_t *
-views_customer_detail(const struct views *v, long c)
-{
-	json_t *o = customer_json(v, c);
-
-	if (o == NULL)
-		return NULL;
-	json_object_set_new(o, "contact", text_json(customers_get(model_customers(v->model),
-	    (size_t)c)->contact));
-	json_object_set_new(o, "addresses", addresses_json(v, c));
-	return o;
 }
 
 static void
@@ -504,7 +368,7 @@ cmd_customer(void *arg, const json_t *req, const struct control_peer *peer, json
 	    store_audit_each(model_store(v->model), id, 0, DETAIL_ROWS, audit_row, audit, err,
 	    errlen) == -1)
 		goto fail;
-	if ((o = views_customer_detail(v, c)) == NULL) {
+	if ((o = customer_json(v, c, REPORT_ADDRESSES)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -569,6 +433,7 @@ cmd_ranges(void *arg, const json_t *req, const struct control_peer *peer, json_t
 		json_object_set_new(o, "customer_ips", json_integer((json_int_t)nv->customer_ips));
 		json_object_set_new(o, "escalated", json_boolean(nv->escalated));
 		json_object_set_new(o, "escalated_since", time_json(nv->escalated_since));
+		json_object_set_new(o, "reported_since", time_json(nv->reported_since));
 		json_object_set_new(o, "list_count", nv->list_count >= 0 ?
 		    json_integer(nv->list_count) : json_null());
 		nb_forecast(o, nv);

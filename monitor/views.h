@@ -130,9 +130,6 @@ struct views *views_new(struct control *ctl, struct model *m, views_status_fn st
     views_act_fn act, void *arg, int64_t started, char *err, size_t errlen);
 /* NULL-safe; the commands stay registered (free the control first). */
 void views_free(struct views *v);
-/* The `customer` command's object for customer index c without its history and audit:
- * what an alert carries as evidence. A new reference, NULL when out of memory. */
-json_t *views_customer_detail(const struct views *v, long c);
 /* After a reload that replaced the model. */
 void views_set_model(struct views *v, struct model *m);
 

@@ -12,6 +12,8 @@
  *   listed (the others are kept in codes), else error;
  * - NXDOMAIN is clean (TTL: the SOA minimum, else DEFAULT_NEG_TTL); NOERROR without an
  *   A record is error: only NXDOMAIN says "not listed" (RFC 5782);
+ * - TTLs come from the list's servers or anyone on the path: cut to max_ttl (an NXDOMAIN's
+ *   to max_neg_ttl), so no answer keeps a key from being asked again for years;
  * - a refusal code in any answer makes the list BLOCKED, FAIL_STREAK failures in a row
  *   (timeout, SERVFAIL, REFUSED, bogus answers) make it BROKEN; only a passing dnsbl_test()
  *   makes it OK again. While a list is BLOCKED or BROKEN nothing more is sent to it: its
@@ -541,7 +543,10 @@ on_a(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 		d->st.timeouts++;
 	if (status == ARES_ENOTFOUND) {
 		j->status = DNSBL_CLEAN;
+		/* the zone's SOA says how long: a hostile one says 68 years */
 		j->ttl = neg_ttl(abuf, alen);
+		if (j->ttl > d->o.max_neg_ttl)
+			j->ttl = d->o.max_neg_ttl;
 		goto done;
 	}
 	if (status != ARES_SUCCESS) {
@@ -569,6 +574,8 @@ on_a(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 			j->ttl = (uint32_t)ttls[i].ttl;
 	if (j->ttl == UINT32_MAX)
 		j->ttl = 0;
+	if (j->ttl > d->o.max_ttl)
+		j->ttl = d->o.max_ttl;	/* a listing is asked again within max_ttl */
 	j->status = dnsbl_judge(j->ls->l, all, n, why, sizeof why);
 	if (why[0])
 		job_reason(j, "%s", why);
@@ -946,6 +953,10 @@ dnsbl_new(const struct dnsbl_opts *o, char *err, size_t errlen)
 		d->o.tries = DEFAULT_TRIES;
 	if (d->o.max_outstanding == 0)
 		d->o.max_outstanding = DEFAULT_OUTSTANDING;
+	if (d->o.max_ttl == 0)
+		d->o.max_ttl = DNSBL_MAX_TTL;
+	if (d->o.max_neg_ttl == 0)
+		d->o.max_neg_ttl = DNSBL_MAX_NEG_TTL;
 	memset(&ao, 0, sizeof ao);
 	/* NOCHECKRESP: SERVFAIL and REFUSED come back as such (c-ares 1.18 would report
 	 * them as ECONNREFUSED after skipping the server) */

@@ -40,7 +40,8 @@ struct dnsbl_result {
 	size_t ncodes;
 	char txt[512];			/* TXT strings joined, escaped (text_escape); "" if none */
 	char reason[160];		/* why error or blocked; "" otherwise */
-	uint32_t ttl;			/* seconds the answer may be cached (negative: SOA minimum) */
+	uint32_t ttl;			/* seconds the answer may be cached (negative: SOA minimum),
+					 * at most max_ttl (negative: max_neg_ttl) */
 	int from_file;			/* answered from the list's local file */
 };
 
@@ -61,7 +62,12 @@ struct dnsbl_opts {
 	unsigned tries;			/* default 3 */
 	unsigned max_outstanding;	/* queries in flight at most (default 100: more
 					 * overflows rbldnsd's 128 KiB receive buffer) */
+	uint32_t max_ttl;		/* an answer's TTL is cut to this (default 1 day) */
+	uint32_t max_neg_ttl;		/* an NXDOMAIN's, to this (default 1 hour) */
 };
+
+#define DNSBL_MAX_TTL		86400
+#define DNSBL_MAX_NEG_TTL	3600
 
 struct dnsbl;
 

@@ -1,8 +1,15 @@
 /*
  * flow.c — TCP connection tracking for port 25. Owns the flow records (chunked arrays, see
- * chunk.h, with a free list, so a record never moves while tracked), their SMTP state and the hash index.
+ * chunk.h, with a free list, so a record never moves while tracked), their SMTP state, the hash index
+ * and a list of the records from the most to the least recently active: a full table makes
+ * room by forgetting the one idle the longest, in constant time.
  * It writes the counters of the traffic records it is handed but never creates or frees
  * them. Never buffers out-of-order data: a hole is reported to the SMTP parser as a gap.
+ * Never believes a server's segment on its own: what the server side says counts only on a
+ * connection whose handshake it saw from our side (our SYN, the SYN-ACK answering it), and
+ * only when its sequence and acknowledgement numbers fit that connection. Anything else
+ * from port 25 is unsolicited (forged, or a connection picked up mid-stream): counted,
+ * never parsed.
  */
 #include "flow.h"
 
@@ -15,8 +22,12 @@
 #include "log.h"
 #include "smtp.h"
 
-#define HASH_SEED	0xf10e5u
+#define HASH_SEED	0xf10e5u	/* a per-table salt; the secret is addr_hash_key */
 #define SWEEP_EVERY	5	/* seconds of packet time between expiry sweeps */
+/* How far past what we saw a server's sequence number, or its acknowledgement of the
+ * client's bytes, may be and still belong to the connection: bytes the capture lost. A
+ * blind forger must land in this window twice (seq and ack) out of 2^32 each. */
+#define SEQ_SLACK	(1u << 20)
 
 enum { ST_FREE, ST_SYN, ST_SYNACK, ST_OPEN, ST_CLOSED };
 enum { SEEN_C = 1, SEEN_S = 2 };	/* a direction's next sequence number is known */
@@ -27,13 +38,17 @@ struct flow {
 					 * touches one record, not two */
 	struct traffic_ip *client;	/* not owned */
 	uint32_t c_next, s_next;	/* next expected sequence number per direction */
+	uint32_t c_isn;			/* the client's SYN sequence number */
 	uint32_t s_isn;			/* the server's SYN-ACK sequence number */
 	uint32_t last;			/* packet time of the last segment */
 	uint32_t hash;
+	uint32_t id;			/* this record's slot */
+	uint32_t newer, older;		/* the activity list: neighbours' slots, or NO_FREE */
 	uint16_t cport;
 	uint8_t state;
 	uint8_t seen;			/* SEEN_C | SEEN_S */
 	uint8_t fin;			/* SEEN_C | SEEN_S: FIN sent by that side */
+	uint8_t verified;		/* our SYN and the SYN-ACK answering it were seen */
 	struct smtp_state smtp;
 };
 
@@ -43,6 +58,7 @@ struct flow_table {
 	unsigned nchunk;
 	size_t nslots;			/* slots handed out so far */
 	uint32_t free_head;		/* list threaded through free records' hash field */
+	uint32_t newest, oldest;	/* ends of the activity list of tracked records */
 	size_t max;
 	unsigned timeout;
 	uint32_t next_sweep;
@@ -75,6 +91,7 @@ flow_new(struct traffic *t, size_t max_flows, unsigned timeout)
 	ft->max = max_flows < UINT32_MAX - 1 ? max_flows : UINT32_MAX - 1;
 	ft->timeout = timeout;
 	ft->free_head = NO_FREE;
+	ft->newest = ft->oldest = NO_FREE;
 	return ft;
 }
 
@@ -137,10 +154,47 @@ flow_find(struct flow_table *ft, const struct pkt *p, int from_client)
 }
 
 static void
+lru_unlink(struct flow_table *ft, struct flow *f)
+{
+	if (f->newer != NO_FREE)
+		slot_at(ft, f->newer)->older = f->older;
+	else
+		ft->newest = f->older;
+	if (f->older != NO_FREE)
+		slot_at(ft, f->older)->newer = f->newer;
+	else
+		ft->oldest = f->newer;
+}
+
+static void
+lru_push(struct flow_table *ft, struct flow *f)
+{
+	f->newer = NO_FREE;
+	f->older = ft->newest;
+	if (ft->newest != NO_FREE)
+		slot_at(ft, ft->newest)->newer = f->id;
+	else
+		ft->oldest = f->id;
+	ft->newest = f->id;
+}
+
+/* A segment of f at time now: f becomes the most recently active. */
+static void
+touch(struct flow_table *ft, struct flow *f, uint32_t now)
+{
+	f->last = now;
+	if (ft->newest != f->id) {
+		lru_unlink(ft, f);
+		lru_push(ft, f);
+	}
+}
+
+static void
 forget(struct flow_table *ft, uint32_t id)
 {
 	struct flow *f = slot_at(ft, id);
 
+	lru_unlink(ft, f);
 	hidx_remove(&ft->idx, f->hash, id);
 	smtp_release(&f->smtp);
 	f->state = ST_FREE;
@@ -157,6 +211,7 @@ flow_expire(struct flow_table *ft, uint32_t now)
 
 	for (i = 0; i < ft->nslots; i++) {
 		f = slot_at(ft, i);
+		ft->st.scanned++;
 		if (f->state == ST_FREE)
 			continue;
 		idle = now - f->last;
@@ -180,13 +235,22 @@ flow_create(struct flow_table *ft, const struct pkt *p, int from_client,
 	struct flow *f;
 
 	if (ft->st.active >= ft->max) {
-		flow_expire(ft, now);
-		if (ft->st.active >= ft->max) {
-			if (ft->st.dropped++ == 0)
-				log_warnx("flow table full at %zu connections: new ones are not "
-				    "followed until old ones expire", ft->max);
-			return NULL;
-		}
+		/* make room in constant time: the connection idle the longest goes (a scan
+		 * of the whole table per new connection made a full table a slow one) */
+		uint32_t idle;
+
+		if (ft->oldest == NO_FREE)
+			return NULL;	/* max_flows 0 */
+		ft->st.scanned++;
+		f = slot_at(ft, ft->oldest);
+		idle = now - f->last;
+		if ((int32_t)idle >= 0 && (idle >= ft->timeout ||
+		    (f->state == ST_CLOSED && idle >= FLOW_CLOSED_LINGER)))
+			ft->st.expired++;
+		else if (ft->st.dropped++ == 0)
+			log_warnx("flow table full at %zu connections: the one idle the longest "
+			    "is forgotten for each new one", ft->max);
+		forget(ft, ft->oldest);
 	}
 	if (ft->free_head != NO_FREE) {
 		id = ft->free_head;
@@ -208,6 +272,7 @@ flow_create(struct flow_table *ft, const struct pkt *p, int from_client,
 	f->client = client;
 	f->cport = cport;
 	f->hash = key_hash(c, s, cport);
+	f->id = id;
 	f->last = now;
 	f->state = ST_OPEN;	/* picked up mid-stream until a SYN says otherwise */
 	if (hidx_insert(&ft->idx, f->hash, id) == -1) {
@@ -216,6 +281,7 @@ flow_create(struct flow_table *ft, const struct pkt *p, int from_client,
 		ft->free_head = id;
 		return NULL;
 	}
+	lru_push(ft, f);
 	ft->st.active++;
 	ft->st.created++;
 	distinct_add(&client->dst, distinct_key(s));
@@ -334,21 +400,48 @@ deliver(struct flow_table *ft, struct flow *f, const struct pkt *p, int from_cli
 	feed(&f->smtp, data, len, &sink, &k);
 }
 
-void
+/* 1 when a server segment fits a connection whose handshake we saw: its sequence number
+ * within what the server has sent (plus the slack for lost bytes), its acknowledgement
+ * within what the client has sent. */
+static int
+server_fits(const struct flow *f, const struct pkt *p)
+{
+	uint32_t off, sent;
+
+	if (!f->verified || !(p->flags & TCP_ACK))
+		return 0;
+	off = p->seq - f->s_isn;
+	sent = f->s_next - f->s_isn;
+	if (off > sent + SEQ_SLACK)
+		return 0;
+	off = p->ack - f->c_isn;
+	sent = f->c_next - f->c_isn;
+	return off >= 1 && off <= sent + SEQ_SLACK;
+}
+
+/* Moves a direction's expected sequence number past bytes not delivered (TLS, FIN). */
+static void
+advance(uint32_t *next, uint32_t end)
+{
+	if ((int32_t)(end - *next) > 0)
+		*next = end;
+}
+
+int
 flow_segment(struct flow_table *ft, struct flow *f, const struct pkt *p, int from_client,
     uint32_t now)
 {
 	struct traffic_ip *ip = f->client;
 
-	f->last = now;
 	if (from_client) {
+		touch(ft, f, now);
 		ip->last_seen = now;
 		ip->bytes_out += p->paylen;
 		if ((p->flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
 			ip->syn++;
 			if ((f->state == ST_SYN || f->state == ST_SYNACK) &&
 			    p->seq + 1 == f->c_next)
-				return;		/* a retransmitted SYN */
+				return 0;	/* a retransmitted SYN */
 			if (f->seen) {
 				/* the port is reused for a new connection: start afresh */
 				smtp_release(&f->smtp);
@@ -356,9 +449,11 @@ flow_segment(struct flow_table *ft, struct flow *f, const struct pkt *p, int fro
 				f->seen = f->fin = 0;
 			}
 			f->state = ST_SYN;
+			f->verified = 0;
 			f->seen = SEEN_C;
+			f->c_isn = p->seq;
 			f->c_next = p->seq + 1;
-			return;
+			return 0;
 		}
 		if (f->state == ST_SYNACK && (p->flags & TCP_ACK) &&
 		    (int32_t)(p->ack - (f->s_isn + 1)) >= 0) {
@@ -368,19 +463,37 @@ flow_segment(struct flow_table *ft, struct flow *f, const struct pkt *p, int fro
 	} else if ((p->flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK)) {
 		if (f->state == ST_SYN && p->ack == f->c_next) {
 			f->state = ST_SYNACK;
+			f->verified = 1;
 			f->s_isn = p->seq;
+			f->seen |= SEEN_S;
+			f->s_next = p->seq + 1;
+			touch(ft, f, now);
+			return 0;
 		}
-		f->seen |= SEEN_S;
-		f->s_next = p->seq + 1;
-		return;
-	}
+		if (f->verified && p->seq == f->s_isn && p->ack == f->c_isn + 1) {
+			touch(ft, f, now);
+			return 0;	/* a retransmitted SYN-ACK */
+		}
+		return -1;
+	} else if (f->state == ST_SYN && (p->flags & (TCP_RST | TCP_ACK)) ==
+	    (TCP_RST | TCP_ACK) && p->ack == f->c_next) {
+		/* the port is closed: the RST acknowledges our SYN */
+		f->state = ST_CLOSED;
+		touch(ft, f, now);
+		return 0;
+	} else if (!server_fits(f, p)) {
+		return -1;
+	} else
+		touch(ft, f, now);
 	if (p->flags & TCP_RST) {
 		f->state = ST_CLOSED;
-		return;
+		return 0;
 	}
 	if (p->paylen && !smtp_is_tls(&f->smtp))
 		deliver(ft, f, p, from_client, from_client ? &f->c_next : &f->s_next,
 		    from_client ? SEEN_C : SEEN_S);
+	else if (f->seen & (from_client ? SEEN_C : SEEN_S))
+		advance(from_client ? &f->c_next : &f->s_next, p->seq + p->paylen);
 	if (p->flags & TCP_FIN) {
 		f->fin |= from_client ? SEEN_C : SEEN_S;
 		if (f->fin == (SEEN_C | SEEN_S))
@@ -388,6 +501,7 @@ flow_segment(struct flow_table *ft, struct flow *f, const struct pkt *p, int fro
 	}
 	if ((int32_t)(now - ft->next_sweep) >= 0)
 		flow_expire(ft, now);
+	return 0;
 }
 
 void

@@ -106,7 +106,8 @@ outbound_frame(struct outbound *o, int dlt, uint32_t sec, const uint8_t *frame,
 		return;
 	if ((f = flow_find(o->flows, &p, from_client)) != NULL) {
 		o->n.smtp++;
-		flow_segment(o->flows, f, &p, from_client, sec);
+		if (flow_segment(o->flows, f, &p, from_client, sec) == -1)
+			o->n.unsolicited++;
 		return;
 	}
 	client = from_client ? &p.src : &p.dst;
@@ -118,6 +119,12 @@ outbound_frame(struct outbound *o, int dlt, uint32_t sec, const uint8_t *frame,
 		return;
 	}
 	o->n.smtp++;
+	if (!from_client) {
+		/* port 25 speaking to one of ours on no connection we follow: anyone can send
+		 * that, so it opens nothing and counts for nobody */
+		o->n.unsolicited++;
+		return;
+	}
 	if ((ip = traffic_add(o->traffic, client, &created)) == NULL)
 		return;
 	if (created && o->customers)
@@ -127,12 +134,10 @@ outbound_frame(struct outbound *o, int dlt, uint32_t sec, const uint8_t *frame,
 		return;
 	}
 	/* the flow table is full: still count what one segment says on its own */
-	if (from_client) {
-		ip->last_seen = sec;
-		ip->bytes_out += p.paylen;
-		if ((p.flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
-			ip->syn++;
-	}
+	ip->last_seen = sec;
+	ip->bytes_out += p.paylen;
+	if ((p.flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
+		ip->syn++;
 }
 
 void

@@ -22,6 +22,8 @@ struct outbound_counts {
 	uint64_t truncated;	/* frames cut by the snaplen (their complete headers still count) */
 	uint64_t fragments;	/* IP fragments after the first, skipped */
 	uint64_t unsupported;	/* frames of a link type we do not decode */
+	uint64_t unsolicited;	/* server segments outside a handshake we saw, or whose sequence
+				 * numbers do not fit it: forged or picked up mid-stream, ignored */
 };
 
 struct outbound;

@@ -721,9 +721,9 @@ read_data(const char *path, struct zf_data **out, struct zf_sig *sig, char *err,
 	unsigned char magic[2];
 	FILE *f = NULL;
 	char *line = NULL, *s;
-	size_t cap = 0, len, i;
+	size_t len, i;
 	ssize_t n;
-	int fd = -1, ret = -1;
+	int fd = -1, ret = -1, more;
 
 	*out = NULL;
 	memset(&ld, 0, sizeof ld);
@@ -759,16 +759,20 @@ read_data(const char *path, struct zf_data **out, struct zf_sig *sig, char *err,
 		snprintf(err, errlen, "%s: out of memory", path);
 		goto out;
 	}
-	while ((n = getline(&line, &cap, f)) != -1) {
+	if ((line = malloc(ZF_LINE_MAX)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	/* read at most ZF_LINE_MAX bytes of a line, never the whole: a file of gigabytes
+	 * without a newline must not become one allocation first */
+	while ((n = text_read_line(f, line, ZF_LINE_MAX, &more)) != -1) {
 		ld.lineno++;
 		len = (size_t)n;
-		if (len > 0 && line[len - 1] == '\n')
-			len--;
 		if (memchr(line, '\0', len) != NULL) {
 			fail(&ld, "NUL byte");
 			goto out;
 		}
-		if (len >= ZF_LINE_MAX) {
+		if (more) {
 			fail(&ld, "line longer than 4095 bytes");
 			goto out;
 		}

@@ -231,6 +231,7 @@ print_json(const struct report *r, struct traffic_ip **ips, size_t nips)
 	json_object_set_new(o, "smtp", json_integer((json_int_t)n.smtp));
 	json_object_set_new(o, "malformed", json_integer((json_int_t)n.malformed));
 	json_object_set_new(o, "truncated", json_integer((json_int_t)n.truncated));
+	json_object_set_new(o, "unsolicited", json_integer((json_int_t)n.unsolicited));
 	fputs("{\"packets\": ", stdout);
 	rc |= emit(o);
 	fputs(",\n\"ips\": [", stdout);
@@ -338,9 +339,10 @@ print_text(const struct report *r, struct traffic_ip **ips, size_t nips)
 	outbound_get_counts(r->outbound, &n);
 	outbound_get_flow_stats(r->outbound, &fs);
 	printf("packets: %llu read, %llu SMTP (port 25, provider space), %llu malformed, "
-	    "%llu truncated, %llu fragments skipped\n", (unsigned long long)n.total,
-	    (unsigned long long)n.smtp, (unsigned long long)n.malformed,
-	    (unsigned long long)n.truncated, (unsigned long long)n.fragments);
+	    "%llu truncated, %llu fragments skipped, %llu unsolicited server segments "
+	    "ignored\n", (unsigned long long)n.total, (unsigned long long)n.smtp,
+	    (unsigned long long)n.malformed, (unsigned long long)n.truncated,
+	    (unsigned long long)n.fragments, (unsigned long long)n.unsolicited);
 	printf("connections: %llu followed, %llu gaps, %llu over-long SMTP lines\n",
 	    (unsigned long long)fs.created, (unsigned long long)fs.gaps,
 	    (unsigned long long)fs.long_lines);

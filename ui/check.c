@@ -907,6 +907,8 @@ check_main(int argc, char **argv)
 		goto out;
 	}
 	o.nameservers = r.cfg->nameserver;
+	o.max_ttl = (uint32_t)r.cfg->dns_max_ttl;
+	o.max_neg_ttl = (uint32_t)r.cfg->dns_max_negative_ttl;
 	if ((r.d = dnsbl_new(&o, err, sizeof err)) == NULL) {
 		fprintf(stderr, "rangewatch: %s\n", err);
 		goto out;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "act.h"
+#include "addr.h"
 #include "analyze.h"
 #include "check.h"
 #include "log.h"
@@ -57,9 +58,15 @@ usage(FILE *f)
 int
 main(int argc, char **argv)
 {
+	char err[160];
 	size_t i;
 
 	log_init("rangewatch", 1, 0);
+	/* before the first table (analyze, check): every hash table keys on it */
+	if (addr_hash_init(err, sizeof err) == -1) {
+		fprintf(stderr, "rangewatch: %s\n", err);
+		return 1;
+	}
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

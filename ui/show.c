@@ -519,13 +519,14 @@ nb_row(FILE *f, const json_t *n, time_t now, int detail)
 	x.c[1] = show_str(n, "policy", x.b[1], CELL);
 	snprintf(x.b[2], CELL, "%lld/%lld", show_inum(n, "impacts"), show_inum(n, "threshold"));
 	x.c[2] = x.b[2];
-	snprintf(x.b[3], CELL, "+%lld", show_inum(n, "suspects"));
-	x.c[3] = show_inum(n, "suspects") > 0 ? x.b[3] : "";
+	snprintf(x.b[3], CELL, "+%lld", show_inum(n, "provisional") + show_inum(n, "suspects"));
+	x.c[3] = show_inum(n, "provisional") + show_inum(n, "suspects") > 0 ? x.b[3] : "";
 	snprintf(x.b[4], CELL, "%.0f%%", num(n, "pressure") * 100);
 	x.c[4] = has_num(n, "pressure") ? x.b[4] : "-";
 	snprintf(x.b[5], CELL, "%.0f%%", num(n, "projected") * 100);
 	x.c[5] = has_num(n, "projected") ? x.b[5] : "-";
 	x.c[6] = json_is_true(json_object_get(n, "escalated")) ? "ESCALATED" :
+	    json_is_true(json_object_get(n, "reported_escalated")) ? "REPORTED" :
 	    forecast(x.b[6], CELL, n, "eta_threshold", now, "now");
 	x.c[7] = forecast(x.b[7], CELL, n, "clear_at", now, "cleared");
 	table_row(f, 0, nb_cols, 8, x.c);
@@ -533,6 +534,13 @@ nb_row(FILE *f, const json_t *n, time_t now, int detail)
 		return;
 	if (json_is_true(json_object_get(n, "escalated")))
 		fprintf(m, "; escalated since %s", when(b, sizeof b, n, "escalated_since"));
+	else if (json_is_true(json_object_get(n, "reported_escalated")))
+		fprintf(m, "; reported listed by remote servers since %s, not yet seen in DNS",
+		    when(b, sizeof b, n, "reported_since"));
+	if (show_inum(n, "provisional") > 0)
+		fprintf(m, "; %lld reported listed, not yet in DNS", show_inum(n, "provisional"));
+	if (has_num(n, "estimated"))
+		fprintf(m, "; about %.1f estimated trap hits", num(n, "estimated"));
 	if (has_num(n, "list_count"))
 		fprintf(m, "; the list's TXT counts %lld", show_inum(n, "list_count"));
 	if (has_num(n, "clear_all_at"))

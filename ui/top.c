@@ -755,8 +755,10 @@ build_help(struct top *t)
 		"  q              quit",
 		"",
 		"Bars show a neighbourhood's impacts toward its policy's threshold;",
-		"+N counts suspect IPs not listed yet. ESCALATED: the range/ASN list has it.",
-		"eta: time to the threshold at the current rate; clear: when it falls below.",
+		"+N reported: remote servers say a list has them, not yet seen in DNS;",
+		"+N suspect: likely to be. ESCALATED: the range/ASN list has it; REPORTED:",
+		"remote replies say so. eta: time to the threshold at the current pace;",
+		"clear: when it falls below.",
 		"Customers: LEVEL and SCORE from the risk model, 1H sessions in the last hour,",
 		"CITE rejections naming a blocklist in the last hour, 24H a sparkline of",
 		"sessions per hour, L/S listed/suspect addresses.",
@@ -903,10 +905,15 @@ draw_ranges(struct top *t, int y, int n)
 		    imp >= thr ? level_attr(t, "act") : imp * 2 >= thr ? level_attr(t, "warn") :
 		    level_attr(t, "ok"));
 		x += put(y + used, x, 0, " %lld/%lld", imp, thr);
+		if (show_inum(nb, "provisional") > 0)
+			x += put(y + used, x, level_attr(t, "warn"), " +%lld reported",
+			    show_inum(nb, "provisional"));
 		if (sus > 0)
 			x += put(y + used, x, 0, " +%lld suspect", sus);
 		if (json_is_true(json_object_get(nb, "escalated")))
 			x += put(y + used, x, level_attr(t, "ESCALATED"), " ESCALATED");
+		else if (json_is_true(json_object_get(nb, "reported_escalated")))
+			x += put(y + used, x, level_attr(t, "ESCALATED"), " REPORTED");
 		else if (json_is_integer(json_object_get(nb, "eta_threshold"))) {
 			eta = show_inum(nb, "eta_threshold");
 			if (eta == 0)

@@ -23,6 +23,9 @@
 #  - control-socket clients that send garbage, a line over the limit, nothing at all, or
 #    half a line and then close: each gets one clear log line, the daemon stays up and
 #    answers others meanwhile;
+#  - forged list-citing 550s (no handshake; a forged SYN-ACK and a 550 on it) to four
+#    addresses of a /24, replayed through the daemon: nobody's level changes, status --json
+#    counts every forged frame in capture.unsolicited, analyze lists nobody;
 #  - the bounds of README's Limits: the hook's output and the socket's above, then a
 #    restart with max_flows 1, max_ips 2 and [risk] max_ips 1: each counted in status
 #    --json, logged once, named by `rangewatch status`.
@@ -487,6 +490,45 @@ rwc status >"$tmp/status.txt" 2>&1
 clean "rangewatch status" "$tmp/status.txt"
 grep "^limits" -A1 "$tmp/status.txt" | sed 's/^/     /'
 clean "the daemon's whole log" "$tmp/daemon.log"
+stop
+
+# ------------------------------------------------------------------------------------
+sec "forged list-citing 550s to four addresses of a /24, replayed through the daemon"
+cp "$tmp/customers.good.csv.copy" "$tmp/etc/customers.csv"
+levels() { rwc customers --all --json | js '" ".join("%s=%s" % (c["id"], c["level"]) for c in sorted(d["customers"], key=lambda c: c["id"]))'; }
+# 30 forged 550s naming spamhaus and uceprotect to each of 203.0.113.20-23 (customer 1002 and
+# the reseller's /25), no handshake, plus a forged SYN-ACK and a 550 on it for each: in the
+# last minutes, so that they fall in the risk engine's last hour
+nforged=$(TESTS=$TESTS $PY - "$tmp/forged.pcap" "$(( $(date +%s) - 90 ))" <<'PYEOF'
+import sys
+sys.path.insert(0, __import__("os").environ["TESTS"])
+import gen_captures as gc
+g = gc.Gen("forged", 1, "forged 550s", 99)
+for last in (20, 21, 22, 23):
+    for i in range(30):
+        f = gc.Flow(g, "203.0.113.%d" % last, gc.SERVERS_V4[i % 5])
+        f.frame(False, gc.PSH | gc.ACK, b"550 5.7.1 Service unavailable; client host blocked "
+                b"using zen.spamhaus.org; see uceprotect.net\r\n", count=False)
+    f = gc.Flow(g, "203.0.113.%d" % last, gc.SERVERS_V4[0])
+    f.frame(False, gc.SYN | gc.ACK, ack=f.cseq + 1)
+    f.frame(False, gc.PSH | gc.ACK, b"554 blocked using zen.spamhaus.org\r\n", seq=f.sseq + 1,
+            ack=f.cseq + 1)
+print(gc.write_timed(g, [(int(sys.argv[2]), 0, len(g.frames))], sys.argv[1]))
+PYEOF
+)
+chmod a+r "$tmp/forged.pcap"
+EXTRA_CONF=
+conf "replay = $tmp/forged.pcap
+replay_speed = 0" >"$tmp/etc/rangewatch.conf"
+: >"$tmp/daemon.log"
+start
+before=$(levels)
+poll 60 replay_done && ok "$nforged forged frames replayed" || bad "the forged replay did not end"
+sleep 3		# a few turns of the risk engine
+expect "status --json counts every forged frame as unsolicited" "$nforged" "$(rwc status --json | js 'd["capture"]["unsolicited"]')"
+expect "nobody's level changed" "$before" "$(levels)"
+rwc analyze --json "$tmp/forged.pcap" >"$tmp/forged.json" 2>&1
+expect "analyze: nobody counted, all unsolicited" "[] $nforged" "$(js '"%s %d" % (d["ips"], d["packets"]["unsolicited"])' <"$tmp/forged.json")"
 stop
 
 sec "the capture's and the risk engine's bounds: a restart with max_flows 1, max_ips 2, [risk] max_ips 1"

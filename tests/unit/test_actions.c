@@ -7,7 +7,7 @@
  * exact values: an automatic suspension at the [hook] level only, with auto_suspend on, never
  * for never_suspend; the audit row written before the hook runs and its outcome when it ends;
  * once per customer, also after a restart (the store's suspension rows); dry run; the circuit
- * breaker per hour and per range (the range of the detail's first range-scope neighbourhood)
+ * breaker per hour and per range (the range of the flag's first range-scope neighbourhood)
  * with its notice; exit 75 run again after retry_after at most `retries` times, then a
  * failure; a failure mailed ("HOOK FAILED"); an operator's resume and suspend with
  * RANGEWATCH_OPERATOR; unsuspend_after for automatic suspensions at level none only; the
@@ -46,6 +46,7 @@
 #include "testaddr.h"
 #include "testfiles.h"
 #include "modelfix.h"
+#include "reportfix.h"
 
 #define T0		1717200000LL	/* the model's clock: 2024-06-01 00:00 UTC */
 #define AUTO		"rangewatchd (automatic)"
@@ -203,38 +204,40 @@ teardown(void **state)
 
 /* ------------------------------------------------------------------ helpers */
 
-/* The customer detail as views.h shapes it: range is the key of its range-scope
- * neighbourhood (after an asn-scope one, and before a second range-scope one), NULL none;
- * ips are its addresses (space-separated, may be NULL). New reference. */
-static json_t *
-detail_of(const char *id, const char *name, const char *level, const char *range,
+/* A flag of customer id at level: range is the key of its range-scope neighbourhood
+ * (after an asn-scope one, and before a second range-scope one), NULL none; ips are its
+ * addresses (space-separated, may be NULL). report_free() it. */
+static struct report *
+detail_of(const char *id, const char *name, enum risk_level level, const char *range,
     const char *ips)
 {
-	json_t *d, *nbs, *ads;
+	struct report *r = rf_new(id, name, level, RISK_NONE, 2.5);
 	char buf[256], *tok, *save = NULL;
 
-	nbs = json_array();
-	json_array_append_new(nbs, json_pack("{s:s, s:s, s:s, s:i, s:i}", "policy", "asn-rep",
-	    "scope", "asn", "key", "AS64500", "impacts", 1, "threshold", 10));
+	rf_evidence(r, "listed on bl");
+	rf_nb(r, "asn-rep", RISK_SCOPE_ASN, "AS64500", 1, 10);
 	if (range != NULL) {
-		json_array_append_new(nbs, json_pack("{s:s, s:s, s:s, s:i, s:i}", "policy",
-		    "range-rep", "scope", "range", "key", range, "impacts", 2, "threshold", 4));
-		json_array_append_new(nbs, json_pack("{s:s, s:s, s:s}", "policy", "other",
-		    "scope", "range", "key", "10.99.0.0/16"));
+		rf_nb(r, "range-rep", RISK_SCOPE_RANGE, range, 2, 4);
+		rf_nb(r, "other", RISK_SCOPE_RANGE, "10.99.0.0/16", 0, 0);
 	}
-	ads = json_array();
-	if (ips != NULL) {
-		snprintf(buf, sizeof buf, "%s", ips);
-		for (tok = strtok_r(buf, " ", &save); tok != NULL; tok = strtok_r(NULL, " ",
-		    &save))
-			json_array_append_new(ads, json_pack("{s:s, s:[]}", "ip", tok,
-			    "listings"));
-	}
-	d = json_pack("{s:s, s:s, s:s, s:f, s:[s], s:o, s:o}", "id", id, "name", name, "level",
-	    level, "score", 2.5, "evidence", "listed on bl", "neighbourhoods", nbs, "addresses",
-	    ads);
-	assert_non_null(d);
-	return d;
+	if (ips == NULL)
+		return r;
+	snprintf(buf, sizeof buf, "%s", ips);
+	for (tok = strtok_r(buf, " ", &save); tok != NULL; tok = strtok_r(NULL, " ", &save))
+		rf_addr(r, tok)->sent = 0;
+	return r;
+}
+
+/* The hook's stdin for flag r: its customer object, compact. malloc'd. */
+static char *
+evidence_json(const struct report *r)
+{
+	json_t *o = report_json(r);
+	char *s = json_dumps(o, JSON_COMPACT);
+
+	assert_non_null(s);
+	json_decref(o);
+	return s;
 }
 
 /* actions_flag with a detail of customer id; line into line (static when NULL). */
@@ -245,11 +248,11 @@ flag(struct fx *f, const char *id, enum risk_level level, int64_t event, const c
 	static char line[1024];
 	const struct customer *cu = customers_get(model_customers(f->mf.m),
 	    (size_t)mf_cidx(&f->mf, id));
-	json_t *d = detail_of(id, cu->name, risk_level_name(level), range, ips);
+	struct report *d = detail_of(id, cu->name, level, range, ips);
 
 	memset(line, 'x', sizeof line);
 	actions_flag(f->a, mf_cidx(&f->mf, id), level, event, d, line, sizeof line);
-	json_decref(d);
+	report_free(d);
 	return line;
 }
 
@@ -535,7 +538,7 @@ test_auto_suspend(void **state)
 	struct fx *f = *state;
 	struct arows *au;
 	struct srows *sr;
-	json_t *d;
+	struct report *d;
 	char want[512], *ev;
 	int64_t since = 0, id, t0 = (int64_t)time(NULL);
 	int dry = -1;
@@ -545,7 +548,7 @@ test_auto_suspend(void **state)
 	assert_string_equal(flag(f, "4711", RISK_WARN, 41, RANGE1, "203.0.113.5"), "");
 	assert_int_equal(audits(f, NULL)->n, 0);
 
-	d = detail_of("4711", "Acme VPS", "act", RANGE1, "203.0.113.5 203.0.113.6 203.0.113.5");
+	d = detail_of("4711", "Acme VPS", RISK_ACT, RANGE1, "203.0.113.5 203.0.113.6 203.0.113.5");
 	actions_flag(f->a, mf_cidx(&f->mf, "4711"), RISK_ACT, 42, d, want, sizeof want);
 	/* the audit row is there before the hook ran */
 	au = audits(f, NULL);
@@ -574,10 +577,10 @@ test_auto_suspend(void **state)
 	assert_string_equal(calls(f), "suspend 4711\n");
 	assert_string_equal(slurp(f, "run.4711.1"), want_run("suspend", "4711", "Acme VPS",
 	    "203.0.113.5 203.0.113.6", "act", "level act in " RANGE1, "42", 0, NULL));
-	ev = json_dumps(d, JSON_COMPACT);
+	ev = evidence_json(d);
 	assert_string_equal(slurp(f, "stdin.4711.1"), ev);
 	free(ev);
-	json_decref(d);
+	report_free(d);
 
 	au = audits(f, NULL);
 	assert_int_equal(au->n, 1);
@@ -618,7 +621,7 @@ test_auto_suspend(void **state)
 	orows_clear(outbox(f));
 }
 
-/* RANGEWATCH_IPS: the customer's /32 and /128 blocks first, then the detail's addresses
+/* RANGEWATCH_IPS: the customer's /32 and /128 blocks first, then the flag's addresses
  * not already there; no range neighbourhood: "level act" alone. */
 static void
 test_ips_and_no_range(void **state)
@@ -650,10 +653,10 @@ test_policy(void **state)
 
 	nohook = new_actions(f, NULL);
 	{
-		json_t *d = detail_of("4711", "Acme VPS", "act", RANGE1, NULL);
+		struct report *d = detail_of("4711", "Acme VPS", RISK_ACT, RANGE1, NULL);
 
 		actions_flag(nohook, mf_cidx(&f->mf, "4711"), RISK_ACT, 1, d, line, sizeof line);
-		json_decref(d);
+		report_free(d);
 	}
 	assert_string_equal(line, "recommended: suspend (rangewatch suspend 4711 --reason "
 	    "TEXT); no [hook] path configured");
@@ -762,7 +765,7 @@ test_dry_run(void **state)
 	orows_clear(outbox(f));
 }
 
-/* The circuit breaker: max_per_hour in all, max_per_range per range key (the detail's first
+/* The circuit breaker: max_per_hour in all, max_per_range per range key (the flag's first
  * range-scope neighbourhood); past it nothing runs, a notice is queued. */
 static void
 test_circuit_breaker(void **state)
@@ -962,7 +965,7 @@ test_stats(void **state)
 	struct fx *f = *state;
 	struct actions_stats st;
 	char path[256], line[512], *big;
-	json_t *d;
+	struct report *d;
 
 	snprintf(path, sizeof path, "%s/big.4711", f->out);
 	write_file(path, "", 0);
@@ -973,10 +976,10 @@ test_stats(void **state)
 	assert_non_null(big = malloc(HOOK_EVIDENCE_MAX + 1));
 	memset(big, 'e', HOOK_EVIDENCE_MAX);
 	big[HOOK_EVIDENCE_MAX] = '\0';
-	d = detail_of("500", "Single", "act", RANGE1, NULL);
-	json_object_set_new(d, "pad", json_string(big));
+	d = detail_of("500", "Single", RISK_ACT, RANGE1, NULL);
+	rf_evidence(d, big);
 	actions_flag(f->a, mf_cidx(&f->mf, "500"), RISK_ACT, 3, d, line, sizeof line);
-	json_decref(d);
+	report_free(d);
 	free(big);
 	assert_non_null(strstr(line, "NOT suspended: the hook could not start"));
 	actions_get_stats(f->a, &st);
@@ -999,7 +1002,7 @@ test_manual(void **state)
 	struct arows *rows;
 	struct srows *sr;
 	struct actions *nohook;
-	json_t *d;
+	struct report *d;
 	char err[256] = "", out[512], ev[32];
 	int64_t id1 = 0, id2 = 0;
 	size_t i;
@@ -1024,10 +1027,10 @@ test_manual(void **state)
 	au.outcome = "requested";
 	au.detail = "";
 	assert_int_equal(store_audit_add(f->mf.st, &au, &id1, err, sizeof err), 0);
-	d = detail_of("4711", "Acme VPS", "warn", RANGE1, "203.0.113.5 203.0.113.6");
+	d = detail_of("4711", "Acme VPS", RISK_WARN, RANGE1, "203.0.113.5 203.0.113.6");
 	assert_int_equal(actions_manual(f->a, "resume", mf_cidx(&f->mf, "4711"),
 	    "customer cleaned up", "uid 0 (root)", id1, d, out, sizeof out), 0);
-	json_decref(d);
+	report_free(d);
 	assert_string_equal(out, "unsuspend hook started; its result follows in the audit log");
 	wait_done(f, 2, 5000);
 	snprintf(ev, sizeof ev, "%lld", (long long)id1);

@@ -30,26 +30,13 @@
 
 #include "alert.h"
 #include "config.h"
+#include "addr.h"
 #include "loop.h"
 #include "store.h"
 #include "testfiles.h"
+#include "reportfix.h"
 
 #define PY	"/usr/bin/python3"
-
-static const char customer_json[] =
-    "{\"id\":\"1001\",\"name\":\"Acme VPS\",\"level\":\"act\",\"score\":3.5,"
-    "\"evidence\":[\"customer 1001 Acme VPS: 203.0.113.7 listed on UCEPROTECT L1 since 09:12\","
-    "\"37 remote 5xx naming spamhaus = a lot\"],"
-    "\"neighbourhoods\":[{\"policy\":\"uceprotect-3\",\"scope\":\"asn\",\"key\":\"AS64500\","
-    "\"impacts\":31,\"suspects\":0,\"threshold\":50,\"pressure\":0.62,\"projected\":0.62},"
-    "{\"policy\":\"uceprotect-2\",\"scope\":\"range\",\"key\":\"203.0.113.0/24\","
-    "\"impacts\":4,\"suspects\":0,\"threshold\":4,\"pressure\":1.0,\"projected\":1.0,"
-    "\"clear_at\":1790000000}],"
-    "\"addresses\":[{\"ip\":\"203.0.113.7\",\"first_seen\":1780000000,\"last_seen\":1780003600,"
-    "\"sessions\":1240,\"rcpt_to\":5000,\"replies_5xx\":37,\"cited\":12,\"dst\":380,"
-    "\"suspect\":true,\"rules\":[\"rate\",\"fanout\"],\"listings\":[{\"list\":\"uceprotect-1\","
-    "\"listed\":true,\"codes\":\"127.0.0.2\",\"txt\":\"Net of 203.0.113.7 is \\u001b[31mlisted\","
-    "\"first_seen\":1780000000,\"last_seen\":1780003600}]}]}";
 
 struct fx {
 	char dir[64];
@@ -64,16 +51,32 @@ struct fx {
 	int smtp_port, http_port;
 };
 
-static json_t *
-customer(const char *id, const char *name, const char *level)
+/* The flag the tests start from: customer id "name" at level (was warn), two evidence
+ * lines, an ASN and a range neighbourhood (the range the worse, clearing at a known time),
+ * one suspect address listed with a hostile TXT. */
+static struct report *
+customer(const char *id, const char *name, enum risk_level level)
 {
-	json_t *c = json_loads(customer_json, 0, NULL);
+	struct report *r = rf_new(id, name, level, RISK_WARN, 3.5);
+	struct report_addr *ad;
 
-	assert_non_null(c);
-	json_object_set_new(c, "id", json_string(id));
-	json_object_set_new(c, "name", json_string(name));
-	json_object_set_new(c, "level", json_string(level));
-	return c;
+	rf_evidence(r, "customer 1001 Acme VPS: 203.0.113.7 listed on UCEPROTECT L1 since 09:12");
+	rf_evidence(r, "37 remote 5xx naming spamhaus = a lot");
+	rf_nb(r, "uceprotect-3", RISK_SCOPE_ASN, "AS64500", 31, 50);
+	rf_nb(r, "uceprotect-2", RISK_SCOPE_RANGE, "203.0.113.0/24", 4, 4)->clear_at = 1790000000;
+	ad = rf_addr(r, "203.0.113.7");
+	ad->first_seen = 1780000000;
+	ad->last_seen = 1780003600;
+	ad->sessions = 1240;
+	ad->rcpt_to = 5000;
+	ad->replies_5xx = 37;
+	ad->cited = 12;
+	ad->dst = 380;
+	ad->suspect = 1;
+	ad->rules = RISK_R_RATE | RISK_R_FANOUT;
+	rf_listing(ad, "uceprotect-1", 1, "127.0.0.2", "Net of 203.0.113.7 is \x1b[31mlisted",
+	    1780000000, 1780003600);
+	return r;
 }
 
 static int
@@ -222,7 +225,8 @@ static void
 test_compose(void **state)
 {
 	struct fx *f = *state;
-	json_t *c = customer("1001", "Acme VPS", "act"), *p;
+	struct report *c = customer("1001", "Acme VPS", RISK_ACT);
+	json_t *p;
 	char *subject, *body, *msg, *msg2, *h;
 	const char *nasty = "Acme\r\nBcc: x@evil\x1b[31m";
 	char want[512];
@@ -230,7 +234,7 @@ test_compose(void **state)
 	subject = alert_subject("[rangewatch]", c);
 	assert_string_equal(subject, "[rangewatch] ACT 1001 Acme VPS: 203.0.113.0/24 at 4/4 "
 	    "impacts toward uceprotect-2");
-	body = alert_body(c, "warn", "hook: suspend dry-run ok");
+	body = alert_body(c, "hook: suspend dry-run ok");
 	assert_non_null(strstr(body, "Customer 1001 Acme VPS is now at level ACT (was warn)"));
 	assert_non_null(strstr(body, "Action: hook: suspend dry-run ok\n"));
 	assert_non_null(strstr(body, "  - 37 remote 5xx naming spamhaus = a lot\n"));
@@ -273,9 +277,9 @@ test_compose(void **state)
 	free(body);
 
 	/* a hostile name: one Subject line, no Bcc, the escape shown, never sent */
-	json_object_set_new(c, "name", json_string(nasty));
+	rf_set(&c->name, nasty);
 	subject = alert_subject("[rangewatch]", c);
-	body = alert_body(c, "warn", NULL);
+	body = alert_body(c, NULL);
 	msg = alert_message("rw@example.net", "a@example.net", subject, body, 1780000000);
 	check_lines(msg);
 	assert_null(strstr(msg, "\r\nBcc:"));
@@ -292,17 +296,17 @@ test_compose(void **state)
 	free(body);
 
 	/* an id holding shell syntax: the line to paste quotes it as one word, whole */
-	json_object_set_new(c, "id", json_string("$(touch /tmp/x) `id`; it's"));
-	body = alert_body(c, "warn", NULL);
+	rf_set(&c->id, "$(touch /tmp/x) `id`; it's");
+	body = alert_body(c, NULL);
 	assert_non_null(strstr(body, "\n  rangewatch customers '$(touch /tmp/x) `id`; "
 	    "it'\\''s'\n"));
 	free(body);
-	json_object_set_new(c, "id", json_string("1001"));
+	rf_set(&c->id, "1001");
 
 	/* non-ASCII: RFC 2047, each encoded-word <= 75, folded, decoding back */
-	json_object_set_new(c, "name", json_string("M\xc3\xbcller GmbH \xe6\x97\xa5\xe6\x9c\xac"
+	rf_set(&c->name, "M\xc3\xbcller GmbH \xe6\x97\xa5\xe6\x9c\xac"
 	    "\xe8\xaa\x9e\xe3\x81\xae\xe9\x95\xb7\xe3\x81\x84\xe5\x90\x8d\xe5\x89\x8d\xe3\x81\xa7"
-	    "\xe3\x81\x99\xe3\x82\x88 \xc3\xa9t\xc3\xa9"));
+	    "\xe3\x81\x99\xe3\x82\x88 \xc3\xa9t\xc3\xa9");
 	subject = alert_subject("[rangewatch]", c);
 	msg = alert_message("rw@example.net", "a@example.net", subject, "M\xc3\xbcller\n", 0);
 	check_lines(msg);
@@ -335,7 +339,7 @@ test_compose(void **state)
 	assert_int_equal(strncmp(h, "a=3Db=20\r\n=2E\r\n=46rom here\r\n", 28), 0);
 	check_lines(h - 0);
 	free(h);
-	json_decref(c);
+	report_free(c);
 }
 
 /* ------------------------------------------------------------------ cooldown and digest */
@@ -368,9 +372,11 @@ static void
 test_cooldown_digest(void **state)
 {
 	struct fx *f = *state;
-	json_t *act = customer("1001", "Acme VPS", "act"), *warn = customer("1001", "Acme VPS",
-	    "warn"), *w2 = customer("1002", "Beta", "watch"), *w3 = customer("1003", "Gamma",
-	    "watch"), *none = customer("1001", "Acme VPS", "none");
+	struct report *act = customer("1001", "Acme VPS", RISK_ACT);
+	struct report *warn = customer("1001", "Acme VPS", RISK_WARN);
+	struct report *w2 = customer("1002", "Beta", RISK_WATCH);
+	struct report *w3 = customer("1003", "Gamma", RISK_WATCH);
+	struct report *none = customer("1001", "Acme VPS", RISK_NONE);
 	struct alert_stats s;
 	struct alert *a;
 	struct rows r;
@@ -382,22 +388,22 @@ test_cooldown_digest(void **state)
 	    "to = a@example.net\nto_watch = w@example.net\n");
 	a = alert_new(f->loop, f->st, f->cfg, err, sizeof err);
 	assert_non_null(a);
-	assert_int_equal(alert_flag(a, act, "none", NULL, 1000, err, sizeof err), 1);
-	assert_int_equal(alert_flag(a, act, "warn", NULL, 1000 + 1800, err, sizeof err), 0);
+	assert_int_equal(alert_flag(a, act, NULL, 1000, err, sizeof err), 1);
+	assert_int_equal(alert_flag(a, act, NULL, 1000 + 1800, err, sizeof err), 0);
 	/* a fall to warn, and a rise back to act within act's cooldown */
-	assert_int_equal(alert_flag(a, warn, "act", NULL, 1000 + 1900, err, sizeof err), 1);
-	assert_int_equal(alert_flag(a, act, "warn", NULL, 1000 + 2000, err, sizeof err), 0);
+	assert_int_equal(alert_flag(a, warn, NULL, 1000 + 1900, err, sizeof err), 1);
+	assert_int_equal(alert_flag(a, act, NULL, 1000 + 2000, err, sizeof err), 0);
 	/* a rise is never held by the cooldown of a lower level */
-	json_object_set_new(warn, "id", json_string("1004"));
-	assert_int_equal(alert_flag(a, warn, "none", NULL, 5000, err, sizeof err), 1);
-	json_object_set_new(act, "id", json_string("1004"));
-	assert_int_equal(alert_flag(a, act, "warn", NULL, 5001, err, sizeof err), 1);
-	json_object_set_new(act, "id", json_string("1001"));
-	assert_int_equal(alert_flag(a, act, "warn", NULL, 1000 + 3600, err, sizeof err), 1);
-	assert_int_equal(alert_flag(a, none, "act", NULL, 9000, err, sizeof err), 0);
+	rf_set(&warn->id, "1004");
+	assert_int_equal(alert_flag(a, warn, NULL, 5000, err, sizeof err), 1);
+	rf_set(&act->id, "1004");
+	assert_int_equal(alert_flag(a, act, NULL, 5001, err, sizeof err), 1);
+	rf_set(&act->id, "1001");
+	assert_int_equal(alert_flag(a, act, NULL, 1000 + 3600, err, sizeof err), 1);
+	assert_int_equal(alert_flag(a, none, NULL, 9000, err, sizeof err), 0);
 	/* watch: digest items, not mails */
-	assert_int_equal(alert_flag(a, w2, "none", NULL, 9000, err, sizeof err), 1);
-	assert_int_equal(alert_flag(a, w3, "none", NULL, 9000, err, sizeof err), 1);
+	assert_int_equal(alert_flag(a, w2, NULL, 9000, err, sizeof err), 1);
+	assert_int_equal(alert_flag(a, w3, NULL, 9000, err, sizeof err), 1);
 	alert_stats(a, &s);
 	assert_int_equal(s.held, 2);
 	assert_int_equal(s.queued, 7);
@@ -416,11 +422,11 @@ test_cooldown_digest(void **state)
 	alert_stats(a, &s);
 	assert_int_equal(s.digests, 1);
 	alert_free(a);
-	json_decref(act);
-	json_decref(warn);
-	json_decref(w2);
-	json_decref(w3);
-	json_decref(none);
+	report_free(act);
+	report_free(warn);
+	report_free(w2);
+	report_free(w3);
+	report_free(none);
 }
 
 /* How often needle occurs in the file at path. */
@@ -449,7 +455,7 @@ static void
 test_outbox_full(void **state)
 {
 	struct fx *f = *state;
-	json_t *c = customer("1001", "Acme VPS", "act");
+	struct report *c = customer("1001", "Acme VPS", RISK_ACT);
 	struct alert_stats s;
 	struct alert *a;
 	char err[512], log[192], id[16];
@@ -466,16 +472,16 @@ test_outbox_full(void **state)
 	assert_true(freopen(log, "w", stderr) != NULL);
 	for (i = 0; i < 6; i++) {
 		snprintf(id, sizeof id, "%d", 2000 + i);
-		json_object_set_new(c, "id", json_string(id));
-		assert_int_equal(alert_flag(a, c, "warn", NULL, 1000, err, sizeof err),
+		rf_set(&c->id, id);
+		assert_int_equal(alert_flag(a, c, NULL, 1000, err, sizeof err),
 		    i < 2 ? 1 : -2);
 	}
 	assert_non_null(strstr(err, "the alert outbox is full (2 queued, at most 2)"));
 	assert_int_equal(alert_test(a, err, sizeof err), -1);
 	assert_non_null(strstr(err, "the alert outbox is full"));
 	store_outbox_set_max(f->st, 0);
-	json_object_set_new(c, "id", json_string("3000"));
-	assert_int_equal(alert_flag(a, c, "warn", NULL, 1000, err, sizeof err), 1);
+	rf_set(&c->id, "3000");
+	assert_int_equal(alert_flag(a, c, NULL, 1000, err, sizeof err), 1);
 	fflush(stderr);
 	assert_true(dup2(saved, 2) == 2);
 	close(saved);
@@ -488,7 +494,7 @@ test_outbox_full(void **state)
 	assert_int_equal(s.outbox_full, 5);
 	assert_int_equal(store_outbox_refused(f->st), 5);
 	alert_free(a);
-	json_decref(c);
+	report_free(c);
 }
 
 /* ------------------------------------------------------------------ live servers */
@@ -638,7 +644,8 @@ static void
 test_smtp_live(void **state)
 {
 	struct fx *f = *state;
-	json_t *c = customer("1001", "M\xc3\xbcller GmbH", "act"), *p;
+	struct report *c = customer("1001", "M\xc3\xbcller GmbH", RISK_ACT);
+	json_t *p;
 	char text[512], err[512], *body;
 	struct alert *a;
 	pid_t pid;
@@ -654,7 +661,7 @@ test_smtp_live(void **state)
 	a = alert_new(f->loop, f->st, f->cfg, err, sizeof err);
 	assert_non_null(a);
 	alert_set_retry(a, 1, 2);
-	assert_int_equal(alert_flag(a, c, "warn", "recommended: suspend", 100, err, sizeof err),
+	assert_int_equal(alert_flag(a, c, "recommended: suspend", 100, err, sizeof err),
 	    1);
 	want_sent = 1;
 	assert_true(run_until(f, a, sent_enough, 10000));
@@ -667,7 +674,7 @@ test_smtp_live(void **state)
 	    "a@example.net,b@example.net");
 	assert_string_equal(json_string_value(json_object_get(p, "to")),
 	    "a@example.net, b@example.net");
-	body = alert_body(c, "warn", "recommended: suspend");
+	body = alert_body(c, "recommended: suspend");
 	assert_string_equal(json_string_value(json_object_get(p, "body")), body);
 	free(body);
 	json_decref(p);
@@ -675,8 +682,8 @@ test_smtp_live(void **state)
 
 	/* the server is down: the alert waits, retried; up again: it arrives once */
 	stop(&f->smtpd);
-	json_object_set_new(c, "id", json_string("1002"));
-	assert_int_equal(alert_flag(a, c, "warn", NULL, 100, err, sizeof err), 1);
+	rf_set(&c->id, "1002");
+	assert_int_equal(alert_flag(a, c, NULL, 100, err, sizeof err), 1);
 	assert_true(run_until(f, a, retried, 10000));
 	f->smtpd = start_py(smtpd_py, f->spool, f->smtp_port);
 	want_sent = 2;
@@ -702,8 +709,8 @@ test_smtp_live(void **state)
 			_exit(2);
 		if ((a2 = alert_new(l2, s2, f->cfg, err, sizeof err)) == NULL)
 			_exit(3);
-		json_object_set_new(c, "id", json_string("1003"));
-		if (alert_flag(a2, c, "warn", NULL, 100, err, sizeof err) != 1)
+		rf_set(&c->id, "1003");
+		if (alert_flag(a2, c, NULL, 100, err, sizeof err) != 1)
 			_exit(4);
 		kill(getpid(), SIGKILL);
 		_exit(5);
@@ -722,11 +729,11 @@ test_smtp_live(void **state)
 	print_message("smtp: killed after queueing: the next process delivered it once\n");
 
 	/* the digest reaches the watch recipients, as one mail */
-	json_object_set_new(c, "level", json_string("watch"));
-	json_object_set_new(c, "id", json_string("1004"));
-	assert_int_equal(alert_flag(a, c, "none", NULL, 100, err, sizeof err), 1);
-	json_object_set_new(c, "id", json_string("1005"));
-	assert_int_equal(alert_flag(a, c, "none", NULL, 100, err, sizeof err), 1);
+	c->level = RISK_WATCH;
+	rf_set(&c->id, "1004");
+	assert_int_equal(alert_flag(a, c, NULL, 100, err, sizeof err), 1);
+	rf_set(&c->id, "1005");
+	assert_int_equal(alert_flag(a, c, NULL, 100, err, sizeof err), 1);
 	alert_tick(a, (int64_t)time(NULL) + 3600);
 	want_sent = 2;
 	assert_true(run_until(f, a, sent_enough, 10000));
@@ -749,14 +756,15 @@ test_smtp_live(void **state)
 	json_decref(p);
 	print_message("smtp: watch digest as one mail; test mail to every recipient\n");
 	alert_free(a);
-	json_decref(c);
+	report_free(c);
 }
 
 static void
 test_webhook_live(void **state)
 {
 	struct fx *f = *state;
-	json_t *c = customer("1001", "Acme <!channel> & co", "warn"), *j;
+	struct report *c = customer("1001", "Acme <!channel> & co", RISK_WARN);
+	json_t *j;
 	char text[512], err[512], path[200];
 	struct alert_stats s;
 	struct alert *a;
@@ -770,7 +778,7 @@ test_webhook_live(void **state)
 	a = alert_new(f->loop, f->st, f->cfg, err, sizeof err);
 	assert_non_null(a);
 	alert_set_retry(a, 1, 2);
-	assert_int_equal(alert_flag(a, c, "watch", "recommended: suspend", 100, err,
+	assert_int_equal(alert_flag(a, c, "recommended: suspend", 100, err,
 	    sizeof err), 1);
 	want_sent = 1;
 	assert_true(run_until(f, a, sent_enough, 15000));
@@ -791,7 +799,7 @@ test_webhook_live(void **state)
 	json_decref(j);
 	print_message("webhook: a 500 retried, the 200 marked it sent; text + evidence\n");
 	alert_free(a);
-	json_decref(c);
+	report_free(c);
 }
 
 int

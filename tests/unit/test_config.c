@@ -104,6 +104,8 @@ check_defaults(const struct rw_config *c)
 	assert_string_equal(c->lists, "");
 	assert_string_equal(c->interface, "");
 	assert_string_equal(c->nameserver, "");
+	assert_int_equal(c->dns_max_ttl, 86400);
+	assert_int_equal(c->dns_max_negative_ttl, 3600);
 	assert_string_equal(c->state_dir, "/var/lib/rangewatch");
 	assert_string_equal(c->socket, "/run/rangewatch/rangewatch.sock");
 	assert_int_equal(c->socket_mode, 0660);
@@ -187,6 +189,63 @@ test_defaults(void **state)
 	}
 }
 
+struct big_load {
+	const char *path, *want;
+};
+
+/* 0 when the config loads (want NULL, and [hook] user is x) or fails with want. */
+static int
+load_big(void *v)
+{
+	const struct big_load *b = v;
+	struct rw_config *c = NULL;
+	char err[512] = "", full[512];
+	int bad;
+
+	if (config_load(b->path, &c, err, sizeof err) == 0) {
+		bad = b->want != NULL || strcmp(c->hook_user, "x") != 0;
+		config_free(c);
+		return bad;
+	}
+	snprintf(full, sizeof full, "%s%s", b->path, b->want ? b->want : "");
+	return b->want == NULL || strcmp(err, full) != 0;
+}
+
+/* Lines of gigabytes are never read whole (the child may not hold 1 GiB): one without a
+ * newline is refused from its first bytes; a long comment is dropped as it is read, and
+ * what follows it still counts. */
+static void
+test_huge_lines(void **state)
+{
+	struct fixture *fx = *state;
+	struct big_load b = { fx->path, ":2: line longer than 199 characters (split a list "
+	    "over several lines with the same key)" };
+	char head[6000];
+	FILE *f;
+	size_t i;
+
+	memset(head, 'x', sizeof head);
+	memcpy(head, "[rangewatch]\nuser = ", 20);
+	head[sizeof head - 1] = '\0';
+	write_sparse(fx->path, head, (off_t)4 << 30);
+	assert_int_equal(bounded_child(load_big, &b), 0);
+	/* a comment of 4 GiB holding NULs (the sparse part) */
+	b.want = ":2: NUL byte";
+	write_sparse(fx->path, "[rangewatch]\n# a long comment", (off_t)4 << 30);
+	assert_int_equal(bounded_child(load_big, &b), 0);
+	/* a comment of 64 MiB, then a key */
+	memset(head, 'c', sizeof head);
+	assert_non_null(f = fopen(fx->path, "w"));
+	fputs("[hook]\n#", f);
+	for (i = 0; i < (64u << 20) / sizeof head; i++)
+		assert_int_equal(fwrite(head, 1, sizeof head, f), sizeof head);
+	fputs("\nuser = x\n", f);
+	assert_int_equal(fclose(f), 0);
+	b.want = NULL;
+	assert_int_equal(bounded_child(load_big, &b), 0);
+	unlink(fx->path);
+}
+
 static void
 test_every_key(void **state)
 {
@@ -201,6 +260,8 @@ test_every_key(void **state)
 	    "lists = /etc/rangewatch/dnsbl.conf\n"
 	    "interface = eth0\n"
 	    "nameserver = 192.0.2.53:5353,[2001:db8::53]:53\n"
+	    "max_ttl = 2h\n"
+	    "max_negative_ttl = 90s\n"
 	    "state_dir = state\n"
 	    "socket = ../run/rw.sock\n"
 	    "user = rwuser\n"
@@ -233,6 +294,8 @@ test_every_key(void **state)
 	assert_string_equal(c->lists, "/etc/rangewatch/dnsbl.conf");
 	assert_string_equal(c->interface, "eth0");
 	assert_string_equal(c->nameserver, "192.0.2.53:5353,[2001:db8::53]:53");
+	assert_int_equal(c->dns_max_ttl, 7200);
+	assert_int_equal(c->dns_max_negative_ttl, 90);
 	assert_string_equal(c->state_dir, in(fx->real, "state"));
 	assert_string_equal(c->socket, in(fx->real, "../run/rw.sock"));
 	assert_string_equal(c->user, "rwuser");
@@ -478,6 +541,39 @@ test_socket_store_risk(void **state)
 }
 
 /* The built-in policies edited and disabled, new ones added. */
+/* [class "NAME"]: a tag's own limits; bad names, keys, values and twice-defined classes
+ * are refused with their line. */
+static void
+test_classes(void **state)
+{
+	struct fixture *fx = *state;
+	struct rw_config *c;
+
+	c = load(fx, "[class \"bulk\"]\nmx_per_hour = 3000\nreject_ratio_weak = 0.25\n"
+	    "[risk]\nmx_per_hour = 150\n[class \"relay\"]\nrejections_5xx_per_hour = 90\n");
+	assert_int_equal(c->risk.nclasses, 2);
+	assert_string_equal(c->risk.cls[0].name, "bulk");
+	assert_int_equal(c->risk.cls[0].mx_per_hour, 3000);
+	assert_true(c->risk.cls[0].reject_ratio_weak == 0.25);
+	assert_int_equal(c->risk.cls[0].conn_per_hour, 0);	/* [risk]'s */
+	assert_int_equal(c->risk.mx_per_hour, 150);
+	assert_int_equal(c->risk.cls[1].rej_5xx, 90);
+	config_free(c);
+	expect_error(fx, "[class \"bulk\"]\nfanout = 3\n", 0,
+	    ":2: unknown key 'fanout' in [class \"bulk\"]");
+	expect_error(fx, "[class \"bulk\"]\nmx_per_hour = 0\n", 0,
+	    ":2: [class \"bulk\"] mx_per_hour: 0 is out of range (1..1000000000)");
+	expect_error(fx, "[class \"bulk\"]\nmx_per_hour = 5\nmx_per_hour = 6\n", 0,
+	    ":3: [class \"bulk\"] mx_per_hour is already set at line 2");
+	expect_error(fx, "[class \"bulk\"]\n[class \"bulk\"]\n", 0,
+	    ":2: [class \"bulk\"] is defined twice");
+	expect_error(fx, "[class \"Bad Name\"]\n", 0, ":1: bad class name in [class \"Bad "
+	    "Name\"] (a customer tag: 1..63 characters of a-z, 0-9, '_', '.', '-')");
+	expect_error(fx, "[class \"bulk\"]\nreject_ratio = 0.05\n", 0,
+	    ":1: [risk]: class 0 (bulk): needs a name, and reject_ratio_weak (0.1) <= "
+	    "reject_ratio (0.05)");
+}
+
 static void
 test_policies(void **state)
 {
@@ -649,6 +745,16 @@ test_example_conf(void **state)
 	}
 	if (config_load(path, &c, err, sizeof err) != 0)
 		fail_msg("%s", err);
+	/* the two shipped classes, then everything else is the built-in default */
+	assert_int_equal(c->risk.nclasses, 2);
+	assert_string_equal(c->risk.cls[0].name, "bulk");
+	assert_int_equal(c->risk.cls[0].mx_per_hour, 2000);
+	assert_true(c->risk.cls[0].reject_ratio_weak == 0.2);
+	assert_true(c->risk.cls[0].reject_ratio == 0);		/* [risk]'s */
+	assert_string_equal(c->risk.cls[1].name, "relay");
+	assert_int_equal(c->risk.cls[1].rej_5xx, 100);
+	memset(c->risk.cls, 0, sizeof c->risk.cls);
+	c->risk.nclasses = 0;
 	check_risk_defaults(&c->risk);
 	assert_int_equal(c->socket_mode, 0660);
 	assert_string_equal(c->socket_group, "");
@@ -1036,10 +1142,12 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_huge_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_every_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relative_config_path, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_socket_store_risk, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_classes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_example_conf, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_new_errors, setup, teardown),

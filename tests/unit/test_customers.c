@@ -246,6 +246,8 @@ expect_error(struct testfile *fx, const char *text, size_t len, const char *want
 	assert_string_equal(err, full);
 }
 
+#define REFUSED " is refused: '.', '..' and ids starting with '-' read as paths or options"
+
 static void
 test_errors(void **state)
 {
@@ -273,6 +275,12 @@ test_errors(void **state)
 	    ":4: expected 5 fields (id,name,cidrs,contact,tags), found 6");
 	expect_error(fx, HDR "1,a,192.0.2.1,,\n  ,b,192.0.2.2,,\n", 0, ":3: empty id");
 	expect_error(fx, HDR "\"\",b,192.0.2.2,,\n", 0, ":2: empty id");
+	/* ids that read as paths or options, refused with file:line */
+	expect_error(fx, HDR "1,a,192.0.2.1,,\n.,b,192.0.2.2,,\n", 0, ":3: id '.'" REFUSED);
+	expect_error(fx, HDR "..,b,192.0.2.2,,\n", 0, ":2: id '..'" REFUSED);
+	expect_error(fx, HDR "\"-rf\",b,192.0.2.2,,\n", 0, ":2: id '-rf'" REFUSED);
+	expect_error(fx, HDR "1,a,192.0.2.1,,\n2,b,192.0.2.3,,\n--help,c,192.0.2.2,,\n", 0,
+	    ":4: id '--help'" REFUSED);
 	expect_error(fx, HDR "\"a\tb\",b,192.0.2.2,,\n", 0,
 	    ":2: id 'a\\x09b' holds control characters or bad UTF-8");
 	expect_error(fx, HDR "x1,a,192.0.2.1,,\nx2,b,,,\nx3,\"c\nz\",,,\nx1,d,192.0.2.9,,\n", 0,

@@ -6,7 +6,7 @@
  * inside a callback) and on a DNS list pointed at a UDP socket of ours that never answers
  * (never more in flight than max_outstanding, max_qps paces what is sent, dnsbl_free
  * cancels queued and in-flight queries with one callback each) or answering from this
- * test (the TTL of a listing; an NXDOMAIN's TTL is its SOA minimum).
+ * test (the TTL of a listing; an NXDOMAIN's TTL is its SOA minimum; both cut to their caps).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -229,7 +229,7 @@ test_file_source(void **state)
 {
 	struct fixture *fx = *state;
 	const struct dnsbl_list *l;
-	struct dnsbl_opts o = { NULL, 0, 0, 0 };
+	struct dnsbl_opts o = { NULL, 0, 0, 0, 0, 0 };
 	struct dnsbl_stats st;
 	struct seen s;
 	struct dnsbl *d;
@@ -315,7 +315,7 @@ test_file_source_dead_list(void **state)
 {
 	struct fixture *fx = *state;
 	const struct dnsbl_list *l;
-	struct dnsbl_opts o = { NULL, 0, 0, 0 };
+	struct dnsbl_opts o = { NULL, 0, 0, 0, 0, 0 };
 	struct seen s;
 	struct dnsbl *d;
 	char text[512], err[256];
@@ -376,7 +376,7 @@ test_dns_limits(void **state)
 {
 	struct fixture *fx = *state;
 	const struct dnsbl_list *l, *slow;
-	struct dnsbl_opts o = { NULL, 60000, 1, 3 };
+	struct dnsbl_opts o = { NULL, 60000, 1, 3, 0, 0 };
 	struct seen s;
 	struct dnsbl *d;
 	char ns[64], err[256], ip[32];
@@ -488,7 +488,7 @@ test_ttls(void **state)
 {
 	struct fixture *fx = *state;
 	const struct dnsbl_list *l;
-	struct dnsbl_opts o = { NULL, 60000, 1, 10 };
+	struct dnsbl_opts o = { NULL, 60000, 1, 10, 0, 0 };
 	struct seen s;
 	struct dnsbl *d;
 	char ns[64], err[256];
@@ -518,10 +518,59 @@ test_ttls(void **state)
 	dnsbl_free(d);
 }
 
+/* One answer to a fresh ask of ip: NXDOMAIN with SOA minimum minttl, or listed with TTL
+ * a_ttl. The TTL the engine reports. */
+static uint32_t
+ttl_of(struct fixture *fx, struct dnsbl *d, const struct dnsbl_list *l, const char *ip,
+    int nx, uint32_t minttl, uint32_t a_ttl)
+{
+	struct seen s;
+	int i;
+
+	memset(&s, 0, sizeof s);
+	ask(d, l, ip, &s);
+	for (i = 0; i < 100 && s.n == 0; i++) {
+		spin(d, 10);
+		respond(fx->udp, nx, minttl, a_ttl);
+	}
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.last.status, nx ? DNSBL_CLEAN : DNSBL_LISTED);
+	return s.last.ttl;
+}
+
+/* A TTL of 68 years (listing or NXDOMAIN's SOA minimum) is cut: 1 day and 1 hour by
+ * default, max_ttl and max_neg_ttl when set; a short one is kept as it came. */
+static void
+test_ttls_capped(void **state)
+{
+	struct fixture *fx = *state;
+	const struct dnsbl_list *l;
+	struct dnsbl_opts o = { NULL, 60000, 1, 10, 0, 0 };
+	struct dnsbl *d;
+	char ns[64], err[256];
+
+	l = load(fx, "[list \"l\"]\nzone = l.test\nscope = ip\ntxt = no\nmax_qps = 1000\n", "l");
+	snprintf(ns, sizeof ns, "127.0.0.1:%u", fx->port);
+	o.nameservers = ns;
+	assert_non_null(d = dnsbl_new(&o, err, sizeof err));
+	assert_int_equal(ttl_of(fx, d, l, "192.0.2.1", 0, 0, 0x7fffffffu), 86400);
+	assert_int_equal(ttl_of(fx, d, l, "192.0.2.2", 1, 0xffffffffu, 0), 3600);
+	assert_int_equal(ttl_of(fx, d, l, "192.0.2.3", 0, 0, 77), 77);
+	assert_int_equal(ttl_of(fx, d, l, "192.0.2.4", 1, 123, 0), 123);
+	dnsbl_free(d);
+	o.max_ttl = 600;
+	o.max_neg_ttl = 60;
+	assert_non_null(d = dnsbl_new(&o, err, sizeof err));
+	assert_int_equal(ttl_of(fx, d, l, "192.0.2.5", 0, 0, 0x7fffffffu), 600);
+	assert_int_equal(ttl_of(fx, d, l, "192.0.2.6", 1, 0x7fffffffu, 0), 60);
+	assert_int_equal(ttl_of(fx, d, l, "192.0.2.7", 1, 59, 0), 59);
+	dnsbl_free(d);
+}
+
 static void
 test_bad_nameserver(void **state)
 {
-	struct dnsbl_opts o = { "127.0.0.1:53:53", 0, 0, 0 };
+	struct dnsbl_opts o = { "127.0.0.1:53:53", 0, 0, 0, 0, 0 };
 	char err[256];
 
 	(void)state;
@@ -544,6 +593,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_file_source_dead_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dns_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ttls, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ttls_capped, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -287,6 +287,96 @@ setup_file(void **state)
 	return testfile_setup(state, "flow", "dnsbl.conf");
 }
 
+/* A full table makes room for each new connection in constant work: the connection idle
+ * the longest goes, counted; the ones still active stay. */
+static void
+test_full_table_constant_work(void **state)
+{
+	struct env e;
+	struct flow_stats before, after;
+	uint32_t p;
+
+	(void)state;
+	setup_env(&e, 100, 1000);
+	for (p = 0; p < 1000; p++)
+		feed(&e, 10, 1, 60, 1, (uint16_t)(10000 + p), 1, 0, TCP_SYN, "");
+	/* one connection stays active: it must survive the churn */
+	session(&e, 10, 61, 9999, 5000);
+	outbound_get_flow_stats(e.o, &before);
+	assert_int_equal(before.active, 1000);
+	for (p = 0; p < 20000; p++) {
+		feed(&e, 11, 1, 62, 1, (uint16_t)(20000 + p % 30000), 1, 0, TCP_SYN, "");
+		if (p % 100 == 0)
+			feed(&e, 11, 1, 61, 1, 9999, 5019, 9010, TCP_ACK, "");
+	}
+	outbound_get_flow_stats(e.o, &after);
+	assert_int_equal(after.active, 1000);
+	assert_int_equal(after.created - before.created, 20000);
+	assert_int_equal(after.dropped - before.dropped, 20000);
+	/* bounded work per new connection, not a pass over the table */
+	assert_true(after.scanned - before.scanned <= 2 * 20000);
+	feed(&e, 11, 1, 61, 1, 9999, 5019, 9010, TCP_ACK | TCP_PSH, "MAIL FROM:<a@b>\r\n");
+	assert_int_equal(ip_of(&e, 61)->mail_from, 2);	/* its flow was never forgotten */
+	teardown_env(&e);
+}
+
+/* Server segments count only on a connection whose handshake we saw, and only when their
+ * numbers fit it; the rest is unsolicited and changes nothing. */
+static void
+test_forged_replies_ignored(void **state)
+{
+	static const char *const words[] = { "spamhaus" };
+	const char *block = "550 5.7.1 blocked using zen.spamhaus.org\r\n";
+	struct outbound_counts n;
+	struct env e;
+	struct traffic_ip *ip;
+	uint8_t c;
+
+	char err[256];
+
+	(void)state;
+	if (cite_install(NULL, words, 1, err, sizeof err) != 0)
+		fail_msg("%s", err);
+	setup_env(&e, 100, 100);
+	/* four addresses, no handshake: no record, no counter */
+	for (c = 20; c < 24; c++)
+		feed(&e, 1, 0, c, 1, 40000, 5000, 7000, TCP_ACK | TCP_PSH, block);
+	for (c = 20; c < 24; c++)
+		assert_null(ip_of(&e, c));
+	/* a SYN-ACK nobody asked for, then a reply on it */
+	feed(&e, 1, 0, 24, 1, 40001, 5000, 7001, TCP_SYN | TCP_ACK, "");
+	feed(&e, 1, 0, 24, 1, 40001, 5001, 7001, TCP_ACK | TCP_PSH, block);
+	assert_null(ip_of(&e, 24));
+	/* picked up mid-stream from our side: commands count, replies do not */
+	feed(&e, 1, 1, 25, 1, 40002, 100, 9000, TCP_ACK | TCP_PSH, "MAIL FROM:<a@b>\r\n");
+	feed(&e, 1, 0, 25, 1, 40002, 9000, 117, TCP_ACK | TCP_PSH, block);
+	ip = ip_of(&e, 25);
+	assert_non_null(ip);
+	assert_int_equal(ip->mail_from, 1);
+	assert_int_equal(ip->replies_5xx, 0);
+	/* a real connection: forgeries with numbers that do not fit, then the real reply */
+	feed(&e, 2, 1, 10, 1, 40003, 100, 0, TCP_SYN, "");
+	feed(&e, 2, 0, 10, 1, 40003, 100, 99, TCP_SYN | TCP_ACK, "");	/* acks no SYN */
+	feed(&e, 2, 0, 10, 1, 40003, 9000, 101, TCP_SYN | TCP_ACK, "");
+	feed(&e, 2, 1, 10, 1, 40003, 101, 9001, TCP_ACK, "");
+	feed(&e, 2, 1, 10, 1, 40003, 101, 9001, TCP_ACK | TCP_PSH, "MAIL FROM:<a@b>\r\n");
+	feed(&e, 2, 0, 10, 1, 40003, 9001 + (1u << 30), 118, TCP_ACK | TCP_PSH, block);
+	feed(&e, 2, 0, 10, 1, 40003, 9001, 118 + (1u << 30), TCP_ACK | TCP_PSH, block);
+	feed(&e, 2, 0, 10, 1, 40003, 9001, 0, TCP_PSH, block);		/* no ACK */
+	feed(&e, 2, 0, 10, 1, 40003, 9001 - (1u << 31), 118, TCP_RST | TCP_ACK, "");
+	ip = ip_of(&e, 10);
+	assert_int_equal(ip->sessions, 1);
+	assert_int_equal(ip->replies_5xx, 0);
+	feed(&e, 3, 0, 10, 1, 40003, 9001, 118, TCP_ACK | TCP_PSH, "250 ok\r\n");
+	feed(&e, 3, 1, 10, 1, 40003, 118, 9009, TCP_ACK | TCP_PSH, "RCPT TO:<c@d>\r\n");
+	feed(&e, 3, 0, 10, 1, 40003, 9009, 134, TCP_ACK | TCP_PSH, block);
+	assert_int_equal(ip->replies_5xx, 1);
+	outbound_get_counts(e.o, &n);
+	assert_int_equal(n.unsolicited, 4 + 2 + 1 + 5);
+	teardown_env(&e);
+	cite_clear();
+}
+
 int
 main(void)
 {
@@ -296,6 +386,8 @@ main(void)
 		cmocka_unit_test(test_bounds_are_counted),
 		cmocka_unit_test_setup_teardown(test_cites_per_list, setup_file,
 		    testfile_teardown),
+		cmocka_unit_test(test_forged_replies_ignored),
+		cmocka_unit_test(test_full_table_constant_work),
 	};
 	return cmocka_run_group_tests_name("flow", tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
  * changes no evaluation, dirty marks, the first snapshot after an import, bad states. The
  * provider space and the customers are small files written into a fresh folder per test.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -558,6 +559,352 @@ test_innocent_hot_range(void **state)
 	assert_null(flag_of(f, "200"));
 }
 
+
+/* ------------------------------------------------------------ the evidence model */
+
+static void obs(struct risk *r, const char *ip, const struct risk_counters *c, int64_t t);
+
+/* A quiet engine: one unrelated sender observed from T0 on, so the engine's clock starts
+ * there and its learning period (baseline_hours) ends at T0 + 1 day. */
+static void
+learn(struct risk *r, int64_t until)
+{
+	struct risk_counters c = { 0 };
+
+	send_steady(r, "198.51.100.200", &c, T0, until, 1);
+}
+
+/* Adds one burst step to c and observes it. */
+static void
+burst(struct risk *r, const char *ip, struct risk_counters *c, int64_t t, uint32_t conn,
+    uint32_t rcpt, uint32_t r5, uint32_t cited, uint32_t dst)
+{
+	c->connections += conn;
+	c->rcpt += rcpt;
+	c->replies_5xx += r5;
+	c->cited += cited;
+	c->distinct_dst += dst;
+	obs(r, ip, c, t);
+}
+
+static int
+reason_has(const struct risk_flag *fl, const char *s)
+{
+	if (strstr(fl->reason, s) != NULL)
+		return 1;
+	fprintf(stderr, "  reason: %s\n", fl->reason);
+	return 0;
+}
+
+/* A hacked idle VPS: first seen after the learning period (so silent all that time), it
+ * sends 1,500 sessions an hour; remote servers reject a third, naming UCEPROTECT Level 1.
+ * Within minutes: provisional impact, strong evidence, the /24's threshold within the
+ * horizon at its pace, act, long before 4 listed IPs. DNS then confirms: an impact. */
+static void
+test_burst_reported(void **state)
+{
+	struct fx *f = *state;
+	struct risk *r = engine(f);
+	struct risk_counters c = { 0 };
+	struct rw_addr a = A("203.0.113.7");
+	const struct risk_nb_view *v;
+	const struct risk_flag *fl;
+	int64_t t0 = T0 + 2 * DAY, t;
+	unsigned rules;
+
+	learn(r, t0);
+	obs(r, "203.0.113.7", &c, t0);
+	/* two minutes: 50 sessions, no rejection yet: a rate far over its own (zero) */
+	burst(r, "203.0.113.7", &c, t0 + 120, 50, 200, 0, 0, 50);
+	assert_int_equal(risk_evaluate(r, t0 + 120), 0);
+	assert_int_equal(risk_ip_suspect(r, &a, &rules), 1);
+	assert_true(rules & RISK_R_RATE);
+	fl = flag_of(f, "4711");
+	assert_int_equal(fl->level, RISK_WARN);
+	assert_int_equal(fl->strong_ips, 0);
+	/* then the rejections naming the list, minute by minute */
+	for (t = t0 + 180; t <= t0 + 600; t += 60) {
+		burst(r, "203.0.113.7", &c, t, 25, 100, 33, 30, 25);
+		assert_int_equal(risk_reported(r, "uceprotect-1", &a, 10, t), 0);
+	}
+	assert_int_equal(risk_evaluate(r, t0 + 600), 0);
+	assert_int_equal(risk_ip_provisional(r, "uceprotect-1", &a), 1);
+	v = risk_nb_find(r, "uceprotect-2", "203.0.113.0/24");
+	assert_non_null(v);
+	assert_int_equal(v->impacts, 0);
+	assert_int_equal(v->provisional, 1);
+	assert_true(v->pace > 0);
+	assert_true(v->eta_threshold > t0 + 600 && v->eta_threshold < t0 + 600 + 6 * 3600);
+	fl = flag_of(f, "4711");
+	assert_int_equal(fl->level, RISK_ACT);
+	assert_int_equal(fl->strong_ips, 1);
+	assert_true(reason_has(fl, "act: strong evidence, and range 203.0.113.0/24 reaches "
+	    "its uceprotect-2 threshold in about"));
+	assert_true(evidence_has(fl, "203.0.113.7 reported as listed on uceprotect-1 by 80 "
+	    "remote replies since"));
+	assert_true(evidence_has(fl, "not yet seen in DNS"));
+	assert_true(evidence_has(fl, "(+1 reported listed, not yet in DNS;"));
+	/* DNS confirms: an impact, no longer provisional; still act */
+	list1(r, "203.0.113.7", 1, t0 + 660, t0 + 660);
+	assert_int_equal(risk_evaluate(r, t0 + 660), 0);
+	v = risk_nb_find(r, "uceprotect-2", "203.0.113.0/24");
+	assert_int_equal(v->impacts, 1);
+	assert_int_equal(v->provisional, 0);
+	assert_true(v->estimated >= 1);
+	assert_int_equal(flag_of(f, "4711")->level, RISK_ACT);
+}
+
+/* Trap hits, not IPs: a listed IP that keeps sending adds estimated impacts (1 per
+ * spam_per_impact accepted recipients above its usual peak); the lower bound stays 1. A
+ * range list stating its own count calibrates the estimate for the next evaluation. */
+static void
+test_estimate_and_calibration(void **state)
+{
+	struct fx *f = *state;
+	struct risk *r = engine(f);
+	struct risk_counters c = { 0 };
+	const struct risk_nb_view *v;
+	char err[256];
+	int64_t t0 = T0 + 2 * DAY, t;
+	double est;
+
+	learn(r, t0);
+	obs(r, "203.0.113.7", &c, t0);
+	list1(r, "203.0.113.7", 1, t0, t0);
+	/* 3,000 recipients accepted within the hour (none rejected): 3 estimated hits */
+	for (t = t0 + 60; t <= t0 + 600; t += 60)
+		burst(r, "203.0.113.7", &c, t, 75, 300, 0, 0, 60);
+	assert_int_equal(risk_evaluate(r, t0 + 600), 0);
+	v = risk_nb_find(r, "uceprotect-2", "203.0.113.0/24");
+	assert_int_equal(v->impacts, 1);
+	assert_true(fabs(v->estimated - 3.0) < 1e-6);
+	assert_true(v->projected == 0.75);
+	assert_true(v->calibration == 1);
+	/* the list says 6 abusers where we estimate 3: twice the rate from now on */
+	assert_int_equal(risk_nb_listing(r, "uceprotect-2", "203.0.113.0/24", 1, t0 + 600,
+	    "Net 203.0.113.0/24 is UCEPROTECT-Level2 listed because 6 abusers are hosted by "
+	    "Example/AS64500 there.", err, sizeof err), 0);
+	assert_int_equal(risk_evaluate(r, t0 + 600), 0);
+	assert_int_equal(risk_evaluate(r, t0 + 600), 0);
+	v = risk_nb_find(r, "uceprotect-2", "203.0.113.0/24");
+	assert_true(fabs(v->calibration - 2.0) < 1e-6);
+	{
+		struct rw_addr a = A("203.0.113.7");
+		double p;
+		risk_ip_score(r, &a, &p, &est);
+		assert_true(fabs(est - 6.0) < 1e-6);
+		assert_true(p > 0);
+	}
+	assert_true(fabs(v->estimated - 6.0) < 1e-6);
+	assert_true(evidence_has(flag_of(f, "4711"), "calibrated x2.00 by the list's own "
+	    "counts"));
+}
+
+/* Volume alone never acts: a customer's eight new IPs (no history, in the learning
+ * period) sending 5,000 connections and 400 new destinations an hour each, with a few
+ * percent of bounces, reach warn on their share of the range, never act. */
+static void
+test_volume_never_acts(void **state)
+{
+	struct fx *f = *state;
+	struct risk *r = engine(f);
+	struct risk_counters c[8];
+	int64_t t;
+	int i;
+
+	memset(c, 0, sizeof c);
+	for (t = T0; t <= T0 + 3 * 3600; t += 300)
+		for (i = 0; i < 8; i++) {
+			char ip[32];
+			snprintf(ip, sizeof ip, "203.0.113.%d", 1 + i);
+			burst(r, ip, &c[i], t, 420, 840, 25, 0, 35);
+		}
+	assert_int_equal(risk_evaluate(r, T0 + 3 * 3600), 0);
+	assert_int_equal(flag_of(f, "4711")->level, RISK_WARN);
+	assert_int_equal(flag_of(f, "4711")->strong_ips, 0);
+	assert_true(reason_has(flag_of(f, "4711"), "weak evidence only (no suspension)"));
+}
+
+/* A newsletter: a daily one-hour peak of 500 sessions to 250 new destinations from one IP;
+ * from the second week on, for a week, the same peak is its history, never a spike (the
+ * usual peak is refreshed by every peak that is not a spike, so it does not decay away). */
+static void
+test_daily_peak_is_history(void **state)
+{
+	struct fx *f = *state;
+	struct risk *r = engine(f);
+	struct risk_counters c = { 0 };
+	struct rw_addr a = A("203.0.113.70");
+	int64_t t;
+
+	for (t = T0; t < T0 + 15 * DAY; t += 600) {
+		int peak = (t - T0) / 3600 % 24 == 9;
+		burst(r, "203.0.113.70", &c, t, peak ? 84 : 1, peak ? 168 : 1, peak ? 3 : 0, 0,
+		    peak ? 42 : 1);
+		if (t >= T0 + 7 * DAY && peak) {
+			assert_int_equal(risk_evaluate(r, t), 0);
+			assert_int_equal(risk_ip_suspect(r, &a, NULL), 0);
+		}
+	}
+	assert_null(flag_of(f, "100"));
+}
+
+/* Replies naming the range-scope list say the escalation happened: the range shows it at
+ * once; its impacts act; an innocent neighbour rejected with the same text contributes
+ * nothing (the model takes those replies out of its rejections). */
+static void
+test_escalation_reported(void **state)
+{
+	struct fx *f = *state;
+	struct risk *r = engine(f);
+	struct rw_addr inn = A("203.0.113.70");
+	const struct risk_nb_view *v;
+	int64_t now = T0 + 2 * DAY;
+
+	list1(r, "203.0.113.5", 1, now - 7200, now - 60);
+	assert_int_equal(risk_reported(r, "uceprotect-2", &inn, 4, now - 120), 0);
+	assert_int_equal(risk_evaluate(r, now), 0);
+	v = risk_nb_find(r, "uceprotect-2", "203.0.113.0/24");
+	assert_non_null(v);
+	assert_int_equal(v->escalated, 0);
+	assert_int_equal(v->reported, 1);
+	assert_int_equal(v->reported_since, now - 120);
+	assert_int_equal(flag_of(f, "4711")->level, RISK_ACT);
+	assert_true(reason_has(flag_of(f, "4711"), "is reported listed by remote servers on "
+	    "uceprotect-2"));
+	assert_null(flag_of(f, "100"));
+	assert_int_equal(risk_ip_provisional(r, "uceprotect-1", &inn), 0);
+}
+
+/* Classes: the same no-history sending (300 new destinations an hour, 15% bounces) is weak
+ * evidence from an untagged customer and nothing from one tagged `bulk`, whose class
+ * allows a bigger fan-out and bounce share. */
+static void
+test_classes(void **state)
+{
+	static const char CUS[] = "id,name,cidrs,contact,tags\n"
+	    "1,Plain,203.0.113.1,a@b,\n2,Newsletter,203.0.113.2,a@b,vip bulk\n";
+	struct fx *f = *state;
+	struct customers *cs;
+	struct risk *r;
+	struct risk_counters a = { 0 }, b = { 0 };
+	struct rw_addr x = A("203.0.113.1"), y = A("203.0.113.2");
+	char path[128], err[256];
+	unsigned rules;
+	int64_t t;
+
+	snprintf(path, sizeof path, "%s/cls.csv", f->dir);
+	write_file(path, CUS, sizeof CUS - 1);
+	assert_int_equal(customers_load(path, &cs, err, sizeof err), 0);
+	f->cfg.nclasses = 1;
+	snprintf(f->cfg.cls[0].name, sizeof f->cfg.cls[0].name, "bulk");
+	f->cfg.cls[0].mx_per_hour = 2000;
+	f->cfg.cls[0].reject_ratio_weak = 0.2;
+	r = risk_new(&f->cfg, err, sizeof err);
+	assert_non_null(r);
+	assert_int_equal(risk_set_space(r, f->p, cs, err, sizeof err), 0);
+	for (t = T0; t <= T0 + 3000; t += 600) {
+		burst(r, "203.0.113.1", &a, t, 50, 100, 15, 0, 50);
+		burst(r, "203.0.113.2", &b, t, 50, 100, 15, 0, 50);
+	}
+	assert_int_equal(risk_evaluate(r, T0 + 3000), 0);
+	assert_int_equal(risk_ip_suspect(r, &x, &rules), 1);
+	assert_int_equal(rules, RISK_R_FANOUT | RISK_R_REJECT);
+	assert_int_equal(risk_ip_suspect(r, &y, &rules), 0);
+	risk_free(r);
+	customers_free(cs);
+}
+
+/* A flood of new addresses (5,000 unassigned ones of our space, one session each) through a
+ * table of 1,000: the idlest make room, the table stays at its bound, and a customer's
+ * spammer arriving next is tracked and flagged as usual; a listed IP is never pushed out.
+ * A month idle, an IP with nothing against it is forgotten. */
+static void
+test_flood_eviction(void **state)
+{
+	struct fx *f = *state;
+	struct risk *r;
+	struct risk_counters c = { 0 }, one = { .connections = 1, .rcpt = 1, .distinct_dst = 1 };
+	struct rw_addr a = A("203.0.113.7"), l = A("203.0.113.9");
+	int64_t t0 = T0 + 2 * DAY;
+	char ip[32];
+	int i;
+
+	f->cfg.max_ips = 1000;
+	r = engine(f);
+	learn(r, t0);
+	list1(r, "203.0.113.9", 1, t0, t0);
+	for (i = 0; i < 5000; i++) {
+		struct rw_addr x;
+		snprintf(ip, sizeof ip, "198.51.%d.%d", 101 + i / 250, 1 + i % 250);
+		x = A(ip);
+		assert_int_equal(risk_observe_add(r, &x, &one, t0 + i / 100), 0);
+		if (i % 500 == 499)
+			assert_int_equal(risk_evaluate(r, t0 + i / 100), 0);
+	}
+	assert_int_equal(risk_ip_count(r), 1000);
+	assert_true(risk_ip_evicted(r) >= 4000);
+	assert_int_equal(risk_ip_refused(r), 0);
+	obs(r, "203.0.113.7", &c, t0 + 60);
+	for (i = 1; i <= 5; i++)
+		burst(r, "203.0.113.7", &c, t0 + 60 + i * 60, 30, 120, 40, 30, 30);
+	assert_int_equal(risk_evaluate(r, t0 + 360), 0);
+	assert_int_equal(risk_ip_suspect(r, &a, NULL), 1);
+	assert_non_null(flag_of(f, "4711"));
+	assert_int_equal(flag_of(f, "4711")->strong_ips >= 1, 1);
+	assert_int_equal(risk_ip_provisional(r, "uceprotect-1", &l), 0);
+	assert_non_null(risk_nb_find(r, "uceprotect-2", "203.0.113.0/24"));
+	assert_int_equal(risk_nb_find(r, "uceprotect-2", "203.0.113.0/24")->impacts, 1);
+	/* a month later the flood's addresses are forgotten; the listed IP is not */
+	assert_int_equal(risk_evaluate(r, t0 + 31 * DAY), 0);
+	assert_true(risk_ip_count(r) < 10);
+	risk_free(r);
+	f->r = NULL;
+}
+
+/* An IPv6 sender rotating through its /64: 400 addresses, a few sessions each, are one
+ * sender of 1,200 sessions an hour to the engine. */
+static void
+test_ipv6_per_64(void **state)
+{
+	struct fx *f = *state;
+	static const char PFX6[] = "2001:db8::/32 64500\n";
+	static const char CUS6[] = "id,name,cidrs,contact,tags\n1,V6 VPS,2001:db8:10:1::/64,a@b,\n";
+	struct prefixes *p;
+	struct customers *cs;
+	struct risk *r;
+	struct risk_counters d = { .connections = 3, .rcpt = 9, .distinct_dst = 3 };
+	char path[128], err[256], ip[64];
+	struct rw_addr one;
+	unsigned rules;
+	int i;
+
+	snprintf(path, sizeof path, "%s/p6.txt", f->dir);
+	write_file(path, PFX6, sizeof PFX6 - 1);
+	assert_int_equal(prefixes_load(path, &p, err, sizeof err), 0);
+	snprintf(path, sizeof path, "%s/c6.csv", f->dir);
+	write_file(path, CUS6, sizeof CUS6 - 1);
+	assert_int_equal(customers_load(path, &cs, err, sizeof err), 0);
+	r = risk_new(&f->cfg, err, sizeof err);
+	assert_non_null(r);
+	assert_int_equal(risk_set_space(r, p, cs, err, sizeof err), 0);
+	for (i = 0; i < 400; i++) {
+		snprintf(ip, sizeof ip, "2001:db8:10:1:%x::%x", i, i + 1);
+		one = A(ip);
+		assert_int_equal(risk_observe_add(r, &one, &d, T0 + 3000 + i), 0);
+	}
+	assert_int_equal(risk_evaluate(r, T0 + 3500), 0);
+	assert_int_equal(risk_ip_count(r), 1);
+	one = A("2001:db8:10:1:ffff::1");
+	assert_int_equal(risk_ip_suspect(r, &one, &rules), 1);
+	assert_true(rules & RISK_R_CONN);
+	assert_int_equal(risk_flag_count(r), 1);
+	assert_non_null(strstr(risk_flag_at(r, 0)->evidence[2], "2001:db8:10:1::/64"));
+	risk_free(r);
+	customers_free(cs);
+	prefixes_free(p);
+}
+
 /* ------------------------------------------------------------ persistence */
 
 struct saved {
@@ -859,18 +1206,25 @@ test_state_dirty(void **state)
 	assert_non_null(strstr(err, "already observed"));
 	risk_free(b);
 
-	/* max_ips bounds imports as it bounds observations */
+	/* max_ips bounds imports as it bounds observations: an idle IP with nothing against
+	 * it makes room; once every tracked IP has a listing, a new one is turned away */
 	cfg.max_ips = 2;
 	small = engine_with(f, &cfg);
 	import_all(small, &s);
-	assert_int_equal(risk_import(small, &z, s.v[0].st, s.v[0].len, err, sizeof err), -1);
-	assert_non_null(strstr(err, "full"));
-	assert_int_equal(risk_observe(small, &z, &c, T0 + 7200), -1);
-	assert_int_equal(risk_listing(small, "uceprotect-1", &z, 1, T0, T0 + 7200), -1);
+	assert_int_equal(risk_import(small, &z, s.v[0].st, s.v[0].len, err, sizeof err), 0);
+	assert_int_equal(risk_ip_count(small), 2);
+	assert_int_equal(risk_ip_evicted(small), 1);
+	assert_int_equal(risk_listing(small, "uceprotect-1", &z, 1, T0, T0 + 7200), 0);
+	assert_int_equal(risk_listing(small, "uceprotect-1", &y, 1, T0, T0 + 7200), 0);
+	assert_int_equal(risk_ip_count(small), 2);
+	{
+		struct rw_addr w = A("203.0.113.99");
+		assert_int_equal(risk_observe(small, &w, &c, T0 + 7200), -1);
+		assert_int_equal(risk_listing(small, "uceprotect-1", &w, 1, T0, T0 + 7200), -1);
+	}
 	assert_int_equal(risk_ip_count(small), 2);
 	/* each turned away, counted (status tracked_ips_refused) */
-	assert_int_equal(risk_ip_refused(small), 3);
-	assert_int_equal(risk_export_dirty(small, save_cb, &s2), 0);
+	assert_int_equal(risk_ip_refused(small), 2);
 	risk_free(small);
 }
 
@@ -990,6 +1344,14 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_forecasts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_window_slides, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_innocent_hot_range, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_burst_reported, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_estimate_and_calibration, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_volume_never_acts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_daily_peak_is_history, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_escalation_reported, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ipv6_per_64, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_classes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flood_eviction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_dirty, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_reset_after_import, setup, teardown),

@@ -421,6 +421,47 @@ test_dollar(void **state)
 	zonefile_free(z);
 }
 
+struct big_load {
+	const char *path, *want;
+};
+
+/* 0 when loading the file fails with the expected error. */
+static int
+load_big(void *v)
+{
+	const struct big_load *b = v;
+	struct zonefile *z = NULL;
+	char err[512] = "", full[512];
+
+	snprintf(full, sizeof full, "%s%s", b->path, b->want);
+	if (zonefile_load(b->path, &z, err, sizeof err) == 0) {
+		zonefile_free(z);
+		return 1;
+	}
+	return strcmp(err, full) != 0;
+}
+
+/* A line of 4 GiB without a newline: refused at once, from its first 4 KiB, never read
+ * into memory whole (the child may not hold 1 GiB). */
+static void
+test_huge_line(void **state)
+{
+	struct fixture *fx = *state;
+	struct big_load b = { fx->path, ":2: line longer than 4095 bytes" };
+	char head[5000];
+
+	memset(head, 'a', sizeof head);
+	memcpy(head, "1.1.1.1\n2.2.2.2 ", 16);
+	head[sizeof head - 1] = '\0';
+	write_sparse(fx->path, head, (off_t)4 << 30);
+	assert_int_equal(bounded_child(load_big, &b), 0);
+	/* its bytes past the head are NULs: a line that is short but holds them says so */
+	b.want = ":1: NUL byte";
+	write_sparse(fx->path, "1.1.1.1", (off_t)4 << 30);
+	assert_int_equal(bounded_child(load_big, &b), 0);
+	unlink(fx->path);
+}
+
 static void
 test_errors(void **state)
 {
@@ -778,6 +819,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ranges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ipv6, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dollar, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_huge_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_empty, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refresh, setup, teardown),

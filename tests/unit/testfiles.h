@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* Makes /tmp/rw-test-NAME-XXXXXX into dir (len bytes). -1 when it cannot. */
@@ -107,6 +109,39 @@ write_file(const char *path, const void *data, size_t len)
 		len = strlen(data);
 	assert_int_equal(fwrite(data, 1, len, f), len);
 	assert_int_equal(fclose(f), 0);
+}
+
+/* Makes path a sparse file of size bytes (no disk used) that starts with head and holds no
+ * newline after it: a line of gigabytes. */
+static inline void
+write_sparse(const char *path, const char *head, off_t size)
+{
+	write_file(path, head, 0);
+	assert_int_equal(truncate(path, size), 0);
+}
+
+/* Runs fn(arg) in a child whose address space is bounded to 1 GiB (not under ASan, whose
+ * shadow memory needs more), so a reader that takes a whole multi-GB line into memory
+ * fails there instead of eating the machine. The child's result: fn's return (0 good). */
+static inline int
+bounded_child(int (*fn)(void *), void *arg)
+{
+	pid_t pid;
+	int st;
+
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid != -1);
+	if (pid == 0) {
+#ifndef __SANITIZE_ADDRESS__
+		struct rlimit rl = { 1ul << 30, 1ul << 30 };
+
+		setrlimit(RLIMIT_AS, &rl);
+#endif
+		_exit(fn(arg) == 0 ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 #endif

@@ -42,6 +42,9 @@ EOF
 cat >"$tmp/etc/lists.conf" <<'EOF'
 [list "uceprotect-1"]
 zone = l1.test
+; the shipped patterns (etc/dnsbl.conf): the story's replies name the real zone
+cite = dnsbl-1.uceprotect, uceprotect-level1, uceprotect-level 1, uceprotect level 1
+cite = ~uceprotect
 scope = ip
 expiry = 7d
 interval = 2s
@@ -49,6 +52,7 @@ fast_interval = 2s
 
 [list "uceprotect-2"]
 zone = l2.test
+cite = dnsbl-2.uceprotect, uceprotect-level2, uceprotect-level 2, uceprotect level 2
 scope = range
 expiry = 7d
 interval = 2s
