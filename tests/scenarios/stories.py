@@ -4,7 +4,8 @@ timeline the lists would publish, and what must come out.
 
 Usage (normally through tests/scenarios/run.py):
   /usr/bin/python3 tests/scenarios/stories.py list
-  /usr/bin/python3 tests/scenarios/stories.py NAME short|long OUTDIR   # writes the files
+  /usr/bin/python3 tests/scenarios/stories.py NAME short|long OUTDIR [D0|- [nosplit]]
+      writes the files (D0: the incident day's midnight, UTC seconds; default three days ago)
 
 Each story is built by a function below from a seeded RNG: the customers' quiet baseline
 (realistic daily rhythm, a few percent of normal bounces), the incident traffic, and then --
@@ -21,7 +22,8 @@ list what:
   listed because N abusers are hosted by ..." (innocents in a listed range get those too).
   TRAP MODEL (the only modelling choice, stated here): spam reaches spamtraps in proportion
   to the RCPTs it gets accepted. ZEN (CSS/XBL, fed by Spamhaus's own traps, fast) lists an
-  IP 5 min after ZEN_RCPT accepted spam RCPTs; UCEPROTECT Level 1 lists it 10 min after
+  IP 5 min after ZEN_RCPT accepted spam RCPTs (an IPv6 /64 after ZEN_RCPT from all its
+  addresses together); UCEPROTECT Level 1 lists it 10 min after
   TRAP_RCPT (its first trap impact): a 1,500 sessions/h burst is listed 30-50 min in, a
   slow leak after a day or more. One listed IP counts as one impact (the lower bound
   design.md names; real lists may count more trap hits per IP, which would only make the
@@ -33,31 +35,22 @@ list what:
   Impacts listed before the capture starts ("stale": earlier incidents this week, still
   within L1's 7 days) are in the zones from the start.
 
-OUTDIR gets prefixes.txt, customers.csv, warm.pcap (everything before the incident window,
-replayed at full speed), incident.pcap (the window, replayed compressed while the zones
-follow the model's clock) and story.json (timeline, culprits, innocents, expectations).
+OUTDIR gets prefixes.txt, customers.csv, segNN-fast.pcap / segNN-follow.pcap (the capture
+in stretches: "follow" from PRE before each zone change to POST after it, replayed
+compressed while the zones follow the model's clock; "fast" the rest, replayed at full
+speed, the zones standing still; see Story.segments) and story.json (timeline, segments,
+culprits, innocents, expectations). The packets are written by wire.py.
 """
 import bisect
-import functools
 import ipaddress
 import json
 import os
 import random
 import sys
+import zlib
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-import gen_captures as gc  # noqa: E402
-
-
-class _CachedIP:
-    """gen_captures parses every frame's addresses again; half its time went there. The
-    same functions, memoized (a story has a few thousand distinct addresses)."""
-    ip_address = staticmethod(functools.lru_cache(maxsize=None)(ipaddress.ip_address))
-    IPv4Address = staticmethod(functools.lru_cache(maxsize=None)(ipaddress.IPv4Address))
-    IPv6Address = staticmethod(functools.lru_cache(maxsize=None)(ipaddress.IPv6Address))
-
-
-gc.ipaddress = _CachedIP
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import wire  # noqa: E402
 
 H = 3600
 DAY = 86400
@@ -68,6 +61,9 @@ L1_DELAY = 600
 ASN = 64500
 HOLDER = "Example Hosting"
 L3_MIN, L3_SCORE = 50, 50.0
+PRE = 15 * 60       # a followed stretch starts this long before a zone change,
+POST = H            # ends this long after it (the daemon sees a change 10-30 model min late at 600x)
+MIN_FAST = 2 * H    # and quiet stretches shorter than this are followed too (a restart costs ~3 s)
 
 T_ZEN = ("554 5.7.1 Service unavailable; Client host [{ip}] blocked using zen.spamhaus.org; "
          "https://www.spamhaus.org/query/ip/{ip}")
@@ -237,10 +233,12 @@ class Story:
             if (cls == "zen" and zen.get(key, 1 << 62) <= s["t"]) or \
                (cls == "ucep" and l1.get(ip, 1 << 62) <= s["t"]) or s["content"]:
                 continue
-            acc[ip] = acc.get(ip, 0) + sum(1 for d in s["dead"] if not d)
-            if key not in zen and acc[ip] >= ZEN_RCPT:
+            # counted per ZEN key: the IPv4 address, or the IPv6 /64 (a sender rotating
+            # addresses inside its /64 hits the traps as one; L1 is IPv4 only)
+            acc[key] = acc.get(key, 0) + sum(1 for d in s["dead"] if not d)
+            if key not in zen and acc[key] >= ZEN_RCPT:
                 zen[key] = s["t"] + ZEN_DELAY
-            if ":" not in ip and ip not in l1 and acc[ip] >= TRAP_RCPT:
+            if ":" not in ip and ip not in l1 and acc[key] >= TRAP_RCPT:
                 l1[ip] = s["t"] + L1_DELAY
         for ip in self.stale:
             l1[ip] = self.start - DAY
@@ -302,15 +300,35 @@ class Story:
         return sorted(ts)
 
     # -- output -----------------------------------------------------------------------
-    def write(self, outdir):
+    def segments(self, ch, end, split=True):
+        """The capture cut in stretches replayed "fast" (replay_speed 0: the zones do not
+        change in it, the daemon has seen them all before it starts) or "follow" (compressed,
+        the zones following the model's clock): a follow stretch from PRE before each zone
+        change to POST after it, joined when less than MIN_FAST apart. split=False: one
+        follow stretch from an hour before the first change to the end (the old way)."""
+        wins = []
+        for c in ch:
+            a, b = (c - (PRE if split else H)) // 60 * 60, min(c + POST, end)
+            if wins and (a - wins[-1][1] < MIN_FAST or not split):
+                wins[-1][1] = max(wins[-1][1], b)
+            else:
+                wins.append([a, b])
+        if wins and (end - wins[-1][1] < MIN_FAST or not split):
+            wins[-1][1] = end
+        segs, t = [], self.start
+        for a, b in wins:
+            if a > t:
+                segs.append([t, a, "fast"])
+            segs.append([max(a, t), b, "follow"])
+            t = b
+        if t < end:
+            segs.append([t, end, "fast"])
+        return segs
+
+    def write(self, outdir, split=True):
         self.timeline()
         ch = self.changes()
-        if ch:
-            inc = (ch[0] - H) // 60 * 60
-            end = ch[-1] + (3 * H if self.long else H)
-        else:
-            inc = self.end - 2 * H
-            end = self.end
+        end = ch[-1] + (3 * H if self.long else H) if ch else self.end
         self.end = end
         self.sessions = [s for s in self.sessions if s["t"] < end]
         with open(os.path.join(outdir, "prefixes.txt"), "w") as f:
@@ -321,13 +339,22 @@ class Story:
             f.write("id,name,cidrs,contact,tags\n")
             for cid, name, cidrs, tags in self.customers:
                 f.write('%s,"%s",%s,abuse@c%s.example,%s\n' % (cid, name, cidrs, cid, tags))
-        nw = self.render([s for s in self.sessions if s["t"] < inc], os.path.join(outdir, "warm.pcap"))
-        ni = self.render([s for s in self.sessions if s["t"] >= inc], os.path.join(outdir, "incident.pcap"))
+        segs = []
+        k = 0
+        for i, (a, b, mode) in enumerate(self.segments(ch, end, split)):
+            # a session belongs to the stretch of its start second (its frames end within it)
+            part = []
+            while k < len(self.sessions) and self.sessions[k]["t"] < b:
+                part.append(self.sessions[k])
+                k += 1
+            fn = "seg%02d-%s.pcap" % (i, mode)
+            segs.append({"file": fn, "from": a, "to": b, "mode": mode, "sessions": len(part),
+                         "frames": self.render(part, os.path.join(outdir, fn))})
         ids = [c[0] for c in self.customers]
         info = {
             "name": self.name, "title": self.title, "variant": self.variant,
-            "start": self.start, "incident_from": inc, "end": end, "d0": self.d0,
-            "frames": {"warm": nw, "incident": ni},
+            "start": self.start, "end": end, "d0": self.d0, "segments": segs,
+            "frames": sum(x["frames"] for x in segs),
             "sessions": len(self.sessions),
             "spam_sessions": sum(1 for s in self.sessions if s["spam"]),
             "customers": {c[0]: {"name": c[1], "cidrs": c[2].split(), "tags": c[3]} for c in self.customers},
@@ -340,8 +367,12 @@ class Story:
             "expect": self.expect, "notes": self.notes,
         }
         # each culprit's IPs and the escalation listings that cover them
+        spam_ips = {}
+        for s in self.sessions:
+            if s["spam"]:
+                spam_ips.setdefault(cust_of(self, s["ip"]), set()).add(s["ip"])
         for cid, c in self.culprits.items():
-            ips = sorted({s["ip"] for s in self.sessions if s["spam"] and cust_of(self, s["ip"]) == cid})
+            ips = sorted(spam_ips.get(cid, ()))
             c["ips"] = ips
             cover = []
             for ip in ips:
@@ -356,17 +387,12 @@ class Story:
         return info
 
     def render(self, sessions, path):
-        g = gc.Gen(self.name, 1, self.title, hash(path) & 0xffff)
-        timed = []
+        w = wire.Writer(path, zlib.crc32(("%s %s %s" % (self.name, self.variant, os.path.basename(path))).encode()))
         for s in sessions:
-            first = len(g.frames)
-            v6 = ":" in s["ip"]
-            f = gc.Flow(g, s["ip"], mx_addr(s["mx"], v6))
             codes, content = self.replies(s)
-            gc.full_session(f, rcpt_codes=[c.encode() for c in codes], body_size=s["body"],
-                            data_reply=[T_CONTENT.encode()] if content else None)
-            timed.append((s["t"], first, len(g.frames)))
-        return gc.write_timed(g, timed, path)
+            w.session(s["t"], s["ip"], mx_addr(s["mx"], ":" in s["ip"]), [c.encode() for c in codes],
+                      data_reply=T_CONTENT.encode() if content else None, body_size=s["body"])
+        return w.close()
 
 
 def zkey(ip):
@@ -491,7 +517,7 @@ def s_asn_l3(v, d0):
             ip = "%s.%d" % (net, 100 + wave * 8 + j)
             st.customer(4001 + k, "Hacked Site %d" % k, ip, "vps")
             st.office(ip, None, per_hour=0.3)
-            st.spam(str(4001 + k), [ip], d0 + 6 * H + wave * 45 * 60 + j * 240, 5, 120, rcpt=(15, 25))
+            st.spam(str(4001 + k), [ip], d0 + 6 * H + wave * 45 * 60 + j * 240, 6, 240, rcpt=(8, 14))
             k += 1
     return st
 
@@ -516,7 +542,7 @@ def s_esp(v, d0):
     story_window(st, 6 if v == "long" else 3, 14)
     base_world(st, n=10)
     st.customer(1001, "Relay ESP", "203.0.113.128/29", "bulk relay")
-    st.steady(["203.0.113.%d" % (128 + i) for i in range(4)], 220 if st.long else 80, 2500, dead=0.04)
+    st.steady(["203.0.113.%d" % (128 + i) for i in range(4)], 220, 2500, dead=0.04)
     st.expect["no_incident"] = True
     return st
 
@@ -592,9 +618,9 @@ STORIES = {n: f for n, f in [
     ("quiet_day", s_quiet), ("reference", s_reference)]}
 
 
-def build(name, variant, d0, outdir):
+def build(name, variant, d0, outdir, split=True):
     st = STORIES[name](variant, d0)
-    return st.write(outdir)
+    return st.write(outdir, split)
 
 
 def main():
@@ -602,12 +628,13 @@ def main():
         print(" ".join(STORIES))
         return
     name, variant, outdir = sys.argv[1], sys.argv[2], sys.argv[3]
-    d0 = int(sys.argv[4]) if len(sys.argv) > 4 else None
+    d0 = int(sys.argv[4]) if len(sys.argv) > 4 and sys.argv[4] != "-" else None
+    split = not (len(sys.argv) > 5 and sys.argv[5] == "nosplit")
     if d0 is None:
         import time
         d0 = (int(time.time()) // DAY - 3) * DAY
     os.makedirs(outdir, exist_ok=True)
-    info = build(name, variant, d0, outdir)
+    info = build(name, variant, d0, outdir, split)
     print(json.dumps({k: info[k] for k in ("name", "sessions", "spam_sessions", "frames", "l2", "l3")}))
 
 
