@@ -6,7 +6,7 @@
  * store's table), the times of the last hour's automatic suspensions.
  * Must never: suspend a never_suspend customer automatically, run past the circuit breaker,
  * run the same automatic suspension twice for one customer, or let a run go unaudited (the
- * audit row is written before the hook is asked to run).
+ * audit row is committed before the hook is asked to run: store_after).
  */
 #include "actions.h"
 
@@ -42,6 +42,8 @@ struct job {
 	int64_t audit_id;
 	int tries, dry_run;
 	int64_t due;		/* when to run again (exit 75) */
+	int uncommitted;	/* its audit row waits for the store's commit (store_after) */
+	char range[64];		/* an automatic suspension's range, for the breaker */
 };
 
 struct trip {			/* an automatic suspension, for the circuit breaker */
@@ -68,6 +70,7 @@ struct actions {
 	size_t ntrip;
 	struct actions_stats stats;
 	int logged_output;	/* a hook's output past HOOK_OUTPUT_MAX was logged (once) */
+	char submit_err[256];	/* why the last submit after a commit failed ("" none) */
 	int64_t breaker_said;	/* when the open circuit breaker was last mailed and logged */
 	uint64_t breaker_unsaid;	/* stops since then, told in the next notice */
 };
@@ -584,7 +587,51 @@ breaker_open(struct actions *a, const char *id, const char *range, char *line, s
 	return 1;
 }
 
-/* The automatic suspension of cu: audited first, then asked of the runner. */
+static struct job *
+job_of_audit(const struct actions *a, int64_t audit_id)
+{
+	size_t i;
+
+	for (i = 0; i < a->njob; i++)
+		if (a->job[i].audit_id == audit_id)
+			return &a->job[i];
+	return NULL;
+}
+
+/* store_after: the audit row of an automatic suspension is durable (committed 1) or gone
+ * (0: the level change it rode on was rolled back and is retried at the next minute, when
+ * the suspension is asked again). Only a committed row's hook is asked of the runner: else
+ * the hook would run unaudited, and its result land on the next row given the same id. */
+static void
+after_audit(void *arg, int64_t audit_id, int committed)
+{
+	struct actions *a = arg;
+	struct job *j = job_of_audit(a, audit_id);
+	char err[256], line[512];
+
+	if (j == NULL || !j->uncommitted)
+		return;
+	j->uncommitted = 0;
+	if (!committed) {
+		log_warnx("customer %s: the audit entry of its automatic suspension was not "
+		    "committed: the hook was not asked to run (asked again with the level "
+		    "change)", j->customer);
+		job_remove(a, j);
+		return;
+	}
+	if (submit(a, j, err, sizeof err) == -1) {
+		snprintf(a->submit_err, sizeof a->submit_err, "%s", err);
+		snprintf(line, sizeof line, "NOT suspended: the hook could not start (%s)", err);
+		audit_outcome(a, audit_id, line, NULL);
+		log_warnx("customer %s: %s", j->customer, line);
+		job_remove(a, j);
+		return;
+	}
+	trip_add(a, j->range);
+}
+
+/* The automatic suspension of cu: audited first, asked of the runner once the audit row
+ * is committed (at once outside a hold; else at the release of the level change's hold). */
 static void
 auto_suspend(struct actions *a, const struct customer *cu, enum risk_level level,
     int64_t event, const struct report *r, const char *range, char *line, size_t len)
@@ -612,16 +659,27 @@ auto_suspend(struct actions *a, const struct customer *cu, enum risk_level level
 		return;
 	}
 	if ((j = job_new(a, "suspend", cu, ips, risk_level_name(level), reason, ev, NULL, r,
-	    id)) == NULL || submit(a, j, err, sizeof err) == -1) {
-		snprintf(line, len, "NOT suspended: the hook could not start (%s)",
-		    j == NULL ? "out of memory" : err);
+	    id)) == NULL) {
+		snprintf(line, len, "NOT suspended: the hook could not start (out of memory)");
 		audit_outcome(a, id, line, NULL);
 		log_warnx("customer %s: %s", cu->id, line);
-		if (j != NULL)
-			job_remove(a, j);
 		return;
 	}
-	trip_add(a, range);
+	j->uncommitted = 1;
+	snprintf(j->range, sizeof j->range, "%s", range);
+	a->submit_err[0] = '\0';
+	if (store_after(a->st, after_audit, a, id, err, sizeof err) == -1) {
+		snprintf(line, len, "NOT suspended: the hook could not start (%s)", err);
+		audit_outcome(a, id, line, NULL);
+		log_warnx("customer %s: %s", cu->id, line);
+		job_remove(a, j);
+		return;
+	}
+	if (a->submit_err[0] != '\0') {	/* no hold: submitted (and refused) at once */
+		snprintf(line, len, "NOT suspended: the hook could not start (%s)",
+		    a->submit_err);
+		return;
+	}
 	snprintf(line, len, "suspend hook started%s (audit #%lld; its result follows in the "
 	    "audit log: rangewatch alerts --customer %s)", a->dry_run ? " in dry-run mode" : "",
 	    (long long)id, shell_id(cu->id, w, sizeof w));

@@ -28,6 +28,7 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "actions.h"
 #include "alert.h"
@@ -1336,6 +1337,72 @@ test_unsuspend_failure_not_every_tick(void **state)
 	orows_clear(outbox(f));
 }
 
+/* ---- a commit that fails: a hook's request goes only with its committed audit row */
+
+/* While set, every COMMIT of every store connection fails and rolls back (a commit hook
+ * that vetoes it, put on each connection by an auto extension registered in main): the
+ * disk full or locked at the worst moment. */
+static int fail_commits;
+
+static int
+commit_veto(void *arg)
+{
+	(void)arg;
+	return fail_commits;
+}
+
+static int
+veto_entry(sqlite3 *db, char **msg, const struct sqlite3_api_routines *api)
+{
+	(void)msg;
+	(void)api;
+	sqlite3_commit_hook(db, commit_veto, NULL);
+	return SQLITE_OK;
+}
+
+/* The level change's hold (model.c's flags_diff) whose commit fails: its audit row is rolled
+ * back, so the hook must not be asked (it would run unaudited, and its result land on the
+ * next audit row, which gets the same id). The suspension is asked again with the change. */
+static void
+test_no_hook_without_audit_row(void **state)
+{
+	struct fx *f = *state;
+	struct arows *au;
+	char err[256] = "", line[512];
+
+	assert_int_equal(store_hold(f->mf.st, err, sizeof err), 0);
+	assert_string_not_equal(flag(f, "4711", RISK_ACT, 42, RANGE1, "203.0.113.5"), "");
+	assert_int_equal(hook_pending(f->h), 0);	/* nothing asked inside the hold */
+	fail_commits = 1;
+	assert_int_equal(store_release(f->mf.st, 1, err, sizeof err), -1);
+	fail_commits = 0;
+	assert_int_equal(audits(f, NULL)->n, 0);	/* rolled back */
+	settle(f, 1500);
+	assert_int_equal(f->ndone, 0);
+	assert_int_equal(hook_pending(f->h), 0);
+	assert_string_equal(calls(f), "");		/* the hook never ran */
+
+	/* the next audit row takes the same id: its result is its own */
+	assert_string_not_equal(flag(f, "100", RISK_ACT, 43, NULL, "203.0.113.70"), "");
+	wait_done(f, 1, 5000);
+	assert_string_equal(calls(f), "suspend 100\n");
+	au = audits(f, NULL);
+	assert_int_equal(au->n, 1);
+	assert_string_equal(au->r[0].customer, "100");
+	assert_ms(au->r[0].outcome, "suspend: exit 0 in ", " ms, done: ran suspend 100 try 1");
+
+	/* 4711's suspension, asked again (the level change retried), is not "under way" */
+	assert_int_equal(store_hold(f->mf.st, err, sizeof err), 0);
+	snprintf(line, sizeof line, "%s", flag(f, "4711", RISK_ACT, 44, RANGE1, "203.0.113.5"));
+	assert_non_null(strstr(line, "suspend hook started"));
+	assert_int_equal(store_release(f->mf.st, 1, err, sizeof err), 0);
+	wait_done(f, 2, 5000);
+	assert_string_equal(calls(f), "suspend 100\nsuspend 4711\n");
+	au = audits(f, "4711");
+	assert_int_equal(au->n, 1);
+	assert_ms(au->r[0].outcome, "suspend: exit 0 in ", " ms, done: ran suspend 4711 try 1");
+}
+
 int
 main(void)
 {
@@ -1357,8 +1424,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_unsuspend_failure_not_every_tick, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_cut_off_runs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_hook_without_audit_row, setup,
+		    teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
+	if (sqlite3_auto_extension((void (*)(void))veto_entry) != SQLITE_OK)
+		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
