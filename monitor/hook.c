@@ -49,6 +49,7 @@
 #define START_WAIT_MS	5000		/* for the runner's "ready" */
 #define FREE_WAIT_MS	5000		/* for the runner to end its hooks and exit */
 #define IPS_LEN		(HOOK_IPS_MAX * INET6_ADDRSTRLEN + 1)
+#define CIDRS_LEN	(HOOK_CIDRS_MAX * (INET6_ADDRSTRLEN + 4) + 1)
 #define HOOK_ENV_PATH	"PATH=/usr/sbin:/usr/bin:/sbin:/bin"
 #define HOOK_ENV_LANG	"LANG=C.UTF-8"
 
@@ -139,6 +140,51 @@ canon_ips(const char *in, char *out, char *why, size_t whylen)
 			return -1;
 		}
 		o += (size_t)snprintf(out + o, IPS_LEN - o, "%s%s", o ? " " : "", txt);
+	}
+}
+
+/* Space-separated prefixes ("192.0.2.0/24", "2001:db8::/32") to their canonical forms, one
+ * space between, in out (CIDRS_LEN bytes), at most HOOK_CIDRS_MAX. 0, or -1 with why. */
+static int
+canon_cidrs(const char *in, char *out, char *why, size_t whylen)
+{
+	char tok[INET6_ADDRSTRLEN + 8], txt[INET6_ADDRSTRLEN];
+	unsigned char bin[16];
+	size_t o = 0, n, count = 0;
+	const char *p = in != NULL ? in : "", *slash;
+	char *end;
+	unsigned long plen;
+	int af;
+
+	out[0] = '\0';
+	for (;;) {
+		while (*p == ' ')
+			p++;
+		if (*p == '\0')
+			return 0;
+		n = strcspn(p, " ");
+		if (n >= sizeof tok || ++count > HOOK_CIDRS_MAX) {
+			snprintf(why, whylen, n >= sizeof tok ? "cidrs: a prefix is too long" :
+			    "cidrs: more than %d prefixes", HOOK_CIDRS_MAX);
+			return -1;
+		}
+		memcpy(tok, p, n);
+		tok[n] = '\0';
+		p += n;
+		af = strchr(tok, ':') != NULL ? AF_INET6 : AF_INET;
+		if ((slash = strchr(tok, '/')) == NULL || slash[1] < '0' || slash[1] > '9') {
+			snprintf(why, whylen, "cidrs: a prefix is not ADDRESS/LENGTH");
+			return -1;
+		}
+		tok[slash - tok] = '\0';
+		errno = 0;
+		plen = strtoul(slash + 1, &end, 10);
+		if (*end != '\0' || errno != 0 || plen > (af == AF_INET ? 32u : 128u) ||
+		    inet_pton(af, tok, bin) != 1 || inet_ntop(af, bin, txt, sizeof txt) == NULL) {
+			snprintf(why, whylen, "cidrs: a prefix is not ADDRESS/LENGTH");
+			return -1;
+		}
+		o += (size_t)snprintf(out + o, CIDRS_LEN - o, "%s%s/%lu", o ? " " : "", txt, plen);
 	}
 }
 
@@ -269,7 +315,7 @@ struct rjob {
 	uint64_t id, seq;
 	char action[16];
 	char cid[HOOK_ID_MAX + 1];
-	char *env[12];			/* "KEY=value", NULL-terminated */
+	char *env[16];			/* "KEY=value", NULL-terminated */
 	char *ev;			/* the evidence, evlen bytes; evgot arrived, evoff written */
 	size_t evlen, evgot, evoff;
 	pid_t pid;
@@ -377,17 +423,20 @@ static void
 runner_run(json_t *o)
 {
 	const char *type, *action, *cid, *name, *ips, *level, *reason, *event, *op = NULL;
+	const char *cidrs = "";
 	json_int_t id = 0, evlen;
-	int dry, i, slot = -1;
+	int dry, i, slot = -1, ips_cut = 0, cidrs_cut = 0;
 	size_t n = 0, namelen, reasonlen;
 	char why[160], canon[IPS_LEN], nameesc[HOOK_TEXT_MAX + 1], resc[HOOK_TEXT_MAX + 1];
+	char canon_c[CIDRS_LEN];
 	struct rjob *j;
 	json_error_t je;
 
 	json_unpack(o, "{s:I}", "job", &id);
-	if (json_unpack_ex(o, &je, JSON_STRICT, "{s:s, s:I, s:s, s:s, s:s%, s:s, s:s, s:s%, "
-	    "s:s, s?s, s:b, s:I}", "type", &type, "job", &id, "action", &action, "customer_id",
-	    &cid, "customer_name", &name, &namelen, "ips", &ips, "level", &level, "reason",
+	if (json_unpack_ex(o, &je, JSON_STRICT, "{s:s, s:I, s:s, s:s, s:s%, s:s, s?s, s?b, "
+	    "s?b, s:s, s:s%, s:s, s?s, s:b, s:I}", "type", &type, "job", &id, "action", &action,
+	    "customer_id", &cid, "customer_name", &name, &namelen, "ips", &ips, "cidrs", &cidrs,
+	    "ips_truncated", &ips_cut, "cidrs_truncated", &cidrs_cut, "level", &level, "reason",
 	    &reason, &reasonlen, "event_id", &event, "operator", &op, "dry_run", &dry,
 	    "evidence_len", &evlen) == -1) {
 		snprintf(why, sizeof why, "bad run request: %.100s", je.text);
@@ -407,12 +456,13 @@ runner_run(json_t *o)
 			slot = i;
 	}
 	if (check_fields(action, cid, level, event, op, why, sizeof why) == -1 ||
-	    canon_ips(ips, canon, why, sizeof why) == -1) {
+	    canon_ips(ips, canon, why, sizeof why) == -1 ||
+	    canon_cidrs(cidrs, canon_c, why, sizeof why) == -1) {
 		runner_refuse((uint64_t)id, why);
 		return;
 	}
-	if (strcmp(canon, ips) != 0) {
-		runner_refuse((uint64_t)id, "ips: not in canonical form");
+	if (strcmp(canon, ips) != 0 || strcmp(canon_c, cidrs) != 0) {
+		runner_refuse((uint64_t)id, "ips or cidrs: not in canonical form");
 		return;
 	}
 	if (evlen < 0 || evlen > HOOK_EVIDENCE_MAX) {
@@ -438,6 +488,9 @@ runner_run(json_t *o)
 	    env_add(j, &n, "RANGEWATCH_CUSTOMER_ID", cid) == -1 ||
 	    env_add(j, &n, "RANGEWATCH_CUSTOMER_NAME", nameesc) == -1 ||
 	    env_add(j, &n, "RANGEWATCH_IPS", canon) == -1 ||
+	    env_add(j, &n, "RANGEWATCH_CIDRS", canon_c) == -1 ||
+	    (ips_cut && env_add(j, &n, "RANGEWATCH_IPS_TRUNCATED", "1") == -1) ||
+	    (cidrs_cut && env_add(j, &n, "RANGEWATCH_CIDRS_TRUNCATED", "1") == -1) ||
 	    env_add(j, &n, "RANGEWATCH_LEVEL", level) == -1 ||
 	    env_add(j, &n, "RANGEWATCH_REASON", resc) == -1 ||
 	    env_add(j, &n, "RANGEWATCH_EVENT_ID", event) == -1 ||
@@ -1322,7 +1375,7 @@ hook_submit(struct hook_runner *h, const struct hook_request *rq, uint64_t *job,
 {
 	const char *ev = rq->evidence_json != NULL ? rq->evidence_json : "{}";
 	size_t evlen = strlen(ev), off, n, before = h->outq.n;
-	char why[160], canon[IPS_LEN];
+	char why[160], canon[IPS_LEN], canon_c[CIDRS_LEN];
 	json_error_t je;
 	json_t *doc, *o;
 	uint64_t id;
@@ -1337,7 +1390,8 @@ hook_submit(struct hook_runner *h, const struct hook_request *rq, uint64_t *job,
 	}
 	if (check_fields(rq->action, rq->customer_id, rq->level ? rq->level : "",
 	    rq->event_id ? rq->event_id : "", rq->operator, why, sizeof why) == -1 ||
-	    canon_ips(rq->ips, canon, why, sizeof why) == -1) {
+	    canon_ips(rq->ips, canon, why, sizeof why) == -1 ||
+	    canon_cidrs(rq->cidrs, canon_c, why, sizeof why) == -1) {
 		snprintf(err, errlen, "hook: %s", why);
 		return -1;
 	}
@@ -1358,6 +1412,12 @@ hook_submit(struct hook_runner *h, const struct hook_request *rq, uint64_t *job,
 	    rq->level ? rq->level : "", "reason", text_cut(rq->reason), "event_id",
 	    rq->event_id ? rq->event_id : "", "dry_run", rq->dry_run != 0, "evidence_len",
 	    (json_int_t)evlen);
+	if (o != NULL && (json_object_set_new(o, "cidrs", json_string(canon_c)) == -1 ||
+	    json_object_set_new(o, "ips_truncated", json_boolean(rq->ips_truncated)) == -1 ||
+	    json_object_set_new(o, "cidrs_truncated", json_boolean(rq->cidrs_truncated)) == -1)) {
+		json_decref(o);
+		o = NULL;
+	}
 	if (o != NULL && rq->operator != NULL &&
 	    json_object_set_new(o, "operator", json_string(rq->operator)) == -1) {
 		json_decref(o);

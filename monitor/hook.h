@@ -8,7 +8,9 @@
  * with only this environment:
  *   PATH=/usr/sbin:/usr/bin:/sbin:/bin, LANG=C.UTF-8,
  *   RANGEWATCH_ACTION, RANGEWATCH_CUSTOMER_ID, RANGEWATCH_CUSTOMER_NAME (one escaped line),
- *   RANGEWATCH_IPS (canonical addresses, one space between), RANGEWATCH_LEVEL,
+ *   RANGEWATCH_IPS (canonical addresses, one space between, at most HOOK_IPS_MAX),
+ *   RANGEWATCH_CIDRS (the customer's prefixes, at most HOOK_CIDRS_MAX),
+ *   RANGEWATCH_IPS_TRUNCATED=1 / RANGEWATCH_CIDRS_TRUNCATED=1 (only when cut), RANGEWATCH_LEVEL,
  *   RANGEWATCH_REASON (one escaped line), RANGEWATCH_EVENT_ID, RANGEWATCH_DRY_RUN (0/1),
  *   RANGEWATCH_OPERATOR (only for an operator's action);
  * the evidence, one JSON document, on stdin; stdout and stderr into one pipe; no other
@@ -33,7 +35,7 @@
  * Protocol between them: a SOCK_SEQPACKET socketpair, one JSON object per packet.
  *   runner -> daemon  {"type":"ready","v":1}   once, at start
  *   daemon -> runner  {"type":"run","job":N,"action":..,"customer_id":..,"customer_name":..,
- *                      "ips":..,"level":..,"reason":..,"event_id":..,["operator":..,]
+ *                      "ips":..,"cidrs":..,"ips_truncated":B,"cidrs_truncated":B,"level":..,"reason":..,"event_id":..,["operator":..,]
  *                      "dry_run":B,"evidence_len":N}
  *                     then {"type":"evidence","job":N,"data":".."} packets (at most
  *                      HOOK_CHUNK bytes of evidence each) until evidence_len bytes came
@@ -64,6 +66,7 @@ struct hook_runner;
 #define HOOK_ID_MAX		64		/* customer id, event id, operator, level */
 #define HOOK_TEXT_MAX		1024		/* bytes of the escaped name and reason */
 #define HOOK_IPS_MAX		256		/* addresses in RANGEWATCH_IPS */
+#define HOOK_CIDRS_MAX		64		/* prefixes in RANGEWATCH_CIDRS */
 #define HOOK_EX_TEMPFAIL	75
 
 /* One run. Strings are copied by hook_submit; NULL reads as "" except where said. */
@@ -71,7 +74,12 @@ struct hook_request {
 	const char *action;		/* "suspend", "unsuspend" or "test" */
 	const char *customer_id;	/* 1..HOOK_ID_MAX of [A-Za-z0-9._:@+-], no leading '-' */
 	const char *customer_name;	/* any bytes: escaped to one line, cut to HOOK_TEXT_MAX */
-	const char *ips;		/* IPv4/IPv6 addresses, space-separated (may be empty) */
+	const char *ips;		/* IPv4/IPv6 addresses, space-separated (may be empty),
+					 * at most HOOK_IPS_MAX */
+	int ips_truncated;		/* RANGEWATCH_IPS_TRUNCATED=1: the caller cut ips */
+	const char *cidrs;		/* the customer's prefixes ("192.0.2.0/24"), space-
+					 * separated (may be empty), at most HOOK_CIDRS_MAX */
+	int cidrs_truncated;		/* RANGEWATCH_CIDRS_TRUNCATED=1: the caller cut cidrs */
 	const char *level;		/* 0..32 of [a-z0-9_-] ("act", "warn", ...) */
 	const char *reason;		/* any bytes: escaped to one line, cut to HOOK_TEXT_MAX */
 	const char *event_id;		/* 0..HOOK_ID_MAX of [A-Za-z0-9._:@+-] */

@@ -279,7 +279,7 @@ test_argv_env(void **state)
 	snprintf(want, sizeof want, "2|%s|suspend|C-42|"
 	    "PATH=/usr/sbin:/usr/bin:/sbin:/bin\nLANG=C.UTF-8\nRANGEWATCH_ACTION=suspend\n"
 	    "RANGEWATCH_CUSTOMER_ID=C-42\nRANGEWATCH_CUSTOMER_NAME=Acme\\x0aCorp\\x1b \xc3\xbc\n"
-	    "RANGEWATCH_IPS=192.0.2.1 2001:db8::1\nRANGEWATCH_LEVEL=act\n"
+	    "RANGEWATCH_IPS=192.0.2.1 2001:db8::1\nRANGEWATCH_CIDRS=\nRANGEWATCH_LEVEL=act\n"
 	    "RANGEWATCH_REASON=spam run; listed on 2 lists\nRANGEWATCH_EVENT_ID=ev-7\n"
 	    "RANGEWATCH_DRY_RUN=1\nRANGEWATCH_OPERATOR=alice\n", p);
 	assert_string_equal(got_job(a)->output, escaped(want, strlen(want)));
@@ -291,7 +291,7 @@ test_argv_env(void **state)
 	/* automatic (no operator), no addresses, no event: the variables are there, empty */
 	snprintf(want, sizeof want, "2|%s|test|7|"
 	    "PATH=/usr/sbin:/usr/bin:/sbin:/bin\nLANG=C.UTF-8\nRANGEWATCH_ACTION=test\n"
-	    "RANGEWATCH_CUSTOMER_ID=7\nRANGEWATCH_CUSTOMER_NAME=Acme\nRANGEWATCH_IPS=\n"
+	    "RANGEWATCH_CUSTOMER_ID=7\nRANGEWATCH_CUSTOMER_NAME=Acme\nRANGEWATCH_IPS=\nRANGEWATCH_CIDRS=\n"
 	    "RANGEWATCH_LEVEL=\nRANGEWATCH_REASON=listed\nRANGEWATCH_EVENT_ID=\n"
 	    "RANGEWATCH_DRY_RUN=0\n", p);
 	assert_string_equal(got_job(b)->output, escaped(want, strlen(want)));
