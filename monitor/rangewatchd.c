@@ -990,6 +990,12 @@ main(int argc, char **argv)
 		log_warnx("%s: [hook] %s", d.cfgpath, err);
 		goto out;
 	}
+	/* the runner looked up the hook's user: getpwnam's static buffer that pw points into
+	 * now holds that user, not ours */
+	if (d.hook != NULL && pw != NULL && (pw = getpwnam(d.f.cfg->user)) == NULL) {
+		log_warnx("%s: unknown user '%s' (config key user)", d.cfgpath, d.f.cfg->user);
+		goto out;
+	}
 	if (pw && drop_privileges(pw, err, sizeof err) == -1) {
 		log_warnx("%s", err);
 		goto out;
