@@ -26,7 +26,8 @@
  * The runner (forked by hook_runner_start as root, before the daemon drops) keeps root only
  * to switch to the hook user and to signal its hooks. It runs nothing but the one program
  * fixed at start, as the one user fixed at start; the daemon can only ask for runs, and
- * every field of a request is validated again in the runner. It lives in its own session
+ * every field of a request is validated again in the runner, which also holds its own
+ * policy (struct hook_policy: dry_run, max_per_hour, from the config file it reads). It lives in its own session
  * (so a ^C, a terminal hangup or a signal to the daemon's process group is not for it),
  * ignores SIGHUP/SIGINT/SIGQUIT, and ends on EOF from the daemon (or on SIGTERM, which is
  * also its parent-death signal): its running hooks get SIGTERM, SIGKILL after the grace,
@@ -110,6 +111,27 @@ typedef void (*hook_done_cb)(void *arg, const struct hook_result *r);
  * HOOK_TIMEOUT_MAX. NULL and a message in err when refused or the runner did not start. */
 struct hook_runner *hook_runner_start(const char *path, const char *user, unsigned timeout_s,
     char *err, size_t errlen);
+
+/* The policy the runner enforces itself, whatever the daemon asks: a daemon taken over
+ * after its drop of root cannot lift it. dry_run: a request for a real run (dry_run 0) is
+ * refused. max_per_hour > 0: an automatic (no operator), real suspension of one more
+ * customer is refused when that many customers were so suspended in the last hour (a
+ * retry of the same customer does not count again). config: the config file (NULL none);
+ * the runner reads it again, as root, before each request, so that a reload of the daemon
+ * changes the policy too; only a regular file owned by root (by the runner's user when
+ * not root) and not writable by group or others is read, and one it cannot read or parse
+ * keeps the last policy. daemon_user: the daemon's user (NULL: not checked): a hook user
+ * with its uid is refused (the daemon could then signal, trace or be its hooks). */
+struct hook_policy {
+	const char *config;
+	int dry_run;
+	int max_per_hour;
+	const char *daemon_user;
+};
+
+/* hook_runner_start with pol enforced in the runner (NULL: nothing beyond the request). */
+struct hook_runner *hook_runner_start_policy(const char *path, const char *user,
+    unsigned timeout_s, const struct hook_policy *pol, char *err, size_t errlen);
 
 /* Puts the runner's socket on the loop; done is called once per submitted job (from the
  * loop, never from hook_submit). done may submit, and may free the runner. -1: ENOMEM. */
