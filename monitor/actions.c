@@ -6,7 +6,7 @@
  * store's table), the times of the last hour's automatic suspensions.
  * Must never: suspend a never_suspend customer automatically, run past the circuit breaker,
  * run the same automatic suspension twice for one customer, or let a run go unaudited (the
- * audit row is written before the hook is asked to run).
+ * audit row is committed before the hook is asked to run: store_after).
  */
 #include "actions.h"
 
@@ -26,7 +26,8 @@
 
 #define HOUR		3600
 #define AUTO_ACTOR	"rangewatchd (automatic)"
-#define IPS_MAX		4096	/* bytes of RANGEWATCH_IPS */
+#define IPS_MAX		(HOOK_IPS_MAX * ADDR_STRLEN + 1)	/* bytes of RANGEWATCH_IPS */
+#define CIDRS_MAX	(HOOK_CIDRS_MAX * CIDR_STRLEN + 1)	/* bytes of RANGEWATCH_CIDRS */
 
 struct susp {
 	char *customer;
@@ -37,11 +38,14 @@ struct susp {
 
 struct job {
 	uint64_t id;		/* the runner's job; 0 while waiting for a retry */
-	char *customer, *name, *ips, *level, *reason, *event, *operator, *evidence;
+	char *customer, *name, *ips, *cidrs, *level, *reason, *event, *operator, *evidence;
+	int ips_cut, cidrs_cut;	/* RANGEWATCH_IPS / CIDRS were cut to their bounds */
 	char action[16];	/* "suspend", "unsuspend" */
 	int64_t audit_id;
 	int tries, dry_run;
 	int64_t due;		/* when to run again (exit 75) */
+	int uncommitted;	/* its audit row waits for the store's commit (store_after) */
+	char range[64];		/* an automatic suspension's range, for the breaker */
 };
 
 struct trip {			/* an automatic suspension, for the circuit breaker */
@@ -68,6 +72,7 @@ struct actions {
 	size_t ntrip;
 	struct actions_stats stats;
 	int logged_output;	/* a hook's output past HOOK_OUTPUT_MAX was logged (once) */
+	char submit_err[256];	/* why the last submit after a commit failed ("" none) */
 	int64_t breaker_said;	/* when the open circuit breaker was last mailed and logged */
 	uint64_t breaker_unsaid;	/* stops since then, told in the next notice */
 };
@@ -84,6 +89,7 @@ job_clear(struct job *j)
 	free(j->customer);
 	free(j->name);
 	free(j->ips);
+	free(j->cidrs);
 	free(j->level);
 	free(j->reason);
 	free(j->event);
@@ -350,26 +356,90 @@ add_word(char *out, size_t len, size_t *off, const char *w)
 	return 0;
 }
 
-/* The customer's single addresses: its /32 (/128) blocks, then the addresses the report
- * shows sending or listed (RANGEWATCH_IPS holds addresses, never prefixes). r may be NULL. */
-static void
+/* How bad an address at issue is, for the order of RANGEWATCH_IPS: listed, then suspect,
+ * then refusals and citations, then recipients. */
+static uint64_t
+addr_badness(const struct report_addr *ad)
+{
+	size_t i;
+	int listed = 0;
+
+	for (i = 0; i < ad->nlistings; i++)
+		listed |= ad->listings[i].listed;
+	return ((uint64_t)listed << 62) | ((uint64_t)(ad->suspect != 0) << 61) |
+	    ((uint64_t)ad->replies_5xx + ad->cited) << 30 | (ad->rcpt_to & 0x3fffffffu);
+}
+
+static const struct report *sort_r;	/* qsort's context (one sort at a time) */
+
+static int
+cmp_worst(const void *x, const void *y)
+{
+	uint64_t a = addr_badness(&sort_r->addr[*(const size_t *)x]);
+	uint64_t b = addr_badness(&sort_r->addr[*(const size_t *)y]);
+
+	if (a != b)
+		return a > b ? -1 : 1;
+	return *(const size_t *)x < *(const size_t *)y ? -1 : 1;
+}
+
+/* RANGEWATCH_IPS: the customer's /32 (/128) blocks, then the addresses the report shows
+ * sending or listed, worst first (addresses, never prefixes: those are RANGEWATCH_CIDRS);
+ * at most HOOK_IPS_MAX. 1 when some were left out. r may be NULL. */
+static int
 ips_of(const struct customer *cu, const struct report *r, char *out, size_t len)
 {
 	char buf[CIDR_STRLEN];
-	size_t i, off = 0;
+	size_t i, off = 0, n = 0, *order = NULL;
+	int cut = 0;
 
 	out[0] = '\0';
 	for (i = 0; i < cu->ncidrs; i++) {
 		if (cidr_user_plen(&cu->cidrs[i]) != (addr_is_v4(&cu->cidrs[i].net) ? 32u : 128u))
 			continue;
 		addr_format(&cu->cidrs[i].net, buf, sizeof buf);
-		if (add_word(out, len, &off, buf) == -1)
-			return;
+		if (n >= HOOK_IPS_MAX || add_word(out, len, &off, buf) == -1)
+			return 1;
+		n++;
 	}
-	for (i = 0; r != NULL && i < r->naddr; i++)
-		if (!has_word(out, r->addr[i].ip) &&
-		    add_word(out, len, &off, r->addr[i].ip) == -1)
-			return;
+	if (r == NULL || r->naddr == 0)
+		return 0;
+	if ((order = malloc(r->naddr * sizeof *order)) == NULL)
+		return 1;
+	for (i = 0; i < r->naddr; i++)
+		order[i] = i;
+	sort_r = r;
+	qsort(order, r->naddr, sizeof *order, cmp_worst);
+	for (i = 0; i < r->naddr; i++) {
+		const char *ip = r->addr[order[i]].ip;
+
+		if (has_word(out, ip))
+			continue;
+		if (n >= HOOK_IPS_MAX || add_word(out, len, &off, ip) == -1) {
+			cut = 1;
+			break;
+		}
+		n++;
+	}
+	free(order);
+	return cut;
+}
+
+/* RANGEWATCH_CIDRS: the customer's prefixes as customers.csv gives them, at most
+ * HOOK_CIDRS_MAX. 1 when some were left out. */
+static int
+cidrs_of(const struct customer *cu, char *out, size_t len)
+{
+	char buf[CIDR_STRLEN];
+	size_t i, off = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < cu->ncidrs; i++) {
+		cidr_format(&cu->cidrs[i], buf, sizeof buf);
+		if (i >= HOOK_CIDRS_MAX || add_word(out, len, &off, buf) == -1)
+			return 1;
+	}
+	return 0;
 }
 
 /* The automatic suspensions of the last hour, in all and in range. */
@@ -408,7 +478,9 @@ static int
 submit(struct actions *a, struct job *j, char *err, size_t errlen)
 {
 	struct hook_request rq = { .action = j->action, .customer_id = j->customer,
-	    .customer_name = j->name, .ips = j->ips, .level = j->level, .reason = j->reason,
+	    .customer_name = j->name, .ips = j->ips, .ips_truncated = j->ips_cut,
+	    .cidrs = j->cidrs, .cidrs_truncated = j->cidrs_cut, .level = j->level,
+	    .reason = j->reason,
 	    .event_id = j->event, .operator = j->operator[0] ? j->operator : NULL,
 	    .dry_run = j->dry_run, .evidence_json = j->evidence };
 
@@ -421,25 +493,40 @@ submit(struct actions *a, struct job *j, char *err, size_t errlen)
 	return 0;
 }
 
-/* The hook's stdin: the customer object of the flag (report_json), compact. NULL when out
- * of memory. */
+/* The hook's stdin: the customer object of the flag (report_json), compact, at most
+ * HOOK_EVIDENCE_MAX bytes by construction: past it the per-address detail ("addresses")
+ * and then the prefixes ("ips") go, and "truncated": true says so (the addresses worst first
+ * stay in RANGEWATCH_IPS). NULL when out of memory. */
 static char *
 evidence_of(const struct report *r)
 {
+	static const char *const drop[] = { "addresses", "ips", "neighbourhoods", "evidence" };
 	json_t *o = report_json(r);
 	char *s = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	size_t i;
 
+	for (i = 0; s != NULL && strlen(s) > HOOK_EVIDENCE_MAX; i++) {
+		free(s);
+		s = NULL;
+		if (i < sizeof drop / sizeof drop[0]) {
+			json_object_del(o, drop[i]);
+			json_object_set_new(o, "truncated", json_true());
+			s = json_dumps(o, JSON_COMPACT);
+		} else
+			s = strdup("{\"truncated\":true}");
+	}
 	json_decref(o);
 	return s;
 }
 
 /* A new job, filled (r: the evidence, NULL none); NULL when out of memory. */
 static struct job *
-job_new(struct actions *a, const char *action, const struct customer *cu, const char *ips,
+job_new(struct actions *a, const char *action, const struct customer *cu,
     const char *level, const char *reason, const char *event, const char *operator,
     const struct report *r, int64_t audit_id)
 {
 	struct job *nj = realloc(a->job, (a->njob + 1) * sizeof *nj), *j;
+	char ips[IPS_MAX], cidrs[CIDRS_MAX];
 
 	if (nj == NULL)
 		return NULL;
@@ -449,7 +536,10 @@ job_new(struct actions *a, const char *action, const struct customer *cu, const 
 	snprintf(j->action, sizeof j->action, "%s", action);
 	j->customer = dupz(cu->id);
 	j->name = dupz(cu->name);
+	j->ips_cut = ips_of(cu, r, ips, sizeof ips);
+	j->cidrs_cut = cidrs_of(cu, cidrs, sizeof cidrs);
 	j->ips = dupz(ips);
+	j->cidrs = dupz(cidrs);
 	j->level = dupz(level);
 	j->reason = dupz(reason);
 	j->event = dupz(event);
@@ -458,7 +548,8 @@ job_new(struct actions *a, const char *action, const struct customer *cu, const 
 	j->audit_id = audit_id;
 	j->dry_run = a->dry_run;
 	if (j->customer == NULL || j->name == NULL || j->ips == NULL || j->level == NULL ||
-	    j->reason == NULL || j->event == NULL || j->operator == NULL || j->evidence == NULL) {
+	    j->reason == NULL || j->event == NULL || j->operator == NULL || j->evidence == NULL ||
+	    j->cidrs == NULL) {
 		job_clear(j);
 		return NULL;
 	}
@@ -584,17 +675,60 @@ breaker_open(struct actions *a, const char *id, const char *range, char *line, s
 	return 1;
 }
 
-/* The automatic suspension of cu: audited first, then asked of the runner. */
+static struct job *
+job_of_audit(const struct actions *a, int64_t audit_id)
+{
+	size_t i;
+
+	for (i = 0; i < a->njob; i++)
+		if (a->job[i].audit_id == audit_id)
+			return &a->job[i];
+	return NULL;
+}
+
+/* store_after: the audit row of an automatic suspension is durable (committed 1) or gone
+ * (0: the level change it rode on was rolled back and is retried at the next minute, when
+ * the suspension is asked again). Only a committed row's hook is asked of the runner: else
+ * the hook would run unaudited, and its result land on the next row given the same id. */
+static void
+after_audit(void *arg, int64_t audit_id, int committed)
+{
+	struct actions *a = arg;
+	struct job *j = job_of_audit(a, audit_id);
+	char err[256], line[512];
+
+	if (j == NULL || !j->uncommitted)
+		return;
+	j->uncommitted = 0;
+	if (!committed) {
+		log_warnx("customer %s: the audit entry of its automatic suspension was not "
+		    "committed: the hook was not asked to run (asked again with the level "
+		    "change)", j->customer);
+		job_remove(a, j);
+		return;
+	}
+	if (submit(a, j, err, sizeof err) == -1) {
+		snprintf(a->submit_err, sizeof a->submit_err, "%s", err);
+		snprintf(line, sizeof line, "NOT suspended: the hook could not start (%s)", err);
+		audit_outcome(a, audit_id, line, NULL);
+		log_warnx("customer %s: %s", j->customer, line);
+		job_remove(a, j);
+		return;
+	}
+	trip_add(a, j->range);
+}
+
+/* The automatic suspension of cu: audited first, asked of the runner once the audit row
+ * is committed (at once outside a hold; else at the release of the level change's hold). */
 static void
 auto_suspend(struct actions *a, const struct customer *cu, enum risk_level level,
     int64_t event, const struct report *r, const char *range, char *line, size_t len)
 {
-	char ips[IPS_MAX], reason[256], ev[32], err[256], w[256];
+	char reason[256], ev[32], err[256], w[256];
 	struct store_audit au;
 	struct job *j;
 	int64_t id = 0;
 
-	ips_of(cu, r, ips, sizeof ips);
 	snprintf(reason, sizeof reason, "level %s%s%s", risk_level_name(level),
 	    range[0] ? " in " : "", range);
 	snprintf(ev, sizeof ev, "%lld", (long long)event);
@@ -611,17 +745,28 @@ auto_suspend(struct actions *a, const struct customer *cu, enum risk_level level
 		log_warnx("customer %s: %s", cu->id, line);
 		return;
 	}
-	if ((j = job_new(a, "suspend", cu, ips, risk_level_name(level), reason, ev, NULL, r,
-	    id)) == NULL || submit(a, j, err, sizeof err) == -1) {
-		snprintf(line, len, "NOT suspended: the hook could not start (%s)",
-		    j == NULL ? "out of memory" : err);
+	if ((j = job_new(a, "suspend", cu, risk_level_name(level), reason, ev, NULL, r,
+	    id)) == NULL) {
+		snprintf(line, len, "NOT suspended: the hook could not start (out of memory)");
 		audit_outcome(a, id, line, NULL);
 		log_warnx("customer %s: %s", cu->id, line);
-		if (j != NULL)
-			job_remove(a, j);
 		return;
 	}
-	trip_add(a, range);
+	j->uncommitted = 1;
+	snprintf(j->range, sizeof j->range, "%s", range);
+	a->submit_err[0] = '\0';
+	if (store_after(a->st, after_audit, a, id, err, sizeof err) == -1) {
+		snprintf(line, len, "NOT suspended: the hook could not start (%s)", err);
+		audit_outcome(a, id, line, NULL);
+		log_warnx("customer %s: %s", cu->id, line);
+		job_remove(a, j);
+		return;
+	}
+	if (a->submit_err[0] != '\0') {	/* no hold: submitted (and refused) at once */
+		snprintf(line, len, "NOT suspended: the hook could not start (%s)",
+		    a->submit_err);
+		return;
+	}
 	snprintf(line, len, "suspend hook started%s (audit #%lld; its result follows in the "
 	    "audit log: rangewatch alerts --customer %s)", a->dry_run ? " in dry-run mode" : "",
 	    (long long)id, shell_id(cu->id, w, sizeof w));
@@ -665,7 +810,7 @@ actions_manual(struct actions *a, const char *action, long c, const char *reason
 	const struct customer *cu = customers_get(model_customers(a->model), (size_t)c);
 	const char *hook_action = strcmp(action, "resume") == 0 ? "unsuspend" : "suspend";
 	const struct risk_flag *f = risk_flag_of(model_risk(a->model), c);
-	char ips[IPS_MAX], ev[32], err[256], op[80];
+	char ev[32], err[256], op[80];
 	struct job *j;
 
 	if (a->hook == NULL) {
@@ -673,10 +818,9 @@ actions_manual(struct actions *a, const char *action, long c, const char *reason
 		    action);
 		return 0;
 	}
-	ips_of(cu, r, ips, sizeof ips);
 	snprintf(ev, sizeof ev, "%lld", (long long)audit_id);
 	operator_of(actor, op, sizeof op);
-	if ((j = job_new(a, hook_action, cu, ips, risk_level_name(f != NULL ? f->level :
+	if ((j = job_new(a, hook_action, cu, risk_level_name(f != NULL ? f->level :
 	    RISK_NONE), reason, ev, op, r, audit_id)) == NULL) {
 		snprintf(outcome, len, "out of memory");
 		return -1;
@@ -779,7 +923,7 @@ actions_hook_done(struct actions *a, const struct hook_result *r)
 void
 actions_tick(struct actions *a, int64_t now)
 {
-	char err[256], ips[IPS_MAX], ev[32];
+	char err[256], ev[32];
 	size_t i;
 
 	for (i = 0; a->hook != NULL && i < a->njob; i++) {
@@ -826,11 +970,9 @@ actions_tick(struct actions *a, int64_t now)
 			log_warnx("actions: %s", err);
 			continue;
 		}
-		ips_of(customers_get(model_customers(a->model), (size_t)c), NULL, ips,
-		    sizeof ips);
 		snprintf(ev, sizeof ev, "%lld", (long long)id);
 		j = job_new(a, "unsuspend", customers_get(model_customers(a->model), (size_t)c),
-		    ips, "none", au.reason, ev, NULL, NULL, id);
+		    "none", au.reason, ev, NULL, NULL, id);
 		if (j == NULL || submit(a, j, err, sizeof err) == -1) {
 			audit_outcome(a, id, "unsuspend: the hook could not start", NULL);
 			if (j != NULL)

@@ -1146,6 +1146,15 @@ check_alert(struct inifile *ini, struct cfg_load *l)
 		    "level at which auto_suspend suspends)");
 		return -1;
 	}
+	if (c->hook_path[0] != '\0' && strcmp(c->hook_user, c->user) == 0) {
+		/* the runner would hand the daemon's own uid every hook: a compromised daemon
+		 * could then ptrace or signal the hooks, or be the hook */
+		inifile_fail(ini, seen_line(l, "hook", "user") ? seen_line(l, "hook", "user") :
+		    seen_line(l, "rangewatch", "user"), "[hook] user: must not be the daemon's "
+		    "own user ([rangewatch] user = %s): hooks run as a user of their own",
+		    c->user);
+		return -1;
+	}
 	if (c->alert_password_file[0] != '\0' && read_password(ini, l) == -1)
 		return -1;
 	return 0;

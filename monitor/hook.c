@@ -41,6 +41,7 @@
 #include <linux/capability.h>
 #include <sys/syscall.h>
 
+#include "config.h"
 #include "log.h"
 #include "loop.h"
 #include "text.h"
@@ -49,6 +50,7 @@
 #define START_WAIT_MS	5000		/* for the runner's "ready" */
 #define FREE_WAIT_MS	5000		/* for the runner to end its hooks and exit */
 #define IPS_LEN		(HOOK_IPS_MAX * INET6_ADDRSTRLEN + 1)
+#define CIDRS_LEN	(HOOK_CIDRS_MAX * (INET6_ADDRSTRLEN + 4) + 1)
 #define HOOK_ENV_PATH	"PATH=/usr/sbin:/usr/bin:/sbin:/bin"
 #define HOOK_ENV_LANG	"LANG=C.UTF-8"
 
@@ -139,6 +141,51 @@ canon_ips(const char *in, char *out, char *why, size_t whylen)
 			return -1;
 		}
 		o += (size_t)snprintf(out + o, IPS_LEN - o, "%s%s", o ? " " : "", txt);
+	}
+}
+
+/* Space-separated prefixes ("192.0.2.0/24", "2001:db8::/32") to their canonical forms, one
+ * space between, in out (CIDRS_LEN bytes), at most HOOK_CIDRS_MAX. 0, or -1 with why. */
+static int
+canon_cidrs(const char *in, char *out, char *why, size_t whylen)
+{
+	char tok[INET6_ADDRSTRLEN + 8], txt[INET6_ADDRSTRLEN];
+	unsigned char bin[16];
+	size_t o = 0, n, count = 0;
+	const char *p = in != NULL ? in : "", *slash;
+	char *end;
+	unsigned long plen;
+	int af;
+
+	out[0] = '\0';
+	for (;;) {
+		while (*p == ' ')
+			p++;
+		if (*p == '\0')
+			return 0;
+		n = strcspn(p, " ");
+		if (n >= sizeof tok || ++count > HOOK_CIDRS_MAX) {
+			snprintf(why, whylen, n >= sizeof tok ? "cidrs: a prefix is too long" :
+			    "cidrs: more than %d prefixes", HOOK_CIDRS_MAX);
+			return -1;
+		}
+		memcpy(tok, p, n);
+		tok[n] = '\0';
+		p += n;
+		af = strchr(tok, ':') != NULL ? AF_INET6 : AF_INET;
+		if ((slash = strchr(tok, '/')) == NULL || slash[1] < '0' || slash[1] > '9') {
+			snprintf(why, whylen, "cidrs: a prefix is not ADDRESS/LENGTH");
+			return -1;
+		}
+		tok[slash - tok] = '\0';
+		errno = 0;
+		plen = strtoul(slash + 1, &end, 10);
+		if (*end != '\0' || errno != 0 || plen > (af == AF_INET ? 32u : 128u) ||
+		    inet_pton(af, tok, bin) != 1 || inet_ntop(af, bin, txt, sizeof txt) == NULL) {
+			snprintf(why, whylen, "cidrs: a prefix is not ADDRESS/LENGTH");
+			return -1;
+		}
+		o += (size_t)snprintf(out + o, CIDRS_LEN - o, "%s%s/%lu", o ? " " : "", txt, plen);
 	}
 }
 
@@ -269,7 +316,7 @@ struct rjob {
 	uint64_t id, seq;
 	char action[16];
 	char cid[HOOK_ID_MAX + 1];
-	char *env[12];			/* "KEY=value", NULL-terminated */
+	char *env[16];			/* "KEY=value", NULL-terminated */
 	char *ev;			/* the evidence, evlen bytes; evgot arrived, evoff written */
 	size_t evlen, evgot, evoff;
 	pid_t pid;
@@ -293,6 +340,14 @@ struct runner {
 	uint64_t seq;
 	int recv;			/* the job whose evidence is arriving, or -1 */
 	struct pktq outq;
+	/* the policy (hook_policy), the runner's own: read from config, never from requests */
+	const char *config;		/* NULL: the start's values stay */
+	int dry_run, max_hour;
+	struct rtrip {			/* the last hour's automatic real suspensions */
+		int64_t ts;
+		char cid[HOOK_ID_MAX + 1];
+	} *trip;
+	size_t ntrip;
 	struct rjob job[HOOK_QUEUE_MAX];
 	char buf[HOOK_MSG_MAX];
 };
@@ -305,6 +360,8 @@ struct runner_conf {
 	gid_t gid;
 	unsigned timeout_s;
 	pid_t parent;
+	int dry_run, max_hour;
+	char config[PATH_MAX];		/* "" none */
 };
 
 static struct runner *R;	/* in the runner process only */
@@ -372,22 +429,79 @@ env_add(struct rjob *j, size_t *n, const char *key, const char *val)
 	return 0;
 }
 
+/* The policy from the config file, read again (as root) before each request: only a
+ * regular file of root's (ours when not root) that nobody else may write; a file that
+ * fails keeps the last policy. */
+static void
+runner_policy(void)
+{
+	struct rw_config *c = NULL;
+	struct stat sb;
+	char err[256];
+
+	if (R->config == NULL || stat(R->config, &sb) == -1 || !S_ISREG(sb.st_mode) ||
+	    sb.st_uid != geteuid() || (sb.st_mode & (S_IWGRP | S_IWOTH)) ||
+	    config_load(R->config, &c, err, sizeof err) == -1)
+		return;
+	R->dry_run = c->hook_dry_run;
+	R->max_hour = c->hook_max_per_hour;
+	config_free(c);
+}
+
+/* The runner's own circuit breaker: 0 when customer cid may be suspended automatically for
+ * real now (and then counted), -1 with why when max_per_hour customers were this hour. */
+static int
+runner_breaker(const char *cid, char *why, size_t whylen)
+{
+	int64_t now = now_ms();
+	size_t i, k;
+	struct rtrip *nt;
+
+	for (i = k = 0; i < R->ntrip; i++)
+		if (now - R->trip[i].ts < 3600 * 1000)
+			R->trip[k++] = R->trip[i];
+	R->ntrip = k;
+	if (R->max_hour <= 0)
+		return 0;
+	for (i = 0; i < R->ntrip; i++)
+		if (strcmp(R->trip[i].cid, cid) == 0)
+			return 0;	/* a retry of one already counted */
+	if (R->ntrip >= (size_t)R->max_hour) {
+		snprintf(why, whylen, "refused by the hook runner: circuit breaker open (%zu "
+		    "automatic suspensions in the last hour, [hook] max_per_hour = %d)", R->ntrip,
+		    R->max_hour);
+		return -1;
+	}
+	if ((nt = realloc(R->trip, (R->ntrip + 1) * sizeof *nt)) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return -1;
+	}
+	R->trip = nt;
+	nt[R->ntrip].ts = now;
+	snprintf(nt[R->ntrip].cid, sizeof nt[R->ntrip].cid, "%s", cid);
+	R->ntrip++;
+	return 0;
+}
+
 /* A "run" packet: every field checked, the environment built. Refused with a reason. */
 static void
 runner_run(json_t *o)
 {
 	const char *type, *action, *cid, *name, *ips, *level, *reason, *event, *op = NULL;
+	const char *cidrs = "";
 	json_int_t id = 0, evlen;
-	int dry, i, slot = -1;
+	int dry, i, slot = -1, ips_cut = 0, cidrs_cut = 0;
 	size_t n = 0, namelen, reasonlen;
 	char why[160], canon[IPS_LEN], nameesc[HOOK_TEXT_MAX + 1], resc[HOOK_TEXT_MAX + 1];
+	char canon_c[CIDRS_LEN];
 	struct rjob *j;
 	json_error_t je;
 
 	json_unpack(o, "{s:I}", "job", &id);
-	if (json_unpack_ex(o, &je, JSON_STRICT, "{s:s, s:I, s:s, s:s, s:s%, s:s, s:s, s:s%, "
-	    "s:s, s?s, s:b, s:I}", "type", &type, "job", &id, "action", &action, "customer_id",
-	    &cid, "customer_name", &name, &namelen, "ips", &ips, "level", &level, "reason",
+	if (json_unpack_ex(o, &je, JSON_STRICT, "{s:s, s:I, s:s, s:s, s:s%, s:s, s?s, s?b, "
+	    "s?b, s:s, s:s%, s:s, s?s, s:b, s:I}", "type", &type, "job", &id, "action", &action,
+	    "customer_id", &cid, "customer_name", &name, &namelen, "ips", &ips, "cidrs", &cidrs,
+	    "ips_truncated", &ips_cut, "cidrs_truncated", &cidrs_cut, "level", &level, "reason",
 	    &reason, &reasonlen, "event_id", &event, "operator", &op, "dry_run", &dry,
 	    "evidence_len", &evlen) == -1) {
 		snprintf(why, sizeof why, "bad run request: %.100s", je.text);
@@ -407,12 +521,13 @@ runner_run(json_t *o)
 			slot = i;
 	}
 	if (check_fields(action, cid, level, event, op, why, sizeof why) == -1 ||
-	    canon_ips(ips, canon, why, sizeof why) == -1) {
+	    canon_ips(ips, canon, why, sizeof why) == -1 ||
+	    canon_cidrs(cidrs, canon_c, why, sizeof why) == -1) {
 		runner_refuse((uint64_t)id, why);
 		return;
 	}
-	if (strcmp(canon, ips) != 0) {
-		runner_refuse((uint64_t)id, "ips: not in canonical form");
+	if (strcmp(canon, ips) != 0 || strcmp(canon_c, cidrs) != 0) {
+		runner_refuse((uint64_t)id, "ips or cidrs: not in canonical form");
 		return;
 	}
 	if (evlen < 0 || evlen > HOOK_EVIDENCE_MAX) {
@@ -421,6 +536,18 @@ runner_run(json_t *o)
 	}
 	if (slot == -1) {
 		runner_refuse((uint64_t)id, "the hook runner's queue is full");
+		return;
+	}
+	/* the policy is the runner's, not the request's: a daemon taken over cannot lift it */
+	runner_policy();
+	if (R->dry_run && !dry) {
+		runner_refuse((uint64_t)id, "refused by the hook runner: [hook] dry_run is on, "
+		    "the request asked for a real run");
+		return;
+	}
+	if (!dry && op == NULL && strcmp(action, "suspend") == 0 &&
+	    runner_breaker(cid, why, sizeof why) == -1) {
+		runner_refuse((uint64_t)id, why);
 		return;
 	}
 	text_escape(nameesc, sizeof nameesc, name, namelen);
@@ -438,6 +565,9 @@ runner_run(json_t *o)
 	    env_add(j, &n, "RANGEWATCH_CUSTOMER_ID", cid) == -1 ||
 	    env_add(j, &n, "RANGEWATCH_CUSTOMER_NAME", nameesc) == -1 ||
 	    env_add(j, &n, "RANGEWATCH_IPS", canon) == -1 ||
+	    env_add(j, &n, "RANGEWATCH_CIDRS", canon_c) == -1 ||
+	    (ips_cut && env_add(j, &n, "RANGEWATCH_IPS_TRUNCATED", "1") == -1) ||
+	    (cidrs_cut && env_add(j, &n, "RANGEWATCH_CIDRS_TRUNCATED", "1") == -1) ||
 	    env_add(j, &n, "RANGEWATCH_LEVEL", level) == -1 ||
 	    env_add(j, &n, "RANGEWATCH_REASON", resc) == -1 ||
 	    env_add(j, &n, "RANGEWATCH_EVENT_ID", event) == -1 ||
@@ -507,17 +637,31 @@ runner_packet(const char *buf, size_t len)
 	json_decref(o);
 }
 
-/* Closes every descriptor from 3 up. */
+/* Closes every descriptor from 3 up but keep (-1: none): close_range, or one by one up
+ * to the limit where it is missing (ENOSYS: kernels before 5.9, seccomp filters). */
 static void
-close_from_3(void)
+close_all_but(int keep)
 {
 	long fd, max;
+	int ok;
 
-	if (close_range(3, ~0U, 0) == 0)
+	if (keep < 0)
+		ok = close_range(3, ~0U, 0) == 0;
+	else
+		ok = (keep <= 3 || close_range(3, (unsigned)keep - 1, 0) == 0) &&
+		    close_range((unsigned)keep + 1, ~0U, 0) == 0;
+	if (ok)
 		return;
 	max = sysconf(_SC_OPEN_MAX);
 	for (fd = 3; fd < (max > 0 && max < 1048576 ? max : 65536); fd++)
-		close((int)fd);
+		if (fd != keep)
+			close((int)fd);
+}
+
+static void
+close_from_3(void)
+{
+	close_all_but(-1);
 }
 
 /* In the forked child: becomes the hook. Never returns. */
@@ -895,9 +1039,7 @@ runner_main(int sock, const struct runner_conf *rc)
 	if (sock != fd)
 		close(sock);
 	sock = fd;
-	if (sock > 3)
-		(void)close_range(3, (unsigned)sock - 1, 0);
-	(void)close_range((unsigned)sock + 1, ~0U, 0);
+	close_all_but(sock);
 	if ((devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
 		_exit(1);
 	(void)dup2(devnull, 0);
@@ -917,6 +1059,9 @@ runner_main(int sock, const struct runner_conf *rc)
 	R->uid = rc->uid;
 	R->gid = rc->gid;
 	R->timeout_ms = (int64_t)rc->timeout_s * 1000;
+	R->config = rc->config[0] ? rc->config : NULL;
+	R->dry_run = rc->dry_run;
+	R->max_hour = rc->max_hour;
 	R->recv = -1;
 	pktq_init(&R->outq);
 	for (i = 0; i < HOOK_QUEUE_MAX; i++)
@@ -1062,6 +1207,16 @@ struct hook_runner *
 hook_runner_start(const char *path, const char *user, unsigned timeout_s, char *err,
     size_t errlen)
 {
+	return hook_runner_start_policy(path, user, timeout_s, NULL, err, errlen);
+}
+
+struct hook_runner *
+hook_runner_start_policy(const char *path, const char *user, unsigned timeout_s,
+    const struct hook_policy *pol, char *err, size_t errlen)
+{
+	struct passwd *dpw;
+	uid_t duid = 0;
+	int have_duid = 0;
 	struct hook_runner *h = NULL;
 	struct runner_conf rc;
 	struct passwd *pw;
@@ -1084,6 +1239,11 @@ hook_runner_start(const char *path, const char *user, unsigned timeout_s, char *
 	pktq_init(&h->outq);
 	if (check_path(path, rc.as_root, h->path, err, errlen) == -1)
 		goto fail;
+	if (pol != NULL && pol->daemon_user != NULL && pol->daemon_user[0] != '\0' &&
+	    (dpw = getpwnam(pol->daemon_user)) != NULL) {
+		duid = dpw->pw_uid;	/* copied: getpwnam's buffer is used again below */
+		have_duid = 1;
+	}
 	if (rc.as_root) {
 		if (user == NULL || user[0] == '\0')
 			user = "nobody";
@@ -1098,6 +1258,21 @@ hook_runner_start(const char *path, const char *user, unsigned timeout_s, char *
 		}
 		rc.uid = pw->pw_uid;
 		rc.gid = pw->pw_gid;
+		if (have_duid && duid == rc.uid) {
+			snprintf(err, errlen, "hook user '%s' is the daemon's own user (uid %lu): "
+			    "hooks run as a user of their own", user, (unsigned long)duid);
+			goto fail;
+		}
+	}
+	if (pol != NULL) {
+		rc.dry_run = pol->dry_run != 0;
+		rc.max_hour = pol->max_per_hour;
+		if (pol->config != NULL && (pol->config[0] != '/' ||
+		    snprintf(rc.config, sizeof rc.config, "%s", pol->config) >=
+		    (int)sizeof rc.config)) {
+			snprintf(err, errlen, "hook runner: the config path must be absolute");
+			goto fail;
+		}
 	}
 	rc.path = h->path;
 	rc.timeout_s = timeout_s;
@@ -1322,7 +1497,7 @@ hook_submit(struct hook_runner *h, const struct hook_request *rq, uint64_t *job,
 {
 	const char *ev = rq->evidence_json != NULL ? rq->evidence_json : "{}";
 	size_t evlen = strlen(ev), off, n, before = h->outq.n;
-	char why[160], canon[IPS_LEN];
+	char why[160], canon[IPS_LEN], canon_c[CIDRS_LEN];
 	json_error_t je;
 	json_t *doc, *o;
 	uint64_t id;
@@ -1337,7 +1512,8 @@ hook_submit(struct hook_runner *h, const struct hook_request *rq, uint64_t *job,
 	}
 	if (check_fields(rq->action, rq->customer_id, rq->level ? rq->level : "",
 	    rq->event_id ? rq->event_id : "", rq->operator, why, sizeof why) == -1 ||
-	    canon_ips(rq->ips, canon, why, sizeof why) == -1) {
+	    canon_ips(rq->ips, canon, why, sizeof why) == -1 ||
+	    canon_cidrs(rq->cidrs, canon_c, why, sizeof why) == -1) {
 		snprintf(err, errlen, "hook: %s", why);
 		return -1;
 	}
@@ -1358,6 +1534,12 @@ hook_submit(struct hook_runner *h, const struct hook_request *rq, uint64_t *job,
 	    rq->level ? rq->level : "", "reason", text_cut(rq->reason), "event_id",
 	    rq->event_id ? rq->event_id : "", "dry_run", rq->dry_run != 0, "evidence_len",
 	    (json_int_t)evlen);
+	if (o != NULL && (json_object_set_new(o, "cidrs", json_string(canon_c)) == -1 ||
+	    json_object_set_new(o, "ips_truncated", json_boolean(rq->ips_truncated)) == -1 ||
+	    json_object_set_new(o, "cidrs_truncated", json_boolean(rq->cidrs_truncated)) == -1)) {
+		json_decref(o);
+		o = NULL;
+	}
 	if (o != NULL && rq->operator != NULL &&
 	    json_object_set_new(o, "operator", json_string(rq->operator)) == -1) {
 		json_decref(o);

@@ -8,7 +8,9 @@
  * with only this environment:
  *   PATH=/usr/sbin:/usr/bin:/sbin:/bin, LANG=C.UTF-8,
  *   RANGEWATCH_ACTION, RANGEWATCH_CUSTOMER_ID, RANGEWATCH_CUSTOMER_NAME (one escaped line),
- *   RANGEWATCH_IPS (canonical addresses, one space between), RANGEWATCH_LEVEL,
+ *   RANGEWATCH_IPS (canonical addresses, one space between, at most HOOK_IPS_MAX),
+ *   RANGEWATCH_CIDRS (the customer's prefixes, at most HOOK_CIDRS_MAX),
+ *   RANGEWATCH_IPS_TRUNCATED=1 / RANGEWATCH_CIDRS_TRUNCATED=1 (only when cut), RANGEWATCH_LEVEL,
  *   RANGEWATCH_REASON (one escaped line), RANGEWATCH_EVENT_ID, RANGEWATCH_DRY_RUN (0/1),
  *   RANGEWATCH_OPERATOR (only for an operator's action);
  * the evidence, one JSON document, on stdin; stdout and stderr into one pipe; no other
@@ -24,7 +26,8 @@
  * The runner (forked by hook_runner_start as root, before the daemon drops) keeps root only
  * to switch to the hook user and to signal its hooks. It runs nothing but the one program
  * fixed at start, as the one user fixed at start; the daemon can only ask for runs, and
- * every field of a request is validated again in the runner. It lives in its own session
+ * every field of a request is validated again in the runner, which also holds its own
+ * policy (struct hook_policy: dry_run, max_per_hour, from the config file it reads). It lives in its own session
  * (so a ^C, a terminal hangup or a signal to the daemon's process group is not for it),
  * ignores SIGHUP/SIGINT/SIGQUIT, and ends on EOF from the daemon (or on SIGTERM, which is
  * also its parent-death signal): its running hooks get SIGTERM, SIGKILL after the grace,
@@ -33,7 +36,7 @@
  * Protocol between them: a SOCK_SEQPACKET socketpair, one JSON object per packet.
  *   runner -> daemon  {"type":"ready","v":1}   once, at start
  *   daemon -> runner  {"type":"run","job":N,"action":..,"customer_id":..,"customer_name":..,
- *                      "ips":..,"level":..,"reason":..,"event_id":..,["operator":..,]
+ *                      "ips":..,"cidrs":..,"ips_truncated":B,"cidrs_truncated":B,"level":..,"reason":..,"event_id":..,["operator":..,]
  *                      "dry_run":B,"evidence_len":N}
  *                     then {"type":"evidence","job":N,"data":".."} packets (at most
  *                      HOOK_CHUNK bytes of evidence each) until evidence_len bytes came
@@ -64,6 +67,7 @@ struct hook_runner;
 #define HOOK_ID_MAX		64		/* customer id, event id, operator, level */
 #define HOOK_TEXT_MAX		1024		/* bytes of the escaped name and reason */
 #define HOOK_IPS_MAX		256		/* addresses in RANGEWATCH_IPS */
+#define HOOK_CIDRS_MAX		64		/* prefixes in RANGEWATCH_CIDRS */
 #define HOOK_EX_TEMPFAIL	75
 
 /* One run. Strings are copied by hook_submit; NULL reads as "" except where said. */
@@ -71,7 +75,12 @@ struct hook_request {
 	const char *action;		/* "suspend", "unsuspend" or "test" */
 	const char *customer_id;	/* 1..HOOK_ID_MAX of [A-Za-z0-9._:@+-], no leading '-' */
 	const char *customer_name;	/* any bytes: escaped to one line, cut to HOOK_TEXT_MAX */
-	const char *ips;		/* IPv4/IPv6 addresses, space-separated (may be empty) */
+	const char *ips;		/* IPv4/IPv6 addresses, space-separated (may be empty),
+					 * at most HOOK_IPS_MAX */
+	int ips_truncated;		/* RANGEWATCH_IPS_TRUNCATED=1: the caller cut ips */
+	const char *cidrs;		/* the customer's prefixes ("192.0.2.0/24"), space-
+					 * separated (may be empty), at most HOOK_CIDRS_MAX */
+	int cidrs_truncated;		/* RANGEWATCH_CIDRS_TRUNCATED=1: the caller cut cidrs */
 	const char *level;		/* 0..32 of [a-z0-9_-] ("act", "warn", ...) */
 	const char *reason;		/* any bytes: escaped to one line, cut to HOOK_TEXT_MAX */
 	const char *event_id;		/* 0..HOOK_ID_MAX of [A-Za-z0-9._:@+-] */
@@ -102,6 +111,27 @@ typedef void (*hook_done_cb)(void *arg, const struct hook_result *r);
  * HOOK_TIMEOUT_MAX. NULL and a message in err when refused or the runner did not start. */
 struct hook_runner *hook_runner_start(const char *path, const char *user, unsigned timeout_s,
     char *err, size_t errlen);
+
+/* The policy the runner enforces itself, whatever the daemon asks: a daemon taken over
+ * after its drop of root cannot lift it. dry_run: a request for a real run (dry_run 0) is
+ * refused. max_per_hour > 0: an automatic (no operator), real suspension of one more
+ * customer is refused when that many customers were so suspended in the last hour (a
+ * retry of the same customer does not count again). config: the config file (NULL none);
+ * the runner reads it again, as root, before each request, so that a reload of the daemon
+ * changes the policy too; only a regular file owned by root (by the runner's user when
+ * not root) and not writable by group or others is read, and one it cannot read or parse
+ * keeps the last policy. daemon_user: the daemon's user (NULL: not checked): a hook user
+ * with its uid is refused (the daemon could then signal, trace or be its hooks). */
+struct hook_policy {
+	const char *config;
+	int dry_run;
+	int max_per_hour;
+	const char *daemon_user;
+};
+
+/* hook_runner_start with pol enforced in the runner (NULL: nothing beyond the request). */
+struct hook_runner *hook_runner_start_policy(const char *path, const char *user,
+    unsigned timeout_s, const struct hook_policy *pol, char *err, size_t errlen);
 
 /* Puts the runner's socket on the loop; done is called once per submitted job (from the
  * loop, never from hook_submit). done may submit, and may free the runner. -1: ENOMEM. */

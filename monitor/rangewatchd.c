@@ -15,6 +15,7 @@
 #include <getopt.h>
 #include <grp.h>
 #include <libgen.h>
+#include <limits.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -1011,9 +1012,33 @@ main(int argc, char **argv)
 	pidfile = write_pidfile(&d, pw) == 0 && d.f.cfg->pidfile[0];
 	/* the hook runner keeps root only to run the one hook as [hook] user: forked now,
 	 * after daemon() (it must be our child) and before the drop */
-	if (d.f.cfg->hook_path[0] && (d.hook = hook_runner_start(d.f.cfg->hook_path,
-	    d.f.cfg->hook_user, (unsigned)d.f.cfg->hook_timeout, err, sizeof err)) == NULL) {
-		log_warnx("%s: [hook] %s", d.cfgpath, err);
+	if (d.f.cfg->hook_path[0]) {
+		/* the runner enforces dry_run, max_per_hour and its user itself, reading the
+		 * config again as root: the daemon, once unprivileged, cannot lift them */
+		const char *base = strrchr(d.cfgpath, '/');
+		char cfgabs[PATH_MAX], *cfgreal;
+		struct hook_policy pol;
+
+		/* daemon() went to "/": a relative -c is found through the config's folder */
+		snprintf(cfgabs, sizeof cfgabs, "%s/%s", d.f.cfg->dir != NULL ? d.f.cfg->dir : "",
+		    base != NULL ? base + 1 : d.cfgpath);
+		cfgreal = realpath(cfgabs, NULL);
+		pol = (struct hook_policy){ .config = cfgreal, .dry_run = d.f.cfg->hook_dry_run,
+		    .max_per_hour = d.f.cfg->hook_max_per_hour, .daemon_user = pw != NULL ?
+		    d.f.cfg->user : NULL };
+
+		d.hook = hook_runner_start_policy(d.f.cfg->hook_path, d.f.cfg->hook_user,
+		    (unsigned)d.f.cfg->hook_timeout, &pol, err, sizeof err);
+		free(cfgreal);
+		if (d.hook == NULL) {
+			log_warnx("%s: [hook] %s", d.cfgpath, err);
+			goto out;
+		}
+	}
+	/* the runner looked up the hook's user: getpwnam's static buffer that pw points into
+	 * now holds that user, not ours */
+	if (d.hook != NULL && pw != NULL && (pw = getpwnam(d.f.cfg->user)) == NULL) {
+		log_warnx("%s: unknown user '%s' (config key user)", d.cfgpath, d.f.cfg->user);
 		goto out;
 	}
 	if (pw && drop_privileges(pw, err, sizeof err) == -1) {

@@ -432,6 +432,13 @@ struct store {
 	size_t batch_rows;
 	int hold;		/* store_hold depth: nothing commits before its release */
 	int hold_lost;		/* an error rolled the held transaction back */
+	struct after {		/* store_after: waiting for the hold they were made in */
+		store_after_cb fn;
+		void *arg;
+		int64_t tag;
+		int depth;	/* the hold depth they belong to */
+	} after[STORE_AFTER_MAX];
+	size_t nafter;
 	int64_t last_event_id;
 	size_t outbox_max;	/* queued rows at most (STORE_OUTBOX_MAX) */
 	uint64_t outbox_refused;	/* adds refused because the outbox was full */
@@ -937,6 +944,7 @@ store_close(struct store *s)
 	if (s == NULL)
 		return;
 	s->hold = 0;	/* a hold never released: committed like the batch */
+	s->nafter = 0;	/* what waited for it is not done: the process is ending */
 	if (s->db != NULL && s->in_batch && store_flush(s, err, sizeof err) == -1)
 		log_warnx("%s (the last state updates are lost; no event is)", err);
 	for (i = 0; i < ST_COUNT; i++)
@@ -1083,6 +1091,46 @@ lose_hold(struct store *s)
 }
 
 int
+store_after(struct store *s, store_after_cb fn, void *arg, int64_t tag, char *err,
+    size_t errlen)
+{
+	if (s->hold == 0) {
+		fn(arg, tag, 1);
+		return 0;
+	}
+	if (s->nafter >= STORE_AFTER_MAX) {
+		snprintf(err, errlen, "store: %s: %d actions already wait for a commit", s->path,
+		    STORE_AFTER_MAX);
+		return -1;
+	}
+	s->after[s->nafter++] = (struct after){ fn, arg, tag, s->hold };
+	return 0;
+}
+
+/* Settles the store_after entries of hold depths above the current one: committed 1 only
+ * when the outermost hold committed; a kept inner hold's entries join the outer hold. */
+static void
+after_settle(struct store *s, int committed)
+{
+	struct after run_now[STORE_AFTER_MAX];
+	size_t i, n = 0, k = 0;
+
+	for (i = 0; i < s->nafter; i++) {
+		if (s->after[i].depth <= s->hold)
+			s->after[k++] = s->after[i];
+		else if (committed && s->hold > 0) {
+			s->after[i].depth = s->hold;
+			s->after[k++] = s->after[i];
+		} else
+			run_now[n++] = s->after[i];
+	}
+	s->nafter = k;
+	/* after the store's own state is settled: the callbacks may write */
+	for (i = 0; i < n; i++)
+		run_now[i].fn(run_now[i].arg, run_now[i].tag, committed);
+}
+
+int
 store_release(struct store *s, int keep, char *err, size_t errlen)
 {
 	if (s->hold == 0)
@@ -1092,24 +1140,31 @@ store_release(struct store *s, int keep, char *err, size_t errlen)
 		if (s->hold > 0)
 			return 0;
 		snprintf(err, errlen, "store: %s: the held transaction was rolled back", s->path);
+		after_settle(s, 0);
 		return -1;
 	}
 	if ((!keep && run(s, ST_HOLD_UNDO) == -1) || run(s, ST_HOLD_RELEASE) == -1) {
 		fail(s, keep ? "ending a hold" : "undoing a hold", err, errlen);
 		lose_hold(s);
 		s->hold_lost = s->hold > 0;
+		if (s->hold == 0)
+			after_settle(s, 0);
 		return -1;
 	}
-	if (s->hold > 0 || !keep)
+	if (s->hold > 0 || !keep) {
+		after_settle(s, keep);
 		return 0;	/* the batch stays open: what came before the hold is kept */
+	}
 	if (run(s, ST_COMMIT) == -1) {
 		fail(s, "committing", err, errlen);
 		/* all or nothing: a hold left open would commit later behind the caller's back */
 		lose_hold(s);
+		after_settle(s, 0);
 		return -1;
 	}
 	s->in_batch = 0;
 	s->batch_rows = 0;
+	after_settle(s, 1);
 	return 0;
 }
 

@@ -68,6 +68,17 @@ int store_hold(struct store *s, char *err, size_t errlen);
  * commit failed or an error rolled the held transaction back: then nothing written during
  * the hold is kept. */
 int store_release(struct store *s, int keep, char *err, size_t errlen);
+/* What must not happen before the writes made so far are durable (a hook request after its
+ * audit row): fn(arg, tag, 1) at once when no hold is open (durable writes have committed
+ * by then); inside a hold, at the outermost release, fn(arg, tag, 1) when it committed and
+ * fn(arg, tag, 0) when it did not (undone, a failed commit, an error that rolled it back);
+ * an inner hold undone calls its own with 0 at its release. fn may write to the store (no
+ * hold is open then, or the outer one is). At most STORE_AFTER_MAX wait: -1 with err past
+ * that (fn is not called; treat it as not committed). */
+#define STORE_AFTER_MAX	256
+typedef void (*store_after_cb)(void *arg, int64_t tag, int committed);
+int store_after(struct store *s, store_after_cb fn, void *arg, int64_t tag, char *err,
+    size_t errlen);
 /* Bytes SQLite holds in this process now (its page cache - up to STORE_CACHE_KB per
  * connection - statements, schema): the status shows it, so RSS can be told from the
  * cache it is allowed. */

@@ -19,7 +19,10 @@
 #     nftables.sh suspend|unsuspend|test CUSTOMER_ID
 # with RANGEWATCH_IPS (canonical addresses, space-separated) and RANGEWATCH_DRY_RUN in its
 # environment. Every address is checked against a strict pattern before it gets near nft;
-# anything else is refused (exit 2) and nothing is changed.
+# anything else is refused (exit 2) and nothing is changed. RANGEWATCH_IPS holds at most 256
+# addresses, the worst first; with RANGEWATCH_IPS_TRUNCATED=1 a big sender had more, and
+# this hook blocks only those: block the customer's prefixes (RANGEWATCH_CIDRS) in a set
+# with `flags interval` if you need all of them.
 #
 # Dry run (RANGEWATCH_DRY_RUN=1, the default of [hook] dry_run): prints the nft commands it
 # would run and runs nothing. test: checks that nft works here and the table is in place

@@ -71,6 +71,8 @@ body = {
     "customer_id": sys.argv[2],
     "customer_name": e.get("RANGEWATCH_CUSTOMER_NAME", ""),
     "ips": e.get("RANGEWATCH_IPS", "").split(),
+    "ips_truncated": e.get("RANGEWATCH_IPS_TRUNCATED") == "1",
+    "cidrs": e.get("RANGEWATCH_CIDRS", "").split(),
     "level": e.get("RANGEWATCH_LEVEL", ""),
     "reason": e.get("RANGEWATCH_REASON", ""),
     "event_id": e.get("RANGEWATCH_EVENT_ID", ""),

@@ -41,9 +41,9 @@ interval = 2s
 max_qps = 2000
 EOF2
 
-# the hook: root's, in a root folder; notes its pid where nobody may write, sleeps
+# the hook: root's, in a root folder; notes its pid where its user may write, sleeps
 mkdir -p "$tmp/hookbin" "$tmp/hook"
-chown nobody "$tmp/hook"
+chown "$HOOK_USER" "$tmp/hook"
 cat >"$tmp/hookbin/hook.sh" <<EOF2
 #!/bin/sh
 echo \$\$ >>"$tmp/hook/pids"
@@ -62,7 +62,7 @@ digest = 0
 cooldown = 0
 [hook]
 path = $tmp/hookbin/hook.sh
-user = nobody
+user = $HOOK_USER
 timeout = 10
 auto_suspend = yes"
 conf "" >"$tmp/etc/crash-live.conf"

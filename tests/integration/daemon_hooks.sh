@@ -1,7 +1,7 @@
 #!/bin/sh
 # The suspend hook through rangewatchd, by the contract of design.md: the replayed story
 # raises customer 1001 to act; with auto_suspend the hook runs exactly once for it, as the
-# configured user (nobody), with argv "suspend 1001", the RANGEWATCH_* environment and the
+# configured user ($HOOK_USER: not nobody, the daemon's own), with argv "suspend 1001", the
 # evidence as JSON on stdin; a customer tagged never_suspend at act is not suspended; the
 # innocent neighbour never; a restart runs nothing again (the suspension is in the store); a
 # reload turning dry_run off runs it once more, for real;
@@ -17,10 +17,10 @@ $PY -c 'import aiosmtpd' 2>/dev/null || skip "python3-aiosmtpd not installed"
 # 1004 holds a listed IP of the hot /24 and is tagged never_suspend
 printf '1004,Careful Corp,203.0.113.50,care@example.com,never_suspend\n' >>"$tmp/etc/customers.csv"
 
-# the hook: root's, in a root folder; it records each call where nobody may write, and exits
+# the hook: root's, in a root folder; it records each call where its user may write, and exits
 # with the code a file names for that customer (0 when none)
 mkdir -p "$tmp/hookbin" "$tmp/hook"
-chown nobody "$tmp/hook"
+chown "$HOOK_USER" "$tmp/hook"
 cat >"$tmp/hookbin/hook.sh" <<EOF
 #!/bin/sh
 {
@@ -51,7 +51,7 @@ to = abuse@provider.example
 digest = 0
 [hook]
 path = $tmp/hookbin/hook.sh
-user = nobody
+user = $HOOK_USER
 timeout = 10
 auto_suspend = yes
 dry_run = yes
@@ -73,7 +73,7 @@ expect "none for the innocent 1002" 0 "$(calls "suspend 1002")"
 expect "none for 1004, never_suspend" 0 "$(calls "suspend 1004")"
 line=$(grep "argv=suspend 1001" "$tmp/hook/calls.log" | head -1)
 echo "     $line"
-for w in "uid=$(id -u nobody)|" "action=suspend|" "id=1001|" "name=Acme VPS|" "level=act|" \
+for w in "uid=$(id -u "$HOOK_USER")|" "action=suspend|" "id=1001|" "name=Acme VPS|" "level=act|" \
     "dry=1|" "op=|" "ips=203.0.113.7|" "env=0|"; do
 	case $line in *"$w"*) ok "hook environment: $w";; *) bad "hook environment lacks $w";; esac
 done
@@ -120,7 +120,7 @@ expect "1001's suspension now real" "suspended|0" \
 
 # an operator's resume: "unsuspend", the operator named; exit 75 first, then run again
 echo 75 >"$tmp/hook/exit_1001"
-chmod 644 "$tmp/hook/exit_1001"; chown nobody "$tmp/hook/exit_1001"
+chmod 644 "$tmp/hook/exit_1001"; chown "$HOOK_USER" "$tmp/hook/exit_1001"
 out=$(rwc resume 1001 --reason "customer cleaned the VPS" 2>&1) && ok "resume: $out" || bad "resume: $out"
 twice() { [ "$(calls "unsuspend 1001")" -ge 2 ]; }
 poll 20 twice && ok "exit 75: the unsuspend ran again" || bad "unsuspend calls: $(calls "unsuspend 1001")"
@@ -132,7 +132,7 @@ poll 10 resumed && ok "1001 recorded as resumed" || bad "suspension: $(sql "SELE
 
 # a failure is mailed to the abuse desk
 before=$(ls "$tmp/mail" | wc -l)
-echo 3 >"$tmp/hook/exit_1002"; chmod 644 "$tmp/hook/exit_1002"; chown nobody "$tmp/hook/exit_1002"
+echo 3 >"$tmp/hook/exit_1002"; chmod 644 "$tmp/hook/exit_1002"; chown "$HOOK_USER" "$tmp/hook/exit_1002"
 rwc suspend 1002 --reason "test a failing hook" >/dev/null 2>&1 || bad "suspend 1002 refused"
 failed_mail() { grep -l "HOOK FAILED" "$tmp/mail"/*.eml >/dev/null 2>&1; }
 poll 30 failed_mail && ok "exit 3: the abuse desk is told (HOOK FAILED)" || bad "no failure mail"

@@ -47,9 +47,10 @@ ok "users: $(id rwtest-reader); $(id rwtest-op); $(id rwtest-outsider)"
 # as USER COMMAND... -> COMMAND with the user's uid, primary group and groups
 as() { u=$1; shift; setpriv --reuid="$u" --regid="$u" --init-groups "$@"; }
 
-# the hook: root's, records who it runs as (uid, groups, capabilities) where nobody writes
+# the hook: root's, records who it runs as (uid, groups, capabilities) where its user
+# ($HOOK_USER: not the daemon's nobody) writes
 mkdir -p "$tmp/hookbin" "$tmp/hook"
-chown nobody "$tmp/hook"
+chown "$HOOK_USER" "$tmp/hook"
 cat >"$tmp/hookbin/hook.sh" <<EOF
 #!/bin/sh
 cat >/dev/null
@@ -70,12 +71,13 @@ socket_group = rwtest-sock
 operators = $1
 [hook]
 path = $tmp/hookbin/hook.sh
-user = nobody
+user = $HOOK_USER
 timeout = 10"
 	conf "" >"$tmp/etc/rangewatch.conf.new" && mv "$tmp/etc/rangewatch.conf.new" "$tmp/etc/rangewatch.conf"
 }
 write_conf @rwtest-noc
 nb_uid=$(id -u nobody); nb_gid=$(id -g nobody)
+hk_uid=$(id -u "$HOOK_USER"); hk_gid=$(id -g "$HOOK_USER")
 field() { awk -v k="$2:" '$1 == k {$1 = ""; sub(/^ /, ""); print}' "/proc/$1/status"; }	# fields joined by one space
 runner_of() { pgrep -x -P "$1" rangewatch-hook | head -1; }
 audit_rows() { sql "SELECT count(*) FROM audit"; }
@@ -155,7 +157,7 @@ hook_done() { grep -q "^suspend 1002|" "$tmp/hook/calls.log" 2>/dev/null; }
 poll 20 hook_done && ok "the hook ran for the operator's suspend" || bad "no hook call"
 line=$(grep "^suspend 1002|" "$tmp/hook/calls.log" | head -1)
 echo "     hook: $line"
-for w in "uid=$nb_uid|" "gid=$nb_gid|" "groups=$nb_gid|" "op=rwtest-op|" \
+for w in "uid=$hk_uid|" "gid=$hk_gid|" "groups=$hk_gid|" "op=rwtest-op|" \
     "CapPrm:0000000000000000 " "CapEff:0000000000000000 "; do
 	case $line in *"$w"*) ok "hook process: $w";; *) bad "hook process lacks $w";; esac
 done
@@ -205,8 +207,8 @@ fi
 : >"$tmp/hook/calls.log"
 out=$(as rwtest-op "$RW" suspend 1001 --reason "under the unit" -s "$sock" 2>&1) ||
     bad "operator: suspend under the unit's set: $out"
-hook_1001() { grep -q "^suspend 1001|uid=$nb_uid|" "$tmp/hook/calls.log" 2>/dev/null; }
-poll 20 hook_1001 && ok "the hook runs as nobody under the unit's set" ||
+hook_1001() { grep -q "^suspend 1001|uid=$hk_uid|" "$tmp/hook/calls.log" 2>/dev/null; }
+poll 20 hook_1001 && ok "the hook runs as $HOOK_USER under the unit's set" ||
     bad "hook under the unit's set: $(cat "$tmp/hook/calls.log")"
 stop
 [ $fail = 0 ] || { echo "--- daemon log:"; tail -n 30 "$tmp/daemon.log"; }

@@ -246,10 +246,10 @@ PYEOF
 cp "$tmp/etc/customers.csv" "$tmp/customers.good.csv.copy"
 evil=$($PY -c 'import sys; p = sys.argv[1]; print("$(touch %s/pwned) `touch %s/pwned`; touch %s/pwned; '"'"' \" | & > %s/pwned" % (p, p, p, p))' "$pw")
 
-# the hook: root's, in a root folder; it keeps argv, environment and stdin where nobody may
-# write, then answers with 100 KB of escapes, CR, NUL and bytes that are not UTF-8
+# the hook: root's, in a root folder; it keeps argv, environment and stdin where its user
+# may write, then answers with 100 KB of escapes, CR, NUL and bytes that are not UTF-8
 mkdir -p "$tmp/hookbin" "$tmp/hook"
-chown nobody "$tmp/hook"
+chown "$HOOK_USER" "$tmp/hook"
 cat >"$tmp/hookbin/hook.sh" <<EOF
 #!/bin/sh
 f=$tmp/hook/call.\$\$
@@ -275,7 +275,7 @@ to = abuse@provider.example
 digest = 0
 [hook]
 path = $tmp/hookbin/hook.sh
-user = nobody
+user = $HOOK_USER
 timeout = 10
 auto_suspend = yes
 dry_run = yes

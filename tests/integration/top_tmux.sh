@@ -32,13 +32,13 @@ printf '1004,"Evil %s]0;PWNED-NAME%s Co %s[2J",203.0.113.99,evil@example.com,\n'
 
 # a manual hook (no auto_suspend): what top's s and r start, with the operator's name
 mkdir -p "$tmp/hookbin" "$tmp/hook"
-chown nobody "$tmp/hook"
+chown "$HOOK_USER" "$tmp/hook"
 printf '#!/bin/sh\necho "$1 $2 op=${RANGEWATCH_OPERATOR:-} dry=$RANGEWATCH_DRY_RUN" >>"%s/hook/calls.log"\n' \
     "$tmp" >"$tmp/hookbin/hook.sh"
 chmod 755 "$tmp/hookbin" "$tmp/hookbin/hook.sh"
 EXTRA_CONF="[hook]
 path = $tmp/hookbin/hook.sh
-user = nobody
+user = $HOOK_USER
 auto_suspend = no
 dry_run = yes"
 conf "replay = $tmp/story.pcap

@@ -28,6 +28,7 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "actions.h"
 #include "alert.h"
@@ -57,6 +58,7 @@ static const char PREFIXES[] =
     "203.0.113.0/24 64500\n"
     "192.0.2.0/24 64500\n"
     "198.51.100.0/24 64501\n"
+    "198.18.0.0/15 64502\n"
     "2001:db8::/32 64500\n";
 
 static const char CUSTOMERS[] =
@@ -70,7 +72,8 @@ static const char CUSTOMERS[] =
     "603,R1c,203.0.113.24/30,r@example.net,\n"
     "604,R2a,192.0.2.16/30,r@example.net,\n"
     "605,R2b,192.0.2.20/30,r@example.net,\n"
-    "606,Norange,198.51.100.0/30,r@example.net,\n";
+    "606,Norange,198.51.100.0/30,r@example.net,\n"
+    "700,Big,198.18.0.0/20,big@example.net,\n";
 
 static const char LISTS[] =
     "[list \"uceprotect-1\"]\n"
@@ -323,13 +326,21 @@ want_run(const char *action, const char *id, const char *name, const char *ips,
 	static char buf[2048];
 	char op[128] = "";
 
+	char cidrs[256] = "", key[32];
+	const char *at, *end;
+
+	/* RANGEWATCH_CIDRS: the cidrs field of the customer's line in CUSTOMERS */
+	snprintf(key, sizeof key, "\n%s,", id);
+	if ((at = strstr(CUSTOMERS, key)) != NULL && (at = strchr(at + 1, ',')) != NULL &&
+	    (at = strchr(at + 1, ',')) != NULL && (end = strchr(at + 1, ',')) != NULL)
+		snprintf(cidrs, sizeof cidrs, "%.*s", (int)(end - at - 1), at + 1);
 	if (operator != NULL)
 		snprintf(op, sizeof op, "RANGEWATCH_OPERATOR=%s\n", operator);
 	snprintf(buf, sizeof buf, "2|%s|%s|\nPATH=/usr/sbin:/usr/bin:/sbin:/bin\nLANG=C.UTF-8\n"
 	    "RANGEWATCH_ACTION=%s\nRANGEWATCH_CUSTOMER_ID=%s\nRANGEWATCH_CUSTOMER_NAME=%s\n"
-	    "RANGEWATCH_IPS=%s\nRANGEWATCH_LEVEL=%s\nRANGEWATCH_REASON=%s\n"
+	    "RANGEWATCH_IPS=%s\nRANGEWATCH_CIDRS=%s\nRANGEWATCH_LEVEL=%s\nRANGEWATCH_REASON=%s\n"
 	    "RANGEWATCH_EVENT_ID=%s\nRANGEWATCH_DRY_RUN=%d\n%s", action, id, action, id, name,
-	    ips, level, reason, event, dry_run, op);
+	    ips, cidrs, level, reason, event, dry_run, op);
 	return buf;
 }
 
@@ -981,11 +992,14 @@ test_stats(void **state)
 	actions_flag(f->a, mf_cidx(&f->mf, "500"), RISK_ACT, 3, d, line, sizeof line);
 	report_free(d);
 	free(big);
-	assert_non_null(strstr(line, "NOT suspended: the hook could not start"));
+	/* evidence past HOOK_EVIDENCE_MAX is cut to fit, not refused: the hook runs */
+	assert_non_null(strstr(line, "suspend hook started"));
+	wait_done(f, 3, 5000);
+	assert_non_null(strstr(slurp(f, "stdin.500.1"), "\"truncated\":true"));
 	actions_get_stats(f->a, &st);
-	assert_int_equal(st.runs, 2);
+	assert_int_equal(st.runs, 3);
 	assert_int_equal(st.failed, 1);
-	assert_int_equal(st.refused, 1);
+	assert_int_equal(st.refused, 0);
 	assert_int_equal(st.output_cut, 1);
 	assert_int_equal(st.output_dropped, strlen("ran suspend 4711 try 1\n") + 20000 -
 	    HOOK_OUTPUT_MAX);
@@ -1336,6 +1350,129 @@ test_unsuspend_failure_not_every_tick(void **state)
 	orows_clear(outbox(f));
 }
 
+/* ---- a commit that fails: a hook's request goes only with its committed audit row */
+
+/* While set, every COMMIT of every store connection fails and rolls back (a commit hook
+ * that vetoes it, put on each connection by an auto extension registered in main): the
+ * disk full or locked at the worst moment. */
+static int fail_commits;
+
+static int
+commit_veto(void *arg)
+{
+	(void)arg;
+	return fail_commits;
+}
+
+static int
+veto_entry(sqlite3 *db, char **msg, const struct sqlite3_api_routines *api)
+{
+	(void)msg;
+	(void)api;
+	sqlite3_commit_hook(db, commit_veto, NULL);
+	return SQLITE_OK;
+}
+
+/* The level change's hold (model.c's flags_diff) whose commit fails: its audit row is rolled
+ * back, so the hook must not be asked (it would run unaudited, and its result land on the
+ * next audit row, which gets the same id). The suspension is asked again with the change. */
+static void
+test_no_hook_without_audit_row(void **state)
+{
+	struct fx *f = *state;
+	struct arows *au;
+	char err[256] = "", line[512];
+
+	assert_int_equal(store_hold(f->mf.st, err, sizeof err), 0);
+	assert_string_not_equal(flag(f, "4711", RISK_ACT, 42, RANGE1, "203.0.113.5"), "");
+	assert_int_equal(hook_pending(f->h), 0);	/* nothing asked inside the hold */
+	fail_commits = 1;
+	assert_int_equal(store_release(f->mf.st, 1, err, sizeof err), -1);
+	fail_commits = 0;
+	assert_int_equal(audits(f, NULL)->n, 0);	/* rolled back */
+	settle(f, 1500);
+	assert_int_equal(f->ndone, 0);
+	assert_int_equal(hook_pending(f->h), 0);
+	assert_string_equal(calls(f), "");		/* the hook never ran */
+
+	/* the next audit row takes the same id: its result is its own */
+	assert_string_not_equal(flag(f, "100", RISK_ACT, 43, NULL, "203.0.113.70"), "");
+	wait_done(f, 1, 5000);
+	assert_string_equal(calls(f), "suspend 100\n");
+	au = audits(f, NULL);
+	assert_int_equal(au->n, 1);
+	assert_string_equal(au->r[0].customer, "100");
+	assert_ms(au->r[0].outcome, "suspend: exit 0 in ", " ms, done: ran suspend 100 try 1");
+
+	/* 4711's suspension, asked again (the level change retried), is not "under way" */
+	assert_int_equal(store_hold(f->mf.st, err, sizeof err), 0);
+	snprintf(line, sizeof line, "%s", flag(f, "4711", RISK_ACT, 44, RANGE1, "203.0.113.5"));
+	assert_non_null(strstr(line, "suspend hook started"));
+	assert_int_equal(store_release(f->mf.st, 1, err, sizeof err), 0);
+	wait_done(f, 2, 5000);
+	assert_string_equal(calls(f), "suspend 100\nsuspend 4711\n");
+	au = audits(f, "4711");
+	assert_int_equal(au->n, 1);
+	assert_ms(au->r[0].outcome, "suspend: exit 0 in ", " ms, done: ran suspend 4711 try 1");
+}
+
+/* A big sender: a /20 and 1,000 addresses sending (more than RANGEWATCH_IPS takes, and
+ * evidence past 1 MiB with their listings) is suspended all the same: the hook gets its
+ * prefix, the worst HOOK_IPS_MAX addresses with RANGEWATCH_IPS_TRUNCATED=1, and stdin cut
+ * to fit with "truncated": true. Before, the runner refused the request. */
+static void
+test_big_sender(void **state)
+{
+	struct fx *f = *state;
+	struct report *d = rf_new("700", "Big", RISK_ACT, RISK_NONE, 9.5);
+	struct report_addr *ad;
+	char ip[32], line[1024], *env, *p, txt[2048];
+	size_t i, n;
+	struct arows *au;
+
+	rf_evidence(d, "1000 addresses sending");
+	rf_nb(d, "range-rep", RISK_SCOPE_RANGE, "198.18.0.0/24", 2, 4);
+	memset(txt, 'x', sizeof txt - 1);
+	txt[sizeof txt - 1] = '\0';
+	for (i = 0; i < 1000; i++) {
+		snprintf(ip, sizeof ip, "198.18.%zu.%zu", i / 250, 1 + i % 250);
+		ad = rf_addr(d, ip);
+		ad->rcpt_to = (uint32_t)i;	/* the last ones are the worst */
+		rf_listing(ad, "uceprotect-1", 1, "127.0.0.2", txt, T0, T0);
+	}
+	actions_flag(f->a, mf_cidx(&f->mf, "700"), RISK_ACT, 50, d, line, sizeof line);
+	report_free(d);
+	assert_non_null(strstr(line, "suspend hook started"));
+	wait_done(f, 1, 10000);
+	assert_string_equal(calls(f), "suspend 700\n");
+	au = audits(f, "700");
+	assert_int_equal(au->n, 1);
+	assert_ms(au->r[0].outcome, "suspend: exit 0 in ", " ms, done: ran suspend 700 try 1");
+
+	env = strdup(slurp(f, "run.700.1"));
+	assert_non_null(env);
+	assert_non_null(strstr(env, "\nRANGEWATCH_CIDRS=198.18.0.0/20\n"));
+	assert_non_null(strstr(env, "\nRANGEWATCH_IPS_TRUNCATED=1\n"));
+	assert_null(strstr(env, "RANGEWATCH_CIDRS_TRUNCATED"));
+	/* the worst first: 198.18.3.250 (rcpt_to 999) down to HOOK_IPS_MAX of them */
+	assert_non_null(p = strstr(env, "\nRANGEWATCH_IPS=198.18.3.250 198.18.3.249 "));
+	p += strlen("\nRANGEWATCH_IPS=");
+	for (n = 1; *p != '\n' && *p != '\0'; p++)
+		n += *p == ' ';
+	assert_int_equal(n, HOOK_IPS_MAX);
+	free(env);
+	/* stdin: one JSON document within the bound, saying it was cut */
+	{
+		const char *in = slurp(f, "stdin.700.1");
+		json_t *o = json_loads(in, 0, NULL);
+
+		assert_non_null(o);
+		assert_true(json_is_true(json_object_get(o, "truncated")));
+		assert_string_equal(json_string_value(json_object_get(o, "id")), "700");
+		json_decref(o);
+	}
+}
+
 int
 main(void)
 {
@@ -1357,8 +1494,13 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_unsuspend_failure_not_every_tick, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_cut_off_runs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_hook_without_audit_row, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_big_sender, setup, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
+	if (sqlite3_auto_extension((void (*)(void))veto_entry) != SQLITE_OK)
+		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

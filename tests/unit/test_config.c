@@ -404,6 +404,12 @@ test_errors(void **state)
 	expect_error(fx, "[list \"spamhaus\"]\nzone = zen.spamhaus.org\n", 0,
 	    ":1: unknown section [list \"spamhaus\"]");
 	expect_error(fx, "[hook] junk\n", 0, ":1: text after the [section] header");
+	config_free(load(fx, "[rangewatch]\nuser = nobody\n"));	/* no hook: no clash */
+	/* the hook's user is not the daemon's: file:line of [hook] user, else of user */
+	expect_error(fx, "[rangewatch]\nuser = rw\n[hook]\npath = /bin/true\nuser = rw\n", 0,
+	    ":5: [hook] user: must not be the daemon's own user ([rangewatch] user = rw): hooks run as a user of their own");
+	expect_error(fx, "[rangewatch]\nuser = nobody\n[hook]\npath = /bin/true\n", 0,
+	    ":2: [hook] user: must not be the daemon's own user ([rangewatch] user = nobody): hooks run as a user of their own");
 	expect_error(fx, "[rangewatch]\nthis line has no equals sign\nuser = x\n", 0,
 	    ":2: syntax error (expected [section] or key = value)");
 	expect_error(fx, "[rangewatch\nuser = x\n", 0,

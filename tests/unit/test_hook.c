@@ -279,7 +279,7 @@ test_argv_env(void **state)
 	snprintf(want, sizeof want, "2|%s|suspend|C-42|"
 	    "PATH=/usr/sbin:/usr/bin:/sbin:/bin\nLANG=C.UTF-8\nRANGEWATCH_ACTION=suspend\n"
 	    "RANGEWATCH_CUSTOMER_ID=C-42\nRANGEWATCH_CUSTOMER_NAME=Acme\\x0aCorp\\x1b \xc3\xbc\n"
-	    "RANGEWATCH_IPS=192.0.2.1 2001:db8::1\nRANGEWATCH_LEVEL=act\n"
+	    "RANGEWATCH_IPS=192.0.2.1 2001:db8::1\nRANGEWATCH_CIDRS=\nRANGEWATCH_LEVEL=act\n"
 	    "RANGEWATCH_REASON=spam run; listed on 2 lists\nRANGEWATCH_EVENT_ID=ev-7\n"
 	    "RANGEWATCH_DRY_RUN=1\nRANGEWATCH_OPERATOR=alice\n", p);
 	assert_string_equal(got_job(a)->output, escaped(want, strlen(want)));
@@ -291,7 +291,7 @@ test_argv_env(void **state)
 	/* automatic (no operator), no addresses, no event: the variables are there, empty */
 	snprintf(want, sizeof want, "2|%s|test|7|"
 	    "PATH=/usr/sbin:/usr/bin:/sbin:/bin\nLANG=C.UTF-8\nRANGEWATCH_ACTION=test\n"
-	    "RANGEWATCH_CUSTOMER_ID=7\nRANGEWATCH_CUSTOMER_NAME=Acme\nRANGEWATCH_IPS=\n"
+	    "RANGEWATCH_CUSTOMER_ID=7\nRANGEWATCH_CUSTOMER_NAME=Acme\nRANGEWATCH_IPS=\nRANGEWATCH_CIDRS=\n"
 	    "RANGEWATCH_LEVEL=\nRANGEWATCH_REASON=listed\nRANGEWATCH_EVENT_ID=\n"
 	    "RANGEWATCH_DRY_RUN=0\n", p);
 	assert_string_equal(got_job(b)->output, escaped(want, strlen(want)));
@@ -1035,6 +1035,104 @@ test_start_checks(void **state)
 	hook_runner_free(NULL);
 }
 
+/* The runner's own policy (hook_policy): whatever the daemon asks, a real run is refused
+ * while dry_run is on, in the start's values or in the config file the runner reads again
+ * before each request; past max_per_hour customers suspended automatically for real in the
+ * hour, the runner refuses (a retry of one of them, an operator's and a dry run still go);
+ * a hook user that is the daemon's own user is refused at start. */
+static void
+test_runner_policy(void **state)
+{
+	const char *p = script("pol.sh", "echo \"dry=$RANGEWATCH_DRY_RUN\"\n");
+	struct hook_policy pol = { NULL, 1, 0, NULL };
+	struct hook_runner *h;
+	struct hook_request rq;
+	char err[256] = "", conf[200];
+	uint64_t a, b, c, d, e, f;
+
+	(void)state;
+	/* dry_run from the start: a request claiming dry_run 0 is refused, 1 runs */
+	assert_non_null(h = hook_runner_start_policy(p, "nobody", 10, &pol, err, sizeof err));
+	assert_int_equal(hook_runner_attach(h, L, on_done, NULL), 0);
+	request(&rq, "suspend", "1");
+	rq.dry_run = 0;
+	a = submit(h, &rq);
+	rq.dry_run = 1;
+	b = submit(h, &rq);
+	wait_results(2, 5000);
+	assert_non_null(got_job(a)->error);
+	assert_string_equal(got_job(a)->error, "refused by the hook runner: [hook] dry_run is "
+	    "on, the request asked for a real run");
+	assert_null(got_job(b)->error);
+	assert_string_equal(got_job(b)->output, "dry=1");
+	hook_runner_free(h);
+	got_clear();
+
+	/* dry_run off at start but on in the config file: the file wins (a reload) */
+	snprintf(conf, sizeof conf, "%s/pol.conf", realdir);
+	write_file(conf, "[hook]\ndry_run = yes\nmax_per_hour = 2\n", 0);
+	assert_int_equal(chmod(conf, 0644), 0);
+	pol.config = conf;
+	pol.dry_run = 0;
+	pol.max_per_hour = 0;
+	assert_non_null(h = hook_runner_start_policy(p, "nobody", 10, &pol, err, sizeof err));
+	assert_int_equal(hook_runner_attach(h, L, on_done, NULL), 0);
+	request(&rq, "suspend", "1");
+	a = submit(h, &rq);
+	wait_results(1, 5000);
+	assert_non_null(strstr(got_job(a)->error, "dry_run is on"));
+	got_clear();
+
+	/* dry_run off in the file: max_per_hour = 2 automatic real suspensions an hour */
+	write_file(conf, "[hook]\ndry_run = no\nmax_per_hour = 2\n", 0);
+	request(&rq, "suspend", "1");
+	a = submit(h, &rq);
+	rq.customer_id = "2";
+	b = submit(h, &rq);
+	rq.customer_id = "3";
+	c = submit(h, &rq);		/* the third customer: refused */
+	rq.customer_id = "1";
+	d = submit(h, &rq);		/* a retry of the first: runs */
+	rq.customer_id = "4";
+	rq.dry_run = 1;
+	e = submit(h, &rq);		/* a dry run: runs */
+	rq.dry_run = 0;
+	rq.operator = "alice";
+	f = submit(h, &rq);		/* an operator's: runs */
+	wait_results(6, 5000);
+	assert_null(got_job(a)->error);
+	assert_string_equal(got_job(a)->output, "dry=0");
+	assert_null(got_job(b)->error);
+	assert_non_null(got_job(c)->error);
+	assert_string_equal(got_job(c)->error, "refused by the hook runner: circuit breaker "
+	    "open (2 automatic suspensions in the last hour, [hook] max_per_hour = 2)");
+	assert_null(got_job(d)->error);
+	assert_null(got_job(e)->error);
+	assert_null(got_job(f)->error);
+	hook_runner_free(h);
+	got_clear();
+
+	/* a config file others may write is not believed: the start's values stay */
+	write_file(conf, "[hook]\ndry_run = no\n", 0);
+	assert_int_equal(chmod(conf, 0666), 0);
+	pol.dry_run = 1;
+	assert_non_null(h = hook_runner_start_policy(p, "nobody", 10, &pol, err, sizeof err));
+	assert_int_equal(hook_runner_attach(h, L, on_done, NULL), 0);
+	request(&rq, "suspend", "1");
+	a = submit(h, &rq);
+	wait_results(1, 5000);
+	assert_non_null(strstr(got_job(a)->error, "dry_run is on"));
+	hook_runner_free(h);
+	got_clear();
+
+	/* the hook's user must not be the daemon's (as root only: else hooks run as us) */
+	if (geteuid() == 0) {
+		pol.daemon_user = "nobody";
+		assert_null(hook_runner_start_policy(p, "nobody", 10, &pol, err, sizeof err));
+		assert_non_null(strstr(err, "is the daemon's own user"));
+	}
+}
+
 int
 main(void)
 {
@@ -1058,6 +1156,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_free_in_callback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_cap_kill, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_start_checks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_runner_policy, setup, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -1693,6 +1693,53 @@ held_rows(struct fixture *fx)
 	    "(SELECT count(*) FROM audit) * 10 + (SELECT count(*) FROM outbox)");
 }
 
+/* store_after's calls, in order: "tag:committed" each. */
+static char after_log[256];
+
+static void
+after_cb(void *arg, int64_t tag, int committed)
+{
+	size_t n = strlen(after_log);
+
+	(void)arg;
+	snprintf(after_log + n, sizeof after_log - n, "%s%lld:%d", n ? " " : "",
+	    (long long)tag, committed);
+}
+
+/* What waits for a commit (a hook request after its audit row): at once outside a hold; at
+ * the outermost release inside one, 1 when it committed; 0 for an inner hold undone (at its
+ * release) and for an outer one undone. */
+static void
+test_after(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *s = open_ok(fx);
+	char err[512] = "";
+
+	after_log[0] = '\0';
+	assert_int_equal(store_after(s, after_cb, NULL, 1, err, sizeof err), 0);
+	assert_string_equal(after_log, "1:1");
+	after_log[0] = '\0';
+	assert_int_equal(store_hold(s, err, sizeof err), 0);
+	assert_int_equal(store_after(s, after_cb, NULL, 2, err, sizeof err), 0);
+	assert_int_equal(store_hold(s, err, sizeof err), 0);
+	assert_int_equal(store_after(s, after_cb, NULL, 3, err, sizeof err), 0);
+	assert_int_equal(store_release(s, 0, err, sizeof err), 0);	/* inner undone */
+	assert_string_equal(after_log, "3:0");
+	assert_int_equal(store_hold(s, err, sizeof err), 0);
+	assert_int_equal(store_after(s, after_cb, NULL, 4, err, sizeof err), 0);
+	assert_int_equal(store_release(s, 1, err, sizeof err), 0);	/* inner kept: waits */
+	assert_string_equal(after_log, "3:0");
+	assert_int_equal(store_release(s, 1, err, sizeof err), 0);	/* committed */
+	assert_string_equal(after_log, "3:0 2:1 4:1");
+	after_log[0] = '\0';
+	assert_int_equal(store_hold(s, err, sizeof err), 0);
+	assert_int_equal(store_after(s, after_cb, NULL, 5, err, sizeof err), 0);
+	assert_int_equal(store_release(s, 0, err, sizeof err), 0);	/* outer undone */
+	assert_string_equal(after_log, "5:0");
+	store_close(s);
+}
+
 static void
 test_hold(void **state)
 {
@@ -2064,6 +2111,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_crash_kill9, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_max, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hold, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_after, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_untrusted_strings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox, setup, teardown),
 	};

@@ -57,6 +57,10 @@ scope = range
 expiry = 7d
 interval = 2s
 EOF
+# the hooks' user: not the daemon's (nobody), which rangewatchd refuses
+HOOK_USER=daemon
+id "$HOOK_USER" >/dev/null 2>&1 || skip "no user $HOOK_USER (the hooks' user)"
+
 conf() {	# conf REPLAY-LINE -> the config
 	cat <<EOF
 [rangewatch]
