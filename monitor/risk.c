@@ -385,6 +385,7 @@ risk_free(struct risk *r)
 	risk_free_results(r);
 	free(r->ip);
 	free(r->cbase);
+	free(r->prevlev);
 	free(r->freeids);
 	free(r->dirty);
 	free(r->nb);
@@ -656,6 +657,8 @@ risk_set_space(struct risk *r, const struct prefixes *p, const struct customers 
 
 	r->pfx = p;
 	r->cus = c;
+	if (r->nprevlev > 0)
+		memset(r->prevlev, 0, r->nprevlev);	/* the indices mean other customers now */
 	for (i = 0; i < r->nnb; i++)
 		r->nb[i].customer_ips = 0;
 	for (i = 0; i < r->nnb; i++)

@@ -23,7 +23,7 @@
 
 /* Why a customer has its level, worst first within a level (risk_evidence.c words it). */
 enum why { WHY_NONE, WHY_WATCH, WHY_STRONG, WHY_RATE, WHY_WARN_PROJ, WHY_WARN_ETA,
-	WHY_ACT_PROJ, WHY_ACT_ETA, WHY_ACT_ESC };
+	WHY_ACT_HOLD, WHY_ACT_PROJ, WHY_ACT_ETA, WHY_ACT_ESC };
 
 /* ------------------------------------------------------------- sorting */
 
@@ -651,6 +651,12 @@ reason_line(const struct risk *r, const struct risk_flag *f, enum why why,
 		    v->scope == RISK_SCOPE_ASN ? "ASN" : "range", v->key, v->policy, d, v->pace,
 		    (long long)(r->cfg.horizon / HOUR));
 		break;
+	case WHY_ACT_HOLD:
+		risk_lb_add(b, "stays at act: its strong evidence holds and %s %s is still at "
+		    "%.0f%% of its %s threshold by the estimate (it acts at %.0f%%, falls back below "
+		    "%.0f%%)", v->scope == RISK_SCOPE_ASN ? "ASN" : "range", v->key,
+		    v->projected * 100, v->policy, r->cfg.act_at * 100, r->cfg.warn_at * 100);
+		break;
 	case WHY_STRONG:
 		risk_lb_add(b, "strong evidence on %u IP%s (a list acts on it), no neighbourhood "
 		    "near its threshold yet", f->strong_ips, f->strong_ips == 1 ? "" : "s");
@@ -707,6 +713,14 @@ flag_one(struct risk *r, struct work *w, const struct cand *cd, size_t n, size_t
 	}
 	if (flag_views(r, w, f, ci, &why, &whyv) == -1)
 		return -1;
+	/* Hysteresis: a customer at act stays there while its strong evidence holds and its
+	 * neighbourhood stays past warn_at; without it, an estimate hovering at act_at makes
+	 * the level (and the hook and the mails) flap minute by minute. */
+	if (f->level == RISK_WARN && (why == WHY_WARN_PROJ || why == WHY_WARN_ETA) &&
+	    f->strong_ips > 0 && (size_t)c < r->nprevlev && r->prevlev[c] == RISK_ACT) {
+		f->level = RISK_ACT;
+		why = WHY_ACT_HOLD;
+	}
 	b.n = 0;
 	b.s[0] = '\0';
 	reason_line(r, f, why, whyv, w->now, &b);
@@ -750,6 +764,27 @@ contributions(struct risk *r, struct work *w)
 	return 0;
 }
 
+/* Each customer's level of this evaluation, for the next one's hysteresis. */
+static int
+remember_levels(struct risk *r, size_t ncust)
+{
+	size_t i;
+
+	if (ncust > r->nprevlev) {
+		uint8_t *q = realloc(r->prevlev, ncust);
+		if (q == NULL)
+			return -1;
+		r->prevlev = q;
+		r->nprevlev = ncust;
+	}
+	if (r->nprevlev > 0)
+		memset(r->prevlev, 0, r->nprevlev);
+	for (i = 0; i < r->nflag; i++)
+		if ((size_t)r->flag[i].customer < r->nprevlev)
+			r->prevlev[r->flag[i].customer] = (uint8_t)r->flag[i].level;
+	return 0;
+}
+
 static int
 build_flags(struct risk *r, struct work *w, struct cand *cand, size_t ncand)
 {
@@ -790,6 +825,8 @@ build_flags(struct risk *r, struct work *w, struct cand *cand, size_t ncand)
 	}
 	if (r->nflag > 0)
 		qsort(r->flag, r->nflag, sizeof *r->flag, cmp_flag);
+	if (remember_levels(r, ncust) == -1)
+		return -1;
 	for (i = 0; i < r->nflag; i++)
 		if ((size_t)r->flag[i].customer < r->nflag_of)
 			r->flag_of[r->flag[i].customer] = (int32_t)i;

@@ -113,6 +113,9 @@ struct risk {
 	int64_t at;		/* the last evaluate's now */
 	struct cbase *cbase;	/* per customer, rebuilt by each evaluate (risk_eval.c) */
 	size_t ncbase;
+	uint8_t *prevlev;	/* per customer, its level at the last evaluate (hysteresis);
+				 * cleared by risk_set_space (indices change) */
+	size_t nprevlev;
 
 	struct iprec *ip;
 	size_t nip, capip;

@@ -815,6 +815,44 @@ test_classes(void **state)
 	customers_free(cs);
 }
 
+/* Hysteresis: at act with 4 of 4, the customer stays at act when one impact leaves the
+ * window (3 of 4, past warn_at) while its listed IPs still hold; below warn_at it falls. */
+static void
+test_act_holds(void **state)
+{
+	struct fx *f = *state;
+	struct risk *r = engine(f);
+	const struct risk_flag *fl;
+	int64_t t1 = T0 + 8 * DAY;
+
+	list1(r, "203.0.113.1", 1, T0, T0 + DAY);
+	list1(r, "203.0.113.2", 1, T0, T0 + DAY);
+	list1(r, "203.0.113.3", 1, T0, T0 + DAY);
+	list1(r, "203.0.113.4", 0, T0, T0);
+	assert_int_equal(risk_evaluate(r, T0 + DAY), 0);
+	assert_int_equal(flag_of(f, "4711")->level, RISK_ACT);
+	list1(r, "203.0.113.1", 1, T0, t1);
+	list1(r, "203.0.113.2", 1, T0, t1);
+	list1(r, "203.0.113.3", 1, T0, t1);
+	assert_int_equal(risk_evaluate(r, t1), 0);
+	fl = flag_of(f, "4711");
+	assert_int_equal(risk_nb_find(r, "uceprotect-2", "203.0.113.0/24")->impacts, 3);
+	assert_int_equal(fl->level, RISK_ACT);
+	assert_true(reason_has(fl, "act: stays at act: its strong evidence holds"));
+	list1(r, "203.0.113.2", 0, T0, T0 + 1);
+	list1(r, "203.0.113.3", 0, T0, T0 + 1);
+	assert_int_equal(risk_evaluate(r, t1), 0);
+	assert_int_equal(flag_of(f, "4711")->level, RISK_WATCH);
+	/* a fresh engine sees 3 of 4 as warn: the hold is the only difference */
+	risk_free(r);
+	r = f->r = engine(f);
+	list1(r, "203.0.113.1", 1, T0, t1);
+	list1(r, "203.0.113.2", 1, T0, t1);
+	list1(r, "203.0.113.3", 1, T0, t1);
+	assert_int_equal(risk_evaluate(r, t1), 0);
+	assert_int_equal(flag_of(f, "4711")->level, RISK_WARN);
+}
+
 /* A customer's new IP with no history of its own is judged against its other IPs: the
  * same sending as its established one is nothing; ten times it is a rate; and the same new
  * sending from a customer with no history at all is volume with no history. */
@@ -1386,6 +1424,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_classes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flood_eviction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_customer_baseline, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_act_holds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_dirty, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_reset_after_import, setup, teardown),
