@@ -150,7 +150,8 @@ zone_state() {
 	mv "$tmp/zones/l2.new" "$tmp/zones/l2.zone"
 }
 zone_state 0
-chown -R nobody "$tmp/zones" "$tmp/hook"
+chown -R nobody "$tmp/zones"
+chown -R daemon "$tmp/hook"
 RBL_PORT=$(free_port udp)
 rbldnsd -n -u nobody -b "127.0.0.1/$RBL_PORT" -t 5 -c 1s l1.soak:ip4set:"$tmp/zones/l1.zone" \
 	l2.soak:ip4trie:"$tmp/zones/l2.zone" >"$tmp/rbldnsd.out" 2>&1 &
@@ -209,7 +210,8 @@ digest = 0
 
 [hook]
 path = $tmp/hookbin/hook.sh
-user = nobody
+; the hook's user: never the daemon's (rangewatchd refuses it)
+user = daemon
 auto_suspend = yes
 dry_run = yes
 EOF

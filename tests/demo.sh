@@ -196,6 +196,9 @@ chmod 755 "$tmp/hookbin" "$tmp/hookbin/log-to-file.sh"
 
 user=$(id -un)
 [ $root = 1 ] && user=nobody
+# the hook's user: never the daemon's (rangewatchd refuses it)
+hook_user=nobody
+[ $root = 1 ] && hook_user=daemon
 cat >"$tmp/etc/rangewatch.conf" <<EOF
 ; written by tests/demo.sh
 [rangewatch]
@@ -219,7 +222,7 @@ digest = 0
 
 [hook]
 path = $tmp/hookbin/log-to-file.sh
-user = nobody
+user = $hook_user
 timeout = 10
 auto_suspend = yes
 dry_run = yes

@@ -65,6 +65,8 @@ LEVELS = ["none", "watch", "warn", "act"]
 H = 3600
 DAY = 86400
 ROOT = os.geteuid() == 0
+# the hook's user: not the daemon's (nobody), which rangewatchd refuses
+HOOK_USER = "daemon" if ROOT else "nobody"
 
 # The harness's lists: the shipped etc/dnsbl.conf's entries for these four (what a reply
 # citing them looks like, the listing codes, scope, expiry), with the test zones and the
@@ -267,13 +269,14 @@ replay_speed = %s
 
 [hook]
 path = %s/hookbin/hook.sh
-user = nobody
+user = %s
 timeout = 10
 auto_suspend = yes
 dry_run = no
 max_per_hour = 0
 max_per_range = 0
-""" % (self.port, d, d, d, "nobody" if ROOT else os.environ.get("USER", "root"), replay, speed, d)
+""" % (self.port, d, d, d, "nobody" if ROOT else os.environ.get("USER", "root"), replay, speed, d,
+       HOOK_USER)
 
     def rw(self, *args):
         r = subprocess.run([os.path.join(self.bin, "rangewatch")] + list(args) +
@@ -334,8 +337,9 @@ max_per_range = 0
             f.write(HOOK.format(log=hook_log))
         os.chmod(os.path.join(self.dir, "hookbin", "hook.sh"), 0o755)
         if ROOT:
-            for sub in ("hook", "state", "run"):
+            for sub in ("state", "run"):
                 shutil.chown(os.path.join(self.dir, sub), "nobody")
+            shutil.chown(os.path.join(self.dir, "hook"), HOOK_USER)
         for root, dirs, files in os.walk(os.path.join(self.dir, "etc")):
             for fn in files:
                 os.chmod(os.path.join(root, fn), 0o644)
