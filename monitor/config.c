@@ -691,6 +691,29 @@ scope_name(int scope)
 	return scope == RISK_SCOPE_ASN ? "asn" : "range";
 }
 
+/* The NAME of a [KIND "NAME"] header (inside s, len bytes) into out (RISK_NAME_MAX bytes);
+ * -1 with the error on `line` when it is not [a-z0-9_.-]{1,63} (hint says what it names). */
+static int
+section_name(struct inifile *ini, const char *s, size_t len, unsigned line, const char *kind,
+    const char *hint, char *out)
+{
+	struct inifile_header h;
+	char esc[96];
+	size_t nl;
+
+	inifile_header(s, len, &h);
+	nl = h.restlen - 2;
+	if (!policy_name_ok(h.rest + 1, nl)) {
+		text_escape(esc, sizeof esc, h.text, h.len);
+		inifile_fail(ini, line, "bad %s name in [%s] (%s1..%d characters of a-z, 0-9, "
+		    "'_', '.', '-')", kind, esc, hint, RISK_NAME_MAX - 1);
+		return -1;
+	}
+	memcpy(out, h.rest + 1, nl);
+	out[nl] = '\0';
+	return 0;
+}
+
 /* Opens [policy "NAME"] (the header's inside s, len bytes) on line `line`: the built-in
  * policy of that NAME, or a new one. */
 static int
@@ -698,21 +721,13 @@ policy_open(struct inifile *ini, struct cfg_load *l, const char *s, size_t len,
     unsigned line)
 {
 	struct risk_config *rc = &l->cfg->risk;
-	struct inifile_header h;
 	struct cfg_polsec *v;
-	char name[RISK_NAME_MAX], esc[96];
+	char name[RISK_NAME_MAX];
 	size_t i, nl;
 
-	inifile_header(s, len, &h);
-	nl = h.restlen - 2;
-	if (!policy_name_ok(h.rest + 1, nl)) {
-		text_escape(esc, sizeof esc, h.text, h.len);
-		inifile_fail(ini, line, "bad policy name in [%s] (1..%d characters of a-z, 0-9, "
-		    "'_', '.', '-')", esc, RISK_NAME_MAX - 1);
+	if (section_name(ini, s, len, line, "policy", "", name) == -1)
 		return -1;
-	}
-	memcpy(name, h.rest + 1, nl);
-	name[nl] = '\0';
+	nl = strlen(name);
 	for (i = 0; i < l->nsecs; i++) {
 		if (strcmp(l->secs[i].name, name) == 0) {
 			inifile_fail(ini, line, "[policy \"%s\"] is already defined at line %u",
@@ -1162,28 +1177,20 @@ check_alert(struct inifile *ini, struct cfg_load *l)
 
 /* --- reading --- */
 
-/* inifile's section check: a header on its own line; it closes an open [policy]. */
 /* Opens [class "NAME"] on line `line`: the limits of customers tagged NAME. */
 static int
 class_open(struct inifile *ini, struct cfg_load *l, const char *s, size_t len,
     unsigned line)
 {
 	struct risk_config *rc = &l->cfg->risk;
-	struct inifile_header h;
-	char esc[96];
-	size_t i, nl;
+	char name[RISK_NAME_MAX];
+	size_t i;
 
-	inifile_header(s, len, &h);
-	nl = h.restlen - 2;
-	if (!policy_name_ok(h.rest + 1, nl)) {
-		text_escape(esc, sizeof esc, h.text, h.len);
-		inifile_fail(ini, line, "bad class name in [%s] (a customer tag: 1..%d characters "
-		    "of a-z, 0-9, '_', '.', '-')", esc, RISK_NAME_MAX - 1);
+	if (section_name(ini, s, len, line, "class", "a customer tag: ", name) == -1)
 		return -1;
-	}
 	for (i = 0; i < rc->nclasses; i++)
-		if (strlen(rc->cls[i].name) == nl && memcmp(rc->cls[i].name, h.rest + 1, nl) == 0) {
-			inifile_fail(ini, line, "[class \"%s\"] is defined twice", rc->cls[i].name);
+		if (strcmp(rc->cls[i].name, name) == 0) {
+			inifile_fail(ini, line, "[class \"%s\"] is defined twice", name);
 			return -1;
 		}
 	if (rc->nclasses == RISK_MAX_CLASSES) {
@@ -1191,7 +1198,7 @@ class_open(struct inifile *ini, struct cfg_load *l, const char *s, size_t len,
 		return -1;
 	}
 	memset(&rc->cls[rc->nclasses], 0, sizeof rc->cls[0]);
-	memcpy(rc->cls[rc->nclasses].name, h.rest + 1, nl);
+	memcpy(rc->cls[rc->nclasses].name, name, strlen(name) + 1);
 	l->cls_idx = rc->nclasses++;
 	l->cls_open = 1;
 	memset(l->cls_seen, 0, sizeof l->cls_seen);
@@ -1240,6 +1247,7 @@ fail:
 	return -1;
 }
 
+/* inifile's section check: a header on its own line; it closes an open [policy]. */
 static int
 cfg_section(struct inifile *ini, void *arg, const char *s, size_t len, unsigned line)
 {
