@@ -621,6 +621,37 @@ observe(struct model *m, const struct traffic_ip *ip, struct snap *s,
 	return risk_observe(m->risk, &ip->addr, &rc, now);
 }
 
+/* A traffic record about to be reused: its snapshot goes with it. */
+static void
+forget_snap(void *arg, size_t i, const struct traffic_ip *ip)
+{
+	struct model *m = arg;
+
+	(void)ip;
+	if (i < m->nsnap) {
+		free(m->snap[i].lc);
+		memset(&m->snap[i], 0, sizeof m->snap[i]);
+		m->snap[i].first_seen = (uint32_t)m->now;
+	}
+	if (i < m->nbase)
+		memset(&m->base[i], 0, sizeof m->base[i]);
+}
+
+/* Once the minute is accounted: the capture's table past its high-water mark forgets the
+ * sources it can best spare (traffic_evict says which), so that a flood of new addresses
+ * never keeps a real sender out for longer than a minute. */
+static void
+make_room(struct model *m, int64_t now)
+{
+	long n = traffic_evict(m->env.traffic, (uint32_t)now, forget_snap, m);
+
+	if (n > 0)
+		log_info("model: the capture's table forgot %ld idle sources to make room "
+		    "(%zu tracked)", n, traffic_live(m->env.traffic));
+	else if (n == -1)
+		log_warnx("model: out of memory making room in the capture's table");
+}
+
 /* Turns the counters' increase since the last minute into rows, observations and customer
  * figures. Returns -1 when the store refused (the snapshots then stay, so the next minute
  * carries the increase). */
@@ -644,9 +675,16 @@ account(struct model *m, int64_t ts, int64_t now)
 		struct traffic_ip *ip = traffic_at(t, i);
 		struct snap *s = &m->snap[i];
 		struct store_traffic row;
-		uint32_t cited = cited_of(t, ip);
-		uint64_t dst = distinct_count(&ip->dst);
+		uint32_t cited;
+		uint64_t dst;
 
+		/* a source that never completed a handshake has delivered nothing, and anyone
+		 * can forge its SYNs: no row, no observation until it does (its SYNs are
+		 * then in its first row) */
+		if (traffic_is_free(ip) || ip->sessions == 0)
+			continue;
+		cited = cited_of(t, ip);
+		dst = distinct_count(&ip->dst);
 		if (ip->syn == s->syn && ip->sessions == s->sessions &&
 		    ip->bytes_out == s->bytes_out && ip->replies_4xx == s->r4 &&
 		    ip->replies_5xx == s->r5 && dst == s->dst && cited == s->cited)
@@ -817,7 +855,11 @@ new_suspects(struct model *m)
 
 	for (i = 0; i < m->nsnap; i++) {
 		struct traffic_ip *ip = traffic_at(m->env.traffic, i);
-		int s = risk_ip_suspect(m->risk, &ip->addr, &rules);
+		int s;
+
+		if (traffic_is_free(ip) || ip->sessions == 0)
+			continue;
+		s = risk_ip_suspect(m->risk, &ip->addr, &rules);
 
 		if (s && !m->snap[i].suspect && m->env.suspect != NULL)
 			m->env.suspect(m->env.arg, &ip->addr);
@@ -875,6 +917,8 @@ model_tick(struct model *m, int64_t now)
 	t0 = loop_now_ms_f();
 	if (account(m, ts, now) == -1)
 		rc = -1;
+	else
+		make_room(m, now);
 	risk_export_dirty(m->risk, save_state, &sc);
 	if (evaluate(m, now) == -1)
 		rc = -1;

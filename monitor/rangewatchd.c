@@ -459,7 +459,9 @@ on_active(void *arg)
 
 	for (i = 0; d->prober != NULL && i < n; i++) {
 		ip = traffic_at(d->traffic, i);
-		if (ip->last_seen > d->active_since) {
+		/* only a sender that completed a handshake: forged SYNs from any number of
+		 * our addresses must not spend the lists' query budgets */
+		if (ip->last_seen > d->active_since && ip->sessions > 0 && !traffic_is_free(ip)) {
 			prober_active(d->prober, &ip->addr);
 			if (ip->last_seen > newest)
 				newest = ip->last_seen;
@@ -669,6 +671,10 @@ status_of(void *arg, json_t *o)
 	json_object_set_new(cap, "connections_active", json_integer((json_int_t)fs.active));
 	json_object_set_new(cap, "connections_untracked", json_integer((json_int_t)fs.dropped));
 	json_object_set_new(cap, "sources_untracked", json_integer((json_int_t)traffic_dropped(
+	    d->traffic)));
+	json_object_set_new(cap, "sources_tracked", json_integer((json_int_t)traffic_live(
+	    d->traffic)));
+	json_object_set_new(cap, "sources_evicted", json_integer((json_int_t)traffic_evicted(
 	    d->traffic)));
 	for (i = 0; lists != NULL && i < nl; i++) {
 		const struct dnsbl_list *l = dnsbl_lists_get(d->f.lists, i);

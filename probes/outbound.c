@@ -49,6 +49,8 @@ outbound_set_space(struct outbound *o, const struct prefixes *p, const struct cu
 	/* flows point at traffic records, never into the maps: they carry on as they are */
 	for (i = 0; i < n; i++) {
 		ip = traffic_at(o->traffic, i);
+		if (traffic_is_free(ip))
+			continue;
 		ip->customer = c ? (int32_t)customers_lookup(c, &ip->addr) : -1;
 	}
 }

@@ -384,6 +384,7 @@ status_limits(FILE *f, const json_t *r)
 	} lim[] = {
 		{ "capture", "connections_untracked", "connections not followed (max_flows)" },
 		{ "capture", "sources_untracked", "frames of untracked sources (max_ips)" },
+		{ "capture", "sources_evicted", "idle sources forgotten to make room (max_ips)" },
 		{ NULL, "tracked_ips_refused", "IPs turned away by the risk engine (max_ips)" },
 		{ "control", "refused", "connections refused" },
 		{ "control", "dropped_slow", "slow clients dropped" },
