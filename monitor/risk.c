@@ -1317,6 +1317,12 @@ risk_nb_at(const struct risk *r, size_t i)
 	return i < r->nview ? r->vorder[i] : NULL;
 }
 
+uint64_t
+risk_generation(const struct risk *r)
+{
+	return r->gen;
+}
+
 const struct risk_nb_view *
 risk_nb_find(const struct risk *r, const char *policy, const char *key)
 {

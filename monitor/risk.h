@@ -248,6 +248,9 @@ const struct risk_nb_view *risk_nb_at(const struct risk *r, size_t i);
 /* The view of (policy, key), or NULL. */
 const struct risk_nb_view *risk_nb_find(const struct risk *r, const char *policy,
     const char *key);
+/* Counts evaluations: the views, flags and their pointers of one evaluation stay valid
+ * while this does not change. */
+uint64_t risk_generation(const struct risk *r);
 /* 1 when ip was suspect at the last evaluate; rules gets the RISK_R_* bits. */
 int risk_ip_suspect(const struct risk *r, const struct rw_addr *ip, unsigned *rules);
 /* The name of rule bit i (0 <= i < RISK_NRULES). */

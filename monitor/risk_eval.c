@@ -844,6 +844,7 @@ risk_evaluate(struct risk *r, int64_t now)
 	memset(&w, 0, sizeof w);
 	w.now = now;
 	risk_free_results(r);
+	r->gen++;
 	r->nimp = r->nview = 0;
 	r->at = now;
 	if (score_ips(r, now, &cand, &ncand, &capcand) == -1 || build_views(r, now) == -1 ||

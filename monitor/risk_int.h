@@ -111,6 +111,7 @@ struct risk {
 	double scale[RISK_MAX_POLICIES];	/* spam_per_impact calibration (1: none) */
 	int64_t t0;		/* first time the engine saw traffic */
 	int64_t at;		/* the last evaluate's now */
+	uint64_t gen;		/* evaluations so far: results of one stay valid until the next */
 	struct cbase *cbase;	/* per customer, rebuilt by each evaluate (risk_eval.c) */
 	size_t ncbase;
 	uint8_t *prevlev;	/* per customer, its level at the last evaluate (hysteresis);

@@ -211,7 +211,7 @@ cmd_status(void *arg, const json_t *req, const struct control_peer *peer, json_t
 	o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:o, s:I}",
 	    "version", VIEWS_VERSION, "pid", (json_int_t)getpid(), "started",
 	    (json_int_t)v->started, "now", (json_int_t)model_now(v->model),
-	    "ips", (json_int_t)traffic_count(model_traffic(v->model)),
+	    "ips", (json_int_t)traffic_live(model_traffic(v->model)),
 	    "customers", (json_int_t)customers_count(model_customers(v->model)),
 	    "levels", "watch", (json_int_t)lv[RISK_WATCH], "warn", (json_int_t)lv[RISK_WARN],
 	    "act", (json_int_t)lv[RISK_ACT], "evaluated", time_json(model_evaluated(v->model)),
@@ -247,67 +247,160 @@ cmd_status(void *arg, const json_t *req, const struct control_peer *peer, json_t
 	return 0;
 }
 
-/* A `customers` reply of more than one slice, sent as a stream (control.h): the ids
- * chosen when the request came (copied: a reload may replace the customers between two
- * turns; a customer gone by then is left out), their objects built a slice per turn. */
-struct cust_stream {
+/* ------------------------------------------------------------------ item streams */
+
+/*
+ * A reply that lists items (customers, neighbourhoods, listings): what names each item is
+ * copied when the request comes, as a few strings (a reload or an evaluation may replace
+ * what they name between two loop turns; an item gone by then is left out), and its object
+ * is built when it is sent. A reply of more than VIEWS_AT_ONCE items is a stream
+ * (control.h), a slice per turn as the client reads; a smaller one is built at once. The
+ * line on the wire is the same.
+ */
+struct items;
+/* The object of item i, named by strings k (each with its NUL, the last one empty); NULL
+ * with *gone set when it is gone, NULL alone when out of memory. */
+typedef json_t *(*item_fn)(struct items *it, size_t i, const char *k, int *gone);
+
+struct items {
 	struct views *v;
-	char *ids;			/* the ids, each with its NUL */
-	size_t *off;			/* where each starts in ids */
-	size_t n, next, sent, total;
+	item_fn fn;
+	const char *name;		/* the array's name in the reply */
+	size_t total;			/* matching, before the limit */
+	char *keys;			/* every item's strings */
+	size_t len, cap;
+	size_t *off;			/* where each item's strings start */
+	size_t n, capn;
+	size_t next, sent;		/* the stream's progress */
+	uint64_t gen;			/* ranges: the risk engine's evaluation at the request */
+	size_t *view;			/* ranges: each item's place in it */
 };
 
 static void
-cust_stream_free(void *arg)
+items_free(void *arg)
 {
-	struct cust_stream *cs = arg;
+	struct items *it = arg;
 
-	if (cs == NULL)
+	if (it == NULL)
 		return;
-	free(cs->ids);
-	free(cs->off);
-	free(cs);
+	free(it->keys);
+	free(it->off);
+	free(it->view);
+	free(it);
+}
+
+static struct items *
+items_new(struct views *v, item_fn fn, const char *name)
+{
+	struct items *it = calloc(1, sizeof *it);
+
+	if (it != NULL) {
+		it->v = v;
+		it->fn = fn;
+		it->name = name;
+	}
+	return it;
+}
+
+/* Appends a string to the item being named. -1 when out of memory. */
+static int
+items_str(struct items *it, const char *s)
+{
+	size_t l = strlen(s) + 1;
+	char *k;
+
+	if (it->len + l > it->cap) {
+		size_t cap = it->cap ? it->cap : 4096;
+
+		while (cap < it->len + l)
+			cap *= 2;
+		if ((k = realloc(it->keys, cap)) == NULL)
+			return -1;
+		it->keys = k;
+		it->cap = cap;
+	}
+	memcpy(it->keys + it->len, s, l);
+	it->len += l;
+	return 0;
+}
+
+/* Starts an item (its strings follow). -1 when out of memory. */
+static int
+items_begin(struct items *it)
+{
+	if (it->n > 0 && items_str(it, "") == -1)
+		return -1;	/* the end of the one before */
+	if (it->n == it->capn) {
+		size_t cap = it->capn ? it->capn * 2 : 64, *o;
+
+		if ((o = realloc(it->off, cap * sizeof *o)) == NULL)
+			return -1;
+		it->off = o;
+		it->capn = cap;
+	}
+	it->off[it->n++] = it->len;
+	return 0;
+}
+
+/* The next built object of the reply from item it->next on; NULL with *done at the end,
+ * NULL alone when out of memory. */
+static json_t *
+items_next(struct items *it, int *done)
+{
+	json_t *o;
+	int gone;
+
+	*done = 0;
+	for (; it->next < it->n; it->next++) {
+		gone = 0;
+		if ((o = it->fn(it, it->next, it->keys + it->off[it->next], &gone)) != NULL) {
+			it->next++;
+			return o;
+		}
+		if (!gone)
+			return NULL;
+	}
+	*done = 1;
+	return NULL;
 }
 
 static int
-cust_stream_fn(void *arg, struct control_out *out, char *err, size_t errlen)
+items_stream_fn(void *arg, struct control_out *out, char *err, size_t errlen)
 {
-	struct cust_stream *st = arg;
-	const struct customers *cs = model_customers(st->v->model);
-	char head[64];
+	struct items *it = arg;
+	char head[96];
 	size_t built = 0, bytes = 0;
 	json_t *o;
 	char *s;
-	long c;
-	int n, r;
+	int n, r, done = 0;
 
-	if (st->next == 0 && st->sent == 0) {
-		n = snprintf(head, sizeof head, "{\"total\":%zu,\"customers\":[", st->total);
+	if (it->next == 0 && it->sent == 0) {
+		n = snprintf(head, sizeof head, "{\"total\":%zu,\"%s\":[", it->total, it->name);
 		if (control_out_put(out, head, (size_t)n) == -1)
 			goto nomem;
 	}
-	for (; built < st->v->slice && bytes < VIEWS_SLICE_BYTES && st->next < st->n;
-	    st->next++) {
-		if ((c = customers_find(cs, st->ids + st->off[st->next])) < 0)
-			continue;	/* gone with a reload */
-		built++;
-		if ((o = customer_json(st->v, c, 0)) == NULL)
+	while (built < it->v->slice && bytes < VIEWS_SLICE_BYTES) {
+		if ((o = items_next(it, &done)) == NULL) {
+			if (done)
+				break;
 			goto nomem;
+		}
+		built++;
 		s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
 		json_decref(o);
 		if (s == NULL)
 			goto nomem;
 		bytes += strlen(s) + 1;
-		r = (st->sent > 0 && control_out_put(out, ",", 1) == -1) ||
+		r = (it->sent > 0 && control_out_put(out, ",", 1) == -1) ||
 		    control_out_put(out, s, strlen(s)) == -1;
 		free(s);
 		if (r)
 			goto nomem;
-		st->sent++;
+		it->sent++;
 	}
-	if (built > st->v->most_per_turn)
-		st->v->most_per_turn = built;
-	if (st->next < st->n)
+	if (built > it->v->most_per_turn)
+		it->v->most_per_turn = built;
+	if (!done && it->next < it->n)
 		return 1;
 	return control_out_put(out, "]}", 2) == -1 ? -1 : 0;
 nomem:
@@ -315,42 +408,55 @@ nomem:
 	return -1;
 }
 
-/* Answers with a stream of the customers in sel (n of them, total matching). */
+/* Answers with the items: built now when they are few, else as a stream. Takes it. */
 static int
-customers_stream(struct views *v, const long *sel, size_t n, size_t total, char *err,
-    size_t errlen)
+items_reply(struct items *it, json_t **result, char *err, size_t errlen)
 {
-	const struct customers *cs = model_customers(v->model);
-	struct control_stream s = { .fn = cust_stream_fn, .free = cust_stream_free };
-	struct cust_stream *st = calloc(1, sizeof *st);
-	size_t i, len = 0, l;
+	struct control_stream s = { .fn = items_stream_fn, .free = items_free, .arg = it };
+	json_t *arr, *o;
+	int done = 0;
 
-	if (st == NULL || (st->off = malloc((n ? n : 1) * sizeof *st->off)) == NULL)
-		goto nomem;
-	for (i = 0; i < n; i++)
-		len += strlen(customers_get(cs, (size_t)sel[i])->id) + 1;
-	if ((st->ids = malloc(len ? len : 1)) == NULL)
-		goto nomem;
-	for (i = 0, len = 0; i < n; i++) {
-		l = strlen(customers_get(cs, (size_t)sel[i])->id) + 1;
-		memcpy(st->ids + len, customers_get(cs, (size_t)sel[i])->id, l);
-		st->off[i] = len;
-		len += l;
+	if (it->n > 0 && items_str(it, "") == -1)
+		goto nomem;	/* the end of the last item */
+	if (it->n > VIEWS_AT_ONCE || it->n > it->v->slice) {
+		/* 100k customers are ~51 MB and 3 s of work, and one customer object can be a
+		 * megabyte (its CIDRs): a slice per loop turn instead */
+		if (control_reply_stream(it->v->ctl, &s) == -1) {
+			items_free(it);
+			snprintf(err, errlen, "cannot stream the reply");
+			return -1;
+		}
+		return 0;
 	}
-	st->v = v;
-	st->n = n;
-	st->total = total;
-	s.arg = st;
-	if (control_reply_stream(v->ctl, &s) == -1) {
-		cust_stream_free(st);
-		snprintf(err, errlen, "cannot stream the reply");
-		return -1;
+	if ((arr = json_array()) == NULL)
+		goto nomem;
+	while ((o = items_next(it, &done)) != NULL)
+		json_array_append_new(arr, o);
+	if (!done || (*result = json_pack("{s:I, s:o}", "total", (json_int_t)it->total,
+	    it->name, arr)) == NULL) {
+		json_decref(arr);
+		goto nomem;
 	}
+	items_free(it);
 	return 0;
 nomem:
-	cust_stream_free(st);
+	items_free(it);
 	snprintf(err, errlen, "out of memory");
 	return -1;
+}
+
+/* A customer, named by its id. */
+static json_t *
+customer_item(struct items *it, size_t i, const char *k, int *gone)
+{
+	long c = customers_find(model_customers(it->v->model), k);
+
+	(void)i;
+	if (c < 0) {
+		*gone = 1;	/* with a reload */
+		return NULL;
+	}
+	return customer_json(it->v, c, 0);
 }
 
 static int
@@ -366,7 +472,7 @@ cmd_customers(void *arg, const json_t *req, const struct control_peer *peer,
 	struct rw_cidr rc;
 	struct listed_by lb = { 0 };
 	int all;
-	json_t *arr = NULL, *o;
+	struct items *it;
 	long *sel = NULL;
 	size_t nsel = 0;
 
@@ -389,7 +495,7 @@ cmd_customers(void *arg, const json_t *req, const struct control_peer *peer,
 			goto nomem;
 		listings_each(model_listings(v->model), mark_listed, &lb);
 	}
-	if ((arr = json_array()) == NULL || (sel = malloc((nf + n + 1) * sizeof *sel)) == NULL)
+	if ((sel = malloc((nf + n + 1) * sizeof *sel)) == NULL)
 		goto nomem;
 	/* flagged customers worst first, then (all) the others in file order */
 	for (i = 0; i < nf + (all || one ? n : 0); i++) {
@@ -418,30 +524,20 @@ cmd_customers(void *arg, const json_t *req, const struct control_peer *peer,
 	}
 	free(lb.mark);
 	lb.mark = NULL;
-	if (nsel > VIEWS_AT_ONCE || nsel > v->slice) {
-		/* 100k customers are ~51 MB and 3 s of work, and one customer object can be a
-		 * megabyte (its CIDRs): a slice per loop turn instead */
-		int streamed = customers_stream(v, sel, nsel, total, err, errlen);
-
-		json_decref(arr);
-		free(sel);
-		return streamed;
-	}
+	if ((it = items_new(v, customer_item, "customers")) == NULL)
+		goto nomem;
+	it->total = total;
 	for (i = 0; i < nsel; i++)
-		if (json_array_append_new(arr, customer_json(v, sel[i], 0)) == -1)
+		if (items_begin(it) == -1 ||
+		    items_str(it, customers_get(cs, (size_t)sel[i])->id) == -1) {
+			items_free(it);
 			goto nomem;
+		}
 	free(sel);
-	sel = NULL;
-	if ((o = json_pack("{s:I, s:o}", "total", (json_int_t)total, "customers", arr)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	*result = o;
-	return 0;
+	return items_reply(it, result, err, errlen);
 nomem:
 	free(lb.mark);
 	free(sel);
-	json_decref(arr);
 	snprintf(err, errlen, "out of memory");
 	return -1;
 }
@@ -515,133 +611,249 @@ fail:
 	return -1;
 }
 
+/* A neighbourhood's object as `ranges` shows it: its figures and its contributors (the
+ * customers named by ids, as they stand now). */
+static json_t *
+range_json(const struct views *v, const struct risk_nb_view *nv, const char *ids)
+{
+	const struct risk *r = model_risk(v->model);
+	const struct customers *cs = model_customers(v->model);
+	json_t *o = model_nb_json(nv), *con = json_array();
+
+	if (o == NULL || con == NULL) {
+		json_decref(o);
+		json_decref(con);
+		return NULL;
+	}
+	for (; *ids != '\0'; ids += strlen(ids) + 1) {
+		long c = customers_find(cs, ids);
+		const struct risk_flag *f = risk_flag_of(r, c);
+		const struct customer *cu;
+
+		if (c < 0 || f == NULL)
+			continue;	/* gone with a reload, or no longer flagged */
+		cu = customers_get(cs, (size_t)c);
+		json_array_append_new(con, json_pack("{s:o, s:o, s:s, s:I, s:I}", "id",
+		    text_json(cu->id), "name", text_json(cu->name), "level",
+		    risk_level_name(f->level), "impacts", (json_int_t)f->listed_ips,
+		    "suspects", (json_int_t)f->suspect_ips));
+	}
+	json_object_set_new(o, "spamscore", json_real(nv->spamscore));
+	json_object_set_new(o, "ips", json_integer((json_int_t)nv->ips));
+	json_object_set_new(o, "customer_ips", json_integer((json_int_t)nv->customer_ips));
+	json_object_set_new(o, "escalated", json_boolean(nv->escalated));
+	json_object_set_new(o, "escalated_since", time_json(nv->escalated_since));
+	json_object_set_new(o, "reported_since", time_json(nv->reported_since));
+	json_object_set_new(o, "list_count", nv->list_count >= 0 ?
+	    json_integer(nv->list_count) : json_null());
+	nb_forecast(o, nv);
+	json_object_set_new(o, "clear_all_at", time_json(nv->clear_all_at));
+	json_object_set_new(o, "contributors", con);
+	return o;
+}
+
+/* A neighbourhood, named by policy, key and its contributors' ids: the view of the
+ * evaluation at the request while it lasts, else found again by name. */
+static json_t *
+range_item(struct items *it, size_t i, const char *k, int *gone)
+{
+	const struct risk *r = model_risk(it->v->model);
+	const char *key = k + strlen(k) + 1, *ids = key + strlen(key) + 1;
+	const struct risk_nb_view *nv = risk_generation(r) == it->gen ?
+	    risk_nb_at(r, it->view[i]) : risk_nb_find(r, k, key);
+
+	if (nv == NULL) {
+		*gone = 1;
+		return NULL;
+	}
+	return range_json(it->v, nv, ids);
+}
+
+struct contrib {			/* a flag's customer contributing to a view */
+	const struct risk_nb_view *nv;
+	size_t flag;
+};
+
+static int
+contrib_cmp(const void *a, const void *b)
+{
+	const struct contrib *x = a, *y = b;
+
+	if (x->nv != y->nv)
+		return (uintptr_t)x->nv < (uintptr_t)y->nv ? -1 : 1;
+	return x->flag < y->flag ? -1 : x->flag > y->flag;
+}
+
+/* Every (view, flag) pair of the last evaluation, by view then flag order: a view's
+ * contributors in one binary search instead of a pass over every flag. */
+static struct contrib *
+contributors(const struct risk *r, size_t *np)
+{
+	size_t nf = risk_flag_count(r), j, k, n = 0;
+	struct contrib *cb;
+
+	for (j = 0; j < nf; j++)
+		n += risk_flag_at(r, j)->nnb;
+	if ((cb = malloc((n ? n : 1) * sizeof *cb)) == NULL)
+		return NULL;
+	for (j = 0, n = 0; j < nf; j++)
+		for (k = 0; k < risk_flag_at(r, j)->nnb; k++) {
+			cb[n].nv = risk_flag_at(r, j)->nb[k];
+			cb[n++].flag = j;
+		}
+	qsort(cb, n, sizeof *cb, contrib_cmp);
+	*np = n;
+	return cb;
+}
+
+/* Names the view nv (the i-th of the evaluation) and its contributors in it. */
+static int
+range_name(struct items *it, const struct risk_nb_view *nv, size_t i,
+    const struct contrib *cb, size_t ncb)
+{
+	const struct risk *r = model_risk(it->v->model);
+	const struct customers *cs = model_customers(it->v->model);
+	struct contrib want = { .nv = nv, .flag = 0 };
+	size_t lo = 0, hi = ncb, mid;
+
+	while (lo < hi) {		/* the first pair of nv */
+		mid = lo + (hi - lo) / 2;
+		if (contrib_cmp(&cb[mid], &want) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	it->view[it->n] = i;
+	if (items_begin(it) == -1 || items_str(it, nv->policy) == -1 ||
+	    items_str(it, nv->key) == -1)
+		return -1;
+	for (; lo < ncb && cb[lo].nv == nv; lo++)
+		if (items_str(it, customers_get(cs, (size_t)risk_flag_at(r,
+		    cb[lo].flag)->customer)->id) == -1)
+			return -1;
+	return 0;
+}
+
 static int
 cmd_ranges(void *arg, const json_t *req, const struct control_peer *peer, json_t **result,
     char *err, size_t errlen)
 {
 	struct views *v = arg;
 	const struct risk *r = model_risk(v->model);
-	const struct customers *cs = model_customers(v->model);
-	size_t i, j, n = risk_nb_count(r), nf = risk_flag_count(r), total = 0;
+	size_t i, n = risk_nb_count(r), ncb = 0;
 	json_int_t limit;
 	const char *policy;
-	json_t *arr;
+	struct contrib *cb = NULL;
+	struct items *it;
 
 	(void)peer;
 	if (arg_int(req, "limit", 100, 10000000, &limit, err, errlen) == -1 ||
 	    arg_str(req, "policy", 64, &policy, err, errlen) == -1)
 		return -1;
-	if ((arr = json_array()) == NULL)
+	if ((it = items_new(v, range_item, "neighbourhoods")) == NULL ||
+	    (it->view = malloc((n ? n : 1) * sizeof *it->view)) == NULL ||
+	    (cb = contributors(r, &ncb)) == NULL)
 		goto nomem;
+	it->gen = risk_generation(r);
 	for (i = 0; i < n; i++) {
 		const struct risk_nb_view *nv = risk_nb_at(r, i);
-		json_t *o, *con;
 
 		if (policy != NULL && strcmp(nv->policy, policy) != 0)
 			continue;
-		total++;
-		if (limit != 0 && (json_int_t)json_array_size(arr) >= limit)
-			continue;
-		if ((o = model_nb_json(nv)) == NULL || (con = json_array()) == NULL) {
-			json_decref(o);
+		it->total++;
+		if ((limit == 0 || (json_int_t)it->n < limit) &&
+		    range_name(it, nv, i, cb, ncb) == -1)
 			goto nomem;
-		}
-		for (j = 0; j < nf; j++) {
-			const struct risk_flag *f = risk_flag_at(r, j);
-			const struct customer *cu = customers_get(cs, (size_t)f->customer);
-			size_t k;
-
-			for (k = 0; k < f->nnb; k++)
-				if (f->nb[k] == nv)
-					break;
-			if (k == f->nnb)
-				continue;
-			json_array_append_new(con, json_pack("{s:o, s:o, s:s, s:I, s:I}", "id",
-			    text_json(cu->id), "name", text_json(cu->name), "level",
-			    risk_level_name(f->level), "impacts", (json_int_t)f->listed_ips,
-			    "suspects", (json_int_t)f->suspect_ips));
-		}
-		json_object_set_new(o, "spamscore", json_real(nv->spamscore));
-		json_object_set_new(o, "ips", json_integer((json_int_t)nv->ips));
-		json_object_set_new(o, "customer_ips", json_integer((json_int_t)nv->customer_ips));
-		json_object_set_new(o, "escalated", json_boolean(nv->escalated));
-		json_object_set_new(o, "escalated_since", time_json(nv->escalated_since));
-		json_object_set_new(o, "reported_since", time_json(nv->reported_since));
-		json_object_set_new(o, "list_count", nv->list_count >= 0 ?
-		    json_integer(nv->list_count) : json_null());
-		nb_forecast(o, nv);
-		json_object_set_new(o, "clear_all_at", time_json(nv->clear_all_at));
-		json_object_set_new(o, "contributors", con);
-		json_array_append_new(arr, o);
 	}
-	if ((*result = json_pack("{s:I, s:o}", "total", (json_int_t)total, "neighbourhoods",
-	    arr)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	return 0;
+	free(cb);
+	return items_reply(it, result, err, errlen);
 nomem:
-	json_decref(arr);
+	free(cb);
+	items_free(it);
 	snprintf(err, errlen, "out of memory");
 	return -1;
 }
 
-struct lsel {
-	const struct views *v;
-	const char *list;
-	int all;
-	json_int_t limit;
-	size_t total;
-	json_t *arr;
-};
-
-static void
-listing_row(void *arg, const struct store_listing *s)
+/* A listing's object as `listings` shows it. */
+static json_t *
+listing_json(const struct views *v, const struct store_listing *s)
 {
-	struct lsel *ls = arg;
-	const struct dnsbl_lists *lists = model_lists(ls->v->model);
+	const struct dnsbl_lists *lists = model_lists(v->model);
 	const struct dnsbl_list *l = lists != NULL ? dnsbl_lists_find(lists, s->list) : NULL;
 	struct rw_addr a;
 	long c = -1;
 	json_t *cust;
 
+	if (s->scope == DNSBL_SCOPE_IP && addr_parse(s->key, &a) == 0)
+		c = customers_lookup(model_customers(v->model), &a);
+	cust = c >= 0 ? text_json(customers_get(model_customers(v->model), (size_t)c)->id) :
+	    json_null();
+	return json_pack("{s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "list",
+	    s->list, "key", s->key, "scope", dnsbl_scope_name((enum dnsbl_scope)s->scope),
+	    "listed", s->listed, "codes", text_json(s->codes), "txt", text_json(s->txt),
+	    "first_seen", time_json(s->first_seen), "last_seen", time_json(s->last_seen),
+	    "checked", time_json(s->checked), "customer", cust, "expires", s->listed &&
+	    l != NULL && l->expiry > 0 && s->last_seen > 0 ? json_integer(s->last_seen +
+	    l->expiry) : json_null());
+}
+
+/* A listing, named by list and key. */
+static json_t *
+listing_item(struct items *it, size_t i, const char *k, int *gone)
+{
+	const struct store_listing *s = listings_get(model_listings(it->v->model), k,
+	    k + strlen(k) + 1);
+
+	(void)i;
+	if (s == NULL) {
+		*gone = 1;
+		return NULL;
+	}
+	return listing_json(it->v, s);
+}
+
+struct lsel {
+	struct items *it;
+	const char *list;
+	int all;
+	json_int_t limit;
+	int oom;
+};
+
+static void
+listing_pick(void *arg, const struct store_listing *s)
+{
+	struct lsel *ls = arg;
+
 	if ((ls->list != NULL && strcmp(s->list, ls->list) != 0) || (!ls->all && !s->listed))
 		return;
-	ls->total++;
-	if (ls->limit != 0 && (json_int_t)json_array_size(ls->arr) >= ls->limit)
+	ls->it->total++;
+	if ((ls->limit != 0 && (json_int_t)ls->it->n >= ls->limit) || ls->oom)
 		return;
-	if (s->scope == DNSBL_SCOPE_IP && addr_parse(s->key, &a) == 0)
-		c = customers_lookup(model_customers(ls->v->model), &a);
-	cust = c >= 0 ? text_json(customers_get(model_customers(ls->v->model), (size_t)c)->id) :
-	    json_null();
-	json_array_append_new(ls->arr, json_pack("{s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:o, "
-	    "s:o, s:o, s:o}", "list", s->list, "key", s->key, "scope", dnsbl_scope_name(
-	    (enum dnsbl_scope)s->scope), "listed", s->listed, "codes", text_json(s->codes),
-	    "txt", text_json(s->txt), "first_seen", time_json(s->first_seen), "last_seen",
-	    time_json(s->last_seen), "checked", time_json(s->checked), "customer", cust,
-	    "expires", s->listed && l != NULL && l->expiry > 0 && s->last_seen > 0 ?
-	    json_integer(s->last_seen + l->expiry) : json_null()));
+	if (items_begin(ls->it) == -1 || items_str(ls->it, s->list) == -1 ||
+	    items_str(ls->it, s->key) == -1)
+		ls->oom = 1;
 }
 
 static int
 cmd_listings(void *arg, const json_t *req, const struct control_peer *peer, json_t **result,
     char *err, size_t errlen)
 {
-	struct lsel ls = { .v = arg };
+	struct lsel ls = { 0 };
 
 	(void)peer;
 	if (arg_str(req, "list", 64, &ls.list, err, errlen) == -1 ||
 	    arg_bool(req, "all", &ls.all, err, errlen) == -1 ||
 	    arg_int(req, "limit", 1000, 10000000, &ls.limit, err, errlen) == -1)
 		return -1;
-	if ((ls.arr = json_array()) == NULL)
+	if ((ls.it = items_new(arg, listing_item, "listings")) == NULL)
 		goto nomem;
-	listings_each(model_listings(ls.v->model), listing_row, &ls);
-	if ((*result = json_pack("{s:I, s:o}", "total", (json_int_t)ls.total, "listings",
-	    ls.arr)) == NULL)
+	listings_each(model_listings(ls.it->v->model), listing_pick, &ls);
+	if (ls.oom)
 		goto nomem;
-	return 0;
+	return items_reply(ls.it, result, err, errlen);
 nomem:
+	items_free(ls.it);
 	snprintf(err, errlen, "out of memory");
 	return -1;
 }

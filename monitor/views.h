@@ -134,12 +134,14 @@ void views_free(struct views *v);
 /* After a reload that replaced the model. */
 void views_set_model(struct views *v, struct model *m);
 
-/* Customer objects a `customers` reply builds in one loop turn at most (0: the default,
- * 256; a slice also ends past 256 KiB of JSON). A reply of more than 16 customers (or of
- * more than a slice) is a stream (control_reply_stream): a slice per turn, as the client
- * reads; the line on the wire is the same. */
+/* Objects a `customers`, `ranges` or `listings` reply builds in one loop turn at most (0:
+ * the default, 256; a slice also ends past 256 KiB of JSON). A reply of more than 16 items
+ * (or of more than a slice) is a stream (control_reply_stream): a slice per turn, as the
+ * client reads; the line on the wire is the same. What the reply lists is chosen when the
+ * request comes; an item gone before its turn (a reload, a listing forgotten) is left out,
+ * the others show what they are at their turn. */
 void views_set_slice(struct views *v, size_t n);
-/* The most customer objects one loop turn built for a streamed reply so far. */
+/* The most objects one loop turn built for a streamed reply so far. */
 size_t views_most_per_turn(const struct views *v);
 
 #endif

@@ -915,6 +915,41 @@ test_customers_streamed(void **state)
 	json_decref(ok(f, "{\"v\":1,\"cmd\":\"status\"}"));
 }
 
+/* `ranges` and `listings` stream as `customers` does: the same reply, a slice of objects
+ * per loop turn; contributors and customers as in the reply built at once. */
+static void
+test_ranges_listings_streamed(void **state)
+{
+	struct fx *f = *state;
+	static const char *req[] = {
+		"{\"v\":1,\"cmd\":\"ranges\",\"limit\":0}",
+		"{\"v\":1,\"cmd\":\"listings\",\"all\":true,\"limit\":0}",
+	};
+	static const char *arr[] = { "neighbourhoods", "listings" };
+	json_t *whole[2], *streamed;
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		whole[i] = ok(f, req[i]);
+		assert_true(json_array_size(json_object_get(whole[i], arr[i])) >= 2);
+	}
+	assert_int_equal(views_most_per_turn(f->v), 0);		/* small: built at once */
+	views_set_slice(f->v, 1);
+	for (i = 0; i < 2; i++) {
+		streamed = ok(f, req[i]);
+		assert_true(json_equal(whole[i], streamed));
+		json_decref(streamed);
+		json_decref(whole[i]);
+	}
+	assert_int_equal(views_most_per_turn(f->v), 1);
+	/* a limit: total counts every match */
+	streamed = ok(f, "{\"v\":1,\"cmd\":\"listings\",\"all\":true,\"limit\":1}");
+	assert_int_equal(json_array_size(json_object_get(streamed, "listings")), 1);
+	assert_true(json_integer_value(json_object_get(streamed, "total")) >= 2);
+	json_decref(streamed);
+	json_decref(ok(f, "{\"v\":1,\"cmd\":\"status\"}"));
+}
+
 /* Hostile names from customers.csv come back as valid JSON: valid UTF-8 as data (the JSON
  * encoding escapes ESC, CR, LF), invalid bytes as text_escape()d text. */
 static void
@@ -1023,6 +1058,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ack_suspend, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ack_needs_its_audit_entry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_customers_streamed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ranges_listings_streamed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_names, setup, teardown),
 	};
 
