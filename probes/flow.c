@@ -1,8 +1,11 @@
 /*
  * flow.c — TCP connection tracking for port 25. Owns the flow records (chunked arrays, see
  * chunk.h, with a free list, so a record never moves while tracked), their SMTP state, the hash index
- * and a list of the records from the most to the least recently active: a full table makes
- * room by forgetting the one idle the longest, in constant time.
+ * and two lists of records from the most to the least recently active, one of open and one
+ * of closed connections: expiry walks each from its idle end and stops at the first that
+ * is not due, so it costs what it forgets (a sweep of the whole table every few seconds of
+ * packet time was seconds of work for a replay of a million flows); a full table makes room
+ * by forgetting the connection idle the longest, in constant time.
  * It writes the counters of the traffic records it is handed but never creates or frees
  * them. Never buffers out-of-order data: a hole is reported to the SMTP parser as a gap.
  * Never believes a server's segment on its own: what the server side says counts only on a
@@ -31,6 +34,7 @@
 
 enum { ST_FREE, ST_SYN, ST_SYNACK, ST_OPEN, ST_CLOSED };
 enum { SEEN_C = 1, SEEN_S = 2 };	/* a direction's next sequence number is known */
+enum { L_OPEN, L_CLOSED };		/* the activity lists */
 
 struct flow {
 	struct rw_addr server;
@@ -43,12 +47,13 @@ struct flow {
 	uint32_t last;			/* packet time of the last segment */
 	uint32_t hash;
 	uint32_t id;			/* this record's slot */
-	uint32_t newer, older;		/* the activity list: neighbours' slots, or NO_FREE */
+	uint32_t newer, older;		/* its activity list: neighbours' slots, or NO_FREE */
 	uint16_t cport;
 	uint8_t state;
 	uint8_t seen;			/* SEEN_C | SEEN_S */
 	uint8_t fin;			/* SEEN_C | SEEN_S: FIN sent by that side */
 	uint8_t verified;		/* our SYN and the SYN-ACK answering it were seen */
+	uint8_t list;			/* the activity list it is on: L_OPEN or L_CLOSED */
 	struct smtp_state smtp;
 };
 
@@ -58,7 +63,7 @@ struct flow_table {
 	unsigned nchunk;
 	size_t nslots;			/* slots handed out so far */
 	uint32_t free_head;		/* list threaded through free records' hash field */
-	uint32_t newest, oldest;	/* ends of the activity list of tracked records */
+	uint32_t newest[2], oldest[2];	/* ends of the activity lists, by L_* */
 	size_t max;
 	unsigned timeout;
 	uint32_t next_sweep;
@@ -91,7 +96,8 @@ flow_new(struct traffic *t, size_t max_flows, unsigned timeout)
 	ft->max = max_flows < UINT32_MAX - 1 ? max_flows : UINT32_MAX - 1;
 	ft->timeout = timeout;
 	ft->free_head = NO_FREE;
-	ft->newest = ft->oldest = NO_FREE;
+	ft->newest[L_OPEN] = ft->oldest[L_OPEN] = NO_FREE;
+	ft->newest[L_CLOSED] = ft->oldest[L_CLOSED] = NO_FREE;
 	return ft;
 }
 
@@ -133,6 +139,8 @@ key_hash(const struct rw_addr *client, const struct rw_addr *server, uint16_t cp
 	return addr_hash(client, addr_hash(server, HASH_SEED ^ cport));
 }
 
+static void forget(struct flow_table *ft, uint32_t id);
+
 struct flow *
 flow_find(struct flow_table *ft, const struct pkt *p, int from_client)
 {
@@ -146,9 +154,17 @@ flow_find(struct flow_table *ft, const struct pkt *p, int from_client)
 	pos = h & ft->idx.mask;
 	while ((id = hidx_next(&ft->idx, h, &pos)) != HIDX_NONE) {
 		f = slot_at(ft, id);
-		if (f->cport == cport && memcmp(f->server.a, s->a, 16) == 0 &&
-		    memcmp(f->caddr.a, c->a, 16) == 0)
-			return f;
+		if (f->cport != cport || memcmp(f->server.a, s->a, 16) != 0 ||
+		    memcmp(f->caddr.a, c->a, 16) != 0)
+			continue;
+		if (traffic_is_free(f->client) || memcmp(f->client->addr.a, c->a, 16) != 0) {
+			/* the traffic table forgot its client (an idle or spoofed source, to
+			 * make room): the record may be another source's now */
+			forget(ft, id);
+			ft->st.expired++;
+			return NULL;
+		}
+		return f;
 	}
 	return NULL;
 }
@@ -159,32 +175,47 @@ lru_unlink(struct flow_table *ft, struct flow *f)
 	if (f->newer != NO_FREE)
 		slot_at(ft, f->newer)->older = f->older;
 	else
-		ft->newest = f->older;
+		ft->newest[f->list] = f->older;
 	if (f->older != NO_FREE)
 		slot_at(ft, f->older)->newer = f->newer;
 	else
-		ft->oldest = f->newer;
+		ft->oldest[f->list] = f->newer;
 }
 
 static void
 lru_push(struct flow_table *ft, struct flow *f)
 {
 	f->newer = NO_FREE;
-	f->older = ft->newest;
-	if (ft->newest != NO_FREE)
-		slot_at(ft, ft->newest)->newer = f->id;
+	f->older = ft->newest[f->list];
+	if (ft->newest[f->list] != NO_FREE)
+		slot_at(ft, ft->newest[f->list])->newer = f->id;
 	else
-		ft->oldest = f->id;
-	ft->newest = f->id;
+		ft->oldest[f->list] = f->id;
+	ft->newest[f->list] = f->id;
 }
 
-/* A segment of f at time now: f becomes the most recently active. */
+/* A segment of f at time now: f becomes the most recently active of its list. */
 static void
 touch(struct flow_table *ft, struct flow *f, uint32_t now)
 {
 	f->last = now;
-	if (ft->newest != f->id) {
+	if (ft->newest[f->list] != f->id) {
 		lru_unlink(ft, f);
+		lru_push(ft, f);
+	}
+}
+
+/* Sets f's state; a connection that closes, or a closed one whose port is reused, moves
+ * to the other list (as the most recent there). */
+static void
+set_state(struct flow_table *ft, struct flow *f, uint8_t state)
+{
+	uint8_t list = state == ST_CLOSED ? L_CLOSED : L_OPEN;
+
+	f->state = state;
+	if (list != f->list) {
+		lru_unlink(ft, f);
+		f->list = list;
 		lru_push(ft, f);
 	}
 }
@@ -203,26 +234,42 @@ forget(struct flow_table *ft, uint32_t id)
 	ft->st.active--;
 }
 
+/* Forgets the connections of list k idle for limit seconds or more, from its idle end. */
+static void
+expire_list(struct flow_table *ft, unsigned k, uint32_t limit, uint32_t now)
+{
+	struct flow *f;
+	uint32_t idle;
+
+	while (ft->oldest[k] != NO_FREE) {
+		f = slot_at(ft, ft->oldest[k]);
+		ft->st.scanned++;
+		idle = now - f->last;
+		if ((int32_t)idle < 0 || idle < limit)
+			break;
+		forget(ft, f->id);
+		ft->st.expired++;
+	}
+}
+
 void
 flow_expire(struct flow_table *ft, uint32_t now)
 {
-	uint32_t i, idle;
-	struct flow *f;
-
-	for (i = 0; i < ft->nslots; i++) {
-		f = slot_at(ft, i);
-		ft->st.scanned++;
-		if (f->state == ST_FREE)
-			continue;
-		idle = now - f->last;
-		if ((int32_t)idle < 0)
-			continue;
-		if (idle >= ft->timeout || (f->state == ST_CLOSED && idle >= FLOW_CLOSED_LINGER)) {
-			forget(ft, i);
-			ft->st.expired++;
-		}
-	}
+	expire_list(ft, L_OPEN, ft->timeout, now);
+	expire_list(ft, L_CLOSED, FLOW_CLOSED_LINGER, now);
 	ft->next_sweep = now + SWEEP_EVERY;
+}
+
+/* The connection idle the longest: the idler of the two lists' ends. */
+static uint32_t
+idlest(const struct flow_table *ft, uint32_t now)
+{
+	uint32_t o = ft->oldest[L_OPEN], c = ft->oldest[L_CLOSED];
+
+	if (o == NO_FREE || c == NO_FREE)
+		return o == NO_FREE ? c : o;
+	return (int32_t)(now - slot_at(ft, c)->last) > (int32_t)(now - slot_at(ft, o)->last) ?
+	    c : o;
 }
 
 struct flow *
@@ -235,14 +282,15 @@ flow_create(struct flow_table *ft, const struct pkt *p, int from_client,
 	struct flow *f;
 
 	if (ft->st.active >= ft->max) {
-		/* make room in constant time: the connection idle the longest goes (a scan
-		 * of the whole table per new connection made a full table a slow one) */
-		uint32_t idle;
+		/* make room in constant time: the connection idle the longest goes, the
+		 * idler of the two lists' ends (a scan of the whole table per new
+		 * connection made a full table a slow one) */
+		uint32_t idle, victim = idlest(ft, now);
 
-		if (ft->oldest == NO_FREE)
+		if (victim == NO_FREE)
 			return NULL;	/* max_flows 0 */
 		ft->st.scanned++;
-		f = slot_at(ft, ft->oldest);
+		f = slot_at(ft, victim);
 		idle = now - f->last;
 		if ((int32_t)idle >= 0 && (idle >= ft->timeout ||
 		    (f->state == ST_CLOSED && idle >= FLOW_CLOSED_LINGER)))
@@ -250,7 +298,7 @@ flow_create(struct flow_table *ft, const struct pkt *p, int from_client,
 		else if (ft->st.dropped++ == 0)
 			log_warnx("flow table full at %zu connections: the one idle the longest "
 			    "is forgotten for each new one", ft->max);
-		forget(ft, ft->oldest);
+		forget(ft, victim);
 	}
 	if (ft->free_head != NO_FREE) {
 		id = ft->free_head;
@@ -448,7 +496,7 @@ flow_segment(struct flow_table *ft, struct flow *f, const struct pkt *p, int fro
 				memset(&f->smtp, 0, sizeof f->smtp);
 				f->seen = f->fin = 0;
 			}
-			f->state = ST_SYN;
+			set_state(ft, f, ST_SYN);
 			f->verified = 0;
 			f->seen = SEEN_C;
 			f->c_isn = p->seq;
@@ -478,15 +526,15 @@ flow_segment(struct flow_table *ft, struct flow *f, const struct pkt *p, int fro
 	} else if (f->state == ST_SYN && (p->flags & (TCP_RST | TCP_ACK)) ==
 	    (TCP_RST | TCP_ACK) && p->ack == f->c_next) {
 		/* the port is closed: the RST acknowledges our SYN */
-		f->state = ST_CLOSED;
 		touch(ft, f, now);
+		set_state(ft, f, ST_CLOSED);
 		return 0;
 	} else if (!server_fits(f, p)) {
 		return -1;
 	} else
 		touch(ft, f, now);
 	if (p->flags & TCP_RST) {
-		f->state = ST_CLOSED;
+		set_state(ft, f, ST_CLOSED);
 		return 0;
 	}
 	if (p->paylen && !smtp_is_tls(&f->smtp))
@@ -497,7 +545,7 @@ flow_segment(struct flow_table *ft, struct flow *f, const struct pkt *p, int fro
 	if (p->flags & TCP_FIN) {
 		f->fin |= from_client ? SEEN_C : SEEN_S;
 		if (f->fin == (SEEN_C | SEEN_S))
-			f->state = ST_CLOSED;
+			set_state(ft, f, ST_CLOSED);
 	}
 	if ((int32_t)(now - ft->next_sweep) >= 0)
 		flow_expire(ft, now);

@@ -4,7 +4,9 @@
  * retransmission is trimmed, a hole is a gap), and the per-IP counters they feed. The
  * table is bounded (max_flows) and forgets a connection flow_timeout seconds after its last
  * packet (a closed one after FLOW_CLOSED_LINGER), so memory does not grow with old flows;
- * when full, a new connection takes the place of the one idle the longest.
+ * when full, a new connection takes the place of the one idle the longest. A connection
+ * whose client the traffic table forgot (traffic_evict) is forgotten at its next segment,
+ * so it never counts into the record's next owner.
  * Time is the packets' own (capture timestamps), so replays behave like live traffic.
  */
 #ifndef RW_FLOW_H

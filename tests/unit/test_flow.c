@@ -137,6 +137,63 @@ test_handshake_and_retransmissions(void **state)
 	teardown_env(&e);
 }
 
+/* Expiry costs what it forgets: a sweep with nothing due looks at the idle end of each
+ * list only (a pass over 50,000 records every few seconds of packet time stalled replays
+ * for seconds), and forgetting them all looks at each once. */
+static void
+test_expiry_costs_what_it_forgets(void **state)
+{
+	struct env e;
+	struct flow_stats a, b;
+	uint32_t t;
+	uint16_t p;
+
+	(void)state;
+	setup_env(&e, 100, 100000);
+	for (p = 0; p < 50000; p++)
+		feed(&e, 10, 1, 70, 1, (uint16_t)(10000 + p), 1, 0, TCP_SYN, "");
+	session(&e, 10, 71, 9999, 5000);	/* one closed */
+	outbound_get_flow_stats(e.o, &a);
+	for (t = 11; t < 300; t++)
+		outbound_tick(e.o, t);
+	outbound_get_flow_stats(e.o, &b);
+	assert_int_equal(b.expired - a.expired, 1);	/* the closed one, after its linger */
+	assert_true(b.scanned - a.scanned <= 2 * 289 + 1);
+	assert_int_equal(b.active, 50000);
+	outbound_tick(e.o, 310);
+	outbound_get_flow_stats(e.o, &a);
+	assert_int_equal(a.active, 0);
+	assert_true(a.scanned - b.scanned <= 50000 + 2);
+	teardown_env(&e);
+}
+
+/* A connection whose client the traffic table forgot (traffic_evict, the minute's room
+ * making) never counts into the record's next owner: it is dropped at its next segment. */
+static void
+test_evicted_client(void **state)
+{
+	struct env e;
+	uint8_t c;
+
+	(void)state;
+	setup_env(&e, 4, 1000);
+	feed(&e, 10, 1, 30, 1, 40000, 1, 0, TCP_SYN, "");	/* never answered */
+	for (c = 31; c < 34; c++)
+		session(&e, 20, c, 41000, 5000);
+	assert_int_equal(traffic_live(e.t), 4);
+	/* full: down to 3, the source with no handshake goes */
+	assert_int_equal(traffic_evict(e.t, 30, NULL, NULL), 1);
+	assert_null(ip_of(&e, 30));
+	feed(&e, 40, 1, 40, 1, 42000, 7, 0, TCP_SYN, "");	/* takes a forgotten record */
+	assert_non_null(ip_of(&e, 40));
+	/* .30's connection goes on: nothing of it lands on .40 */
+	feed(&e, 41, 1, 30, 1, 40000, 2, 1, TCP_ACK | TCP_PSH, "MAIL FROM:<x@example.org>\r\n");
+	assert_int_equal(ip_of(&e, 40)->syn, 1);
+	assert_int_equal(ip_of(&e, 40)->bytes_out, 0);
+	assert_int_equal(ip_of(&e, 40)->mail_from, 0);
+	teardown_env(&e);
+}
+
 static void
 test_flows_expire(void **state)
 {
@@ -383,6 +440,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_handshake_and_retransmissions),
 		cmocka_unit_test(test_flows_expire),
+		cmocka_unit_test(test_evicted_client),
+		cmocka_unit_test(test_expiry_costs_what_it_forgets),
 		cmocka_unit_test(test_bounds_are_counted),
 		cmocka_unit_test_setup_teardown(test_cites_per_list, setup_file,
 		    testfile_teardown),
