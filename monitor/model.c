@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "chunk.h"
 #include "control.h"
 #include "log.h"
 #include "text.h"
@@ -63,8 +64,12 @@ struct model {
 	const struct prefixes *space;
 	const struct customers *cus;
 	const struct dnsbl_lists *lists;
-	struct snap *snap;
-	size_t nsnap, capsnap;
+	struct snap *snapc[CHUNK_MAX];	/* per traffic record, by its index: chunks
+					 * from calloc, so the pages of records never
+					 * accounted (a flood's SYN-only sources) are
+					 * never touched */
+	unsigned nsnapc;
+	size_t nsnap;			/* records covered: the chunks' total */
 	struct rbase *base;		/* NULL, or nbase entries */
 	size_t nbase;
 	struct cust *cust;
@@ -78,6 +83,14 @@ struct model {
 	long minute_retention, hour_retention;
 	size_t levels[4];
 };
+
+static inline struct snap *
+snap_at(const struct model *m, size_t i)
+{
+	unsigned c = chunk_of((uint32_t)i);
+
+	return &m->snapc[c][i - chunk_first(c)];
+}
 
 static void
 cust_clear(struct cust *c)
@@ -400,8 +413,9 @@ model_free(struct model *m)
 		listings_set_hook(m->env.listings, NULL, NULL);
 	risk_free(m->risk);
 	for (size_t i = 0; i < m->nsnap; i++)
-		free(m->snap[i].lc);
-	free(m->snap);
+		free(snap_at(m, i)->lc);
+	for (unsigned c = 0; c < m->nsnapc; c++)
+		free(m->snapc[c]);
 	free(m->base);
 	free_custs(m->cust, m->ncust);
 	free(m);
@@ -440,12 +454,14 @@ set_bases(struct model *m)
 		log_warnx("model: out of memory: the hour in progress counts twice after this "
 		    "reload");
 	for (i = 0; b != NULL && i < m->nsnap; i++) {
-		b[i].conn = m->snap[i].sessions;
-		b[i].rcpt = m->snap[i].rcpt_to;
-		b[i].r5 = m->snap[i].r5adj;
-		b[i].cited = m->snap[i].citedip;
-		b[i].dst = m->snap[i].dst;
-		m->snap[i].observed = 0;
+		struct snap *sn = snap_at(m, i);
+
+		b[i].conn = sn->sessions;
+		b[i].rcpt = sn->rcpt_to;
+		b[i].r5 = sn->r5adj;
+		b[i].cited = sn->citedip;
+		b[i].dst = sn->dst;
+		sn->observed = 0;
 	}
 	free(m->base);
 	m->base = b;
@@ -541,21 +557,17 @@ report_lists(struct model *m, const struct traffic_ip *ip, struct snap *s, int64
 	}
 }
 
+/* Covers traffic records 0..n-1 with zeroed snapshots (a snapshot's first_seen is set
+ * when its record is first accounted). */
 static int
 grow_snaps(struct model *m, size_t n)
 {
-	struct snap *ns;
-	size_t cap;
-
-	if (n <= m->capsnap)
-		return 0;
-	cap = m->capsnap ? m->capsnap : 1024;
-	while (cap < n)
-		cap *= 2;
-	if ((ns = realloc(m->snap, cap * sizeof *ns)) == NULL)
-		return -1;
-	m->snap = ns;
-	m->capsnap = cap;
+	while (m->nsnap < n) {
+		if (m->nsnapc == CHUNK_MAX ||
+		    (m->snapc[m->nsnapc] = calloc(chunk_len(m->nsnapc), sizeof(struct snap))) == NULL)
+			return -1;
+		m->nsnap += chunk_len(m->nsnapc++);
+	}
 	return 0;
 }
 
@@ -629,9 +641,8 @@ forget_snap(void *arg, size_t i, const struct traffic_ip *ip)
 
 	(void)ip;
 	if (i < m->nsnap) {
-		free(m->snap[i].lc);
-		memset(&m->snap[i], 0, sizeof m->snap[i]);
-		m->snap[i].first_seen = (uint32_t)m->now;
+		free(snap_at(m, i)->lc);
+		memset(snap_at(m, i), 0, sizeof(struct snap));
 	}
 	if (i < m->nbase)
 		memset(&m->base[i], 0, sizeof m->base[i]);
@@ -667,13 +678,9 @@ account(struct model *m, int64_t ts, int64_t now)
 		log_warnx("model: out of memory for %zu senders", n);
 		return -1;
 	}
-	for (; m->nsnap < n; m->nsnap++) {
-		memset(&m->snap[m->nsnap], 0, sizeof m->snap[m->nsnap]);
-		m->snap[m->nsnap].first_seen = (uint32_t)now;
-	}
 	for (i = 0; i < n; i++) {
 		struct traffic_ip *ip = traffic_at(t, i);
-		struct snap *s = &m->snap[i];
+		struct snap *s;
 		struct store_traffic row;
 		uint32_t cited;
 		uint64_t dst;
@@ -683,6 +690,9 @@ account(struct model *m, int64_t ts, int64_t now)
 		 * then in its first row) */
 		if (traffic_is_free(ip) || ip->sessions == 0)
 			continue;
+		s = snap_at(m, i);
+		if (s->first_seen == 0)
+			s->first_seen = (uint32_t)now;
 		cited = cited_of(t, ip);
 		dst = distinct_count(&ip->dst);
 		if (ip->syn == s->syn && ip->sessions == s->sessions &&
@@ -853,7 +863,7 @@ new_suspects(struct model *m)
 	size_t i;
 	unsigned rules;
 
-	for (i = 0; i < m->nsnap; i++) {
+	for (i = 0; i < m->nsnap && i < traffic_count(m->env.traffic); i++) {
 		struct traffic_ip *ip = traffic_at(m->env.traffic, i);
 		int s;
 
@@ -861,9 +871,9 @@ new_suspects(struct model *m)
 			continue;
 		s = risk_ip_suspect(m->risk, &ip->addr, &rules);
 
-		if (s && !m->snap[i].suspect && m->env.suspect != NULL)
+		if (s && !snap_at(m, i)->suspect && m->env.suspect != NULL)
 			m->env.suspect(m->env.arg, &ip->addr);
-		m->snap[i].suspect = (uint8_t)s;
+		snap_at(m, i)->suspect = (uint8_t)s;
 	}
 }
 
@@ -965,7 +975,7 @@ int64_t model_evaluated(const struct model *m) { return m->evaluated; }
 int64_t
 model_first_seen(const struct model *m, size_t i)
 {
-	return i < m->nsnap ? m->snap[i].first_seen : 0;
+	return i < m->nsnap ? snap_at(m, i)->first_seen : 0;
 }
 
 void

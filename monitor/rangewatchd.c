@@ -54,7 +54,11 @@
 #define ACTIVE_MS	30000	/* how often senders are handed to the DNSBL probe */
 #define TICK_MS		1000	/* the live clock's tick (the model works once a minute) */
 #define ALERT_MS	60000	/* digests and outbox upkeep */
-#define REPLAY_SLICE	20000	/* frames fed per loop turn when replaying as fast as can be */
+/* Replaying as fast as can be: a loop turn feeds frames for about REPLAY_TURN_MS, looking
+ * at the clock every REPLAY_CHUNK frames (a fixed 20,000 frames was 100 ms of a flood of
+ * new sources, each one a table insert). */
+#define REPLAY_TURN_MS	20
+#define REPLAY_CHUNK	1000
 
 /* The files a config names, loaded together so that a reload swaps all or nothing. */
 struct files {
@@ -391,16 +395,19 @@ static void
 on_replay(void *arg)
 {
 	struct rwd *d = arg;
-	int64_t wait, next;
-	long budget = REPLAY_SLICE, fed;
+	int64_t wait, next, t0 = loop_now_ms();
 
-	while (budget > 0 && (next = replay_next_time(d->replay)) >= 0) {
-		if (replay_clock(d->replay) > 0)
-			model_tick(d->model, next);	/* the minute before next is complete */
+	while (loop_now_ms() - t0 < REPLAY_TURN_MS && (next = replay_next_time(d->replay)) >= 0) {
+		/* the minute before next is complete: its work, and no more in this loop turn
+		 * (a slice can span hours of packet time, each minute of a big table costs
+		 * milliseconds, and the socket waits meanwhile) */
+		if (replay_clock(d->replay) > 0 && model_tick(d->model, next) == 1) {
+			loop_timer(d->loop, 0, on_replay, d);
+			return;
+		}
 		replay_set_until(d->replay, (next / 60 + 1) * 60);
-		if ((fed = replay_run(d->replay, loop_now_ms(), budget)) == 0)
+		if (replay_run(d->replay, loop_now_ms(), REPLAY_CHUNK) == 0)
 			break;	/* not due yet */
-		budget -= fed;
 	}
 	if (replay_done(d->replay)) {
 		struct replay_stats st;
