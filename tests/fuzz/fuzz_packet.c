@@ -2,7 +2,8 @@
  * fuzz_packet.c — libFuzzer target over the whole per-packet path: decoder, flow tracking
  * and SMTP parser (probes/outbound). Input: one byte choosing the link type, then frames,
  * each a 2-byte big-endian length, a flags byte (bit 0: cut the frame by 8 bytes to mimic
- * a snaplen, bit 1: advance the clock 400 s to expire flows) and the frame's bytes.
+ * a snaplen, bit 1: advance the clock 400 s to expire flows, bit 2: the minute's eviction
+ * of the per-IP table first, as under a flood of sources) and the frame's bytes.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -47,6 +48,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(frame, data + off, len);
 		if (flags & 2)
 			now += 400;
+		if (flags & 4)
+			traffic_evict(t, now, NULL, NULL);
 		if ((flags & 1) && len > 8)
 			outbound_frame(o, dlt, now, frame, (uint32_t)len - 8, (uint32_t)len);
 		else
