@@ -389,6 +389,8 @@ tick(struct rwd *d)
 		model_tick(d->model, now);
 }
 
+static void hand_active(struct rwd *d);
+
 /* Feeds the frames that are due, a minute of packet time at a time: the model's minute
  * work runs at each boundary, so even a replay at full speed gives it per-minute counts. */
 static void
@@ -414,6 +416,7 @@ on_replay(void *arg)
 
 		tick(d);
 		model_flush(d->model);
+		hand_active(d);		/* the replay's senders: re-checked now, not in 30 s */
 		replay_get_stats(d->replay, &st);
 		d->replay_end_wall = wall_now();
 		d->replay_end_clock = replay_clock(d->replay);
@@ -457,9 +460,8 @@ on_tick(void *arg)
 
 /* Hands the IPs that sent SMTP since the last round to the DNSBL probe (fast re-checks). */
 static void
-on_active(void *arg)
+hand_active(struct rwd *d)
 {
-	struct rwd *d = arg;
 	size_t i, n = traffic_count(d->traffic);
 	uint32_t newest = d->active_since;
 	struct traffic_ip *ip;
@@ -475,6 +477,14 @@ on_active(void *arg)
 		}
 	}
 	d->active_since = newest;
+}
+
+static void
+on_active(void *arg)
+{
+	struct rwd *d = arg;
+
+	hand_active(d);
 	loop_timer(d->loop, ACTIVE_MS, on_active, d);
 }
 
