@@ -79,7 +79,7 @@
  *     {"total":N,"listings":[{"list":S,"key":S,"scope":S,"listed":B,"codes":S,"txt":S,
  *      "first_seen":T,"last_seen":T,"checked":T,"customer":ID|null,"expires":T|null
  *      (the list's expiry rule applied to last_seen, when known)}]}
- *   alerts      {"limit":N (default 50),"customer":ID} ->
+ *   alerts      {"limit":N (default 50, at most 1000),"customer":ID} ->
  *     {"flags":[F...],"audit":[A...],"deliveries":[D...]} newest first, where
  *     F = {"id":N,"ts":T,"customer":S,"name":S,"level":S,"previous":S,"score":F,
  *          "evidence":[S]}
