@@ -27,6 +27,11 @@
 
 #define MINUTE		60
 #define HOUR		3600
+/* A loop turn's share of the minute's work (model_step): records looked at, and rows or
+ * risk histories written (each a few microseconds of SQLite): ~10 ms a turn, so a minute
+ * with a million changed senders is spread over a few hundred turns, not one of 30 s. */
+#define STEP_SCAN	65536
+#define STEP_ROWS	2048
 
 struct snap {			/* a traffic record's counters as of the last minute */
 	uint64_t bytes_out, dst;
@@ -75,6 +80,13 @@ struct model {
 	struct cust *cust;
 	size_t ncust;
 	int64_t minute;			/* the minute number of the last tick */
+	/* the minute's work in progress, a slice per loop turn (model_step) */
+	enum { W_IDLE, W_ACCOUNT, W_EXPORT } phase;
+	size_t cursor, wcount;		/* the next record to account, and the end */
+	int64_t wts, wnow;		/* the rows' minute, and the clock it ends at */
+	double wms;			/* wall milliseconds spent on it so far */
+	size_t step_scan, step_rows;	/* a slice's share (STEP_SCAN, STEP_ROWS) */
+	int wrc;			/* -1 once the store refused a part of it */
 	int64_t now, evaluated;
 	double eval_ms, minute_ms;	/* the last risk evaluation, the last minute's work */
 	int64_t pruned_hour;
@@ -83,6 +95,8 @@ struct model {
 	long minute_retention, hour_retention;
 	size_t levels[4];
 };
+
+static void work_finish(struct model *m);
 
 static inline struct snap *
 snap_at(const struct model *m, size_t i)
@@ -428,6 +442,7 @@ model_set_space(struct model *m, const struct prefixes *p, const struct customer
 	const struct customers *old = m->cus;
 	const struct prefixes *oldp = m->space;
 
+	work_finish(m);	/* the minute in progress counts under what it began with */
 	if (risk_set_space(m->risk, p, c, err, errlen) == -1)
 		return -1;
 	m->space = p;
@@ -473,6 +488,7 @@ model_set_risk(struct model *m, const struct risk_config *rc, char *err, size_t 
 {
 	struct risk_config old = m->rc;
 
+	work_finish(m);	/* the minute in progress counts under what it began with */
 	model_save(m);		/* every IP's state is then in the store to start from */
 	m->rc = *rc;
 	if (build_risk(m, err, errlen) == -1) {
@@ -664,21 +680,21 @@ make_room(struct model *m, int64_t now)
 }
 
 /* Turns the counters' increase since the last minute into rows, observations and customer
- * figures. Returns -1 when the store refused (the snapshots then stay, so the next minute
- * carries the increase). */
+ * figures, for records m->cursor .. m->wcount-1, at most max_scan looked at and max_rows
+ * rows written. Returns 1 when it reached the end, 0 when a limit stopped it, -1 when the
+ * store refused (the snapshots from there on stay, so the next minute carries their
+ * increase). */
 static int
-account(struct model *m, int64_t ts, int64_t now)
+account(struct model *m, size_t max_scan, size_t max_rows)
 {
 	struct traffic *t = m->env.traffic;
-	size_t i, n = traffic_count(t);
+	size_t i, end = m->cursor + (max_scan < m->wcount - m->cursor ? max_scan :
+	    m->wcount - m->cursor), rows = 0;
 	char ipbuf[ADDR_STRLEN], err[160];
+	int64_t ts = m->wts, now = m->wnow;
 	uint32_t hour = (uint32_t)(ts / HOUR);
 
-	if (grow_snaps(m, n) == -1) {
-		log_warnx("model: out of memory for %zu senders", n);
-		return -1;
-	}
-	for (i = 0; i < n; i++) {
+	for (i = m->cursor; i < end && rows < max_rows; i++) {
 		struct traffic_ip *ip = traffic_at(t, i);
 		struct snap *s;
 		struct store_traffic row;
@@ -718,8 +734,10 @@ account(struct model *m, int64_t ts, int64_t now)
 		row.new_dst = (uint32_t)(dst >= s->dst ? dst - s->dst : dst);
 		if (store_traffic_put(m->env.store, &row, err, sizeof err) == -1) {
 			log_warnx("model: %s", err);
+			m->cursor = m->wcount;
 			return -1;
 		}
+		rows++;
 		if (observe(m, ip, s, &row, dst, i, now) == -1)
 			note_full(m);	/* counted by risk */
 		if (ip->customer >= 0 && (size_t)ip->customer < m->ncust)
@@ -737,7 +755,8 @@ account(struct model *m, int64_t ts, int64_t now)
 		s->cited = cited;
 		s->dst = dst;
 	}
-	return 0;
+	m->cursor = i;
+	return i == m->wcount ? 1 : 0;
 }
 
 json_t *
@@ -899,15 +918,106 @@ evaluate(struct model *m, int64_t now)
 	return rc;
 }
 
+/* Starts the minute's work at now for the rows of minute ts: the records there are now. */
+static void
+work_begin(struct model *m, int64_t ts, int64_t now)
+{
+	size_t n = traffic_count(m->env.traffic);
+
+	m->wts = ts;
+	m->wnow = now;
+	m->wms = 0;
+	m->wrc = 0;
+	m->cursor = 0;
+	m->wcount = n;
+	if (grow_snaps(m, n) == -1) {
+		log_warnx("model: out of memory for %zu senders", n);
+		m->wcount = 0;
+		m->wrc = -1;
+	}
+	m->phase = W_ACCOUNT;
+}
+
+/* One slice of the minute's work: accounting the records, then writing the risk engine's
+ * changed histories, then (in the step that gets there) evaluating and pruning. */
+static int
+work_slice(struct model *m, size_t max_scan, size_t max_rows)
+{
+	struct save_ctx sc = { .m = m, .now = m->wnow };
+	int64_t now = m->wnow;
+	char err[200];
+	int r;
+
+	if (m->phase == W_ACCOUNT) {
+		if ((r = account(m, max_scan, max_rows)) == 0)
+			return 0;
+		if (r == -1)
+			m->wrc = -1;
+		else
+			make_room(m, now);
+		m->phase = W_EXPORT;
+	}
+	if (risk_export_dirty_max(m->risk, max_rows, save_state, &sc) > 0 &&
+	    risk_dirty_count(m->risk) > 0)
+		return 0;
+	m->phase = W_IDLE;
+	if (evaluate(m, now) == -1)
+		m->wrc = -1;
+	if (now / HOUR != m->pruned_hour) {
+		m->pruned_hour = now / HOUR;
+		if (store_traffic_prune(m->env.store, now - m->minute_retention,
+		    now - m->hour_retention, err, sizeof err) == -1 ||
+		    store_ipstate_prune(m->env.store, now - m->hour_retention, err,
+		    sizeof err) == -1)
+			log_warnx("model: pruning: %s", err);
+	}
+	return m->wrc == -1 ? -1 : 1;
+}
+
+int
+model_step(struct model *m)
+{
+	double t0 = loop_now_ms_f();
+	int r;
+
+	if (m->phase == W_IDLE)
+		return 0;
+	r = work_slice(m, m->step_scan ? m->step_scan : STEP_SCAN,
+	    m->step_rows ? m->step_rows : STEP_ROWS);
+	m->wms += loop_now_ms_f() - t0;
+	if (r != 0)
+		m->minute_ms = m->wms;
+	return r;
+}
+
+void
+model_set_step(struct model *m, size_t scan, size_t rows)
+{
+	m->step_scan = scan;
+	m->step_rows = rows;
+}
+
+int
+model_busy(const struct model *m)
+{
+	return m->phase != W_IDLE;
+}
+
+/* Does what is left of the minute's work now (a reload, a flush, the stop). */
+static void
+work_finish(struct model *m)
+{
+	while (m->phase != W_IDLE)
+		(void)work_slice(m, SIZE_MAX, SIZE_MAX);
+}
+
 int
 model_tick(struct model *m, int64_t now)
 {
-	int64_t minute = now / MINUTE, ts;
-	struct save_ctx sc = { .m = m, .now = now };
-	char err[200];
-	double t0;
-	int rc = 0;
+	int64_t minute = now / MINUTE;
 
+	if (m->phase != W_IDLE)
+		return 0;	/* the last minute's work goes on: model_step */
 	if (m->minute == 0 || minute < m->minute) {
 		m->minute = minute;	/* the first tick, or the clock went back (a replay) */
 		m->now = now;
@@ -922,32 +1032,27 @@ model_tick(struct model *m, int64_t now)
 			return 0;
 		return evaluate(m, now) == -1 ? -1 : 1;
 	}
-	ts = m->minute * MINUTE;
+	work_begin(m, m->minute * MINUTE, now);
 	m->minute = minute;
-	t0 = loop_now_ms_f();
-	if (account(m, ts, now) == -1)
-		rc = -1;
-	else
-		make_room(m, now);
-	risk_export_dirty(m->risk, save_state, &sc);
-	if (evaluate(m, now) == -1)
-		rc = -1;
-	if (now / HOUR != m->pruned_hour) {
-		m->pruned_hour = now / HOUR;
-		if (store_traffic_prune(m->env.store, now - m->minute_retention,
-		    now - m->hour_retention, err, sizeof err) == -1 ||
-		    store_ipstate_prune(m->env.store, now - m->hour_retention, err,
-		    sizeof err) == -1)
-			log_warnx("model: pruning: %s", err);
-	}
-	m->minute_ms = loop_now_ms_f() - t0;
-	return rc == -1 ? -1 : 1;
+	return model_step(m);
+}
+
+/* Accounts the minute in progress in full, now. 0 when the store took it all. */
+static int
+account_now(struct model *m)
+{
+	work_finish(m);
+	if (m->minute == 0)
+		return -1;
+	work_begin(m, m->minute * MINUTE, m->now);
+	m->phase = W_IDLE;	/* the accounting alone */
+	return account(m, SIZE_MAX, SIZE_MAX) == 1 ? 0 : -1;
 }
 
 void
 model_flush(struct model *m)
 {
-	if (m->minute != 0 && account(m, m->minute * MINUTE, m->now) == 0)
+	if (account_now(m) == 0)
 		m->reeval = 1;
 }
 
@@ -956,7 +1061,7 @@ model_save(struct model *m)
 {
 	struct save_ctx sc = { .m = m, .now = m->now };
 
-	if (m->minute != 0 && account(m, m->minute * MINUTE, m->now) == 0)
+	if (account_now(m) == 0)
 		risk_export_dirty(m->risk, save_state, &sc);
 }
 

@@ -76,9 +76,19 @@ int model_set_space(struct model *m, const struct prefixes *p, const struct cust
 int model_set_risk(struct model *m, const struct risk_config *rc, char *err, size_t errlen);
 /* Retention of the traffic rows, seconds. */
 void model_set_retention(struct model *m, long minute_retention, long hour_retention);
-/* Lets the clock reach now: the minute's work when a minute boundary was crossed.
- * Returns 1 when it evaluated, 0 when not, -1 on a store error (logged; retried). */
+/* Lets the clock reach now: the minute's work when a minute boundary was crossed, its
+ * first slice now (a slice is a loop turn's share: ~65k records looked at, ~2k rows
+ * written), the rest by model_step; while that work lasts, ticks wait. Returns 1 when it
+ * evaluated, 0 when not (yet), -1 on a store error (logged; retried). */
 int model_tick(struct model *m, int64_t now);
+/* 1 while the minute's work is unfinished: call model_step (a loop turn each). The counts
+ * of a record accounted a few turns into the work include what came in those turns. */
+int model_busy(const struct model *m);
+/* The next slice of the minute's work; same returns as model_tick (1 when this slice
+ * finished it with the evaluation). A reload, a flush and the stop finish it at once. */
+int model_step(struct model *m);
+/* A slice's share: records looked at and rows written (0: the defaults, 65536 and 2048). */
+void model_set_step(struct model *m, size_t scan, size_t rows);
 /* Writes the counts of the minute in progress now (their row adds up with the rest of the
  * minute's later) and has the next tick evaluate: the end of a replay. */
 void model_flush(struct model *m);

@@ -95,6 +95,7 @@ struct rwd {
 	uint64_t last_packets;	/* for the packet rate */
 	int64_t last_rate_ms;
 	double pps;
+	int stepping;		/* a model_step is due in the next loop turn */
 };
 
 static void
@@ -380,6 +381,30 @@ on_capture(void *arg, int fd, short revents)
 		log_warnx("capture: %s", err);
 }
 
+/* The rest of the minute's work, a slice per loop turn, so that the socket, the capture
+ * and DNS are served between slices. */
+static void
+on_step(void *arg)
+{
+	struct rwd *d = arg;
+
+	d->stepping = 0;
+	(void)model_step(d->model);
+	if (model_busy(d->model)) {
+		d->stepping = 1;
+		loop_timer(d->loop, 0, on_step, d);
+	}
+}
+
+static void
+step_soon(struct rwd *d)
+{
+	if (!d->stepping && model_busy(d->model)) {
+		d->stepping = 1;
+		loop_timer(d->loop, 0, on_step, d);
+	}
+}
+
 static void
 tick(struct rwd *d)
 {
@@ -387,6 +412,7 @@ tick(struct rwd *d)
 
 	if (now > 0)
 		model_tick(d->model, now);
+	step_soon(d);
 }
 
 static void hand_active(struct rwd *d);
@@ -402,9 +428,12 @@ on_replay(void *arg)
 	while (loop_now_ms() - t0 < REPLAY_TURN_MS && (next = replay_next_time(d->replay)) >= 0) {
 		/* the minute before next is complete: its work, and no more in this loop turn
 		 * (a slice can span hours of packet time, each minute of a big table costs
-		 * milliseconds, and the socket waits meanwhile) */
-		if (replay_clock(d->replay) > 0 && model_tick(d->model, next) == 1) {
-			loop_timer(d->loop, 0, on_replay, d);
+		 * milliseconds, and the socket waits meanwhile); no frame of the next minute
+		 * until that work is done, or its counts would land in the minute before */
+		if (replay_clock(d->replay) > 0 && (model_busy(d->model) ||
+		    model_tick(d->model, next) == 1 || model_busy(d->model))) {
+			step_soon(d);
+			loop_timer(d->loop, model_busy(d->model) ? 1 : 0, on_replay, d);
 			return;
 		}
 		replay_set_until(d->replay, (next / 60 + 1) * 60);

@@ -980,11 +980,25 @@ size_t
 risk_export_dirty(struct risk *r, void (*cb)(void *arg, const struct rw_addr *ip,
     const void *state, size_t len), void *arg)
 {
-	uint8_t buf[STATE_LEN];
-	size_t i, n = r->ndirty;
+	return risk_export_dirty_max(r, SIZE_MAX, cb, arg);
+}
 
-	r->ndirty = 0;
-	for (i = 0; i < n; i++) {
+size_t
+risk_dirty_count(const struct risk *r)
+{
+	return r->ndirty;
+}
+
+size_t
+risk_export_dirty_max(struct risk *r, size_t max, void (*cb)(void *arg,
+    const struct rw_addr *ip, const void *state, size_t len), void *arg)
+{
+	uint8_t buf[STATE_LEN];
+	size_t i, n = max < r->ndirty ? max : r->ndirty;
+
+	/* the newest marked go first; the rest stay marked for the next call */
+	r->ndirty -= n;
+	for (i = r->ndirty; i < r->ndirty + n; i++) {
 		struct iprec *ip = &r->ip[r->dirty[i]];
 		ip->flags &= (uint8_t)~F_DIRTY;
 		if (ip->flags & F_FREE)

@@ -284,6 +284,12 @@ const char *risk_level_name(enum risk_level l);
  * marks: O(changed IPs). cb must not call back into the engine. Returns how many. */
 size_t risk_export_dirty(struct risk *r, void (*cb)(void *arg, const struct rw_addr *ip,
     const void *state, size_t len), void *arg);
+/* The same for at most max of them (the others stay marked): the minute's writes spread
+ * over loop turns. */
+size_t risk_export_dirty_max(struct risk *r, size_t max, void (*cb)(void *arg,
+    const struct rw_addr *ip, const void *state, size_t len), void *arg);
+/* IPs marked as changed since they were last exported. */
+size_t risk_dirty_count(const struct risk *r);
 /* Restores one IP's history written by risk_export_dirty (at start, before the first
  * risk_observe of that IP; it is not marked changed); the engine's start becomes the
  * earliest of the states'. -1 with err when the bytes are not a state this version reads

@@ -198,6 +198,26 @@ rows(struct fx *f, int hourly, int64_t from, int64_t to, size_t *n)
 	return x.s;
 }
 
+static void
+count_row(void *arg, const struct store_traffic *t)
+{
+	(void)t;
+	(*(size_t *)arg)++;
+}
+
+/* Minute rows in the store, however many (rows() holds 8 KiB of them). */
+static size_t
+count_rows(struct fx *f)
+{
+	char err[256] = "";
+	size_t n = 0;
+
+	if (store_traffic_each(f->mf.st, 0, 0, INT64_MAX, NULL, NULL, count_row, &n, err,
+	    sizeof err) == -1)
+		fail_msg("store_traffic_each: %s", err);
+	return n;
+}
+
 /* A customer's flag history, newest first: "act<warn warn<watch watch<none". */
 static void
 hist_line(void *arg, const struct store_flag *fl)
@@ -331,6 +351,40 @@ test_minute_rows(void **state)
 	assert_int_equal(tick(f, T0 + HOUR + 65), 1);
 	assert_string_equal(rows(f, 1, T0 + HOUR, T0 + 2 * HOUR, &n),
 	    "3600 203.0.113.5 4711 1/1/1/1/1/0/0/0/0/0/1000\n");
+}
+
+/* A minute with more changed senders than a loop turn writes (2048 rows; 300 here) is
+ * worked in slices: the tick writes the first, model_step the others (ticks meanwhile
+ * wait), and the step that finishes evaluates; every sender gets its one row. */
+static void
+test_minute_sliced(void **state)
+{
+	struct fx *f = *state;
+	char ip[32];
+	int i, steps = 0, r;
+
+	open_model(f, T0);
+	model_set_step(f->mf.m, 0, 300);
+	assert_int_equal(tick(f, T0 + 10), 1);
+	for (i = 0; i < 900; i++) {
+		snprintf(ip, sizeof ip, "10.1.%d.%d", i / 250, i % 250 + 1);
+		mf_send(&f->mf, ip, 1, 1);
+	}
+	assert_int_equal(tick(f, T0 + 65), 0);		/* a slice, not the whole */
+	assert_true(model_busy(f->mf.m));
+	assert_int_equal(count_rows(f), 300);
+	assert_int_equal(tick(f, T0 + 125), 0);		/* waits for the work */
+	assert_int_equal(model_evaluated(f->mf.m), T0 + 10);
+	while ((r = model_step(f->mf.m)) == 0)
+		steps++;
+	assert_int_equal(r, 1);
+	/* the tick and two steps write the rows, 300 each (the second step also the first
+	 * 300 risk histories), two more steps the other 600, the last one evaluating */
+	assert_int_equal(steps, 3);
+	assert_false(model_busy(f->mf.m));
+	assert_int_equal(model_evaluated(f->mf.m), T0 + 65);
+	assert_int_equal(count_rows(f), 900);
+	assert_int_equal(model_step(f->mf.m), 0);	/* nothing left */
 }
 
 /* A new IP's first burst is suspect at the next minute: its first snapshot counts from
@@ -908,6 +962,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_minute_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_minute_sliced, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_first_burst, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_listing_levels_ack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_customer_figures, setup, teardown),
