@@ -3,7 +3,7 @@
 # installs what is missing (as root) or prints the exact apt-get line (otherwise).
 
 CC      ?= cc
-PKGS    := libpcap libcares libcurl ncursesw sqlite3 jansson inih
+PKGS    := libpcap libcares libcurl ncursesw sqlite3 jansson inih libmicrohttpd
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE -Imonitor -Iprobes -Iui
@@ -13,7 +13,8 @@ LDLIBS  += $(PKG_LIBS) -lm
 
 # Debian packages: what building needs, and what the tests and the demo run against.
 BUILD_DEBS := build-essential pkg-config libpcap-dev libc-ares-dev libcurl4-openssl-dev \
-              libncurses-dev libsqlite3-dev libjansson-dev libinih-dev libcmocka-dev
+              libncurses-dev libsqlite3-dev libjansson-dev libinih-dev libcmocka-dev \
+              libmicrohttpd-dev
 TEST_DEBS  := clang tshark tcpdump tcpreplay swaks python3-aiosmtpd python3-scapy nftables \
               rbldnsd dnsperf tmux iproute2
 DEMO_DEBS  := rbldnsd tmux python3-aiosmtpd python3-scapy tcpreplay iproute2

@@ -252,6 +252,8 @@ const struct risk_nb_view *risk_nb_find(const struct risk *r, const char *policy
 int risk_ip_suspect(const struct risk *r, const struct rw_addr *ip, unsigned *rules);
 /* The name of rule bit i (0 <= i < RISK_NRULES). */
 const char *risk_rule_name(unsigned i);
+/* The config the engine runs with (its policies, warn_at, act_at). */
+const struct risk_config *risk_get_config(const struct risk *r);
 /* IPs with history, and bytes held by the engine. */
 size_t risk_ip_count(const struct risk *r);
 /* Observations and listings turned away because the IP table was at max_ips and no IP

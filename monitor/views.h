@@ -32,6 +32,11 @@
  *      "tracked_ips":N (IPs with history in the risk engine),
  *      "tracked_ips_refused":N (observations and listings of IPs it turned away: [risk]
  *      max_ips reached),
+ *      "policies":[{"name":S,"scope":"range"|"asn","neighbourhoods":N,
+ *                   "bands":{"below":N,"warn":N,"act":N,"over":N} (by projected pressure:
+ *                   under warn_at, from warn_at, from act_at, from 1),
+ *                   "pressure_max":F,"projected_max":F,"eta_seconds":N|null (the shortest
+ *                   time to threshold at the current pace; 0 already there)}],
  *      "control":{"clients":N,"accepted":N,"refused":N (over max_clients/max_per_uid),
  *                 "requests":N,"errors":N (error replies),"denied":N (acting commands
  *                 refused),"dropped_slow":N (output queue full or stalled),"dropped_bad":N
@@ -134,6 +139,9 @@ void views_free(struct views *v);
 /* After a reload that replaced the model. */
 void views_set_model(struct views *v, struct model *m);
 
+/* The `status` object (above), as the socket answers it: the metrics endpoint reads the
+ * same figures (metrics.h). NULL when out of memory; the caller owns it. */
+json_t *views_status(struct views *v);
 /* Customer objects a `customers` reply builds in one loop turn at most (0: the default,
  * 256; a slice also ends past 256 KiB of JSON). A reply of more than 16 customers (or of
  * more than a slice) is a stream (control_reply_stream): a slice per turn, as the client

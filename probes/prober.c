@@ -85,6 +85,8 @@ on_answer(void *arg, const struct dnsbl_result *r)
 	int ch;
 
 	p->st.answered++;
+	if ((unsigned)r->status < sizeof p->st.results / sizeof p->st.results[0])
+		p->st.results[r->status]++;
 	p->st.last_answer = now_s();
 	if (r->status == DNSBL_LISTED || r->status == DNSBL_CLEAN)
 		sweep_answered(p->sweep, &a->it, r->ttl, now_s());
@@ -229,6 +231,7 @@ prober_health(const struct prober *p, size_t i, struct prober_health *out)
 {
 	out->list = dnsbl_lists_get(p->lists, i);
 	out->health = dnsbl_health(p->dnsbl, out->list, &out->reason);
+	out->day_used = dnsbl_day_used(p->dnsbl, out->list);
 }
 
 void
