@@ -147,6 +147,28 @@ for what, good in (("1001 at act", st["levels"]["act"] >= 1),
 sys.exit(fail)
 PYEOF
 
+# the Grafana dashboard: every query is PromQL this Prometheus accepts ($instance as .*)
+# and names only metrics the daemon defines
+$PY - "http://127.0.0.1:$pport" "$TOP/etc/grafana/rangewatch.json" "$TOP/monitor/metrics.c" <<'PYEOF' || fail=1
+import json, re, sys, urllib.parse, urllib.request
+prom, dash, src = sys.argv[1], json.load(open(sys.argv[2])), open(sys.argv[3]).read()
+exprs = [t["expr"] for p in dash["panels"] for t in p.get("targets", [])]
+bad = []
+for e in exprs:
+    q = e.replace("$instance", ".*")
+    u = prom + "/api/v1/query?" + urllib.parse.urlencode({"query": q})
+    try:
+        if json.load(urllib.request.urlopen(u, timeout=5))["status"] != "success":
+            bad.append(e)
+    except Exception as x:
+        bad.append("%s (%s)" % (e, x))
+    for m in re.findall(r"rangewatch_[a-z_]+", e):
+        if '"%s"' % m not in src:
+            bad.append("%s: %s is not a metric of metrics.c" % (e, m))
+print("%s grafana dashboard: %d queries, %s" % ("FAIL" if bad else "ok  ", len(exprs), bad or "all accepted"))
+sys.exit(1 if bad else 0)
+PYEOF
+
 if out=$(promtool check rules "$TOP/etc/prometheus/rangewatch.rules.yml" 2>&1); then
 	ok "promtool check rules: $(echo "$out" | grep -o 'SUCCESS.*' | head -n 1)"
 else
