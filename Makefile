@@ -16,7 +16,8 @@ BUILD_DEBS := build-essential pkg-config libpcap-dev libc-ares-dev libcurl4-open
               libncurses-dev libsqlite3-dev libjansson-dev libinih-dev libcmocka-dev \
               libmicrohttpd-dev
 TEST_DEBS  := clang tshark tcpdump tcpreplay swaks python3-aiosmtpd python3-scapy nftables \
-              rbldnsd dnsperf tmux iproute2
+              rbldnsd dnsperf tmux iproute2 prometheus curl mandoc man-db debhelper dpkg-dev \
+              lintian adduser
 DEMO_DEBS  := rbldnsd tmux python3-aiosmtpd python3-scapy tcpreplay iproute2
 
 # VARIANT=asan builds everything again with AddressSanitizer+UBSan into build/asan, bin/asan.

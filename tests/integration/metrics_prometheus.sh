@@ -55,6 +55,44 @@ fi
 expect "GET /nope" 404 "$(curl -s -o /dev/null -w '%{http_code}' "$url/nope")"
 expect "POST /metrics" 405 "$(curl -s -o /dev/null -w '%{http_code}' -d x=1 "$url/metrics")"
 expect "HEAD /metrics" 200 "$(curl -s -o /dev/null -I -w '%{http_code}' "$url/metrics")"
+# whoever reaches the address: garbage, a header past the request memory, a slow loris,
+# more connections than allowed; then the endpoint still answers and the daemon lives
+$PY - 127.0.0.1 "$mport" <<'PYEOF' || fail=1
+import socket, sys, time
+host, port = sys.argv[1], int(sys.argv[2])
+def send(data, read=True):
+    s = socket.create_connection((host, port), timeout=1)
+    try:
+        s.sendall(data)
+        return s.recv(200).split(b"\r\n", 1)[0] if read else s
+    except OSError as e:
+        return ("closed: %s" % e).encode()
+print("     garbage line ->", send(b"\x00\xff GARBAGE\r\n\r\n"))
+print("     64 KiB header ->", send(b"GET /metrics HTTP/1.1\r\nHost: x\r\nX: " + b"a" * 65536 + b"\r\n\r\n"))
+print("     bad version ->", send(b"GET /metrics HTTP/9.9\r\n\r\n"))
+held = [send(b"GET /metrics HTTP/1.1\r\n", read=False) for _ in range(20)]
+time.sleep(0.2)
+for h in held:
+    h.close()
+# the held connections' closes reach the endpoint at its next turn: a few tries
+body = b""
+for attempt in range(20):
+    try:
+        s = socket.create_connection((host, port), timeout=5)
+        s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+        body = b""
+        while True:
+            b = s.recv(65536)
+            if not b: break
+            body += b
+        if body: break
+    except OSError:
+        pass
+    time.sleep(0.2)
+good = body.startswith(b"HTTP/1.0 200") or body.startswith(b"HTTP/1.1 200")
+print("%s after the hostile clients: GET /metrics -> %s (%d bytes, try %d)" % ("ok  " if good else "FAIL", body.split(b"\r\n", 1)[0].decode(errors="replace"), len(body), attempt + 1))
+sys.exit(0 if good else 1)
+PYEOF
 
 # the real scraper
 pport=$(tcp_port)
