@@ -9,8 +9,8 @@
  *
  * The words (impact, provisional impact, estimated impacts, likelihood, pressure,
  * projected, suspect, watch/warn/act) are those of design.md; rangewatchd(8), DETECTION
- * MODEL, says how each default follows from what the lists publish. Baseline: per IP, an EWMA of the
- * hourly connection count and of the new destinations (about one week of memory), a
+ * MODEL, says how each default follows from what the lists publish. Baseline: per IP, an
+ * EWMA of the hourly connection count and of the new destinations (about one week of memory), a
  * "usual peak" of each (the hourly maximum, decaying with a one-week half-life) and the
  * usual share of recipients rejected: a few bytes a counter instead of 168 hour-of-week
  * buckets (672 bytes a counter, 1.3 GB for a million IPs), and the peak keeps a nightly
