@@ -40,8 +40,13 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 mkdir -p "$tmp/src"
-(cd "$TOP" && git ls-files -co --exclude-standard | tar -cf - -T -) | tar -xf - -C "$tmp/src" ||
-    { bad "cannot copy the tree"; exit 1; }
+# the files git knows (tracked, and new ones not ignored); outside a git checkout, all but
+# the build products
+if git -C "$TOP" rev-parse --git-dir >/dev/null 2>&1; then
+	(cd "$TOP" && git ls-files -co --exclude-standard | tar -cf - -T -) | tar -xf - -C "$tmp/src"
+else
+	tar -C "$TOP" --exclude=./build --exclude=./bin --exclude=./tests/out -cf - . | tar -xf - -C "$tmp/src"
+fi || { bad "cannot copy the tree"; exit 1; }
 t0=$(date +%s)
 if (cd "$tmp/src" && DEB_BUILD_OPTIONS="nocheck parallel=2" dpkg-buildpackage -us -uc -b) \
     >"$tmp/build.log" 2>&1; then
