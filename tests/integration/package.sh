@@ -48,7 +48,7 @@ else
 	tar -C "$TOP" --exclude=./build --exclude=./bin --exclude=./tests/out -cf - . | tar -xf - -C "$tmp/src"
 fi || { bad "cannot copy the tree"; exit 1; }
 t0=$(date +%s)
-if (cd "$tmp/src" && DEB_BUILD_OPTIONS="nocheck parallel=2" dpkg-buildpackage -us -uc -b) \
+if (cd "$tmp/src" && DEB_BUILD_OPTIONS="nocheck parallel=2 noautodbgsym" dpkg-buildpackage -us -uc -b) \
     >"$tmp/build.log" 2>&1; then
 	ok "dpkg-buildpackage -us -uc -b: built in $(( $(date +%s) - t0 )) s"
 else
@@ -80,11 +80,20 @@ if command -v lintian >/dev/null; then
 fi
 
 files=$(dpkg-deb -c "$deb" | awk '$1 !~ /^d/ {print substr($6, 2)}')
-if dpkg -i "$deb" >"$tmp/install.log" 2>&1; then
+# dpkg as anyone else on the machine uses it: wait for its lock (another apt-get) a while
+dpkg_locked() {	# dpkg_locked ARGS...: dpkg, retried while its lock is held
+	n=0
+	while :; do
+		dpkg "$@" >"$tmp/dpkg.log" 2>&1 && return 0
+		grep -q "lock" "$tmp/dpkg.log" && [ $n -lt 60 ] || return 1
+		n=$((n + 1)); sleep 1
+	done
+}
+if dpkg_locked -i "$deb"; then
 	installed=1
 	ok "dpkg -i $(basename "$deb")"
 else
-	bad "dpkg -i: $(cat "$tmp/install.log")"; exit 1
+	bad "dpkg -i: $(cat "$tmp/dpkg.log")"; exit 1
 fi
 shell=$(getent passwd rangewatch | cut -d: -f7)
 [ "$shell" = /usr/sbin/nologin ] && ok "system user rangewatch, shell $shell" || bad "user rangewatch: '$(getent passwd rangewatch)'"
@@ -125,11 +134,11 @@ for page in rangewatch.1 rangewatch.conf.5 rangewatch-dnsbl.conf.5 rangewatchd.8
 done
 
 # remove: the config and the state stay; purge: nothing of the package is left
-dpkg -r rangewatch >"$tmp/remove.log" 2>&1 || bad "dpkg -r: $(cat "$tmp/remove.log")"
+dpkg_locked -r rangewatch || bad "dpkg -r: $(cat "$tmp/dpkg.log")"
 [ ! -e /usr/sbin/rangewatchd ] && [ -f /etc/rangewatch/rangewatch.conf ] && [ -d /var/lib/rangewatch ] &&
     ok "dpkg -r: binaries gone, /etc/rangewatch and /var/lib/rangewatch kept" ||
     bad "dpkg -r left: $(ls -d /usr/sbin/rangewatchd /etc/rangewatch /var/lib/rangewatch 2>&1 | tr '\n' ' ')"
-dpkg -P rangewatch >"$tmp/purge.log" 2>&1 || bad "dpkg -P: $(cat "$tmp/purge.log")"
+dpkg_locked -P rangewatch || bad "dpkg -P: $(cat "$tmp/dpkg.log")"
 installed=0
 left=""
 for f in $files; do [ -e "$f" ] && left="$left $f"; done
