@@ -220,8 +220,6 @@ static const struct scalar scalars[] = {
 	    "counter", 1, "New connections not followed ([capture] max_flows reached)." },
 	{ "capture.sources_untracked", "rangewatch_capture_sources_untracked_total",
 	    "counter", 1, "SMTP frames of sources past [capture] max_ips." },
-	{ "dnsbl.asked", "rangewatch_dnsbl_queries_total", "counter", 1,
-	    "DNSBL queries asked." },
 	{ "dnsbl.skipped_unhealthy", "rangewatch_dnsbl_skipped_unhealthy_total", "counter", 1,
 	    "DNSBL queries not asked because their list was blocked or broken." },
 	{ "dnsbl.listed", "rangewatch_dnsbl_listed_keys", "gauge", 1,
@@ -428,22 +426,32 @@ render_lists(struct buf *b, const json_t *st)
 	}
 }
 
+/* Queries and answers per list, answers by result: sum() over list gives the totals. */
 static void
 render_answers(struct buf *b, const json_t *st)
 {
 	static const char *const res[] = { "listed", "clean", "blocked", "error" };
-	const json_t *r = json_object_get(json_object_get(st, "dnsbl"), "results");
-	size_t i;
+	const json_t *arr = json_object_get(st, "lists"), *l;
+	size_t i, j;
 
-	if (!json_is_object(r))
+	if (!json_is_array(arr) || json_array_size(arr) == 0)
 		return;
-	family(b, "rangewatch_dnsbl_answers_total", "counter", "DNSBL answers by result "
-	    "(error: timeout, SERVFAIL, REFUSED, a bogus answer or an unhealthy list).");
-	for (i = 0; i < 4; i++) {
-		const char *l[] = { "result", res[i], NULL };
+	family(b, "rangewatch_dnsbl_queries_total", "counter", "DNSBL queries asked of the "
+	    "list (its test points not counted).");
+	json_array_foreach(arr, i, l) {
+		const char *lb[] = { "list", str(l, "name"), NULL };
 
-		sample(b, "rangewatch_dnsbl_answers_total", l, num(r, res[i]));
+		sample(b, "rangewatch_dnsbl_queries_total", lb, num(l, "asked"));
 	}
+	family(b, "rangewatch_dnsbl_answers_total", "counter", "DNSBL answers of the list by "
+	    "result (error: timeout, SERVFAIL, REFUSED, a bogus answer or an unhealthy list).");
+	json_array_foreach(arr, i, l)
+		for (j = 0; j < 4; j++) {
+			const char *lb[] = { "list", str(l, "name"), "result", res[j], NULL };
+
+			sample(b, "rangewatch_dnsbl_answers_total", lb,
+			    num(json_object_get(l, "answers"), res[j]));
+		}
 }
 
 char *

@@ -742,11 +742,15 @@ status_of(void *arg, json_t *o)
 
 		if (d->prober != NULL && l->enabled)
 			prober_health(d->prober, i, &h);
-		json_array_append_new(lists, json_pack("{s:s, s:s, s:s, s:b, s:s, s:o, s:I, s:I}",
-		    "name", l->name, "zone", l->zone, "scope", dnsbl_scope_name(l->scope),
-		    "enabled", l->enabled, "health", l->enabled ? health_name(h.health) :
-		    "unknown", "reason", text_json(h.reason), "day_used", (json_int_t)h.day_used,
-		    "max_per_day", (json_int_t)l->max_per_day));
+		json_array_append_new(lists, json_pack("{s:s, s:s, s:s, s:b, s:s, s:o, s:I, s:I, "
+		    "s:I, s:{s:I, s:I, s:I, s:I}}", "name", l->name, "zone", l->zone, "scope",
+		    dnsbl_scope_name(l->scope), "enabled", l->enabled, "health", l->enabled ?
+		    health_name(h.health) : "unknown", "reason", text_json(h.reason), "day_used",
+		    (json_int_t)h.day_used, "max_per_day", (json_int_t)l->max_per_day, "asked",
+		    (json_int_t)h.asked, "answers", "listed", (json_int_t)h.results[DNSBL_LISTED],
+		    "clean", (json_int_t)h.results[DNSBL_CLEAN], "blocked",
+		    (json_int_t)h.results[DNSBL_BLOCKED], "error",
+		    (json_int_t)h.results[DNSBL_ERROR]));
 	}
 	json_object_set_new(o, "lists", lists);
 	if (d->alert != NULL) {

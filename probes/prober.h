@@ -27,6 +27,8 @@ struct prober_health {
 	enum dnsbl_health health;
 	const char *reason;
 	unsigned long day_used;		/* queries in its day so far (max_per_day's count) */
+	uint64_t asked;			/* queries asked of it since start */
+	uint64_t results[4];		/* its answers by enum dnsbl_status */
 };
 
 /* A probe on loop l over lists and space (none owned; all must outlive it), recording into

@@ -155,8 +155,11 @@ checks = [
     ('sum(rangewatch_neighbourhoods{policy="uceprotect-2"})', lambda st: pol(st, "uceprotect-2")["neighbourhoods"], "=="),
     ('rangewatch_neighbourhoods{policy="uceprotect-2",band="over"}', lambda st: pol(st, "uceprotect-2")["bands"]["over"], "=="),
     ('rangewatch_neighbourhood_projected_pressure_max_ratio{policy="uceprotect-2"}', lambda st: pol(st, "uceprotect-2")["projected_max"], "=="),
-    ("rangewatch_dnsbl_queries_total", lambda st: st["dnsbl"]["asked"], "<="),
+    ("sum(rangewatch_dnsbl_queries_total)", lambda st: st["dnsbl"]["asked"], "<="),
     ("sum(rangewatch_dnsbl_answers_total)", lambda st: st["dnsbl"]["answered"], "<="),
+    ('rangewatch_dnsbl_queries_total{list="uceprotect-1"}', lambda st: listed(st, "uceprotect-1")["asked"], "<="),
+    ('rangewatch_dnsbl_answers_total{list="uceprotect-1",result="listed"}', lambda st: listed(st, "uceprotect-1")["answers"]["listed"], "<="),
+    ('sum(rangewatch_dnsbl_answers_total{result="error"})', lambda st: st["dnsbl"]["results"]["error"], "=="),
     ("rangewatch_loop_turns_total", lambda st: st["loop"]["turns"], "<="),
     ("rangewatch_store_flushes_total", lambda st: st["store"]["flushes"], "<="),
 ]

@@ -23,14 +23,14 @@ static const char *status_json =
     "\"levels\":{\"watch\":3,\"warn\":2,\"act\":1},\"evaluation_ms\":250,"
     "\"capture\":{\"packets\":1234,\"drops\":7},"
     "\"lists\":[{\"name\":\"l1\",\"scope\":\"ip\",\"enabled\":true,\"health\":\"blocked\","
-    "\"listed\":4,\"day_used\":12,\"max_per_day\":0},"
+    "\"listed\":4,\"day_used\":12,\"max_per_day\":0,\"asked\":99,"
+    "\"answers\":{\"listed\":1,\"clean\":2,\"blocked\":3,\"error\":4}},"
     "{\"name\":\"we\\\"ird\\\\na\\nme\",\"scope\":\"range\",\"enabled\":false,"
     "\"health\":\"unknown\",\"listed\":0,\"day_used\":0,\"max_per_day\":500}],"
     "\"policies\":[{\"name\":\"uceprotect-2\",\"scope\":\"range\",\"neighbourhoods\":3,"
     "\"bands\":{\"below\":1,\"warn\":1,\"act\":0,\"over\":1},\"pressure_max\":1.25,"
     "\"projected_max\":1.5,\"eta_seconds\":null}],"
-    "\"dnsbl\":{\"asked\":99,\"results\":{\"listed\":1,\"clean\":2,\"blocked\":3,"
-    "\"error\":4}}}";
+    "\"dnsbl\":{\"asked\":99}}";
 
 static char *
 render(const char *json, size_t *len)
@@ -98,8 +98,9 @@ test_render_known(void **state)
 		    "scope=\"range\"} 1.5",
 		"rangewatch_neighbourhood_time_to_threshold_seconds{policy=\"uceprotect-2\","
 		    "scope=\"range\"} +Inf",
-		"rangewatch_dnsbl_queries_total 99",
-		"rangewatch_dnsbl_answers_total{result=\"error\"} 4",
+		"rangewatch_dnsbl_queries_total{list=\"l1\"} 99",
+		"rangewatch_dnsbl_answers_total{list=\"l1\",result=\"error\"} 4",
+		"rangewatch_dnsbl_answers_total{list=\"l1\",result=\"clean\"} 2",
 		/* the label value escaped: \" \\ \n */
 		"rangewatch_listings{list=\"we\\\"ird\\\\na\\nme\",scope=\"range\"} 0",
 		/* a budget only for a list that has one */
