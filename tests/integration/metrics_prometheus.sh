@@ -20,6 +20,22 @@ tcp_port() {
 	$PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 mport=$(tcp_port)
+# the abuse desk (aiosmtpd) and a dry-run hook, so that the alert and hook families exist
+smtp_port=$(free_port)
+mkdir -p "$tmp/mail" "$tmp/hookbin"
+sink "$smtp_port" "$tmp/mail"
+printf '#!/bin/sh\nexit 0\n' >"$tmp/hookbin/hook.sh"
+chmod 755 "$tmp/hookbin" "$tmp/hookbin/hook.sh"
+EXTRA_CONF="[alert]
+smtp_url = smtp://127.0.0.1:$smtp_port
+from = rangewatch@provider.example
+to = abuse@provider.example
+digest = 0
+[hook]
+path = $tmp/hookbin/hook.sh
+user = $HOOK_USER
+auto_suspend = yes
+dry_run = yes"
 conf "replay = $tmp/story.pcap
 replay_speed = 0
 metrics = 127.0.0.1:$mport" >"$tmp/etc/rangewatch.conf"
@@ -162,6 +178,11 @@ checks = [
     ('sum(rangewatch_dnsbl_answers_total{result="error"})', lambda st: st["dnsbl"]["results"]["error"], "=="),
     ("rangewatch_loop_turns_total", lambda st: st["loop"]["turns"], "<="),
     ("rangewatch_store_flushes_total", lambda st: st["store"]["flushes"], "<="),
+    ("rangewatch_alerts_queued_total", lambda st: st["alerts"]["queued_total"], "=="),
+    ("rangewatch_alerts_sent_total", lambda st: st["alerts"]["sent"], "=="),
+    ("rangewatch_alerts_failed_total", lambda st: st["alerts"]["failed"], "=="),
+    ("rangewatch_hook_runs_total", lambda st: st["hooks"]["runs"], "=="),
+    ("rangewatch_hook_failures_total", lambda st: st["hooks"]["failed"], "=="),
 ]
 fail = 0
 for q, fig, op in checks:
@@ -182,7 +203,9 @@ for q, fig, op in checks:
 st = status()
 for what, good in (("1001 at act", st["levels"]["act"] >= 1),
                    ("uceprotect-1 lists 1001's IP", listed(st, "uceprotect-1")["listed"] >= 1),
-                   ("a neighbourhood of uceprotect-2", pol(st, "uceprotect-2")["neighbourhoods"] >= 1)):
+                   ("a neighbourhood of uceprotect-2", pol(st, "uceprotect-2")["neighbourhoods"] >= 1),
+                   ("an alert mailed", st["alerts"]["sent"] >= 1),
+                   ("the hook ran (dry run)", st["hooks"]["runs"] >= 1)):
     print("%s the story: %s" % ("ok  " if good else "FAIL", what))
     fail |= not good
 sys.exit(fail)
