@@ -49,14 +49,21 @@ def say(good, msg):
 
 # --- the keys the parsers accept, from their tables
 cfg = src("monitor/config.c")
-parsed = set(re.findall(r'\b(?:KEY|LIST)\("(\w+)", "(\w+)"', cfg))
-parsed |= {("risk", k) for k in re.findall(r'\bRISK\("(\w+)"', cfg)}
+blk = cfg.split("static const struct cfg_key cfg_keys[] = {", 1)[1].split("\n};", 1)[0]
+parsed = set(re.findall(r'\b(?:KEY|LIST)\("(\w+)", "(\w+)"', blk))
+parsed |= {("risk", k) for k in re.findall(r'\bRISK\("(\w+)"', blk)}
+# every row of the table holds one CFG_ type: a row written some other way than KEY, LIST
+# or RISK would escape the regexes above, so the counts must agree
+rows = len(re.findall(r"\bCFG_[A-Z0-9]+\b", blk))
+say(rows == len(parsed), "cfg_keys: %d rows, %d read as (section, key)%s" % (rows, len(parsed),
+    "" if rows == len(parsed) else ": teach this test the new row form"))
 pk = cfg.split("static const struct pkey pkeys[] = {", 1)[1].split("};", 1)[0]
 parsed |= {("policy", "threshold_N" if k == "threshold_" else k)
            for k in re.findall(r'\{ "(\w+)", PK_', pk)}
 parsed |= {("class", k) for k in re.findall(r'\bCK\("(\w+)"', cfg)}
 lk = src("probes/dnsbl_lists.c").split("static const struct lkey lkeys[] = {", 1)[1].split("};", 1)[0]
 lparsed = {("list", k) for k in re.findall(r'\{ "(\w+)", LK_', lk)}
+say(len(lparsed) == len(re.findall(r"\{ \"", lk)), "lkeys: every row read (%d)" % len(lparsed))
 say(len(parsed) > 80 and len(lparsed) > 12,
     "keys read from the parsers' tables: %d of rangewatch.conf, %d of the lists file"
     % (len(parsed), len(lparsed)))
