@@ -640,22 +640,16 @@ health_name(enum dnsbl_health h)
 	}
 }
 
-/* Keys listed now, per list: the lists array's "listed". */
-struct per_list {
-	const struct dnsbl_lists *lists;
-	json_t *arr;
-};
-
+/* Keys listed now, per list: the status lists array's "listed" (arg), counted up. */
 static void
 count_listed(void *arg, const struct store_listing *s)
 {
-	struct per_list *pl = arg;
-	json_t *o;
+	json_t *arr = arg, *o;
 	size_t i;
 
 	if (!s->listed)
 		return;
-	json_array_foreach(pl->arr, i, o)
+	json_array_foreach(arr, i, o)
 		if (strcmp(json_string_value(json_object_get(o, "name")), s->list) == 0) {
 			json_object_set_new(o, "listed", json_integer(json_integer_value(
 			    json_object_get(o, "listed")) + 1));
@@ -668,15 +662,15 @@ count_listed(void *arg, const struct store_listing *s)
 static void
 status_ops(struct rwd *d, json_t *o)
 {
-	struct per_list pl = { d->f.lists, json_object_get(o, "lists") };
+	json_t *lists = json_object_get(o, "lists");
 	struct prober_stats ps;
 	struct loop_stats ls;
 	json_t *e;
 	size_t i;
 
-	json_array_foreach(pl.arr, i, e)
+	json_array_foreach(lists, i, e)
 		json_object_set_new(e, "listed", json_integer(0));
-	listings_each(d->listings, count_listed, &pl);
+	listings_each(d->listings, count_listed, lists);
 	memset(&ps, 0, sizeof ps);
 	if (d->prober != NULL)
 		prober_get_stats(d->prober, &ps);
