@@ -640,23 +640,6 @@ health_name(enum dnsbl_health h)
 	}
 }
 
-/* Keys listed now, per list: the status lists array's "listed" (arg), counted up. */
-static void
-count_listed(void *arg, const struct store_listing *s)
-{
-	json_t *arr = arg, *o;
-	size_t i;
-
-	if (!s->listed)
-		return;
-	json_array_foreach(arr, i, o)
-		if (strcmp(json_string_value(json_object_get(o, "name")), s->list) == 0) {
-			json_object_set_new(o, "listed", json_integer(json_integer_value(
-			    json_object_get(o, "listed")) + 1));
-			break;
-		}
-}
-
 /* What an operator graphs beside the rest (metrics.h): listings per list, answers by
  * result, the loop's turns, the store's size and flushes. */
 static void
@@ -669,8 +652,8 @@ status_ops(struct rwd *d, json_t *o)
 	size_t i;
 
 	json_array_foreach(lists, i, e)
-		json_object_set_new(e, "listed", json_integer(0));
-	listings_each(d->listings, count_listed, lists);
+		json_object_set_new(e, "listed", json_integer((json_int_t)listings_count_listed_on(
+		    d->listings, json_string_value(json_object_get(e, "name")))));
 	memset(&ps, 0, sizeof ps);
 	if (d->prober != NULL)
 		prober_get_stats(d->prober, &ps);

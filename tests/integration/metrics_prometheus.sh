@@ -132,9 +132,16 @@ ok "prometheus $(prometheus --version 2>&1 | head -n 1 | awk '{print $3}') scrap
 # Each check: a PromQL query, and the figure status has for it; the values must agree
 # (polled a few seconds: the newest scrape is at most a second old). "<=" checks a counter
 # that moves: the scraped value is between 1 and the status taken after it.
-$PY - "http://127.0.0.1:$pport" "$tmp/run/rw.sock" <<'PYEOF' || fail=1
-import json, socket, sys, time, urllib.parse, urllib.request
-prom, sock = sys.argv[1], sys.argv[2]
+$PY - "http://127.0.0.1:$pport" "$tmp/run/rw.sock" "$tmp/state/rangewatch.db" <<'PYEOF' || fail=1
+import json, socket, sqlite3, sys, time, urllib.parse, urllib.request
+prom, sock, db = sys.argv[1], sys.argv[2], sys.argv[3]
+
+def stored_listed(lst):
+    """keys listed on lst in the daemon's store, read with Python's own sqlite3"""
+    c = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=5)
+    n = c.execute("SELECT count(*) FROM listing WHERE listed = 1 AND list = ?", (lst,)).fetchone()[0]
+    c.close()
+    return n
 
 def status():
     s = socket.socket(socket.AF_UNIX); s.connect(sock); s.settimeout(10)
@@ -167,6 +174,8 @@ checks = [
     ("rangewatch_capture_packets_total", lambda st: st["capture"]["packets"], "=="),
     ("rangewatch_capture_smtp_frames_total", lambda st: st["capture"]["smtp"], "=="),
     ('rangewatch_listings{list="uceprotect-1"}', lambda st: listed(st, "uceprotect-1")["listed"], "=="),
+    ('rangewatch_listings{list="uceprotect-1"}', lambda st: stored_listed("uceprotect-1"), "== store"),
+    ('rangewatch_listings{list="uceprotect-2"}', lambda st: stored_listed("uceprotect-2"), "== store"),
     ('rangewatch_list_health{list="uceprotect-1",health="ok"}', lambda st: 1 if listed(st, "uceprotect-1")["health"] == "ok" else 0, "=="),
     ('sum(rangewatch_neighbourhoods{policy="uceprotect-2"})', lambda st: pol(st, "uceprotect-2")["neighbourhoods"], "=="),
     ('rangewatch_neighbourhoods{policy="uceprotect-2",band="over"}', lambda st: pol(st, "uceprotect-2")["bands"]["over"], "=="),
@@ -190,14 +199,15 @@ for q, fig, op in checks:
     while True:
         got = query(q)
         want = float(fig(status()))
-        if op == "==":
+        if op.startswith("=="):
             good = got is not None and abs(got - want) <= 1e-9 * max(1.0, abs(want))
         else:
             good = got is not None and 0 < got <= want
         if good or time.time() > deadline:
             break
         time.sleep(0.5)
-    print("%s %s: prometheus %s, status %s %s" % ("ok  " if good else "FAIL", q, got, op, want))
+    ref = "the store (sqlite3)" if op.endswith("store") else "status"
+    print("%s %s: prometheus %s, %s %s %s" % ("ok  " if good else "FAIL", q, got, op[:2], ref, want))
     fail |= not good
 # what the story must show for the figures to mean something
 st = status()
