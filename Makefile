@@ -143,7 +143,8 @@ deps-demo: deps
 # `make install` (PREFIX, DESTDIR as usual): the binaries, the man pages, the systemd unit
 # (its paths follow PREFIX), the hook examples and the Grafana/Prometheus files under
 # $(DATADIR), and etc/ as the defaults in $(SYSCONFDIR)/rangewatch, which the daemon reads
-# by default (/etc/rangewatch/rangewatch.conf): a config already there is never replaced.
+# by default (/etc/rangewatch/rangewatch.conf, built in: with another SYSCONFDIR give the
+# daemon and the client -c): a config already there is never replaced.
 # The Debian package (debian/) is this with PREFIX=/usr and the unit in /lib/systemd/system.
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
