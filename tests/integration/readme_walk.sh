@@ -37,7 +37,9 @@ print("\n".join(l[len(blocks[int(sys.argv[2])][0]):] for l in blocks[int(sys.arg
 PYEOF
 }
 # step 1: make install, into a folder of ours
-if make -s -C "$TOP" install DESTDIR="$tmp/dest" PREFIX=/usr/local >"$tmp/install.log" 2>&1 &&
+# (the build under test: VARIANT from RW_VARIANT; the calling make's flags left out)
+if env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$TOP" VARIANT="${RW_VARIANT:-release}" \
+    install DESTDIR="$tmp/dest" PREFIX=/usr/local >"$tmp/install.log" 2>&1 &&
     [ -x "$tmp/dest/usr/local/sbin/rangewatchd" ] && [ -x "$tmp/dest/usr/local/bin/rangewatch" ] &&
     [ -f "$tmp/dest/usr/local/share/man/man8/rangewatchd.8" ] &&
     [ -f "$tmp/dest/etc/rangewatch/rangewatch.conf" ]; then
