@@ -48,7 +48,9 @@ else
 	tar -C "$TOP" --exclude=./build --exclude=./bin --exclude=./tests/out -cf - . | tar -xf - -C "$tmp/src"
 fi || { bad "cannot copy the tree"; exit 1; }
 t0=$(date +%s)
-if (cd "$tmp/src" && DEB_BUILD_OPTIONS="nocheck parallel=2 noautodbgsym" dpkg-buildpackage -us -uc -b) \
+# a make test's flags (its jobserver, VARIANT) are not the package build's
+if (cd "$tmp/src" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+    DEB_BUILD_OPTIONS="nocheck parallel=2 noautodbgsym" dpkg-buildpackage -us -uc -b) \
     >"$tmp/build.log" 2>&1; then
 	ok "dpkg-buildpackage -us -uc -b: built in $(( $(date +%s) - t0 )) s"
 else
