@@ -37,7 +37,7 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-trap 'exit 1' INT TERM
+trap 'exit 1' INT TERM HUP PIPE
 
 mkdir -p "$tmp/src"
 # the files git knows (tracked, and new ones not ignored); outside a git checkout, all but
