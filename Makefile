@@ -3,7 +3,7 @@
 # installs what is missing (as root) or prints the exact apt-get line (otherwise).
 
 CC      ?= cc
-PKGS    := libpcap libcares libcurl ncursesw sqlite3 jansson inih
+PKGS    := libpcap libcares libcurl ncursesw sqlite3 jansson inih libmicrohttpd
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE -Imonitor -Iprobes -Iui
@@ -13,9 +13,11 @@ LDLIBS  += $(PKG_LIBS) -lm
 
 # Debian packages: what building needs, and what the tests and the demo run against.
 BUILD_DEBS := build-essential pkg-config libpcap-dev libc-ares-dev libcurl4-openssl-dev \
-              libncurses-dev libsqlite3-dev libjansson-dev libinih-dev libcmocka-dev
+              libncurses-dev libsqlite3-dev libjansson-dev libinih-dev libcmocka-dev \
+              libmicrohttpd-dev
 TEST_DEBS  := clang tshark tcpdump tcpreplay swaks python3-aiosmtpd python3-scapy nftables \
-              rbldnsd dnsperf tmux iproute2
+              rbldnsd dnsperf tmux iproute2 prometheus curl mandoc man-db debhelper dpkg-dev \
+              lintian adduser
 DEMO_DEBS  := rbldnsd tmux python3-aiosmtpd python3-scapy tcpreplay iproute2
 
 # VARIANT=asan builds everything again with AddressSanitizer+UBSan into build/asan, bin/asan.
@@ -39,7 +41,8 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 
-.PHONY: all asan test unit integration fuzz fuzz-short bench demo soak deps deps-test deps-demo clean
+.PHONY: all asan test unit integration fuzz fuzz-short bench demo soak deps deps-test deps-demo clean \
+        install uninstall deb
 all: $(BIN)/rangewatchd $(BIN)/rangewatch
 
 # V=1 shows the whole commands.
@@ -48,7 +51,7 @@ Q := $(if $(V),,@)
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  CC      $<")
-	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
 $(B)/librw.a: $(LIB_OBJ)
 	@rm -f $@
@@ -136,6 +139,61 @@ deps-test: deps
 	$(call need_debs,$(TEST_DEBS))
 deps-demo: deps
 	$(call need_debs,$(DEMO_DEBS))
+
+# `make install` (PREFIX, DESTDIR as usual): the binaries, the man pages, the systemd unit
+# (its paths follow PREFIX), the hook examples and the Grafana/Prometheus files under
+# $(DATADIR), and etc/ as the defaults in $(SYSCONFDIR)/rangewatch, which the daemon reads
+# by default (/etc/rangewatch/rangewatch.conf, built in: with another SYSCONFDIR give the
+# daemon and the client -c): a config already there is never replaced.
+# The Debian package (debian/) is this with PREFIX=/usr and the unit in /lib/systemd/system.
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+SBINDIR    ?= $(PREFIX)/sbin
+MANDIR     ?= $(PREFIX)/share/man
+DATADIR    ?= $(PREFIX)/share/rangewatch
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+MAN1 := ui/rangewatch.1
+MAN5 := monitor/rangewatch.conf.5 probes/rangewatch-dnsbl.conf.5
+MAN8 := monitor/rangewatchd.8
+ETC_FILES := etc/rangewatch.conf etc/dnsbl.conf etc/prefixes.txt etc/customers.csv
+install: $(BIN)/rangewatchd $(BIN)/rangewatch
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(DATADIR)/hooks $(DESTDIR)$(DATADIR)/grafana $(DESTDIR)$(DATADIR)/prometheus \
+	    $(DESTDIR)$(SYSCONFDIR)/rangewatch
+	install -m 755 $(BIN)/rangewatch $(DESTDIR)$(BINDIR)/rangewatch
+	install -m 755 $(BIN)/rangewatchd $(DESTDIR)$(SBINDIR)/rangewatchd
+	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
+	sed 's|/usr/sbin/rangewatchd|$(SBINDIR)/rangewatchd|g' etc/rangewatchd.service \
+	    >$(DESTDIR)$(UNITDIR)/rangewatchd.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/rangewatchd.service
+	install -m 755 etc/hooks/*.sh $(DESTDIR)$(DATADIR)/hooks/
+	install -m 644 etc/hooks/README.md $(DESTDIR)$(DATADIR)/hooks/
+	install -m 644 etc/grafana/rangewatch.json $(DESTDIR)$(DATADIR)/grafana/
+	install -m 644 etc/prometheus/rangewatch.rules.yml $(DESTDIR)$(DATADIR)/prometheus/
+	@for f in $(ETC_FILES); do \
+	  d=$(DESTDIR)$(SYSCONFDIR)/rangewatch/$${f#etc/}; \
+	  if [ -e "$$d" ]; then echo "  kept    $$d (already there)"; \
+	  else install -m 644 "$$f" "$$d" && echo "  INSTALL $$d"; fi; \
+	done
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/rangewatch $(DESTDIR)$(SBINDIR)/rangewatchd \
+	    $(DESTDIR)$(UNITDIR)/rangewatchd.service
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1))) \
+	    $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(MAN5))) \
+	    $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MAN8)))
+	rm -rf $(DESTDIR)$(DATADIR)
+	@echo "left alone: $(DESTDIR)$(SYSCONFDIR)/rangewatch (your config) and the state folder"
+
+# The Debian package from a clean copy of the tree (the build never dirties this one):
+# ../rangewatch_VERSION_ARCH.deb under build/deb/. `make package-test` builds, installs,
+# checks and purges it (tests/integration/package.sh; the machine must be root).
+deb:
+	@tests/integration/package.sh --build-only
 
 clean:
 	rm -rf build bin tests/out

@@ -46,6 +46,7 @@
 
 #include "inifile.h"
 #include "log.h"
+#include "metrics.h"
 #include "text.h"
 
 #define HOUR	3600
@@ -132,6 +133,8 @@ static const struct cfg_key cfg_keys[] = {
 	    0, 0, 0),
 	LIST("rangewatch", "replay", CFG_PATHLIST, replay, nreplay, "", 0),
 	KEY("rangewatch", "replay_speed", CFG_DOUBLE, replay_speed, "1", 0, 1e6, 0),
+	/* bound once at start (checked at the end of the file: check_metrics) */
+	KEY("rangewatch", "metrics", CFG_STR, metrics, "", 0, 0, 0),
 
 	KEY("capture", "snaplen", CFG_INT, snaplen, "65535", 96, 262144, 0),
 	KEY("capture", "buffer_size", CFG_INT, buffer_size, "4194304", 65536, INT_MAX, 0),
@@ -1175,6 +1178,24 @@ check_alert(struct inifile *ini, struct cfg_load *l)
 	return 0;
 }
 
+/* [rangewatch] metrics: a numeric HOST:PORT the metrics endpoint can bind, or "". */
+static int
+check_metrics(struct inifile *ini, struct cfg_load *l)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	char msg[160];
+
+	if (l->cfg->metrics[0] == '\0')
+		return 0;
+	if (metrics_parse_addr(l->cfg->metrics, &ss, &sslen, msg, sizeof msg) == -1) {
+		inifile_fail(ini, seen_line(l, "rangewatch", "metrics"), "[rangewatch] metrics: "
+		    "%s", msg);
+		return -1;
+	}
+	return 0;
+}
+
 /* --- reading --- */
 
 /* Opens [class "NAME"] on line `line`: the limits of customers tagged NAME. */
@@ -1346,6 +1367,8 @@ cfg_end(struct inifile *ini, void *arg)
 	if (policy_close(ini, l) == -1)
 		return;
 	if (check_alert(ini, l) == -1)
+		return;
+	if (check_metrics(ini, l) == -1)
 		return;
 	wl = seen_line(l, "risk", "warn_at");
 	al = seen_line(l, "risk", "act_at");

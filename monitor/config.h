@@ -35,6 +35,7 @@ struct rw_config {
 	char **replay;		/* capture files the daemon replays instead of an interface */
 	size_t nreplay;
 	double replay_speed;	/* 0: as fast as it can */
+	char *metrics;		/* "HOST:PORT" of GET /metrics ("" = off); metrics.h */
 
 	/* [capture] */
 	int snaplen;

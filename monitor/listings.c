@@ -62,6 +62,7 @@ struct listings {
 	size_t nlisted;
 	struct hidx idx;
 	const char **names;		/* interned list names (in the arena) */
+	size_t *listed_on;		/* per name: its keys listed now (capnames of them) */
 	size_t nnames, capnames;
 	struct pool codes;
 	struct arena_chunk *arena;
@@ -154,7 +155,7 @@ static size_t
 intern(struct listings *l, const char *name, int create)
 {
 	const char **v, *copy;
-	size_t i, ncap;
+	size_t i, ncap, *c;
 
 	for (i = 0; i < l->nnames; i++)
 		if (strcmp(l->names[i], name) == 0)
@@ -163,6 +164,10 @@ intern(struct listings *l, const char *name, int create)
 		return SIZE_MAX;
 	if (l->nnames == l->capnames) {
 		ncap = l->capnames ? l->capnames * 2 : 16;
+		/* the counts first: a bigger array of them than of names is harmless */
+		if ((c = realloc(l->listed_on, ncap * sizeof *c)) == NULL)
+			return SIZE_MAX;
+		l->listed_on = c;
 		if ((v = realloc(l->names, ncap * sizeof *v)) == NULL)
 			return SIZE_MAX;
 		l->names = v;
@@ -171,7 +176,20 @@ intern(struct listings *l, const char *name, int create)
 	if ((copy = arena_dup(l, name)) == NULL)
 		return SIZE_MAX;
 	l->names[l->nnames] = copy;
+	l->listed_on[l->nnames] = 0;
 	return l->nnames++;
+}
+
+/* The count of keys listed now on the list whose interned name is name. */
+static size_t *
+listed_on(struct listings *l, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < l->nnames; i++)
+		if (l->names[i] == name)
+			return &l->listed_on[i];
+	return NULL;	/* not reached: every record's list is interned */
 }
 
 static struct lrec *
@@ -234,8 +252,10 @@ add(struct listings *l, size_t list, const struct store_listing *s, uint32_t h)
 	r->s.key = key;
 	r->s.codes = codes;
 	r->s.txt = txt;
-	if (r->s.listed)
+	if (r->s.listed) {
 		l->nlisted++;
+		l->listed_on[list]++;
+	}
 	return r;
 }
 
@@ -303,6 +323,7 @@ listings_free(struct listings *l)
 		free(c);
 	}
 	free(l->names);
+	free(l->listed_on);
 	free(l->codes.v);
 	hidx_release(&l->codes.idx);
 	hidx_release(&l->idx);
@@ -448,10 +469,19 @@ listings_apply(struct listings *l, const char *key, const struct dnsbl_result *r
 	} else
 		ns.txt = rec->s.txt;
 	ns.key = rec->s.key;
-	if (rec->s.listed && !ns.listed)
-		l->nlisted--;
-	else if (!rec->s.listed && ns.listed)
-		l->nlisted++;
+	if (rec->s.listed != ns.listed) {
+		size_t *on = listed_on(l, rec->s.list);
+
+		if (ns.listed) {
+			l->nlisted++;
+			if (on != NULL)
+				(*on)++;
+		} else {
+			l->nlisted--;
+			if (on != NULL)
+				(*on)--;
+		}
+	}
 	rec->s = ns;
 	if (l->hook != NULL)
 		l->hook(l->hook_arg, (enum listing_change)change, &rec->s);
@@ -490,6 +520,17 @@ size_t
 listings_count_listed(const struct listings *l)
 {
 	return l->nlisted;
+}
+
+size_t
+listings_count_listed_on(const struct listings *l, const char *list)
+{
+	size_t i;
+
+	for (i = 0; i < l->nnames; i++)
+		if (strcmp(l->names[i], list) == 0)
+			return l->listed_on[i];
+	return 0;
 }
 
 /* Calls cb for every record, oldest first. */

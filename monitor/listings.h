@@ -42,6 +42,8 @@ const struct store_listing *listings_get(const struct listings *l, const char *l
     const char *key);
 /* How many keys are listed now, all lists together. */
 size_t listings_count_listed(const struct listings *l);
+/* How many keys are listed now on list (its name). */
+size_t listings_count_listed_on(const struct listings *l, const char *list);
 /* Calls cb for every key's state. */
 void listings_each(const struct listings *l, void (*cb)(void *arg,
     const struct store_listing *s), void *arg);

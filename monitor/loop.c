@@ -53,6 +53,7 @@ struct loop {
 	int stop;
 	struct pollfd *pfd;
 	size_t cappfd;
+	struct loop_stats st;	/* loop_get_stats (the metrics' loop-turn figures) */
 };
 
 /* The signal handlers need to find the loop: there is one per process. */
@@ -65,6 +66,31 @@ loop_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t
+loop_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* One turn's work (after poll returned): counted for loop_get_stats. */
+static void
+turn_account(struct loop *l, int64_t us)
+{
+	l->st.turns++;
+	l->st.busy_us += (uint64_t)us;
+	if ((uint64_t)us > l->st.max_turn_us)
+		l->st.max_turn_us = (uint64_t)us;
+}
+
+void
+loop_get_stats(const struct loop *l, struct loop_stats *out)
+{
+	*out = l->st;
 }
 
 struct loop *
@@ -258,6 +284,7 @@ int
 loop_once(struct loop *l, int max_wait_ms)
 {
 	size_t i, n = 0, need, base[MAX_SOURCES + 1], nwatch, nsrc = l->nsrc;
+	int64_t turn_start;
 	struct pollfd *p;
 	char buf[64];
 	int r;
@@ -285,6 +312,7 @@ loop_once(struct loop *l, int max_wait_ms)
 	r = poll(l->pfd, n, wait_ms(l, max_wait_ms));
 	if (r == -1 && errno != EINTR)
 		return -1;
+	turn_start = loop_now_us();
 	if (l->pfd[0].revents & POLLIN)
 		while (read(l->pipe[0], buf, sizeof buf) > 0)
 			;
@@ -301,6 +329,7 @@ loop_once(struct loop *l, int max_wait_ms)
 	for (i = 0; i < nsrc && i < l->nsrc; i++)
 		l->src[i].dispatch(l->src[i].arg, l->pfd + base[i], (int)(base[i + 1] - base[i]));
 	run_timers(l);
+	turn_account(l, loop_now_us() - turn_start);
 	return 0;
 }
 

@@ -51,6 +51,14 @@ int loop_once(struct loop *l, int max_wait_ms);
 /* Runs rounds until loop_stop(). */
 void loop_run(struct loop *l);
 void loop_stop(struct loop *l);
+/* What the turns cost: a turn is the work after poll returned (callbacks, sources,
+ * timers), the wait itself not counted. */
+struct loop_stats {
+	uint64_t turns;
+	uint64_t busy_us;	/* all turns together, microseconds */
+	uint64_t max_turn_us;	/* the longest turn since start */
+};
+void loop_get_stats(const struct loop *l, struct loop_stats *out);
 /* Milliseconds of CLOCK_MONOTONIC. */
 int64_t loop_now_ms(void);
 

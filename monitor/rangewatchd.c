@@ -37,6 +37,7 @@
 #include "listings.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics.h"
 #include "model.h"
 #include "outbound.h"
 #include "prefixes.h"
@@ -96,6 +97,9 @@ struct rwd {
 	int64_t last_rate_ms;
 	double pps;
 	int stepping;		/* a model_step is due in the next loop turn */
+	struct metrics *metrics;	/* GET /metrics ([rangewatch] metrics), or NULL */
+	uint64_t flushes, flush_us, flush_errors;	/* the timer's store flushes */
+	int64_t flush_last_us;
 };
 
 static void
@@ -650,9 +654,15 @@ on_flush(void *arg)
 {
 	struct rwd *d = arg;
 	char err[256];
+	int64_t t0 = metrics_now_us();
 
-	if (store_flush(d->store, err, sizeof err) == -1)
+	if (store_flush(d->store, err, sizeof err) == -1) {
 		log_warnx("store: %s", err);
+		d->flush_errors++;
+	}
+	d->flush_last_us = metrics_now_us() - t0;
+	d->flush_us += (uint64_t)d->flush_last_us;
+	d->flushes++;
 	loop_timer(d->loop, FLUSH_MS, on_flush, d);
 }
 
@@ -676,6 +686,39 @@ health_name(enum dnsbl_health h)
 	case DNSBL_H_BROKEN: return "broken";
 	default: return "unknown";
 	}
+}
+
+/* What an operator graphs beside the rest (metrics.h): listings per list, answers by
+ * result, the loop's turns, the store's size and flushes. */
+static void
+status_ops(struct rwd *d, json_t *o)
+{
+	json_t *lists = json_object_get(o, "lists");
+	struct prober_stats ps;
+	struct loop_stats ls;
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(lists, i, e)
+		json_object_set_new(e, "listed", json_integer((json_int_t)listings_count_listed_on(
+		    d->listings, json_string_value(json_object_get(e, "name")))));
+	memset(&ps, 0, sizeof ps);
+	if (d->prober != NULL)
+		prober_get_stats(d->prober, &ps);
+	json_object_set_new(json_object_get(o, "dnsbl"), "results", json_pack("{s:I, s:I, "
+	    "s:I, s:I}", "listed", (json_int_t)ps.results[DNSBL_LISTED], "clean",
+	    (json_int_t)ps.results[DNSBL_CLEAN], "blocked", (json_int_t)ps.results[DNSBL_BLOCKED],
+	    "error", (json_int_t)ps.results[DNSBL_ERROR]));
+	json_object_set_new(json_object_get(o, "dnsbl"), "skipped_unhealthy",
+	    json_integer((json_int_t)ps.skipped_unhealthy));
+	loop_get_stats(d->loop, &ls);
+	json_object_set_new(o, "loop", json_pack("{s:I, s:f, s:f}", "turns",
+	    (json_int_t)ls.turns, "busy_seconds", ls.busy_us / 1e6, "max_turn_seconds",
+	    ls.max_turn_us / 1e6));
+	json_object_set_new(o, "store", json_pack("{s:I, s:I, s:I, s:f, s:f}", "bytes",
+	    (json_int_t)metrics_store_bytes(d->f.cfg->state_dir), "flushes",
+	    (json_int_t)d->flushes, "flush_errors", (json_int_t)d->flush_errors,
+	    "flush_seconds", d->flush_us / 1e6, "last_flush_seconds", d->flush_last_us / 1e6));
 }
 
 static void
@@ -728,10 +771,15 @@ status_of(void *arg, json_t *o)
 
 		if (d->prober != NULL && l->enabled)
 			prober_health(d->prober, i, &h);
-		json_array_append_new(lists, json_pack("{s:s, s:s, s:s, s:b, s:s, s:o}", "name",
-		    l->name, "zone", l->zone, "scope", dnsbl_scope_name(l->scope), "enabled",
-		    l->enabled, "health", l->enabled ? health_name(h.health) : "unknown",
-		    "reason", text_json(h.reason)));
+		json_array_append_new(lists, json_pack("{s:s, s:s, s:s, s:b, s:s, s:o, s:I, s:I, "
+		    "s:I, s:{s:I, s:I, s:I, s:I}}", "name", l->name, "zone", l->zone, "scope",
+		    dnsbl_scope_name(l->scope), "enabled", l->enabled, "health", l->enabled ?
+		    health_name(h.health) : "unknown", "reason", text_json(h.reason), "day_used",
+		    (json_int_t)h.day_used, "max_per_day", (json_int_t)l->max_per_day, "asked",
+		    (json_int_t)h.asked, "answers", "listed", (json_int_t)h.results[DNSBL_LISTED],
+		    "clean", (json_int_t)h.results[DNSBL_CLEAN], "blocked",
+		    (json_int_t)h.results[DNSBL_BLOCKED], "error",
+		    (json_int_t)h.results[DNSBL_ERROR]));
 	}
 	json_object_set_new(o, "lists", lists);
 	if (d->alert != NULL) {
@@ -770,6 +818,16 @@ status_of(void *arg, json_t *o)
 	    (json_int_t)ps.listed_events, "delisted_events", (json_int_t)ps.delisted_events,
 	    "last_answer", ps.last_answer > 0 ? json_integer(ps.last_answer) : json_null()));
 	json_object_set_new(o, "store_memory", json_integer((json_int_t)store_memory()));
+	status_ops(d, o);
+}
+
+/* GET /metrics: the status object, as `rangewatch status` gets it. */
+static json_t *
+metrics_status(void *arg)
+{
+	struct rwd *d = arg;
+
+	return views_status(d->views);
 }
 
 /* An operator's suspend/resume: the hook, through the actions module. */
@@ -952,6 +1010,7 @@ static void
 rwd_free(struct rwd *d)
 {
 	hook_runner_free(d->hook);	/* ends running hooks (at most ~2 s) */
+	metrics_free(d->metrics);
 	control_free(d->control);
 	views_free(d->views);
 	actions_free(d->actions);
@@ -1147,6 +1206,11 @@ main(int argc, char **argv)
 		goto out;
 	}
 	model_set_retention(d.model, d.f.cfg->minute_retention, d.f.cfg->hour_retention);
+	if (d.f.cfg->metrics[0] != '\0' && (d.metrics = metrics_new(d.loop, d.f.cfg->metrics,
+	    metrics_status, &d, err, sizeof err)) == NULL) {
+		log_warnx("%s: metrics: %s", d.cfgpath, err);
+		goto out;
+	}
 	if (d.hook != NULL && hook_runner_attach(d.hook, d.loop, on_hook_done, &d) == -1) {
 		log_warnx("out of memory");
 		goto out;

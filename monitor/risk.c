@@ -1414,6 +1414,12 @@ risk_ip_evicted(const struct risk *r)
 	return r->ip_evicted;
 }
 
+const struct risk_config *
+risk_get_config(const struct risk *r)
+{
+	return &r->cfg;
+}
+
 uint64_t
 risk_ip_refused(const struct risk *r)
 {

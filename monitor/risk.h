@@ -8,9 +8,9 @@
  * never escapes text: names and list texts are kept as data, escaping is at output.
  *
  * The words (impact, provisional impact, estimated impacts, likelihood, pressure,
- * projected, suspect, watch/warn/act) are those of design.md; README "The model" says how
- * each default follows from what the lists publish. Baseline: per IP, an EWMA of the
- * hourly connection count and of the new destinations (about one week of memory), a
+ * projected, suspect, watch/warn/act) are those of design.md; rangewatchd(8), DETECTION
+ * MODEL, says how each default follows from what the lists publish. Baseline: per IP, an
+ * EWMA of the hourly connection count and of the new destinations (about one week of memory), a
  * "usual peak" of each (the hourly maximum, decaying with a one-week half-life) and the
  * usual share of recipients rejected: a few bytes a counter instead of 168 hour-of-week
  * buckets (672 bytes a counter, 1.3 GB for a million IPs), and the peak keeps a nightly
@@ -255,6 +255,8 @@ uint64_t risk_generation(const struct risk *r);
 int risk_ip_suspect(const struct risk *r, const struct rw_addr *ip, unsigned *rules);
 /* The name of rule bit i (0 <= i < RISK_NRULES). */
 const char *risk_rule_name(unsigned i);
+/* The config the engine runs with (its policies, warn_at, act_at). */
+const struct risk_config *risk_get_config(const struct risk *r);
 /* IPs with history, and bytes held by the engine. */
 size_t risk_ip_count(const struct risk *r);
 /* Observations and listings turned away because the IP table was at max_ips and no IP

@@ -1,6 +1,7 @@
 /*
  * risk_score.c — one IP's evidence, its likelihood of becoming an impact and the trap hits
- * estimated behind it (README "The model" has the reasoning behind every number here).
+ * estimated behind it (rangewatchd(8), DETECTION MODEL, has the reasoning behind every
+ * number here).
  * For: risk_eval.c, once per IP and evaluation. Owns nothing: it reads and updates one
  * struct iprec. Never: looks at other IPs, its customer or its neighbourhoods (that is the
  * next phase), or turns volume alone into strong evidence.

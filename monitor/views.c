@@ -194,18 +194,78 @@ mark_listed(void *arg, const struct store_listing *s)
 
 /* ------------------------------------------------------------------ read commands */
 
-static int
-cmd_status(void *arg, const json_t *req, const struct control_peer *peer, json_t **result,
-    char *err, size_t errlen)
+/* The pressure band of a neighbourhood's projected pressure p (the levels' edges). */
+static const char *
+nb_band(const struct risk_config *rc, double p)
 {
-	struct views *v = arg;
+	if (p >= 1)
+		return "over";
+	if (p >= rc->act_at)
+		return "act";
+	if (p >= rc->warn_at)
+		return "warn";
+	return "below";
+}
+
+/* Per policy: its neighbourhoods by band, the worst pressure and projection, the shortest
+ * time to threshold (what a NOC graphs and alerts on without asking for every range). */
+static json_t *
+policies_json(const struct views *v)
+{
+	const struct risk *r = model_risk(v->model);
+	const struct risk_config *rc = risk_get_config(r);
+	size_t i, j, n = risk_nb_count(r);
+	int64_t now = model_now(v->model);
+	json_t *arr = json_array(), *o;
+
+	for (i = 0; arr != NULL && i < rc->npolicies; i++) {
+		const struct risk_policy *pol = &rc->policy[i];
+		size_t count = 0, band[4] = { 0, 0, 0, 0 };
+		double pmax = 0, projmax = 0;
+		int64_t eta = -1, left;
+		const char *b;
+
+		for (j = 0; j < n; j++) {
+			const struct risk_nb_view *nv = risk_nb_at(r, j);
+
+			if (strcmp(nv->policy, pol->name) != 0)
+				continue;
+			count++;
+			b = nb_band(rc, nv->projected);
+			band[b[0] == 'o' ? 3 : b[0] == 'a' ? 2 : b[0] == 'w' ? 1 : 0]++;
+			if (nv->pressure > pmax)
+				pmax = nv->pressure;
+			if (nv->projected > projmax)
+				projmax = nv->projected;
+			if (nv->eta_threshold < 0)
+				continue;
+			left = nv->eta_threshold == 0 || nv->eta_threshold <= now ? 0 :
+			    nv->eta_threshold - now;
+			if (eta < 0 || left < eta)
+				eta = left;
+		}
+		o = json_pack("{s:s, s:s, s:I, s:{s:I, s:I, s:I, s:I}, s:f, s:f, s:o}", "name",
+		    pol->name, "scope", pol->scope == RISK_SCOPE_ASN ? "asn" : "range",
+		    "neighbourhoods", (json_int_t)count, "bands", "below", (json_int_t)band[0],
+		    "warn", (json_int_t)band[1], "act", (json_int_t)band[2], "over",
+		    (json_int_t)band[3], "pressure_max", pmax, "projected_max", projmax,
+		    "eta_seconds", eta >= 0 ? json_integer(eta) : json_null());
+		if (o == NULL || json_array_append_new(arr, o) == -1) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
+json_t *
+views_status(struct views *v)
+{
 	struct control_stats cst;
 	double eval_ms, minute_ms;
 	size_t lv[4];
 	json_t *o;
 
-	(void)req;
-	(void)peer;
 	model_levels(v->model, lv);
 	control_stats(v->ctl, &cst);
 	o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:o, s:I}",
@@ -216,10 +276,8 @@ cmd_status(void *arg, const json_t *req, const struct control_peer *peer, json_t
 	    "levels", "watch", (json_int_t)lv[RISK_WATCH], "warn", (json_int_t)lv[RISK_WARN],
 	    "act", (json_int_t)lv[RISK_ACT], "evaluated", time_json(model_evaluated(v->model)),
 	    "clients", (json_int_t)cst.clients);
-	if (o == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	if (o == NULL)
+		return NULL;
 	model_timings(v->model, &eval_ms, &minute_ms);
 	json_object_set_new(o, "uptime", json_integer((json_int_t)(time(NULL) - v->started)));
 	json_object_set_new(o, "evaluation_ms", json_real(eval_ms));
@@ -230,6 +288,7 @@ cmd_status(void *arg, const json_t *req, const struct control_peer *peer, json_t
 	    model_risk(v->model))));
 	json_object_set_new(o, "tracked_ips_evicted", json_integer((json_int_t)risk_ip_evicted(
 	    model_risk(v->model))));
+	json_object_set_new(o, "policies", policies_json(v));
 	/* what the socket's bounds did (control.h), so that a refusal is never silent */
 	json_object_set_new(o, "control", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
 	    "s:I}", "clients", (json_int_t)cst.clients, "accepted", (json_int_t)cst.accepted,
@@ -243,7 +302,19 @@ cmd_status(void *arg, const json_t *req, const struct control_peer *peer, json_t
 	    json_integer((json_int_t)cst.stream_steps));
 	if (v->status != NULL)
 		v->status(v->arg, o);
-	*result = o;
+	return o;
+}
+
+static int
+cmd_status(void *arg, const json_t *req, const struct control_peer *peer, json_t **result,
+    char *err, size_t errlen)
+{
+	(void)req;
+	(void)peer;
+	if ((*result = views_status(arg)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	return 0;
 }
 

@@ -24,14 +24,27 @@
  *      "ips":N (tracked senders),"customers":N (in the map),
  *      "levels":{"watch":N,"warn":N,"act":N},
  *      "lists":[{"name":S,"zone":S,"scope":"ip"|"range"|"asn","enabled":B,
- *                "health":"ok"|"blocked"|"broken"|"unknown","reason":S}],
- *      "dnsbl":{"asked":N,"answered":N,"listed":N (keys listed now),"last_answer":T},
+ *                "health":"ok"|"blocked"|"broken"|"unknown","reason":S,
+ *                "listed":N (keys listed now),"asked":N,"answers":{"listed":N,"clean":N,
+ *                "blocked":N,"error":N},"day_used":N (queries in its day),
+ *                "max_per_day":N (0: no budget)}],
+ *      "dnsbl":{"asked":N,"answered":N,"listed":N (keys listed now),"last_answer":T,
+ *               "results":{"listed":N,"clean":N,"blocked":N,"error":N},
+ *               "skipped_unhealthy":N (not asked: the list was blocked or broken)},
+ *      "loop":{"turns":N,"busy_seconds":F,"max_turn_seconds":F} (the event loop's work),
+ *      "store":{"bytes":N (database and WAL on disk),"flushes":N,"flush_errors":N,
+ *               "flush_seconds":F (all flushes),"last_flush_seconds":F},
  *      "store_memory":N (bytes SQLite holds: its page cache, at most 128 MiB, and the rest),
  *      "evaluated":T (last risk evaluation),"clients":N,
  *      "evaluation_ms":F (its wall time),"minute_ms":F (the whole minute's work),
  *      "tracked_ips":N (IPs with history in the risk engine),
  *      "tracked_ips_refused":N (observations and listings of IPs it turned away: [risk]
  *      max_ips reached),
+ *      "policies":[{"name":S,"scope":"range"|"asn","neighbourhoods":N,
+ *                   "bands":{"below":N,"warn":N,"act":N,"over":N} (by projected pressure:
+ *                   under warn_at, from warn_at, from act_at, from 1),
+ *                   "pressure_max":F,"projected_max":F,"eta_seconds":N|null (the shortest
+ *                   time to threshold at the current pace; 0 already there)}],
  *      "control":{"clients":N,"accepted":N,"refused":N (over max_clients/max_per_uid),
  *                 "requests":N,"errors":N (error replies),"denied":N (acting commands
  *                 refused),"dropped_slow":N (output queue full or stalled),"dropped_bad":N
@@ -134,6 +147,9 @@ void views_free(struct views *v);
 /* After a reload that replaced the model. */
 void views_set_model(struct views *v, struct model *m);
 
+/* The `status` object (above), as the socket answers it: the metrics endpoint reads the
+ * same figures (metrics.h). NULL when out of memory; the caller owns it. */
+json_t *views_status(struct views *v);
 /* Objects a `customers`, `ranges` or `listings` reply builds in one loop turn at most (0:
  * the default, 256; a slice also ends past 256 KiB of JSON). A reply of more than 16 items
  * (or of more than a slice) is a stream (control_reply_stream): a slice per turn, as the

@@ -1123,6 +1123,17 @@ dnsbl_health(const struct dnsbl *d, const struct dnsbl_list *l, const char **rea
 	return ls ? ls->health : DNSBL_H_UNTESTED;
 }
 
+unsigned long
+dnsbl_day_used(const struct dnsbl *d, const struct dnsbl_list *l)
+{
+	const struct lstate *ls = d ? lstate_find(d, l) : NULL;
+
+	/* a day that is over counts nothing, even before the next query resets it */
+	if (ls == NULL || now_us() - ls->day_start_us >= (int64_t)86400 * 1000000)
+		return 0;
+	return ls->day_count;
+}
+
 int
 dnsbl_pollfds(struct dnsbl *d, struct pollfd *fds, int max)
 {

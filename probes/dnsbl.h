@@ -94,6 +94,8 @@ int dnsbl_pollfds(struct dnsbl *d, struct pollfd *fds, int max);
 void dnsbl_process(struct dnsbl *d, const struct pollfd *fds, int n);
 /* Milliseconds until dnsbl_process() must run again, -1 when nothing is pending. */
 int dnsbl_timeout_ms(struct dnsbl *d);
+/* Queries sent to list l in its current day (what its max_per_day budget counts). */
+unsigned long dnsbl_day_used(const struct dnsbl *d, const struct dnsbl_list *l);
 /* Queries asked and not yet answered (queued or in flight). */
 size_t dnsbl_pending(const struct dnsbl *d);
 /* Runs until nothing is pending (for the CLI). */

@@ -30,7 +30,14 @@ struct prober {
 	prober_clock stamp;		/* the clock listing times are read on; NULL: wall */
 	void *stamp_arg;
 	struct prober_stats st;
+	struct list_count *per_list;	/* one per list, in the lists' order */
 	struct sweep_item batch[BATCH];
+};
+
+/* What one list was asked and answered (prober_health shows it). */
+struct list_count {
+	uint64_t asked;
+	uint64_t results[4];		/* by enum dnsbl_status */
 };
 
 /* One query in flight: what it asked, for whom. */
@@ -38,6 +45,18 @@ struct asked {
 	struct prober *p;
 	struct sweep_item it;
 };
+
+/* The counts of list l (a pointer into p->lists), or NULL. */
+static struct list_count *
+count_of(struct prober *p, const struct dnsbl_list *l)
+{
+	size_t i, n = dnsbl_lists_count(p->lists);
+
+	for (i = 0; i < n; i++)
+		if (dnsbl_lists_get(p->lists, i) == l)
+			return &p->per_list[i];
+	return NULL;
+}
 
 static int64_t
 now_s(void)
@@ -85,6 +104,13 @@ on_answer(void *arg, const struct dnsbl_result *r)
 	int ch;
 
 	p->st.answered++;
+	if ((unsigned)r->status < sizeof p->st.results / sizeof p->st.results[0]) {
+		struct list_count *lc = count_of(p, r->list);
+
+		p->st.results[r->status]++;
+		if (lc != NULL)
+			lc->results[r->status]++;
+	}
 	p->st.last_answer = now_s();
 	if (r->status == DNSBL_LISTED || r->status == DNSBL_CLEAN)
 		sweep_answered(p->sweep, &a->it, r->ttl, now_s());
@@ -110,6 +136,7 @@ tick(void *arg)
 	int64_t now = now_s();
 	size_t i, n, room;
 	struct asked *a;
+	struct list_count *lc;
 	const char *why;
 
 	if (now >= p->next_test) {
@@ -135,6 +162,8 @@ tick(void *arg)
 			break;
 		}
 		p->st.asked++;
+		if ((lc = count_of(p, a->it.list)) != NULL)
+			lc->asked++;
 	}
 	p->timer = loop_timer(p->loop, TICK_MS, tick, p);
 }
@@ -154,6 +183,11 @@ prober_new(struct loop *l, const struct dnsbl_opts *opts, const struct dnsbl_lis
 	p->loop = l;
 	p->lists = lists;
 	p->listings = listings;
+	if ((p->per_list = calloc(dnsbl_lists_count(lists) + 1, sizeof *p->per_list)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		free(p);
+		return NULL;
+	}
 	p->max_outstanding = opts->max_outstanding ? opts->max_outstanding : 500;
 	if ((p->dnsbl = dnsbl_new(opts, err, errlen)) == NULL)
 		goto fail;
@@ -191,6 +225,7 @@ prober_free(struct prober *p)
 		loop_source_del(p->loop, p);
 	dnsbl_free(p->dnsbl);	/* runs the pending callbacks, which free their records */
 	sweep_free(p->sweep);
+	free(p->per_list);
 	free(p);
 }
 
@@ -229,6 +264,9 @@ prober_health(const struct prober *p, size_t i, struct prober_health *out)
 {
 	out->list = dnsbl_lists_get(p->lists, i);
 	out->health = dnsbl_health(p->dnsbl, out->list, &out->reason);
+	out->day_used = dnsbl_day_used(p->dnsbl, out->list);
+	out->asked = p->per_list[i].asked;
+	memcpy(out->results, p->per_list[i].results, sizeof out->results);
 }
 
 void

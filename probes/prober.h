@@ -26,6 +26,9 @@ struct prober_health {
 	const struct dnsbl_list *list;
 	enum dnsbl_health health;
 	const char *reason;
+	unsigned long day_used;		/* queries in its day so far (max_per_day's count) */
+	uint64_t asked;			/* queries asked of it since start */
+	uint64_t results[4];		/* its answers by enum dnsbl_status */
 };
 
 /* A probe on loop l over lists and space (none owned; all must outlive it), recording into
@@ -54,6 +57,7 @@ void prober_health(const struct prober *p, size_t i, struct prober_health *out);
 struct prober_stats {
 	uint64_t asked, answered, listed_events, delisted_events, skipped_unhealthy, store_errors;
 	int64_t last_answer;	/* wall time of the last answer (0: none yet) */
+	uint64_t results[4];	/* answers by enum dnsbl_status (listed, clean, blocked, error) */
 };
 void prober_get_stats(const struct prober *p, struct prober_stats *out);
 

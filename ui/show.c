@@ -374,7 +374,7 @@ static const struct col list_cols[] = {
 	{ "HEALTH", 8, 0 }, { "REASON", 20, COL_WRAP },
 };
 
-/* The bounds the daemon reached (README, "Limits"), one line: what each turned away, or
+/* The bounds the daemon reached (rangewatchd(8), LIMITS), one line: what each turned away, or
  * that none was reached. */
 static void
 status_limits(FILE *f, const json_t *r)

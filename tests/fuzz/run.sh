@@ -12,7 +12,7 @@ cd "$(dirname "$0")/../.." || exit 1
 command -v clang >/dev/null || { echo "fuzz: clang is missing (apt-get install clang)"; exit 1; }
 out=tests/out/fuzz
 mkdir -p "$out/obj"
-pkgs="libpcap libcares libcurl ncursesw sqlite3 jansson inih"
+pkgs="libpcap libcares libcurl ncursesw sqlite3 jansson inih libmicrohttpd"
 cflags="-g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=address,undefined -fno-sanitize-recover=undefined -Imonitor -Iprobes $(pkg-config --cflags $pkgs)"
 srcs=$(ls monitor/*.c probes/*.c | grep -v 'monitor/rangewatchd.c')
 export cflags out

@@ -6,7 +6,7 @@
 # config says socket_group = rwtest-sock and operators = @rwtest-noc. Asserts:
 #  - after start-up the daemon holds only its user's ids (real, effective, saved and fs uid
 #    and gid, one group: the user's primary) and no capability (CapEff, CapPrm, CapInh,
-#    CapAmb all 0); the hook runner keeps root (README: only to switch to the hook's user
+#    CapAmb all 0); the hook runner keeps root (rangewatchd(8): only to switch to the hook's user
 #    and to signal hooks), in its own session, SIGHUP/SIGINT ignored, holding neither the
 #    control socket nor the store; a hook runs as [hook] user with no capability;
 #  - the socket is 0660, group rwtest-sock; the outsider's connect() fails with EACCES;

@@ -27,7 +27,7 @@
 #    addresses of a /24, replayed through the daemon: nobody's level changes, status --json
 #    counts every forged frame in capture.unsolicited, analyze lists nobody;
 #  - (a flood of a million spoofed sources through the daemon is daemon_flood.sh's);
-#  - the bounds of README's Limits: the hook's output and the socket's above, then a
+#  - the bounds of rangewatchd(8) LIMITS: the hook's output and the socket's above, then a
 #    restart with max_flows 1, max_ips 2 and [risk] max_ips 1: each counted in status
 #    --json, logged once, named by `rangewatch status`.
 # ok() never fails: A && ok || bad is safe (SC2015); the $(...) in single quotes is the

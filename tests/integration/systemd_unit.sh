@@ -10,6 +10,12 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail=0
 sed "s|/usr/sbin/rangewatchd|$RW_BIN/rangewatchd|g" "$top/etc/rangewatchd.service" >"$tmp/rangewatchd.service"
+# the unit's Documentation= names the man pages: verify runs man on them, found in the tree
+mkdir -p "$tmp/man/man1" "$tmp/man/man5" "$tmp/man/man8"
+cp "$top/ui/rangewatch.1" "$tmp/man/man1/"
+cp "$top/monitor/rangewatch.conf.5" "$top/probes/rangewatch-dnsbl.conf.5" "$tmp/man/man5/"
+cp "$top/monitor/rangewatchd.8" "$tmp/man/man8/"
+export MANPATH="$tmp/man"
 if out=$(systemd-analyze verify "$tmp/rangewatchd.service" 2>&1) && [ -z "$out" ]; then
 	echo "ok   systemd-analyze verify: no complaint"
 else

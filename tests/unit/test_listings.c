@@ -279,6 +279,10 @@ test_restart(void **state)
 	shut(fx);
 	reopen(fx);
 	assert_int_equal(listings_count_listed(fx->l), 2);
+	/* per list too, as loaded from the store (the metrics' rangewatch_listings) */
+	assert_int_equal(listings_count_listed_on(fx->l, l1_name), 1);
+	assert_int_equal(listings_count_listed_on(fx->l, l2_name), 1);
+	assert_int_equal(listings_count_listed_on(fx->l, "no-such-list"), 0);
 	state_is(fx, l2_name, "198.51.100.0/24", 1, "127.0.0.2", txt, 110, 110, 110);
 	assert_int_equal(listings_get(fx->l, l1_name, "192.0.2.7")->first_seen, 100);
 	assert_int_equal(apply(fx, "192.0.2.7", R(&L1, DNSBL_LISTED, "127.0.0.2", "trap"), 200),
@@ -289,6 +293,8 @@ test_restart(void **state)
 	reopen(fx);
 	state_is(fx, l1_name, "192.0.2.7", 0, "", "", 0, 200, 300);
 	assert_int_equal(listings_count_listed(fx->l), 1);
+	assert_int_equal(listings_count_listed_on(fx->l, l1_name), 0);
+	assert_int_equal(listings_count_listed_on(fx->l, l2_name), 1);
 	assert_string_equal(events(fx, 2),
 	    "300 delisted uceprotect-l1 192.0.2.7 [] [] 0-200\n");
 }
@@ -354,6 +360,7 @@ test_memory_only_many(void **state)
 		    LISTING_DELISTED);
 	}
 	assert_int_equal(listings_count_listed(l), 100000);
+	assert_int_equal(listings_count_listed_on(l, l1_name), 100000);
 	listings_each(l, count_one, &c);
 	assert_int_equal(c.n, 200000);
 	assert_int_equal(c.listed, 100000);
