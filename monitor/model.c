@@ -319,6 +319,8 @@ build_risk(struct model *m, char *err, size_t errlen)
 	if (rs.bad > 0)
 		log_warnx("model: %zu stored IP states unreadable (skipped)", rs.bad);
 	listings_each(m->env.listings, feed_each, m);
+	if (m->env.refeed != NULL)
+		m->env.refeed(m->env.arg, r);
 	return 0;
 }
 
@@ -904,6 +906,14 @@ model_save(struct model *m)
 
 	if (m->minute != 0 && account(m, m->minute * MINUTE, m->now) == 0)
 		risk_export_dirty(m->risk, save_state, &sc);
+}
+
+void
+model_feed(struct model *m, void (*fn)(void *arg, struct risk *r), void *arg)
+{
+	fn(arg, m->risk);
+	note_full(m);
+	m->reeval = 1;
 }
 
 /* ------------------------------------------------------------------ read access */
