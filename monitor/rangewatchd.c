@@ -29,6 +29,7 @@
 #include "alert.h"
 #include "capture.h"
 #include "cite.h"
+#include "complaints.h"
 #include "config.h"
 #include "control.h"
 #include "customers.h"
@@ -84,6 +85,7 @@ struct rwd {
 	struct hook_runner *hook;	/* the privileged runner (forked before the drop) */
 	struct actions *actions;
 	struct snds_fetch *snds;	/* [snds]: Microsoft SNDS data */
+	struct complaints *complaints;	/* `rangewatch report`'s complaints */
 	uid_t uid;			/* the user we run as after the drop */
 	int64_t started;
 	int64_t replay_end_wall;	/* wall time the replay ended (the clock runs on) */
@@ -744,6 +746,7 @@ on_refeed(void *arg, struct risk *r)
 	struct rwd *d = arg;
 
 	snds_fetch_refeed(d->snds, r);
+	complaints_refeed(d->complaints, r);
 }
 
 /* An operator's suspend/resume: the hook, through the actions module. */
@@ -931,6 +934,7 @@ rwd_free(struct rwd *d)
 	control_free(d->control);
 	views_free(d->views);
 	snds_fetch_free(d->snds);
+	complaints_free(d->complaints);
 	actions_free(d->actions);
 	alert_free(d->alert);
 	model_free(d->model);
@@ -1126,7 +1130,8 @@ main(int argc, char **argv)
 	}
 	model_set_retention(d.model, d.f.cfg->minute_retention, d.f.cfg->hour_retention);
 	if ((d.snds = snds_fetch_new(d.loop, d.model, d.listings, d.f.cfg, err,
-	    sizeof err)) == NULL) {
+	    sizeof err)) == NULL ||
+	    (d.complaints = complaints_new(d.control, d.model, err, sizeof err)) == NULL) {
 		log_warnx("%s", err);
 		goto out;
 	}
