@@ -72,7 +72,7 @@ w("bad_jmrp.eml", MIMEMultipart("mixed").as_bytes())
 def pt(t):  # UTC epoch -> SNDS's Pacific text (PST, December)
     return time.strftime("%-m/%-d/%Y %-I:%M %p", time.gmtime(t - 8 * 3600))
 rows = []
-day0 = end - (end + 8 * 3600) % 86400 - 7 * 86400  # Pacific midnight a week ago
+day0 = end - (end + 8 * 3600) % 86400 - 7 * 86400  # 24 h periods from 08:00 Pacific, a week back
 for d in range(7):
     s, e = day0 + d * 86400, day0 + (d + 1) * 86400
     hits = [0, 0, 1, 2, 4, 9, 14][d]
