@@ -333,11 +333,32 @@ received_from_ip(const char *v, struct rw_addr *out)
 	return -1;
 }
 
+/* 1 when a is an address a hop inside Microsoft comes from: private or loopback IPv4,
+ * Microsoft's IPv6 (2603:10b6::/32, 2a01:111::/32), unique local or link-local IPv6. */
+static int
+internal(const struct rw_addr *a)
+{
+	const uint8_t *b = a->a;
+
+	if (addr_is_v4(a)) {
+		b += 12;
+		return b[0] == 10 || b[0] == 127 || (b[0] == 172 && (b[1] & 0xf0) == 16) ||
+		    (b[0] == 192 && b[1] == 168) || (b[0] == 100 && (b[1] & 0xc0) == 64);
+	}
+	return (b[0] == 0x26 && b[1] == 0x03 && b[2] == 0x10 && b[3] == 0xb6) ||
+	    (b[0] == 0x2a && b[1] == 0x01 && b[2] == 0x01 && b[3] == 0x11) ||
+	    (b[0] & 0xfe) == 0xfc || (b[0] == 0xfe && (b[1] & 0xc0) == 0x80);
+}
+
+/* Top down through the run of Received headers Microsoft's servers wrote: the first whose
+ * "from" address is not one of Microsoft's own hops is the way in. The run ends at the
+ * first header with another "by": from there down the sender wrote them, and a forged
+ * "by mx.hotmail.com" below the way in is never reached. */
 static int
 jmrp_source(GMimeMessage *m, struct arf_report *r)
 {
 	GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(m));
-	int i, n = hl != NULL ? g_mime_header_list_get_count(hl) : 0, found = 0;
+	int i, n = hl != NULL ? g_mime_header_list_get_count(hl) : 0;
 
 	for (i = 0; i < n; i++) {
 		GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
@@ -345,17 +366,17 @@ jmrp_source(GMimeMessage *m, struct arf_report *r)
 		struct rw_addr a;
 		const char *semi;
 
-		if (name == NULL || v == NULL || strcasecmp(name, "Received") != 0 ||
-		    !received_by_microsoft(v))
+		if (name == NULL || v == NULL || strcasecmp(name, "Received") != 0)
 			continue;
-		/* a lower Microsoft hop replaces a higher one: the lowest is the way in */
-		if (received_from_ip(v, &a) == 0) {
+		if (!received_by_microsoft(v))
+			return -1;
+		if (received_from_ip(v, &a) == 0 && !internal(&a)) {
 			r->ip = a;
-			found = 1;
 			r->at = (semi = strrchr(v, ';')) != NULL ? parse_date(semi + 1) : 0;
+			return 0;
 		}
 	}
-	return found ? 0 : -1;
+	return -1;
 }
 
 /* ------------------------------------------------------------------ the report */

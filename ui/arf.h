@@ -8,11 +8,13 @@
  *
  * JMRP has no Source-IP: the source is the address that Microsoft's receiving server saw,
  * written in the Received header that server added. Received headers are prepended, each
- * hop's on top; the ones below the first Microsoft hop were written by the sender and can
- * say anything. So: of the attached mail's Received headers whose "by" host is Microsoft's
- * (hotmail.com, outlook.com, live.com, msn.com, microsoft.com or a subdomain), the lowest
- * one (the first hop into Microsoft), and in it the address literal of its "from" part;
- * its date is the arrival date.
+ * hop's on top; the ones below the way into Microsoft were written by the sender and can
+ * say anything (also "by mx.hotmail.com"). So, top down through the attached mail's
+ * Received headers: while the "by" host is Microsoft's (hotmail.com, outlook.com, live.com,
+ * msn.com, microsoft.com or a subdomain), skip hops whose "from" address is Microsoft's own
+ * (private IPv4, 2603:10b6::/32, 2a01:111::/32, ULA/link-local); the first hop from any
+ * other address is the way in: its address literal is the source, its date the arrival
+ * date. A header with another "by" before that ends the search: no source.
  */
 #ifndef RW_ARF_H
 #define RW_ARF_H
