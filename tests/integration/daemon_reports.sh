@@ -126,6 +126,8 @@ expect "complaints stored for 1001" 6 "$(sql "SELECT count(*) FROM complaint WHE
 expect "kinds" "arf:3 jmrp:1 xarf:2" "$(sql "SELECT kind || ':' || count(*) FROM complaint WHERE customer = '1001' GROUP BY kind ORDER BY kind" | tr '\n' ' ' | sed 's/ $//')"
 has_c() { case $(ev 1001) in *"6 complaints (feedback or abuse reports) in the last 24 h"*) return 0;; esac; return 1; }
 poll 10 has_c && ok "evidence counts 6 complaints" || bad "evidence: $(ev 1001)"
+addr=$(rwc customers 1001 --json | js "[(a['ip'], a['complaints'], a['snds_trap_hits'] >= 14) for a in d.get('customer', d)['addresses']]")
+expect "customers 1001 --json: the address's complaints and SNDS trap hits (>= 14)" "[('203.0.113.7', 6, True)]" "$addr"
 sleep 2
 l2=$(lev 1002)
 case $l2 in none|watch) ok "innocent with one complaint at $l2 (weak evidence)";; *) bad "innocent at $l2";; esac

@@ -674,7 +674,7 @@ def main():
     d0 = (int(time.time()) // 86400 - 3) * 86400
     t0 = time.time()
     # the long stories first, so the pool ends together
-    order = sorted(names, key=lambda n: n not in ("reference", "asn_l3", "slow_leak"))
+    order = sorted(names, key=lambda n: n not in ("reference", "asn_l3", "slow_leak", "snds_leak"))
     with cf.ThreadPoolExecutor(a.jobs) as ex:
         futs = {ex.submit(run_one, (n, a.variant, a.bin, speed, a.keep, d0, not a.no_split, a.cache,
                                     not a.no_snds)): n
