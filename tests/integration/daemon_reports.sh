@@ -135,6 +135,18 @@ rwc report "$tmp/s/bad_noip.eml" "$tmp/s/bad_plain.eml" "$tmp/s/bad_json.json" "
 expect "malformed reports: exit" 1 "$rc"
 expect "malformed reports: one refusal each" 4 "$(grep -c 'rangewatch report: ' "$tmp/bad.txt")"
 expect "nothing stored from them" 7 "$(sql "SELECT count(*) FROM complaint")"
+# not an operator (nobody can reach the socket through its group, and may read, not act)
+if command -v runuser >/dev/null 2>&1; then
+	runuser -u nobody -- "$RW" report -s "$tmp/run/rw.sock" "$tmp/s/arf0.eml" 2>"$tmp/deny.txt"; rc=$?
+	if grep -q "permission denied" "$tmp/deny.txt"; then
+		ok "a non-operator's report is refused (exit $rc): $(head -c 90 "$tmp/deny.txt")"
+	elif grep -q "Permission denied\|cannot connect\|connect" "$tmp/deny.txt"; then
+		ok "a non-operator cannot reach the socket at all (exit $rc)"
+	else
+		bad "nobody's report: exit $rc, $(cat "$tmp/deny.txt")"
+	fi
+	expect "nothing stored from it" 7 "$(sql "SELECT count(*) FROM complaint")"
+fi
 r=$(raw '{"v":1,"cmd":"complaint","ip":"203.0.113.7","kind":"bogus"}')
 case $r in *'"ok":false'*kind*) ok "a bad kind refused by the daemon";; *) bad "reply: $r";; esac
 
