@@ -543,5 +543,17 @@ report_json(const struct report *r)
 		return o;
 	json_object_set_new(o, "contact", text_json(r->contact));
 	json_object_set_new(o, "addresses", addrs_json(r));
+	{
+		/* what others reported about the customer: its addresses' sums */
+		uint64_t comp = 0, traps = 0;
+		size_t i;
+
+		for (i = 0; i < r->naddr; i++) {
+			comp += r->addr[i].complaints;
+			traps += r->addr[i].snds_traps;
+		}
+		json_object_set_new(o, "complaints", json_integer((json_int_t)comp));
+		json_object_set_new(o, "snds_trap_hits", json_integer((json_int_t)traps));
+	}
 	return o;
 }

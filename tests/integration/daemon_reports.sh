@@ -128,6 +128,7 @@ has_c() { case $(ev 1001) in *"6 complaints (feedback or abuse reports) in the l
 poll 10 has_c && ok "evidence counts 6 complaints" || bad "evidence: $(ev 1001)"
 addr=$(rwc customers 1001 --json | js "[(a['ip'], a['complaints'], a['snds_trap_hits'] >= 14) for a in d.get('customer', d)['addresses']]")
 expect "customers 1001 --json: the address's complaints and SNDS trap hits (>= 14)" "[('203.0.113.7', 6, True)]" "$addr"
+expect "customers 1001 --json: the customer's complaints" 6 "$(rwc customers 1001 --json | js "d.get('customer', d)['complaints']")"
 sleep 2
 l2=$(lev 1002)
 case $l2 in none|watch) ok "innocent with one complaint at $l2 (weak evidence)";; *) bad "innocent at $l2";; esac
