@@ -1,9 +1,9 @@
 /*
- * report.c — `rangewatch report` (see report.h). For: the abuse desk. Owns: one report's
+ * reports.c — `rangewatch report` (see reports.h). For: the abuse desk. Owns: one report's
  * bytes at a time (at most REPORT_MAX) and one connection. Never: sends the mail itself
  * (only the fields arf_parse() took, escaped), prints a report's text unescaped.
  */
-#include "report.h"
+#include "reports.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -127,7 +127,7 @@ one(struct client *cl, const char *name, FILE *f, int json, int dry)
 }
 
 int
-report_main(int argc, char **argv)
+reports_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
