@@ -10,11 +10,14 @@ CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE -Imonitor -Iprobes -Iui
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LDLIBS  += $(PKG_LIBS) -lm
+# GMime (MIME of complaint reports) only in the client: the daemon never parses mail
+GMIME_CFLAGS = $(shell pkg-config --cflags gmime-3.0 2>/dev/null)
+GMIME_LIBS   = $(shell pkg-config --libs gmime-3.0 2>/dev/null)
 
 # Debian packages: what building needs, and what the tests and the demo run against.
 BUILD_DEBS := build-essential pkg-config libpcap-dev libc-ares-dev libcurl4-openssl-dev \
               libncurses-dev libsqlite3-dev libjansson-dev libinih-dev libcmocka-dev \
-              libmicrohttpd-dev
+              libmicrohttpd-dev libgmime-3.0-dev
 TEST_DEBS  := clang tshark tcpdump tcpreplay swaks python3-aiosmtpd python3-scapy nftables \
               rbldnsd dnsperf tmux iproute2 prometheus curl mandoc man-db debhelper dpkg-dev \
               lintian adduser
@@ -62,10 +65,19 @@ $(BIN)/rangewatchd: $(B)/monitor/rangewatchd.o $(B)/librw.a
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(UI_OBJ): PKG_CFLAGS += $(GMIME_CFLAGS)
+
 $(BIN)/rangewatch: $(UI_OBJ) $(B)/librw.a
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(GMIME_LIBS)
+
+# the unit test of ui/arf.c links it and GMime
+$(B)/tests/test_arf: tests/unit/test_arf.c $(B)/ui/arf.o $(B)/librw.a
+	@mkdir -p $(dir $@)
+	@$(if $(V),,echo "  CC      $@")
+	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) $(GMIME_CFLAGS) -MMD -MP -MF $@.d $(LDFLAGS) -o $@ $< \
+	    $(B)/ui/arf.o $(B)/librw.a $(LDLIBS) $(GMIME_LIBS) -lcmocka
 
 $(B)/tests/%: tests/unit/%.c $(B)/librw.a
 	@mkdir -p $(dir $@)

@@ -302,6 +302,10 @@ body_addresses(struct buf *b, const struct report *r)
 		buf_printf(b, "      %" PRIu32 " SMTP sessions, %" PRIu32 " RCPT, %" PRIu32
 		    " remote 5xx, %" PRIu32 " rejections citing a list, %" PRIu64 " distinct MX\n",
 		    ad->sessions, ad->rcpt_to, ad->replies_5xx, ad->cited, ad->dst);
+		if (ad->complaints > 0 || ad->snds_traps > 0)
+			buf_printf(b, "      %" PRIu32 " complaint report(s) in the last day, %"
+			    PRIu32 " SNDS trap hit(s) (Microsoft)\n", ad->complaints,
+			    ad->snds_traps);
 		if (ad->rules != 0) {
 			buf_str(b, "      suspect by:");
 			for (j = 0; j < RISK_NRULES; j++)

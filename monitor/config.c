@@ -99,6 +99,7 @@ static const struct cfg_section cfg_sections[] = {
 	{ "alert", 0 },
 	{ "webhook", 0 },
 	{ "hook", 0 },
+	{ "snds", 0 },
 };
 
 #define F(field)	offsetof(struct rw_config, field)
@@ -174,6 +175,21 @@ static const struct cfg_key cfg_keys[] = {
 	RISK("main_share", CFG_DOUBLE, main_share, 0.01, 1),
 	RISK("ipv6_prefix", CFG_UINT, v6_plen, 32, 128),
 	RISK("idle_forget", CFG_DURATION64, idle_forget, HOUR, 365 * DAY),
+	RISK("snds_for", CFG_DURATION64, snds_for, HOUR, 30 * DAY),
+	RISK("snds_complaint_rate", CFG_DOUBLE, snds_complaint_rate, 0.0001, 1),
+	RISK("complaints_for", CFG_DURATION64, complaints_for, HOUR, 30 * DAY),
+	RISK("complaints_min", CFG_UINT, complaints_min, 1, 1e9),
+
+	/* file paths are read at each interval; the key and URLs at each fetch */
+	KEY("snds", "file", CFG_PATH, snds_file, "", 0, 0, 1),
+	KEY("snds", "status_file", CFG_PATH, snds_status_file, "", 0, 0, 1),
+	KEY("snds", "key_file", CFG_PATH, snds_key_file, "", 0, 0, 1),
+	KEY("snds", "data_url", CFG_STR, snds_data_url,
+	    "https://sendersupport.olc.protection.outlook.com/snds/data.aspx", 0, 0, 1),
+	KEY("snds", "status_url", CFG_STR, snds_status_url,
+	    "https://sendersupport.olc.protection.outlook.com/snds/ipStatus.aspx", 0, 0, 1),
+	KEY("snds", "interval", CFG_DURATION, snds_interval, "1h", 1, 7 * DAY, 1),
+	KEY("snds", "timeout", CFG_DURATION, snds_timeout, "60s", 1, 3600, 1),
 
 	/* checked together at the end of the file (check_alert) */
 	KEY("alert", "smtp_url", CFG_STR, alert_smtp_url, "", 0, 0, 1),
@@ -245,6 +261,7 @@ static const struct pkey pkeys[] = {
 	{ "min_impacts", PK_UINT, 1, 1e9, RISK_SCOPE_ASN },
 	{ "spamscore", PK_DOUBLE, 0, 100000, RISK_SCOPE_ASN },
 	{ "spam_per_impact", PK_DOUBLE, 1, 1e9, PK_ANY },
+	{ "snds_weight", PK_DOUBLE, 0, 1000, PK_ANY },
 };
 
 #define NPKEYS		(sizeof pkeys / sizeof pkeys[0])
@@ -997,6 +1014,8 @@ policy_key(struct inifile *ini, struct cfg_load *l, const char *name, const char
 			goto fail;
 		if (strcmp(k->name, "spamscore") == 0)
 			p->asn_spamscore = d;
+		else if (strcmp(k->name, "snds_weight") == 0)
+			p->snds_weight = d;
 		else
 			p->spam_per_impact = d;
 		break;
@@ -1070,25 +1089,34 @@ check_addresses(struct inifile *ini, struct cfg_load *l, const char *name, const
 
 /* Reads [alert] password_file into c->alert_password: at most PASSWORD_MAX bytes, one line
  * (a trailing newline is stripped), no control characters. */
+static int read_secret(struct inifile *ini, unsigned line, const char *label,
+    const char *what, const char *path, char **out);
+
 static int
 read_password(struct inifile *ini, struct cfg_load *l)
 {
-	struct rw_config *c = l->cfg;
-	unsigned line = seen_line(l, "alert", "password_file");
+	return read_secret(ini, seen_line(l, "alert", "password_file"), "[alert] password_file",
+	    "password", l->cfg->alert_password_file, &l->cfg->alert_password);
+}
+
+/* Reads a secret's file (path, the key `label` on line) into *out: at most PASSWORD_MAX
+ * bytes, one line (a trailing newline is stripped), no control characters. */
+static int
+read_secret(struct inifile *ini, unsigned line, const char *label, const char *what,
+    const char *path, char **out)
+{
 	char buf[PASSWORD_MAX + 2], esc[256];
 	size_t n;
 	FILE *f;
 
-	text_escape(esc, sizeof esc, c->alert_password_file, strlen(c->alert_password_file));
-	if ((f = fopen(c->alert_password_file, "re")) == NULL) {
-		inifile_fail(ini, line, "[alert] password_file: cannot read %s: %s", esc,
-		    strerror(errno));
+	text_escape(esc, sizeof esc, path, strlen(path));
+	if ((f = fopen(path, "re")) == NULL) {
+		inifile_fail(ini, line, "%s: cannot read %s: %s", label, esc, strerror(errno));
 		return -1;
 	}
 	n = fread(buf, 1, sizeof buf - 1, f);
 	if (ferror(f)) {
-		inifile_fail(ini, line, "[alert] password_file: cannot read %s: %s", esc,
-		    strerror(errno));
+		inifile_fail(ini, line, "%s: cannot read %s: %s", label, esc, strerror(errno));
 		fclose(f);
 		return -1;
 	}
@@ -1100,13 +1128,13 @@ read_password(struct inifile *ini, struct cfg_load *l)
 		buf[--n] = '\0';
 	if (n == 0 || n > PASSWORD_MAX || strlen(buf) != n || !text_is_clean(buf, n)) {
 		explicit_bzero(buf, sizeof buf);
-		inifile_fail(ini, line, "[alert] password_file: %s must hold the password on one "
-		    "line (1..%d bytes, no control characters)", esc, PASSWORD_MAX);
+		inifile_fail(ini, line, "%s: %s must hold the %s on one line (1..%d bytes, no "
+		    "control characters)", label, esc, what, PASSWORD_MAX);
 		return -1;
 	}
-	c->alert_password = strdup(buf);
+	*out = strdup(buf);
 	explicit_bzero(buf, sizeof buf);
-	if (c->alert_password == NULL) {
+	if (*out == NULL) {
 		inifile_fail(ini, line, "out of memory");
 		return -1;
 	}
@@ -1175,6 +1203,21 @@ check_alert(struct inifile *ini, struct cfg_load *l)
 	}
 	if (c->alert_password_file[0] != '\0' && read_password(ini, l) == -1)
 		return -1;
+	if (c->snds_key_file[0] != '\0' && read_secret(ini, seen_line(l, "snds", "key_file"),
+	    "[snds] key_file", "key", c->snds_key_file, &c->snds_key) == -1)
+		return -1;
+	if (strncasecmp(c->snds_data_url, "http://", 7) != 0 &&
+	    strncasecmp(c->snds_data_url, "https://", 8) != 0) {
+		inifile_fail(ini, seen_line(l, "snds", "data_url"), "[snds] data_url: must start "
+		    "with http:// or https://");
+		return -1;
+	}
+	if (strncasecmp(c->snds_status_url, "http://", 7) != 0 &&
+	    strncasecmp(c->snds_status_url, "https://", 8) != 0) {
+		inifile_fail(ini, seen_line(l, "snds", "status_url"), "[snds] status_url: must "
+		    "start with http:// or https://");
+		return -1;
+	}
 	return 0;
 }
 
@@ -1539,6 +1582,10 @@ config_free(struct rw_config *c)
 		default:
 			break;
 		}
+	}
+	if (c->snds_key != NULL) {
+		explicit_bzero(c->snds_key, strlen(c->snds_key));
+		free(c->snds_key);
 	}
 	if (c->alert_password != NULL) {
 		explicit_bzero(c->alert_password, strlen(c->alert_password));

@@ -77,6 +77,16 @@ struct rw_config {
 	long webhook_timeout;	/* seconds */
 	int webhook_retries;	/* tries after the first before it is given up */
 
+	/* [snds] (monitor/snds_fetch.h): Microsoft SNDS data, from files or fetched */
+	char *snds_file;	/* SNDS data CSV read from disk ("" none) */
+	char *snds_status_file;	/* IP-status CSV read from disk ("" none) */
+	char *snds_key_file;	/* the automated-access key: fetch from the URLs ("" none) */
+	char *snds_key;		/* its content, read at load (not a key; NULL when none) */
+	char *snds_data_url;	/* http(s) URL; ?key=KEY is appended */
+	char *snds_status_url;
+	long snds_interval;	/* seconds between two reads or fetches */
+	long snds_timeout;	/* seconds a fetch may take */
+
 	/* [hook] */
 	char *hook_path;
 	int hook_timeout;

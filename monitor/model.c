@@ -346,6 +346,8 @@ build_risk(struct model *m, char *err, size_t errlen)
 	if (rs.bad > 0)
 		log_warnx("model: %zu stored IP states unreadable (skipped)", rs.bad);
 	listings_each(m->env.listings, feed_each, m);
+	if (m->env.refeed != NULL)
+		m->env.refeed(m->env.arg, r);
 	return 0;
 }
 
@@ -1063,6 +1065,14 @@ model_save(struct model *m)
 
 	if (account_now(m) == 0)
 		risk_export_dirty(m->risk, save_state, &sc);
+}
+
+void
+model_feed(struct model *m, void (*fn)(void *arg, struct risk *r), void *arg)
+{
+	fn(arg, m->risk);
+	note_full(m);
+	m->reeval = 1;
 }
 
 /* ------------------------------------------------------------------ read access */

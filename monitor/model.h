@@ -57,6 +57,9 @@ struct model_env {
 	 * returns, with the durable writes made here): alerts and hooks; NULL: none */
 	void (*flag)(void *arg, long c, enum risk_level level, enum risk_level previous,
 	    int64_t event);	/* event: the change's flag history id */
+	/* a new risk engine (start, a reload of the risk settings): what others reported
+	 * (SNDS rows, complaints) is fed to it again through model_feed's fn; NULL: none */
+	void (*refeed)(void *arg, struct risk *r);
 	void *arg;
 };
 
@@ -117,6 +120,9 @@ void model_levels(const struct model *m, size_t out[4]);
 /* Acknowledges customer c's current flag (durable). -1 with err. */
 int model_ack(struct model *m, long c, const char *by, const char *reason, int64_t now,
     char *err, size_t errlen);
+/* Feeds reports to the risk engine (SNDS rows, complaints: fn calls risk_snds and
+ * risk_complaint on r) and has the next tick evaluate at once. */
+void model_feed(struct model *m, void (*fn)(void *arg, struct risk *r), void *arg);
 /* Publishes ev on the control socket (nothing without one); takes data's reference. */
 void model_publish(struct model *m, const char *ev, json_t *data);
 /* The JSON of a neighbourhood view, and of a flag's evidence lines (new references). */

@@ -29,6 +29,7 @@
 #include "alert.h"
 #include "capture.h"
 #include "cite.h"
+#include "complaints.h"
 #include "config.h"
 #include "control.h"
 #include "customers.h"
@@ -45,6 +46,7 @@
 #include "replay.h"
 #include "report.h"
 #include "smtp.h"
+#include "snds_fetch.h"
 #include "store.h"
 #include "text.h"
 #include "traffic.h"
@@ -87,6 +89,8 @@ struct rwd {
 	struct alert *alert;
 	struct hook_runner *hook;	/* the privileged runner (forked before the drop) */
 	struct actions *actions;
+	struct snds_fetch *snds;	/* [snds]: Microsoft SNDS data */
+	struct complaints *complaints;	/* `rangewatch report`'s complaints */
 	uid_t uid;			/* the user we run as after the drop */
 	int64_t started;
 	int64_t replay_end_wall;	/* wall time the replay ended (the clock runs on) */
@@ -135,7 +139,9 @@ check_policies(const struct files *f)
 	for (i = 0; i < rc->npolicies; i++) {
 		const struct risk_policy *p = &rc->policy[i];
 		for (j = 0; j < p->nfeeds; j++)
-			if (f->lists == NULL || dnsbl_lists_find(f->lists, p->feeds[j]) == NULL)
+			if ((f->lists == NULL || dnsbl_lists_find(f->lists, p->feeds[j]) == NULL) &&
+			    strcmp(p->feeds[j], RISK_SNDS_TRAPS) != 0 &&
+			    strcmp(p->feeds[j], "snds") != 0)	/* [snds] fills these two */
 				log_warnx("%s: policy \"%s\" feeds on list \"%s\", which the lists "
 				    "file does not define: it will see no impact from it",
 				    f->cfg->path, p->name, p->feeds[j]);
@@ -818,6 +824,19 @@ status_of(void *arg, json_t *o)
 	    (json_int_t)ps.listed_events, "delisted_events", (json_int_t)ps.delisted_events,
 	    "last_answer", ps.last_answer > 0 ? json_integer(ps.last_answer) : json_null()));
 	json_object_set_new(o, "store_memory", json_integer((json_int_t)store_memory()));
+	if (snds_fetch_active(d->snds)) {
+		struct snds_fetch_stats ss;
+
+		snds_fetch_stats(d->snds, &ss);
+		json_object_set_new(o, "snds", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+		    "s:I, s:o, s:o}", "reads", (json_int_t)ss.reads, "errors",
+		    (json_int_t)ss.errors, "rows", (json_int_t)ss.rows, "bad_rows",
+		    (json_int_t)ss.bad_rows, "status_rows", (json_int_t)ss.status_rows,
+		    "status_bad", (json_int_t)ss.status_bad, "held", (json_int_t)ss.held,
+		    "blocked", (json_int_t)ss.blocked, "last_ok", ss.last_ok ?
+		    json_integer(ss.last_ok) : json_null(), "last_error",
+		    text_json(ss.last_error)));
+	}
 	status_ops(d, o);
 }
 
@@ -828,6 +847,16 @@ metrics_status(void *arg)
 	struct rwd *d = arg;
 
 	return views_status(d->views);
+}
+
+/* A new risk engine: what others reported goes to it again. */
+static void
+on_refeed(void *arg, struct risk *r)
+{
+	struct rwd *d = arg;
+
+	snds_fetch_refeed(d->snds, r);
+	complaints_refeed(d->complaints, r);
 }
 
 /* An operator's suspend/resume: the hook, through the actions module. */
@@ -900,6 +929,8 @@ on_hup(void *arg)
 	    model_set_risk(d->model, &nf.cfg->risk, err, sizeof err) == -1)
 		log_warnx("reload: the new risk settings could not be applied: %s", err);
 	model_set_retention(d->model, nf.cfg->minute_retention, nf.cfg->hour_retention);
+	if (snds_fetch_set_config(d->snds, nf.cfg) == -1)
+		log_warnx("reload: out of memory: the [snds] settings stay as they were");
 	if (alert_set_config(d->alert, nf.cfg, err, sizeof err) == -1)
 		log_warnx("reload: the alert settings stay as they were: %s", err);
 	more = actions_set_config(d->actions, nf.cfg);
@@ -1013,6 +1044,8 @@ rwd_free(struct rwd *d)
 	metrics_free(d->metrics);
 	control_free(d->control);
 	views_free(d->views);
+	snds_fetch_free(d->snds);
+	complaints_free(d->complaints);
 	actions_free(d->actions);
 	alert_free(d->alert);
 	model_free(d->model);
@@ -1191,6 +1224,7 @@ main(int argc, char **argv)
 	env.suspect = on_suspect;
 	env.recheck = on_recheck;
 	env.flag = on_flag;
+	env.refeed = on_refeed;
 	env.arg = &d;
 	if ((d.alert = alert_new(d.loop, d.store, d.f.cfg, err, sizeof err)) == NULL) {
 		log_warnx("%s", err);
@@ -1209,6 +1243,12 @@ main(int argc, char **argv)
 	if (d.f.cfg->metrics[0] != '\0' && (d.metrics = metrics_new(d.loop, d.f.cfg->metrics,
 	    metrics_status, &d, err, sizeof err)) == NULL) {
 		log_warnx("%s: metrics: %s", d.cfgpath, err);
+		goto out;
+	}
+	if ((d.snds = snds_fetch_new(d.loop, d.model, d.listings, d.f.cfg, err,
+	    sizeof err)) == NULL ||
+	    (d.complaints = complaints_new(d.control, d.model, err, sizeof err)) == NULL) {
+		log_warnx("%s", err);
 		goto out;
 	}
 	if (d.hook != NULL && hook_runner_attach(d.hook, d.loop, on_hook_done, &d) == -1) {

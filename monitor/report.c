@@ -219,6 +219,8 @@ addr_sent(struct gather *g, size_t i, const struct traffic_ip *t)
 	ad->cited = t->cited;
 	ad->dst = distinct_count(&t->dst);
 	ad->suspect = risk_ip_suspect(model_risk(g->m), &t->addr, &ad->rules);
+	risk_ip_reports(model_risk(g->m), &t->addr, model_now(g->m), &ad->complaints,
+	    &ad->snds_traps);
 	if (addr_listings(g->m, ad) == -1)
 		g->oom = 1;
 }
@@ -243,6 +245,9 @@ addr_listed(void *arg, const struct store_listing *s)
 	if ((ad = addr_push(g)) == NULL)
 		return;
 	snprintf(ad->ip, sizeof ad->ip, "%s", s->key);
+	if (addr_parse(ad->ip, &a) == 0)
+		risk_ip_reports(model_risk(g->m), &a, model_now(g->m), &ad->complaints,
+		    &ad->snds_traps);
 	if (addr_listings(g->m, ad) == -1)
 		g->oom = 1;
 }
@@ -449,17 +454,19 @@ static json_t *
 addr_json(const struct report_addr *ad)
 {
 	if (!ad->sent)
-		return json_pack("{s:s, s:n, s:n, s:b, s:o}", "ip", ad->ip, "first_seen",
-		    "last_seen", "suspect", 0, "listings", listings_json(ad));
+		return json_pack("{s:s, s:n, s:n, s:b, s:o, s:I, s:I}", "ip", ad->ip, "first_seen",
+		    "last_seen", "suspect", 0, "listings", listings_json(ad), "complaints",
+		    (json_int_t)ad->complaints, "snds_trap_hits", (json_int_t)ad->snds_traps);
 	return json_pack("{s:s, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, "
-	    "s:o, s:o}", "ip", ad->ip, "first_seen", time_json(ad->first_seen),
+	    "s:o, s:o, s:I, s:I}", "ip", ad->ip, "first_seen", time_json(ad->first_seen),
 	    "last_seen", time_json(ad->last_seen), "sessions", (json_int_t)ad->sessions,
 	    "mail_from", (json_int_t)ad->mail_from, "rcpt_to", (json_int_t)ad->rcpt_to,
 	    "data", (json_int_t)ad->data, "starttls", (json_int_t)ad->starttls,
 	    "replies_4xx", (json_int_t)ad->replies_4xx,
 	    "replies_5xx", (json_int_t)ad->replies_5xx, "cited", (json_int_t)ad->cited,
 	    "dst", (json_int_t)ad->dst, "suspect", ad->suspect,
-	    "rules", rules_json(ad->rules), "listings", listings_json(ad));
+	    "rules", rules_json(ad->rules), "listings", listings_json(ad),
+	    "complaints", (json_int_t)ad->complaints, "snds_trap_hits", (json_int_t)ad->snds_traps);
 }
 
 static json_t *
@@ -536,5 +543,17 @@ report_json(const struct report *r)
 		return o;
 	json_object_set_new(o, "contact", text_json(r->contact));
 	json_object_set_new(o, "addresses", addrs_json(r));
+	{
+		/* what others reported about the customer: its addresses' sums */
+		uint64_t comp = 0, traps = 0;
+		size_t i;
+
+		for (i = 0; i < r->naddr; i++) {
+			comp += r->addr[i].complaints;
+			traps += r->addr[i].snds_traps;
+		}
+		json_object_set_new(o, "complaints", json_integer((json_int_t)comp));
+		json_object_set_new(o, "snds_trap_hits", json_integer((json_int_t)traps));
+	}
 	return o;
 }

@@ -41,6 +41,8 @@ struct report_addr {
 	uint64_t dst;			/* distinct destinations */
 	int suspect;
 	unsigned rules;			/* RISK_R_* bits */
+	uint32_t complaints;		/* complaint reports within [risk] complaints_for */
+	uint32_t snds_traps;		/* SNDS trap hits of rows within [risk] snds_for */
 	struct report_listing *listings;	/* ip-scope lists with a record of it */
 	size_t nlistings;
 };

@@ -128,6 +128,7 @@ risk_policy_init(struct risk_policy *p, const char *name, enum risk_scope scope)
 	p->asn_min_impacts = 50;
 	p->asn_spamscore = 50;
 	p->spam_per_impact = 1000;
+	p->snds_weight = 0.5;
 }
 
 int
@@ -228,6 +229,10 @@ risk_config_init(struct risk_config *c)
 	c->main_share = 0.33;
 	c->v6_plen = 64;
 	c->idle_forget = 30 * 86400;
+	c->snds_for = 3 * 86400;
+	c->snds_complaint_rate = 0.003;
+	c->complaints_for = 86400;
+	c->complaints_min = 1;
 	c->npolicies = risk_default_policies(c->policy, RISK_MAX_POLICIES);
 }
 
@@ -335,6 +340,8 @@ risk_new(const struct risk_config *c, char *err, size_t errlen)
 	r->cfg = *c;
 	for (size_t k = 0; k < RISK_MAX_POLICIES; k++)
 		r->scale[k] = 1;
+	/* the name policies feed SNDS trap hits under, as one of the engine's lists */
+	r->snds_list = list_id(r, RISK_SNDS_TRAPS, 1);
 	if (hidx_init(&r->ipidx, 1024) == -1) {
 		free(r);
 		goto oom;
@@ -381,6 +388,7 @@ risk_free(struct risk *r)
 			n = l->next;
 			free(l);
 		}
+		free(r->ip[i].x);
 	}
 	risk_free_results(r);
 	free(r->ip);
@@ -515,6 +523,8 @@ risk_ip_forget(struct risk *r, uint32_t id)
 		n = l->next;
 		free(l);
 	}
+	free(ip->x);
+	ip->x = NULL;
 	hidx_remove(&r->ipidx, addr_hash(&ip->addr, 0x1234u), id);
 	/* a pending dirty mark stays with the id (export skips a free record) */
 	ip->flags = (uint8_t)(F_FREE | (ip->flags & F_DIRTY));
@@ -554,7 +564,7 @@ evict(struct risk *r)
 			ip = &r->ip[id];
 			/* kept: listed or reported, strong evidence, a customer's suspect (an
 			 * unassigned one sending is weak evidence a flood can forge) */
-			if ((ip->flags & (F_FREE | F_STRONG)) || ip->lst != NULL ||
+			if ((ip->flags & (F_FREE | F_STRONG)) || ip->lst != NULL || ip->x != NULL ||
 			    (ip->rules && ip->customer >= 0))
 				continue;
 			if (ip->last_active < bt) {
@@ -566,6 +576,14 @@ evict(struct risk *r)
 		return -1;
 	risk_ip_forget(r, best);
 	return 0;
+}
+
+static uint32_t ip_get(struct risk *r, const struct rw_addr *a);
+
+uint32_t
+risk_ip_get(struct risk *r, const struct rw_addr *a)
+{
+	return ip_get(r, a);
 }
 
 static uint32_t
@@ -1397,6 +1415,7 @@ risk_rule_name(unsigned i)
 	static const char *const name[RISK_NRULES] = {
 		"rate", "connections", "rcpt", "fanout", "rejections", "cited", "unassigned",
 		"woke", "rejected_share", "reported_listed", "listed_elsewhere",
+		"snds_traps", "snds_red", "snds_yellow", "complaints",
 	};
 
 	return i < RISK_NRULES ? name[i] : "?";

@@ -54,6 +54,8 @@ struct risk_policy {
 	uint32_t asn_min_impacts;	/* scope asn: at least this many impacts ... */
 	double asn_spamscore;		/* ... and impacts / IPs of the ASN x 100000 >= this */
 	double spam_per_impact;		/* recipients of spam per estimated trap hit (1000) */
+	double snds_weight;		/* with `snds-traps` in feeds: estimated impacts per
+					 * trap hit Microsoft's SNDS reports (0.5) */
 };
 
 /*
@@ -74,6 +76,11 @@ struct risk_config {
 					 * idlest IP with nothing against it makes room */
 	int64_t idle_forget;		/* an IP idle this long with nothing against it is
 					 * forgotten (30 d) */
+	int64_t snds_for;		/* an SNDS row is evidence this long after its activity
+					 * period ends (3 d) */
+	double snds_complaint_rate;	/* SNDS complaint rate that is (weak) evidence (0.003) */
+	int64_t complaints_for;		/* complaint reports count this long (24 h) ... */
+	uint32_t complaints_min;	/* ... at least this many make (weak) evidence (1) */
 	double rate_factor;		/* rate over own mean: x (10) */
 	double peak_factor;		/* ... and over own usual peak: x (2) */
 	uint32_t rate_min;		/* ... and at least this many connections/h (50) */
@@ -127,9 +134,13 @@ struct risk_counters {
 #define RISK_R_RATIO	0x100	/* a high share of recipients rejected (strong) */
 #define RISK_R_FEED	0x200	/* reported listed on a feeding list (provisional) */
 #define RISK_R_LISTED	0x400	/* listed (DNS) on an ip-scope list that feeds no policy */
+#define RISK_R_TRAP	0x800	/* SNDS: Microsoft's spam traps took its mail (strong) */
+#define RISK_R_RED	0x1000	/* SNDS: filter result RED, > 90% spam (strong) */
+#define RISK_R_YELLOW	0x2000	/* SNDS: filter result YELLOW, 10-90% spam */
+#define RISK_R_COMPLAINT 0x4000	/* SNDS complaint rate, or complaint reports */
 /* The rules that are strong evidence: a list already acts on the IP. */
-#define RISK_R_STRONG	(RISK_R_CITED | RISK_R_RATIO | RISK_R_FEED)
-#define RISK_NRULES	11
+#define RISK_R_STRONG	(RISK_R_CITED | RISK_R_RATIO | RISK_R_FEED | RISK_R_TRAP | RISK_R_RED)
+#define RISK_NRULES	15
 
 /* One neighbourhood under one policy, as of the last risk_evaluate(). */
 struct risk_nb_view {
@@ -224,6 +235,31 @@ int risk_listing(struct risk *r, const char *list, const struct rw_addr *ip, int
  * memory or the IP table is full. */
 int risk_reported(struct risk *r, const char *list, const struct rw_addr *ip, uint32_t n,
     int64_t now);
+/* The name under which a policy's `feeds` takes SNDS trap hits as impacts. */
+#define RISK_SNDS_TRAPS	"snds-traps"
+/* One SNDS row about an IP (probes/snds.h's, in the engine's terms). */
+struct risk_snds {
+	int64_t start, end;		/* activity period; the row counts from its end on (the
+					 * day is over when Microsoft reports it) */
+	uint32_t recipients;
+	uint8_t filter;			/* 0 none, 1 GREEN, 2 YELLOW, 3 RED */
+	uint8_t complaint_below;	/* the rate was a "< x%" bucket */
+	float complaint;		/* complaint rate (fraction), < 0 unknown */
+	uint32_t trap_hits;
+	int64_t trap_start, trap_end;
+};
+/* An SNDS row for ip: replaces the row of the same activity start, else adds it (the
+ * oldest of RISK_SNDS_ROWS goes). Trusted input (fetched from Microsoft with the
+ * provider's key). -1 when out of memory or the IP table is full. */
+#define RISK_SNDS_ROWS	8
+int risk_snds(struct risk *r, const struct rw_addr *ip, const struct risk_snds *row);
+/* n complaint reports (ARF, X-ARF, JMRP) naming ip, received at `at`. Their content is
+ * third-party text: complaints are weak evidence only. -1 as risk_snds. */
+int risk_complaint(struct risk *r, const struct rw_addr *ip, int64_t at, uint32_t n);
+/* Complaints about ip within complaints_for before now, and SNDS trap hits of its rows
+ * that ended within snds_for (for the views). */
+void risk_ip_reports(const struct risk *r, const struct rw_addr *ip, int64_t now,
+    uint32_t *complaints, uint32_t *trap_hits);
 /* 1 when ip is provisionally listed on list (reported, not yet seen in DNS). */
 int risk_ip_provisional(const struct risk *r, const char *list, const struct rw_addr *ip);
 /* ip's likelihood of becoming an impact, and its estimated trap hits, as of the last

@@ -117,7 +117,8 @@ imp_push(struct risk *r, uint32_t i, uint32_t nb, size_t pol, int64_t now)
 {
 	struct iprec *ip = &r->ip[i];
 	int64_t first, leave;
-	int hit = ip->lst != NULL && risk_impact_of(r, ip, pol, now, &first, &leave);
+	int hit = (ip->lst != NULL || ip->x != NULL) &&
+	    risk_impact_of(r, ip, pol, now, &first, &leave);
 	int prov = !hit && ip->lst != NULL && risk_provisional_of(r, ip, pol, now);
 	struct imp *m;
 
@@ -220,7 +221,9 @@ score_ips(struct risk *r, int64_t now, struct cand **cand, size_t *ncand, size_t
 		if (ip->flags & F_FREE)
 			continue;
 		worth = forget_listings(r, ip, now, maxwin);
-		if (!worth && ip->lst == NULL && idle_for(ip, now) >= r->cfg.idle_forget) {
+		risk_x_prune(r, ip, now, maxwin);
+		if (!worth && ip->lst == NULL && ip->x == NULL &&
+		    idle_for(ip, now) >= r->cfg.idle_forget) {
 			risk_ip_forget(r, (uint32_t)i);	/* a month of silence says nothing */
 			continue;
 		}
@@ -564,7 +567,7 @@ flag_ips(struct risk *r, struct work *w, struct risk_flag *f, const struct cand 
 	}
 	for (k = 0; k < n; k++) {
 		const struct iprec *ip = &r->ip[cd[k].ip];
-		if (ip->lst == NULL && !ip->rules)
+		if (ip->lst == NULL && ip->x == NULL && !ip->rules)
 			continue;
 		if (nips++ == EV_IPS_MAX)
 			break;

@@ -115,6 +115,7 @@ risk_ip_evidence(const struct risk *r, const struct iprec *ip, int64_t now,
 	else
 		risk_lb_add(b, "%s", a);
 	ip_lists(r, ip, b);
+	risk_x_evidence(r, ip, now, b);
 	if (!ip->rules)
 		return;
 	risk_last_hour(ip, now, lh);

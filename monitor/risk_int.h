@@ -1,6 +1,6 @@
 /*
- * risk_int.h — the risk engine's insides, shared by its four files (risk.c, risk_score.c,
- * risk_eval.c, risk_evidence.c) and by nothing else: the engine is one module (prefix
+ * risk_int.h — the risk engine's insides, shared by its files (risk.c, risk_score.c,
+ * risk_eval.c, risk_evidence.c, risk_reports.c) and by nothing else: the engine is one module (prefix
  * risk_) split by its phases so that each phase reads on its own; struct risk stays opaque
  * to every other module. Never include this outside monitor/risk*.c.
  */
@@ -40,6 +40,27 @@ struct lrec {			/* one list's word on one IP: DNS and remote reports */
 	int64_t rep_first, rep_last, rep_at;	/* rep_at: when rep was last decayed */
 };
 
+#define XCMP_MAX	16	/* complaint arrivals kept per IP (older ones merge) */
+
+struct xrow {			/* one SNDS row (struct risk_snds, packed) */
+	int64_t start, end, trap_start, trap_end;
+	uint32_t recipients, traps;
+	float complaint;
+	uint8_t filter, below;
+};
+
+struct xcmp {			/* complaints that arrived at one time */
+	int64_t at;
+	uint32_t n;
+};
+
+struct xrec {			/* what others report about an IP: SNDS rows, complaints */
+	struct xrow row[RISK_SNDS_ROWS];
+	uint8_t nrow;
+	uint8_t ncmp;
+	struct xcmp cmp[XCMP_MAX];	/* oldest first */
+};
+
 struct iprec {
 	struct rw_addr addr;
 	int32_t customer;
@@ -65,6 +86,7 @@ struct iprec {
 	float pace;		/* accepted recipients an hour above the usual peak, while
 				 * under strong evidence (the forecast's fuel) */
 	struct lrec *lst;
+	struct xrec *x;		/* NULL: nobody reported anything */
 };
 
 struct nb {
@@ -108,6 +130,7 @@ struct risk {
 	char lists[MAX_LISTS][RISK_NAME_MAX];
 	size_t nlists;
 	uint64_t feedmask[RISK_MAX_POLICIES];
+	int snds_list;		/* the list id of RISK_SNDS_TRAPS (feedmask bit) */
 	double scale[RISK_MAX_POLICIES];	/* spam_per_impact calibration (1: none) */
 	int64_t t0;		/* first time the engine saw traffic */
 	int64_t at;		/* the last evaluate's now */
@@ -158,6 +181,8 @@ struct risk {
 /* risk.c */
 int risk_grow(void *pp, size_t *cap, size_t need, size_t el);
 uint32_t risk_ip_find(const struct risk *r, const struct rw_addr *a);
+/* The record of a, made when new (NONE when the table is full or out of memory). */
+uint32_t risk_ip_get(struct risk *r, const struct rw_addr *a);
 uint64_t risk_sat_add(uint64_t a, uint64_t b);
 uint64_t risk_block_size(unsigned mplen);
 void risk_free_results(struct risk *r);
@@ -176,6 +201,16 @@ int risk_provisional_of(const struct risk *r, const struct iprec *ip, size_t pol
     int64_t now);
 /* The lrec of a list on ip reported within provisional_for, whose reports still count. */
 int risk_lrec_provisional(const struct risk *r, const struct lrec *l, int64_t now);
+/* The SNDS rule bits of ip at now (rows that ended within snds_for, complaints). */
+unsigned risk_snds_rules(const struct risk *r, const struct iprec *ip, int64_t now);
+/* SNDS trap hits of ip that count as impacts of pol at now (0: none, or pol does not feed
+ * on them); first and leave as risk_impact_of. */
+uint32_t risk_snds_impact(const struct risk *r, const struct iprec *ip, size_t pol,
+    int64_t now, int64_t *first, int64_t *leave);
+/* Complaints about ip within complaints_for before now. */
+uint32_t risk_complaints(const struct risk *r, const struct iprec *ip, int64_t now);
+/* Drops SNDS rows and complaints no window keeps any more; frees ip->x when empty. */
+void risk_x_prune(struct risk *r, struct iprec *ip, int64_t now, int64_t maxwin);
 /* Fills m's weight, estimated trap hits and pace under its policy. */
 void risk_estimate(const struct risk *r, const struct iprec *ip, struct imp *m);
 
@@ -189,6 +224,9 @@ void risk_lb_add(struct risk_lb *b, const char *fmt, ...)
 void risk_fmt_time(int64_t t, char *buf, size_t len);
 void risk_fmt_dur(int64_t s, char *buf, size_t len);
 void risk_ip_evidence(const struct risk *r, const struct iprec *ip, int64_t now,
+    struct risk_lb *b);
+/* risk_reports.c: "; SNDS: 14 trap hits on 2026-12-06, filter RED; 3 complaints ..." */
+void risk_x_evidence(const struct risk *r, const struct iprec *ip, int64_t now,
     struct risk_lb *b);
 void risk_nb_evidence(const struct risk *r, const struct risk_nb_view *v, double mine,
     uint64_t blast, const struct imp *const *byview, size_t nbv, int64_t now,

@@ -35,13 +35,17 @@ static const struct {
 	double p;
 } weight[] = {
 	{ RISK_R_FEED, 1.0 },		/* a provisional impact */
+	{ RISK_R_TRAP, 0.8 },		/* Microsoft's traps took its mail (risk_reports.c) */
 	{ RISK_R_CITED, 0.6 },
 	{ RISK_R_RATIO, 0.5 },
+	{ RISK_R_RED, 0.5 },		/* SNDS: > 90% spam by Microsoft's filter */
 	{ RISK_R_UNASSIGNED, 0.5 },	/* nobody should send from unassigned space */
 	{ RISK_R_LISTED, 0.3 },		/* listed where no policy looks (e.g. PBL) */
 	{ RISK_R_RATE, 0.2 },
 	{ RISK_R_FANOUT, 0.2 },
 	{ RISK_R_WOKE, 0.2 },
+	{ RISK_R_YELLOW, 0.2 },		/* SNDS: 10-90% spam */
+	{ RISK_R_COMPLAINT, 0.2 },	/* third-party words: weak, whatever their number */
 	{ RISK_R_CONN, 0.1 },		/* no history yet: volume says little */
 	{ RISK_R_RCPT, 0.1 },
 	{ RISK_R_REJECT, 0.1 },
@@ -242,7 +246,7 @@ risk_score_ip(struct risk *r, struct iprec *ip, int64_t now)
 		ip->spam = 0;	/* its last spam left every window */
 		ip->spam_last = 0;
 	}
-	ip->rules = (uint16_t)list_rules(r, ip, now, &fed);
+	ip->rules = (uint16_t)(list_rules(r, ip, now, &fed) | risk_snds_rules(r, ip, now));
 	if (ip->seen) {
 		risk_last_hour(ip, now, lh);
 		ip->rules |= (uint16_t)traffic_rules(r, ip, now, lh);
@@ -271,6 +275,8 @@ risk_impact_of(const struct risk *r, const struct iprec *ip, size_t pol, int64_t
 
 	*first = INT64_MAX;
 	*leave = 0;
+	if (risk_snds_impact(r, ip, pol, now, first, leave) > 0)
+		hit = 1;
 	for (l = ip->lst; l != NULL; l = l->next) {
 		int64_t lv;
 		if (!(r->feedmask[pol] >> l->list & 1) || l->first == 0)
@@ -315,4 +321,10 @@ risk_estimate(const struct risk *r, const struct iprec *ip, struct imp *m)
 	 * many more probably came (listings run from the last one) */
 	m->est = m->w * fmax(1.0, ip->spam / per);
 	m->pace = m->w * ip->pace / per;
+	if (m->impact) {
+		/* SNDS trap hits the policy takes: so many of the list's own, estimated */
+		int64_t f = INT64_MAX, lv = 0;
+		uint32_t hits = risk_snds_impact(r, ip, m->pol, r->at, &f, &lv);
+		m->est = fmax(m->est, p->snds_weight * hits);
+	}
 }

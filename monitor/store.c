@@ -232,6 +232,24 @@ static const struct migration migrations[] = {
 	  " dry_run INTEGER NOT NULL DEFAULT 0,"
 	  " audit_id INTEGER NOT NULL DEFAULT 0"
 	  ") WITHOUT ROWID;" },
+	/* Complaints (ARF, X-ARF, JMRP reports) an operator gave with `rangewatch report`:
+	 * evidence for the risk engine, fed again from here at every start. Text columns are
+	 * the reports' words (third-party), escaped before they came. */
+	{ 5, "complaints",
+	  "CREATE TABLE complaint ("
+	  " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	  " received INTEGER NOT NULL,"
+	  " at INTEGER NOT NULL,"
+	  " ip TEXT NOT NULL,"
+	  " customer TEXT NOT NULL DEFAULT '',"
+	  " kind TEXT NOT NULL,"
+	  " feedback_type TEXT NOT NULL DEFAULT '',"
+	  " reported_domain TEXT NOT NULL DEFAULT '',"
+	  " mail_from TEXT NOT NULL DEFAULT '',"
+	  " operator TEXT NOT NULL DEFAULT ''"
+	  ");"
+	  "CREATE INDEX complaint_at ON complaint (at);"
+	  "CREATE INDEX complaint_customer ON complaint (customer, at);" },
 };
 
 #define NMIGRATIONS	(sizeof migrations / sizeof migrations[0])
@@ -283,6 +301,8 @@ enum stmt {
 	ST_OUTBOX_PRUNE,
 	ST_SUSPENSION_SET,
 	ST_SUSPENSION_LOAD,
+	ST_COMPLAINT_ADD,
+	ST_COMPLAINT_EACH,
 	ST_COUNT
 };
 
@@ -323,6 +343,12 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (customer) DO UPDATE SET"
 	    " state = excluded.state, since = excluded.since, actor = excluded.actor,"
 	    " dry_run = excluded.dry_run, audit_id = excluded.audit_id",
+	[ST_COMPLAINT_ADD] =
+	    "INSERT INTO complaint (received, at, ip, customer, kind, feedback_type,"
+	    " reported_domain, mail_from, operator) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[ST_COMPLAINT_EACH] =
+	    "SELECT id, received, at, ip, customer, kind, feedback_type, reported_domain,"
+	    " mail_from, operator FROM complaint WHERE at >= ?1 ORDER BY at, id",
 	[ST_SUSPENSION_LOAD] =
 	    "SELECT customer, state, since, actor, dry_run, audit_id FROM suspension"
 	    " ORDER BY customer",
@@ -2155,5 +2181,68 @@ store_suspension_load(struct store *s, void (*cb)(void *arg,
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return fail(s, "reading suspensions", err, errlen);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ complaints */
+
+int
+store_complaint_add(struct store *s, const struct store_complaint *c, int64_t *id, char *err,
+    size_t errlen)
+{
+	sqlite3_stmt *st = s->st[ST_COMPLAINT_ADD];
+	sqlite3_int64 cid = 0;
+	int ok;
+
+	if (c->ip == NULL || c->ip[0] == '\0' || c->kind == NULL) {
+		snprintf(err, errlen, "store: a complaint needs an IP and a kind");
+		return -1;
+	}
+	if (durable_begin(s, err, errlen) == -1)
+		return -1;
+	sqlite3_bind_int64(st, 1, c->received);
+	sqlite3_bind_int64(st, 2, c->at);
+	bind_str(st, 3, c->ip);
+	bind_str(st, 4, c->customer);
+	bind_str(st, 5, c->kind);
+	bind_str(st, 6, c->feedback_type);
+	bind_str(st, 7, c->reported_domain);
+	bind_str(st, 8, c->mail_from);
+	bind_str(st, 9, c->operator_name);
+	ok = step_done(s, ST_COMPLAINT_ADD, "recording a complaint", err, errlen) == 0;
+	if (ok)
+		cid = sqlite3_last_insert_rowid(s->db);
+	if (durable_end(s, ok, err, errlen) == -1)
+		return -1;
+	if (id != NULL)
+		*id = cid;
+	return 0;
+}
+
+int
+store_complaint_each(struct store *s, int64_t since, void (*cb)(void *arg,
+    const struct store_complaint *c), void *arg, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = s->st[ST_COMPLAINT_EACH];
+	struct store_complaint c;
+	int rc;
+
+	sqlite3_bind_int64(st, 1, since);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		c.id = sqlite3_column_int64(st, 0);
+		c.received = sqlite3_column_int64(st, 1);
+		c.at = sqlite3_column_int64(st, 2);
+		c.ip = col_str(st, 3);
+		c.customer = col_str(st, 4);
+		c.kind = col_str(st, 5);
+		c.feedback_type = col_str(st, 6);
+		c.reported_domain = col_str(st, 7);
+		c.mail_from = col_str(st, 8);
+		c.operator_name = col_str(st, 9);
+		cb(arg, &c);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return fail(s, "reading complaints", err, errlen);
 	return 0;
 }

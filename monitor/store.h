@@ -302,4 +302,25 @@ int store_suspension_set(struct store *s, const struct store_suspension *x, char
 int store_suspension_load(struct store *s, void (*cb)(void *arg,
     const struct store_suspension *x), void *arg, char *err, size_t errlen);
 
+/* One complaint report (ARF, X-ARF, JMRP) as an operator gave it. Text: third-party words,
+ * escaped by whoever built it. */
+struct store_complaint {
+	int64_t id;			/* filled when read back */
+	int64_t received;		/* when the operator gave it (the daemon's clock) */
+	int64_t at;			/* the report's arrival date (when the mail was received) */
+	const char *ip;
+	const char *customer;		/* "" none */
+	const char *kind;		/* "arf", "xarf", "jmrp" */
+	const char *feedback_type;	/* "abuse", "spam", ... */
+	const char *reported_domain;
+	const char *mail_from;
+	const char *operator_name;	/* who gave it (from the socket's peer) */
+};
+/* Records a complaint durably; *id (may be NULL) its id. -1 with err. */
+int store_complaint_add(struct store *s, const struct store_complaint *c, int64_t *id,
+    char *err, size_t errlen);
+/* Calls cb for every complaint whose arrival date is since or later, oldest first. */
+int store_complaint_each(struct store *s, int64_t since, void (*cb)(void *arg,
+    const struct store_complaint *c), void *arg, char *err, size_t errlen);
+
 #endif

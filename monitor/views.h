@@ -73,10 +73,12 @@
  *                         "suspects":N,"threshold":N,"pressure":F,"projected":F,
  *                         "eta_threshold":T|null,"clear_at":T|null (as in ranges)}]}
  *   customer    {"customer":ID} -> C (as above) plus
- *      "contact":S,
+ *      "contact":S, "complaints":N, "snds_trap_hits":N (its addresses' sums),
  *      "addresses":[{"ip":S,"first_seen":T,"last_seen":T,"sessions":N,"mail_from":N,
  *                    "rcpt_to":N,"data":N,"starttls":N,"replies_4xx":N,"replies_5xx":N,
  *                    "cited":N,"dst":N,"suspect":B,"rules":[S],
+ *                    "complaints":N (complaint reports within [risk] complaints_for),
+ *                    "snds_trap_hits":N (SNDS trap hits of rows within snds_for),
  *                    "listings":[{"list":S,"listed":B,"codes":S,"txt":S,
  *                                 "first_seen":T,"last_seen":T}]}]
  *        (the IPs of its CIDRs that sent or are listed),

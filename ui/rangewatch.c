@@ -12,6 +12,7 @@
 #include "check.h"
 #include "log.h"
 #include "ping.h"
+#include "reports.h"
 #include "show.h"
 #include "top.h"
 
@@ -42,6 +43,8 @@ static const struct subcommand subcommands[] = {
 	{ "suspend", act_main, "suspend CUSTOMER --reason TEXT  suspend through the hook" },
 	{ "resume", act_main, "resume CUSTOMER --reason TEXT  lift a suspension" },
 	{ "ack", act_main, "ack CUSTOMER --reason TEXT  acknowledge a flag until it rises" },
+	{ "report", reports_main, "report [--dry-run] [FILE...]  complaint reports (ARF, X-ARF, "
+	    "JMRP) to the daemon" },
 	{ "test-alert", test_alert_main, "test-alert  a test message to every alert recipient" },
 };
 

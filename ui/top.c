@@ -651,6 +651,9 @@ build_detail(struct top *t, const json_t *c)
 		    show_inum(ad, "replies_5xx"), show_inum(ad, "cited"));
 		pane_add(t, 0, "    seen %s .. %s", when(w1, sizeof w1, ad, "first_seen"),
 		    when(w2, sizeof w2, ad, "last_seen"));
+		if (show_inum(ad, "complaints") > 0 || show_inum(ad, "snds_trap_hits") > 0)
+			pane_add(t, A_BOLD, "    %lld complaint(s) in the last day, %lld SNDS trap "
+			    "hit(s)", show_inum(ad, "complaints"), show_inum(ad, "snds_trap_hits"));
 		json_array_foreach(show_arr(ad, "listings"), j, ls) {
 			int on = json_is_true(json_object_get(ls, "listed"));
 

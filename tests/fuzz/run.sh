@@ -30,8 +30,12 @@ pass=0; fail=0
 rows=""
 for t in "$@"; do
 	bin=$out/$t
-	if ! clang $cflags -fsanitize=fuzzer -o "$bin" "tests/fuzz/$t.c" $objs \
-	    $(pkg-config --libs $pkgs) -lm 2>"$out/$t.build.log"; then
+	# a target may need a library of its own: a "fuzz-pkgs: NAME..." line in its comment
+	xpkgs=$(sed -n 's/^ \* fuzz-pkgs: //p' "tests/fuzz/$t.c")
+	xcflags=""; xlibs=""
+	[ -n "$xpkgs" ] && xcflags="-Iui $(pkg-config --cflags $xpkgs)" && xlibs=$(pkg-config --libs $xpkgs)
+	if ! clang $cflags $xcflags -fsanitize=fuzzer -o "$bin" "tests/fuzz/$t.c" $objs \
+	    $(pkg-config --libs $pkgs) $xlibs -lm 2>"$out/$t.build.log"; then
 		echo "FAIL $t: does not build"; cat "$out/$t.build.log"; fail=$((fail + 1)); continue
 	fi
 	corpus=$out/$t.corpus

@@ -172,9 +172,9 @@ def story_files(name, variant, d0, split, etc, cache):
 
 
 class Run:
-    def __init__(self, name, variant, rwbin, speed, keep, split=True, cache=""):
+    def __init__(self, name, variant, rwbin, speed, keep, split=True, cache="", snds=True):
         self.name, self.variant, self.bin, self.speed, self.keep = name, variant, rwbin, speed, keep
-        self.split, self.cache = split, cache
+        self.split, self.cache, self.snds = split, cache, snds
         self.dir = tempfile.mkdtemp(prefix="rw-scen-%s-" % name)
         os.chmod(self.dir, 0o755)
         self.procs = []
@@ -255,7 +255,18 @@ class Run:
 
     def conf(self, replay, speed):
         d = self.dir
-        return """[rangewatch]
+        extra = ""
+        if self.story.get("snds") and self.snds:
+            # Microsoft's SNDS rows, and trap hits there as impacts of the /24 policy
+            extra = """
+[snds]
+file = snds.csv
+interval = 1s
+
+[policy "uceprotect-2"]
+feeds = uceprotect-1 snds-traps
+"""
+        return extra + """[rangewatch]
 prefixes = prefixes.txt
 customers = customers.csv
 lists = lists.conf
@@ -555,8 +566,8 @@ max_per_range = 0
 
 
 def run_one(args):
-    name, variant, rwbin, speed, keep, d0, split, cache = args
-    r = Run(name, variant, rwbin, speed, keep, split, cache)
+    name, variant, rwbin, speed, keep, d0, split, cache, snds = args
+    r = Run(name, variant, rwbin, speed, keep, split, cache, snds)
     try:
         res = r.run(d0)
         res["wall"] = r.wall
@@ -652,6 +663,8 @@ def main():
     ap.add_argument("--no-split", action="store_true",
                     help="follow the whole incident (an hour before the first zone change to the end) "
                     "instead of only the stretches around zone changes")
+    ap.add_argument("--no-snds", action="store_true",
+                    help="stories with SNDS data (snds_leak) without it: DNSBL evidence alone")
     ap.add_argument("--cache", default=os.path.join(TOP, "tests", "out", "scenarios"),
                     help="where generated stories are kept between runs ('' for none)")
     a = ap.parse_args()
@@ -661,9 +674,10 @@ def main():
     d0 = (int(time.time()) // 86400 - 3) * 86400
     t0 = time.time()
     # the long stories first, so the pool ends together
-    order = sorted(names, key=lambda n: n not in ("reference", "asn_l3", "slow_leak"))
+    order = sorted(names, key=lambda n: n not in ("reference", "asn_l3", "slow_leak", "snds_leak"))
     with cf.ThreadPoolExecutor(a.jobs) as ex:
-        futs = {ex.submit(run_one, (n, a.variant, a.bin, speed, a.keep, d0, not a.no_split, a.cache)): n
+        futs = {ex.submit(run_one, (n, a.variant, a.bin, speed, a.keep, d0, not a.no_split, a.cache,
+                                    not a.no_snds)): n
                 for n in order}
         results = {}
         for f in cf.as_completed(futs):

@@ -34,6 +34,16 @@ list what:
   the ASN at the next hourly rebuild after it has >= 50 impacts and SPAMSCORE >= 50.
   Impacts listed before the capture starts ("stale": earlier incidents this week, still
   within L1's 7 days) are in the zones from the start.
+  SNDS (stories with st.snds, written to snds.csv): Microsoft's mailboxes get MS_SHARE (20%)
+  of every IP's recipients; its spam traps, the largest network of them, see one hit per
+  MS_TRAP_RCPT (500) accepted spam RCPTs (5x UCEPROTECT's density: that is the modelling
+  choice, and the lead SNDS gives scales with it); a Pacific day's row (only for IPs that
+  sent Microsoft >= 100 recipients that day) has the day's RCPT, DATA and recipients at
+  Microsoft, the filter result by the day's spam share there (> 90% RED, >= 10% YELLOW, else
+  GREEN), "< 0.1%" complaints, the trap hits and the first and last trapped session's time.
+  The daemon gets the whole file at once: the engine counts a row only from the end of its
+  day (the earliest Microsoft can report it; the real SNDS publishes hours later, so the
+  story's SNDS lead is that much of an upper bound).
 
 OUTDIR gets prefixes.txt, customers.csv, segNN-fast.pcap / segNN-follow.pcap (the capture
 in stretches: "follow" from PRE before each zone change to POST after it, replayed
@@ -61,6 +71,8 @@ L1_DELAY = 600
 ASN = 64500
 HOLDER = "Example Hosting"
 L3_MIN, L3_SCORE = 50, 50.0
+MS_SHARE = 0.20
+MS_TRAP_RCPT = 500
 PRE = 15 * 60       # a followed stretch starts this long before a zone change,
 POST = H            # ends this long after it (the daemon sees a change 10-30 model min late at 600x)
 MIN_FAST = 2 * H    # and quiet stretches shorter than this are followed too (a restart costs ~3 s)
@@ -113,6 +125,7 @@ class Story:
         self.start = None
         self.end = None
         self.notes = []
+        self.snds = False                 # write snds.csv (Microsoft's view, see above)
         self._alloc = {}
         self._cust = {}
 
@@ -297,7 +310,66 @@ class Story:
         ts += [v["t"] for v in self.l2.values() if v["t"] >= self.start]
         if self.l3:
             ts.append(self.l3["t"])
+        # the first SNDS day with trap hits ends: followed like a zone change, so the daemon
+        # has seen the week's earlier listings (the stale impacts) before it (a fast stretch
+        # from the capture's start would judge that day without them)
+        if self.snds and self.snds_first is not None and self.start < self.snds_first < max(ts or [0]):
+            ts.append(self.snds_first)
         return sorted(ts)
+
+    def snds_rows(self):
+        """SNDS data CSV rows by the rule in the module's docstring (14 columns, Pacific)."""
+        from zoneinfo import ZoneInfo
+        import datetime
+        tz = ZoneInfo("America/Los_Angeles")
+
+        def pday(t):            # the Pacific day's start and end (UTC seconds) holding t
+            lt = datetime.datetime.fromtimestamp(t, tz)
+            a = datetime.datetime(lt.year, lt.month, lt.day, tzinfo=tz)
+            b = a + datetime.timedelta(days=1)
+            return int(a.timestamp()), int(datetime.datetime(b.year, b.month, b.day, tzinfo=tz).timestamp())
+
+        def ptxt(t):
+            lt = datetime.datetime.fromtimestamp(t, tz)
+            return "%d/%d/%d %d:%02d %s" % (lt.month, lt.day, lt.year, (lt.hour + 11) % 12 + 1,
+                                             lt.minute, "AM" if lt.hour < 12 else "PM")
+        days = {}
+        acc = {}                # accepted spam RCPTs so far, per IP, and trap hits given
+        for s in self.sessions:
+            d = days.setdefault((pday(s["t"]), s["ip"]), {"n": 0, "rcpt": 0, "spam": 0, "traps": 0,
+                                                          "t1": None, "t2": None})
+            d["n"] += 1
+            d["rcpt"] += s["n"]
+            if not s["spam"]:
+                continue
+            d["spam"] += s["n"]
+            ip = s["ip"]
+            cls = mx_class(s["mx"])
+            if (cls == "zen" and self.zen.get(zkey(ip), 1 << 62) <= s["t"]) or \
+               (cls == "ucep" and self.l1.get(ip, 1 << 62) <= s["t"]) or s["content"]:
+                continue
+            a, g = acc.get(ip, (0, 0))
+            a += sum(1 for x in s["dead"] if not x)
+            hits = a // MS_TRAP_RCPT - g
+            acc[ip] = (a, g + hits)
+            if hits > 0:
+                d["traps"] += hits
+                d["t1"] = d["t1"] or s["t"]
+                d["t2"] = s["t"]
+        rows = []
+        self.snds_first = None      # the end of the first day with trap hits
+        for ((a, b), ip), d in sorted(days.items()):
+            ms = int(d["rcpt"] * MS_SHARE)
+            if ms < 100 or ":" in ip:
+                continue
+            share = d["spam"] / float(d["rcpt"])
+            filt = "RED" if share > 0.9 else "YELLOW" if share >= 0.1 else "GREEN"
+            tr = (ptxt(d["t1"]), ptxt(d["t2"])) if d["traps"] else ("", "")
+            if d["traps"] and (self.snds_first is None or b < self.snds_first):
+                self.snds_first = b
+            rows.append("%s,%s,%s,%d,%d,%d,%s,< 0.1%%,%s,%s,%d,mail.c.example,sender@c.example," % (
+                ip, ptxt(a), ptxt(b), ms, int(d["n"] * MS_SHARE), ms, filt, tr[0], tr[1], d["traps"]))
+        return rows
 
     # -- output -----------------------------------------------------------------------
     def segments(self, ch, end, split=True):
@@ -327,6 +399,7 @@ class Story:
 
     def write(self, outdir, split=True):
         self.timeline()
+        snds = self.snds_rows() if self.snds else None
         ch = self.changes()
         end = ch[-1] + (3 * H if self.long else H) if ch else self.end
         self.end = end
@@ -335,6 +408,9 @@ class Story:
             f.write("# story %s\n" % self.name)
             for cidr, alloc in self.prefixes:
                 f.write("%s %d%s\n" % (cidr, ASN, " alloc" if alloc else ""))
+        if self.snds:
+            with open(os.path.join(outdir, "snds.csv"), "w") as f:
+                f.write("".join(r + "\r\n" for r in snds))
         with open(os.path.join(outdir, "customers.csv"), "w") as f:
             f.write("id,name,cidrs,contact,tags\n")
             for cid, name, cidrs, tags in self.customers:
@@ -364,7 +440,7 @@ class Story:
             "stale": self.stale, "asn": ASN, "asn_ips": self.asn_size(), "holder": HOLDER,
             "allocs": {ip: self.alloc_of(ip) for ip in self.l1},
             "prefixes": [c for c, a in self.prefixes if not a],
-            "expect": self.expect, "notes": self.notes,
+            "expect": self.expect, "notes": self.notes, "snds": self.snds,
         }
         # each culprit's IPs and the escalation listings that cover them
         spam_ips = {}
@@ -611,11 +687,27 @@ def s_reference(v, d0):
     return st
 
 
+def s_snds_leak(v, d0):
+    st = Story("snds_leak", "a slow leak Microsoft's SNDS sees days before the range listing", v, d0, 112)
+    story_window(st, 8 if v == "long" else 6, 14)
+    st.customer(1001, "Leaky Webmail", "203.0.113.7", "mail")
+    st.office("203.0.113.7", None, per_hour=4.0)
+    base_world(st, stale=3)
+    # a stolen webmail password: 15 sessions/h around the clock from 00:30 Pacific four
+    # days before the incident day; the /24 already holds 3 L1 impacts of the week
+    st.spam("1001", ["203.0.113.7"], d0 - 4 * DAY + 8 * H + 30 * 60, 4 * 24 + 6, 15, rcpt=(2, 4),
+            burst=False)
+    st.snds = True
+    st.notes.append("SNDS rows in snds.csv (the daemon reads it with [snds] file); run.py --no-snds "
+                    "runs it on DNSBL evidence alone")
+    return st
+
+
 STORIES = {n: f for n, f in [
     ("vps_burst", s_vps_burst), ("slow_leak", s_slow_leak), ("two_spammers", s_two_spammers),
     ("alloc28", s_alloc28), ("asn_l3", s_asn_l3), ("newsletter", s_newsletter),
     ("esp_relay", s_esp), ("mailing_list", s_mailing_list), ("ipv6_rotate", s_ipv6),
-    ("quiet_day", s_quiet), ("reference", s_reference)]}
+    ("quiet_day", s_quiet), ("reference", s_reference), ("snds_leak", s_snds_leak)]}
 
 
 def build(name, variant, d0, outdir, split=True):

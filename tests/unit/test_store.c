@@ -251,8 +251,8 @@ test_open_migrate_reopen(void **state)
 	assert_string_equal(events_of(s, 0, 0, &d), "");
 	store_close(s);
 
-	assert_int_equal(sql_int(fx->db, "SELECT max(version) FROM schema_version"), 4);
-	assert_int_equal(sql_int(fx->db, "SELECT count(*) FROM schema_version"), 4);
+	assert_int_equal(sql_int(fx->db, "SELECT max(version) FROM schema_version"), 5);
+	assert_int_equal(sql_int(fx->db, "SELECT count(*) FROM schema_version"), 5);
 	/* WAL is a property of the file: a fresh connection sees it */
 	assert_int_equal(sql_int(fx->db, "SELECT journal_mode = 'wal' FROM pragma_journal_mode"),
 	    1);
@@ -261,7 +261,7 @@ test_open_migrate_reopen(void **state)
 	s = open_ok(fx);
 	put(s, "l1", "192.0.2.7", 1, 100);
 	store_close(s);
-	assert_int_equal(sql_int(fx->db, "SELECT count(*) FROM schema_version"), 4);
+	assert_int_equal(sql_int(fx->db, "SELECT count(*) FROM schema_version"), 5);
 	s = open_ok(fx);
 	assert_string_equal(listings_of(s, &d), "l1|192.0.2.7|1|127.0.0.2|listed: spam|100|100|100\n");
 	/* what SQLite holds for an open store: its schema and page cache at least */
@@ -283,7 +283,7 @@ test_migrate_from_zero(void **state)
 	s = open_ok(fx);
 	event(s, "listed", "l1", "192.0.2.9", 5);
 	store_close(s);
-	assert_int_equal(sql_int(fx->db, "SELECT max(version) FROM schema_version"), 4);
+	assert_int_equal(sql_int(fx->db, "SELECT max(version) FROM schema_version"), 5);
 	assert_int_equal(sql_int(fx->db, "SELECT count(*) FROM listing_event"), 1);
 }
 
@@ -574,7 +574,7 @@ test_newer_schema(void **state)
 	store_close(s);
 	sql_exec(fx->db, "INSERT INTO schema_version VALUES (999, 'from the future', 0)");
 	/* a clean close checkpointed and removed the WAL: the file alone is the database */
-	expect_refused(fx, "schema version 999 is newer than this rangewatch knows (4)");
+	expect_refused(fx, "schema version 999 is newer than this rangewatch knows (5)");
 }
 
 static void
@@ -660,8 +660,8 @@ test_migrate_from_v1(void **state)
 	event(s, "delisted", "uceprotect-l1", "192.0.2.7", 400);
 	assert_int_equal(store_last_event_id(s), 2);	/* the AUTOINCREMENT went on */
 	store_close(s);
-	assert_int_equal(sql_int(fx->db, "SELECT max(version) FROM schema_version"), 4);
-	assert_int_equal(sql_int(fx->db, "SELECT count(*) FROM schema_version"), 4);
+	assert_int_equal(sql_int(fx->db, "SELECT max(version) FROM schema_version"), 5);
+	assert_int_equal(sql_int(fx->db, "SELECT count(*) FROM schema_version"), 5);
 	/* the step applied before is kept as it was, not rewritten */
 	assert_int_equal(sql_int(fx->db, "SELECT applied FROM schema_version WHERE version = 1"),
 	    1700000000);
@@ -695,7 +695,7 @@ test_migrate_all_or_nothing(void **state)
 	sql_exec(fx->db, "DROP TABLE ipstate");
 	s = open_ok(fx);
 	store_close(s);
-	assert_int_equal(sql_int(fx->db, "SELECT max(version) FROM schema_version"), 4);
+	assert_int_equal(sql_int(fx->db, "SELECT max(version) FROM schema_version"), 5);
 }
 
 /* ---- traffic */
