@@ -15,7 +15,7 @@ LDLIBS  += $(PKG_LIBS) -lm
 BUILD_DEBS := build-essential pkg-config libpcap-dev libc-ares-dev libcurl4-openssl-dev \
               libncurses-dev libsqlite3-dev libjansson-dev libinih-dev libcmocka-dev
 TEST_DEBS  := clang tshark tcpdump tcpreplay swaks python3-aiosmtpd python3-scapy nftables \
-              rbldnsd dnsperf tmux iproute2
+              rbldnsd dnsperf tmux iproute2 softflowd pmacct nfdump nfdump-sflow
 DEMO_DEBS  := rbldnsd tmux python3-aiosmtpd python3-scapy tcpreplay iproute2
 
 # VARIANT=asan builds everything again with AddressSanitizer+UBSan into build/asan, bin/asan.

@@ -209,9 +209,12 @@ count(struct flows *f, const struct rw_addr *client, const struct rw_addr *serve
 		return;
 	if (created && f->customers)
 		ip->customer = (int32_t)customers_lookup(f->customers, client);
-	/* whoever else moved last_seen is a pcap sensor: its exact counts win (dedup) */
+	/* whoever else moved last_seen is a pcap sensor: its exact counts win (dedup). The
+	 * time is its packet time when that reads as today's wall clock (a live capture),
+	 * else now: a replay's packets carry their own clock, and it counted the IP lately */
 	if (!created && ip->last_seen != ip->fx_stamp)
-		ip->fx_pcap = ip->last_seen;
+		ip->fx_pcap = ip->last_seen <= f->now + 60 && ip->last_seen + 86400 > f->now ?
+		    ip->last_seen : f->now;
 	if (ip->fx_pcap != 0 && f->now < ip->fx_pcap + f->pcap_window) {
 		f->n.dedup++;
 		return;
@@ -571,7 +574,8 @@ flows_json(const struct flows *f, size_t limit)
 	for (i = 0; i < n; i++)
 		if (traffic_at(f->traffic, i)->fx_samples > 0)
 			v[k++] = traffic_at(f->traffic, i);
-	qsort(v, k, sizeof *v, by_estimate);
+	if (k > 1)
+		qsort(v, k, sizeof *v, by_estimate);
 	for (i = 0; i < k && i < limit; i++)
 		json_array_append_new(ips, flows_ip_json(v[i]));
 	free(v);

@@ -139,21 +139,22 @@ tmpl_find(struct flowexp *x, uint32_t domain, uint16_t id)
 	return NULL;
 }
 
-/* Removes templates of domain: id, or every one when all is set. */
-static void
+/* Removes templates of domain: id, or every one when all is set; how many. */
+static size_t
 tmpl_withdraw(struct flowexp *x, uint32_t domain, uint16_t id, int all)
 {
-	size_t i = 0;
+	size_t i = 0, n = 0;
 
 	while (i < x->nt) {
 		if (x->t[i].domain == domain && (all || x->t[i].id == id)) {
 			x->t[i] = x->t[--x->nt];	/* order does not matter */
-			x->n.withdrawn++;
+			n++;
 			continue;
 		}
 		i++;
 	}
 	x->last = 0;
+	return n;
 }
 
 /* A slot for (domain, id): the one held (a redefinition) or a new one; NULL when full. */
@@ -245,7 +246,7 @@ tmpl_record(struct flowexp *x, uint32_t domain, const uint8_t *p, size_t n, int 
 	}
 	if (ipfix && nf == 0) {	/* a withdrawal (2 and 3: every template of that kind) */
 		*used = 4;
-		tmpl_withdraw(x, domain, id, id == 2 || id == 3);
+		x->n.withdrawn += tmpl_withdraw(x, domain, id, id == 2 || id == 3);
 		return 0;
 	}
 	if (id < 256 || nf == 0)
@@ -280,8 +281,7 @@ tmpl_record(struct flowexp *x, uint32_t domain, const uint8_t *p, size_t n, int 
 	if (nf > FLOWEXP_MAX_FIELDS || tmpl_layout(&tmp) == -1) {
 		/* well-formed, but more than we keep: its data is skipped, and an older
 		 * template of that id is gone (its data would be misread) */
-		tmpl_withdraw(x, domain, id, 0);
-		x->n.withdrawn--;
+		(void)tmpl_withdraw(x, domain, id, 0);
 		x->n.refused++;
 		return 0;
 	}
