@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -196,8 +197,8 @@ ours(const struct flows *f, const struct rw_addr *a)
 }
 
 /* One outbound sample for client: `packets` sampled packets, of which one opened a
- * session when syn is set; at 1 in rate. */
-static void
+ * session when syn is set; at 1 in rate. The IP's record, NULL when not counted. */
+static struct traffic_ip *
 count(struct flows *f, const struct rw_addr *client, const struct rw_addr *server,
     uint64_t packets, uint64_t bytes, int syn, uint32_t rate)
 {
@@ -206,7 +207,7 @@ count(struct flows *f, const struct rw_addr *client, const struct rw_addr *serve
 	int created;
 
 	if ((ip = traffic_add(f->traffic, client, &created)) == NULL)
-		return;
+		return NULL;
 	if (created && f->customers)
 		ip->customer = (int32_t)customers_lookup(f->customers, client);
 	/* whoever else moved last_seen is a pcap sensor: its exact counts win (dedup). The
@@ -217,7 +218,7 @@ count(struct flows *f, const struct rw_addr *client, const struct rw_addr *serve
 		    ip->last_seen : f->now;
 	if (ip->fx_pcap != 0 && f->now < ip->fx_pcap + f->pcap_window) {
 		f->n.dedup++;
-		return;
+		return NULL;
 	}
 	f->n.samples++;
 	f->cur->samples++;
@@ -237,17 +238,19 @@ count(struct flows *f, const struct rw_addr *client, const struct rw_addr *serve
 	if (f->now > ip->last_seen)
 		ip->last_seen = f->now;
 	ip->fx_stamp = ip->last_seen;
+	return ip;
 }
 
 /* Port 25 either way, one of ours as the client: counted; the other way: a reply. */
-static void
+static struct traffic_ip *
 tcp25(struct flows *f, const struct rw_addr *src, const struct rw_addr *dst, uint16_t sport,
     uint16_t dport, uint64_t packets, uint64_t bytes, int syn, uint32_t rate)
 {
 	if (dport == 25 && ours(f, src))
-		count(f, src, dst, packets, bytes, syn, rate);
-	else if (sport == 25 && ours(f, dst))
+		return count(f, src, dst, packets, bytes, syn, rate);
+	if (sport == 25 && ours(f, dst))
 		f->n.replies++;	/* a sample cannot prove the handshake: never evidence */
+	return NULL;
 }
 
 static void
@@ -255,6 +258,7 @@ on_obs(void *arg, const struct flowexp_obs *o)
 {
 	struct flows *f = arg;
 	uint32_t rate = f->cur->sampling ? f->cur->sampling : o->rate;
+	struct traffic_ip *ip;
 	struct pkt p;
 
 	if (rate == 0) {
@@ -265,15 +269,20 @@ on_obs(void *arg, const struct flowexp_obs *o)
 		/* the same decoder as captured frames: TCP flags and ports from the header */
 		if (decode_frame(o->dlt, o->frame, o->caplen, o->wirelen, 25, &p) != DECODE_TCP)
 			return;
-		tcp25(f, &p.src, &p.dst, p.sport, p.dport, 1, o->wirelen,
+		ip = tcp25(f, &p.src, &p.dst, p.sport, p.dport, 1, o->wirelen,
 		    (p.flags & (TCP_SYN | TCP_ACK)) == TCP_SYN, rate);
+		/* the header may hold the segment's first bytes: a sampled RCPT is an estimate
+		 * for the eye, never the model's (its rcpt counts feed strong evidence) */
+		if (ip != NULL && p.capped >= 5 && strncasecmp((const char *)p.payload,
+		    "RCPT ", 5) == 0)
+			ip->fx_rcpt += rate;
 		return;
 	}
 	if (o->proto != 6)
 		return;
 	/* a flow record: one session when it carries the SYN (a sampled flow: when the SYN
 	 * was among its sampled packets) */
-	tcp25(f, &o->src, &o->dst, o->sport, o->dport, o->packets, o->bytes,
+	(void)tcp25(f, &o->src, &o->dst, o->sport, o->dport, o->packets, o->bytes,
 	    (o->tcp_flags & TCP_SYN) != 0, rate);
 }
 
@@ -507,7 +516,7 @@ flows_ip_json(const struct traffic_ip *ip)
 	if (ip->fx_samples == 0)
 		return NULL;
 	flows_estimate_text(ip, text, sizeof text);
-	return json_pack("{s:s, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I, s:s}",
+	return json_pack("{s:s, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I, s:s, s:f}",
 	    "ip", addr_format(&ip->addr, a, sizeof a),
 	    "sessions", ip->fx_sessions,
 	    "sessions_error_pct", flows_error_pct(ip->fx_sessions, ip->fx_sessions_var),
@@ -517,7 +526,9 @@ flows_ip_json(const struct traffic_ip *ip)
 	    "session_samples", (json_int_t)ip->fx_syn_samples,
 	    "rate", (json_int_t)ip->fx_rate,
 	    "sessions_counted", (json_int_t)ip->fx_fed,
-	    "text", text);
+	    "text", text,
+	    /* sFlow headers that began a RCPT command, times the rate: for the eye only */
+	    "rcpt_sampled", ip->fx_rcpt);
 }
 
 static json_t *

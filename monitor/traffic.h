@@ -34,6 +34,7 @@ struct traffic_ip {
 	 * byte estimate to bytes_out), so the model weighs an estimate by its error. */
 	double fx_sessions, fx_sessions_var;	/* sessions (SYNs to :25) estimated */
 	double fx_packets, fx_packets_var;	/* packets to :25 estimated */
+	double fx_rcpt;		/* sampled headers starting "RCPT " x rate: shown, never fed */
 	uint32_t fx_samples;	/* samples behind fx_packets */
 	uint32_t fx_syn_samples;	/* samples behind fx_sessions */
 	uint32_t fx_rate;	/* the largest sampling rate behind them (1: unsampled) */

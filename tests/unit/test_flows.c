@@ -375,7 +375,7 @@ test_netflow_v9(void **state)
 }
 
 /* sFlow: a raw Ethernet header through decode.c; a SYN counts a session, a SYN-ACK back
- * is a reply (never counted). */
+ * is a reply (never counted), a header holding "RCPT TO:" is a sampled RCPT (shown only). */
 static void
 test_sflow_raw_header(void **state)
 {
@@ -383,23 +383,23 @@ test_sflow_raw_header(void **state)
 	struct buf b;
 	struct traffic_ip *ip;
 	struct flows_counts c;
-	uint8_t fr[54];
+	uint8_t fr[68];
 	int k;
 
 	(void)state;
 	fx_init(&x, 0);
 	b.n = 0;
 	p32(&b, 5); p32(&b, 1); p32(&b, ip4(192, 0, 2, 250)); p32(&b, 0); p32(&b, 1);
-	p32(&b, 0); p32(&b, 2);
-	for (k = 0; k < 2; k++) {
+	p32(&b, 0); p32(&b, 3);
+	for (k = 0; k < 3; k++) {
 		memset(fr, 0, sizeof fr);
 		fr[12] = 0x08;
 		fr[14] = 0x45; fr[17] = 40; fr[22] = 64; fr[23] = 6;
-		if (k == 0) {
+		if (k != 1) {
 			fr[26] = 203; fr[27] = 0; fr[28] = 113; fr[29] = 13;
 			fr[30] = 198; fr[31] = 18; fr[32] = 0; fr[33] = 25;
 			fr[34] = 0x9c; fr[35] = 0x41; fr[36] = 0; fr[37] = 25;
-			fr[47] = 0x02;
+			fr[47] = k == 0 ? 0x02 : 0x18;
 		} else {
 			fr[26] = 198; fr[27] = 18; fr[28] = 0; fr[29] = 25;
 			fr[30] = 203; fr[31] = 0; fr[32] = 113; fr[33] = 13;
@@ -407,21 +407,27 @@ test_sflow_raw_header(void **state)
 			fr[47] = 0x12;
 		}
 		fr[46] = 0x50;
-		p32(&b, 1); p32(&b, 32 + 8 + 16 + 56);
+		if (k == 2) {
+			fr[17] = 54;	/* IP total length: 40 + 14 bytes of SMTP */
+			memcpy(fr + 54, "RCPT TO:<a@b>", 14);
+		}
+		p32(&b, 1); p32(&b, 32 + 8 + 16 + 68);
 		p32(&b, (uint32_t)k); p32(&b, 1); p32(&b, 512); p32(&b, 0); p32(&b, 0);
 		p32(&b, 1); p32(&b, 2); p32(&b, 1);
-		p32(&b, 1); p32(&b, 16 + 56);
-		p32(&b, 1); p32(&b, 58); p32(&b, 4); p32(&b, 54);
-		memcpy(b.b + b.n, fr, 54);
-		b.n += 54;
-		p8(&b, 0); p8(&b, 0);
+		p32(&b, 1); p32(&b, 16 + 68);
+		p32(&b, 1); p32(&b, k == 2 ? 72 : 64); p32(&b, 4); p32(&b, k == 2 ? 68 : 60);
+		memcpy(b.b + b.n, fr, 68);
+		b.n += 68;
 	}
 	send_(&x, &x.exporter, &b, 1000);
 	assert_non_null(ip = ip_of(&x, ip4(203, 0, 113, 13)));
 	assert_true(fabs(ip->fx_sessions - 512) < 1e-9);
+	assert_true(fabs(ip->fx_packets - 1024) < 1e-9);
+	assert_true(fabs(ip->fx_rcpt - 512) < 1e-9);
+	assert_int_equal(ip->rcpt_to, 0);	/* exact counts: pcap sensors only */
 	assert_int_equal(ip->fx_rate, 512);
 	flows_get_counts(x.f, &c);
-	assert_int_equal(c.samples, 1);
+	assert_int_equal(c.samples, 2);
 	assert_int_equal(c.replies, 1);
 	fx_free(&x);
 }
