@@ -1,9 +1,9 @@
 /*
  * flows.c — flow exports in, estimates out (flows.h says the rules). Owns the UDP sockets
  * (bound at start, before the privilege drop; never written to: an exporter gets no
- * answer), one decoder per allowlisted exporter (probes/flowexp) and the fx_ fields of
- * the traffic records; borrows the traffic table, the space and the customer map like
- * outbound.c does. Never: counts a sample for an IP outside provider space, counts a
+ * answer), one decoder per allowlisted exporter (probes/flowexp) and the per-IP
+ * estimate records (struct flows_ip, which the traffic records' fx point at); borrows
+ * the traffic table, the space and the customer map like outbound.c does. Never: counts a sample for an IP outside provider space, counts a
  * sampled reply, or touches the exact SMTP counters (commands, replies, citations).
  */
 #include "flows.h"
@@ -25,6 +25,7 @@
 #include "loop.h"
 
 #define RECV_BATCH	256	/* datagrams read per wake-up: no loop turn is long */
+#define FX_CHUNK	4096	/* per-IP estimate records allocated at a time */
 #define DGRAM_MAX	65536
 #define Z95		1.96
 
@@ -52,6 +53,8 @@ struct flows {
 	struct rw_addr unknown_last;
 	int unknown_logged;
 	struct flows_counts n;
+	struct flows_ip **fxc;		/* chunks of FX_CHUNK per-IP records */
+	size_t nfxc, nfx;
 	/* the datagram being applied */
 	struct exporter *cur;
 	uint32_t now;
@@ -159,34 +162,57 @@ flows_error_pct(double est, double var)
 void
 flows_estimate_text(const struct traffic_ip *ip, char *buf, size_t len)
 {
-	double e = flows_error_pct(ip->fx_sessions, ip->fx_sessions_var);
+	const struct flows_ip *x = ip->fx;
 
-	if (ip->fx_samples == 0)
+	if (x == NULL || x->samples == 0)
 		snprintf(buf, len, "no flow samples");
-	else if (ip->fx_rate <= 1)
+	else if (x->rate <= 1)
 		snprintf(buf, len, "from unsampled flow exports (exact as exported)");
-	else if (ip->fx_syn_samples == 0)
-		snprintf(buf, len, "estimated from 1:%u samples, no session sampled",
-		    ip->fx_rate);
+	else if (x->syn_samples == 0)
+		snprintf(buf, len, "estimated from 1:%u samples, no session sampled", x->rate);
 	else
-		snprintf(buf, len, "estimated from 1:%u samples, \u00b1%.0f%%", ip->fx_rate, e);
+		snprintf(buf, len, "estimated from 1:%u samples, \u00b1%.0f%%", x->rate,
+		    flows_error_pct(x->sessions, x->sessions_var));
 }
 
 /* The part of the session estimate's 95% lower bound not yet in the IP's counters. */
 static void
-feed_lower_bound(struct traffic_ip *ip)
+feed_lower_bound(struct traffic_ip *ip, struct flows_ip *x)
 {
-	double lb = ip->fx_sessions - Z95 * sqrt(ip->fx_sessions_var);
+	double lb = x->sessions - Z95 * sqrt(x->sessions_var);
 	uint32_t l;
 
 	if (!(lb > 0))
 		return;
 	l = lb >= (double)UINT32_MAX ? UINT32_MAX : (uint32_t)lb;
-	if (l <= ip->fx_fed)
+	if (l <= x->fed)
 		return;
-	ip->sessions += l - ip->fx_fed;
-	ip->syn += l - ip->fx_fed;
-	ip->fx_fed = l;
+	ip->sessions += l - x->fed;
+	ip->syn += l - x->fed;
+	x->fed = l;
+}
+
+/* The IP's estimate record, made (zero) at its first flow observation; NULL on ENOMEM. */
+static struct flows_ip *
+fx_of(struct flows *f, struct traffic_ip *ip)
+{
+	struct flows_ip **nc, *x;
+
+	if (ip->fx != NULL)
+		return ip->fx;
+	if (f->nfx == f->nfxc * FX_CHUNK) {
+		if ((nc = realloc(f->fxc, (f->nfxc + 1) * sizeof *nc)) == NULL)
+			return NULL;
+		f->fxc = nc;
+		if ((f->fxc[f->nfxc] = calloc(FX_CHUNK, sizeof **f->fxc)) == NULL)
+			return NULL;
+		f->nfxc++;
+	}
+	x = &f->fxc[f->nfx / FX_CHUNK][f->nfx % FX_CHUNK];
+	f->nfx++;
+	x->ip = ip;
+	ip->fx = x;
+	return x;
 }
 
 static int
@@ -203,6 +229,7 @@ count(struct flows *f, const struct rw_addr *client, const struct rw_addr *serve
     uint64_t packets, uint64_t bytes, int syn, uint32_t rate)
 {
 	struct traffic_ip *ip;
+	struct flows_ip *x;
 	double r = rate, v = r * (r - 1);
 	int created;
 
@@ -210,34 +237,37 @@ count(struct flows *f, const struct rw_addr *client, const struct rw_addr *serve
 		return NULL;
 	if (created && f->customers)
 		ip->customer = (int32_t)customers_lookup(f->customers, client);
+	if ((x = fx_of(f, ip)) == NULL)
+		return NULL;
 	/* whoever else moved last_seen is a pcap sensor: its exact counts win (dedup). The
 	 * time is its packet time when that reads as today's wall clock (a live capture),
 	 * else now: a replay's packets carry their own clock, and it counted the IP lately */
-	if (!created && ip->last_seen != ip->fx_stamp)
-		ip->fx_pcap = ip->last_seen <= f->now + 60 && ip->last_seen + 86400 > f->now ?
+	if (ip->last_seen != x->stamp)
+		x->pcap = ip->last_seen <= f->now + 60 && ip->last_seen + 86400 > f->now ?
 		    ip->last_seen : f->now;
-	if (ip->fx_pcap != 0 && f->now < ip->fx_pcap + f->pcap_window) {
+	if (x->pcap != 0 && f->now < x->pcap + f->pcap_window) {
+		x->stamp = ip->last_seen;
 		f->n.dedup++;
 		return NULL;
 	}
 	f->n.samples++;
 	f->cur->samples++;
-	ip->fx_packets += (double)packets * r;
-	ip->fx_packets_var += (double)packets * v;
-	ip->fx_samples += packets > UINT32_MAX - ip->fx_samples ? 0 : (uint32_t)packets;
+	x->packets += (double)packets * r;
+	x->packets_var += (double)packets * v;
+	x->samples += packets > UINT32_MAX - x->samples ? 0 : (uint32_t)packets;
 	if (syn) {
-		ip->fx_sessions += r;
-		ip->fx_sessions_var += v;
-		ip->fx_syn_samples++;
-		feed_lower_bound(ip);
+		x->sessions += r;
+		x->sessions_var += v;
+		x->syn_samples++;
+		feed_lower_bound(ip, x);
 	}
-	if (rate > ip->fx_rate)
-		ip->fx_rate = rate;
+	if (rate > x->rate)
+		x->rate = rate;
 	ip->bytes_out += bytes * rate;
 	distinct_add(&ip->dst, distinct_key(server));
 	if (f->now > ip->last_seen)
 		ip->last_seen = f->now;
-	ip->fx_stamp = ip->last_seen;
+	x->stamp = ip->last_seen;
 	return ip;
 }
 
@@ -275,7 +305,7 @@ on_obs(void *arg, const struct flowexp_obs *o)
 		 * for the eye, never the model's (its rcpt counts feed strong evidence) */
 		if (ip != NULL && p.capped >= 5 && strncasecmp((const char *)p.payload,
 		    "RCPT ", 5) == 0)
-			ip->fx_rcpt += rate;
+			ip->fx->rcpt += rate;
 		return;
 	}
 	if (o->proto != 6)
@@ -417,6 +447,12 @@ flows_free(struct flows *f)
 	for (i = 0; i < f->nexp; i++)
 		flowexp_free(f->exp[i].dec);
 	free(f->exp);
+	/* the traffic table may outlive us: no pointer into our records stays behind */
+	for (i = 0; i < f->nfx; i++)
+		f->fxc[i / FX_CHUNK][i % FX_CHUNK].ip->fx = NULL;
+	for (i = 0; i < f->nfxc; i++)
+		free(f->fxc[i]);
+	free(f->fxc);
 	free(f->buf);
 	free(f);
 }
@@ -435,7 +471,8 @@ void flows_get_counts(const struct flows *f, struct flows_counts *out) { *out = 
 size_t
 flows_memory(const struct flows *f)
 {
-	size_t i, m = sizeof *f + f->nexp * sizeof *f->exp;
+	size_t i, m = sizeof *f + f->nexp * sizeof *f->exp +
+	    f->nfxc * (FX_CHUNK * sizeof **f->fxc + sizeof *f->fxc);
 
 	for (i = 0; i < f->nexp; i++)
 		m += flowexp_memory(f->exp[i].dec);
@@ -511,24 +548,25 @@ flows_start(struct flows *f, struct traffic *t, struct loop *l)
 json_t *
 flows_ip_json(const struct traffic_ip *ip)
 {
+	const struct flows_ip *x = ip->fx;
 	char a[ADDR_STRLEN], text[96];
 
-	if (ip->fx_samples == 0)
+	if (x == NULL || x->samples == 0)
 		return NULL;
 	flows_estimate_text(ip, text, sizeof text);
 	return json_pack("{s:s, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I, s:s, s:f}",
 	    "ip", addr_format(&ip->addr, a, sizeof a),
-	    "sessions", ip->fx_sessions,
-	    "sessions_error_pct", flows_error_pct(ip->fx_sessions, ip->fx_sessions_var),
-	    "packets", ip->fx_packets,
-	    "packets_error_pct", flows_error_pct(ip->fx_packets, ip->fx_packets_var),
-	    "samples", (json_int_t)ip->fx_samples,
-	    "session_samples", (json_int_t)ip->fx_syn_samples,
-	    "rate", (json_int_t)ip->fx_rate,
-	    "sessions_counted", (json_int_t)ip->fx_fed,
+	    "sessions", x->sessions,
+	    "sessions_error_pct", flows_error_pct(x->sessions, x->sessions_var),
+	    "packets", x->packets,
+	    "packets_error_pct", flows_error_pct(x->packets, x->packets_var),
+	    "samples", (json_int_t)x->samples,
+	    "session_samples", (json_int_t)x->syn_samples,
+	    "rate", (json_int_t)x->rate,
+	    "sessions_counted", (json_int_t)x->fed,
 	    "text", text,
 	    /* sFlow headers that began a RCPT command, times the rate: for the eye only */
-	    "rcpt_sampled", ip->fx_rcpt);
+	    "rcpt_sampled", x->rcpt);
 }
 
 static json_t *
@@ -558,7 +596,7 @@ by_estimate(const void *x, const void *y)
 	const struct traffic_ip *a = *(const struct traffic_ip *const *)x;
 	const struct traffic_ip *b = *(const struct traffic_ip *const *)y;
 
-	return (a->fx_packets < b->fx_packets) - (a->fx_packets > b->fx_packets);
+	return (a->fx->packets < b->fx->packets) - (a->fx->packets > b->fx->packets);
 }
 
 json_t *
@@ -566,7 +604,7 @@ flows_json(const struct flows *f, size_t limit)
 {
 	json_t *o, *ex, *ips;
 	const struct traffic_ip **v = NULL;
-	size_t i, n = f->traffic ? traffic_count(f->traffic) : 0, k = 0;
+	size_t i, n = f->nfx, k = 0;
 
 	o = json_pack("{s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:I, s:I}",
 	    "counts", "datagrams", (json_int_t)f->n.datagrams,
@@ -580,11 +618,13 @@ flows_json(const struct flows *f, size_t limit)
 		goto fail;
 	for (i = 0; i < f->nexp; i++)
 		json_array_append_new(ex, exporter_json(&f->exp[i]));
+	if (limit == 0)		/* status: the counters only, no pass over every IP */
+		return o;
 	if (n > 0 && (v = malloc(n * sizeof *v)) == NULL)
 		goto fail;
 	for (i = 0; i < n; i++)
-		if (traffic_at(f->traffic, i)->fx_samples > 0)
-			v[k++] = traffic_at(f->traffic, i);
+		if (f->fxc[i / FX_CHUNK][i % FX_CHUNK].samples > 0)
+			v[k++] = f->fxc[i / FX_CHUNK][i % FX_CHUNK].ip;
 	if (k > 1)
 		qsort(v, k, sizeof *v, by_estimate);
 	for (i = 0; i < k && i < limit; i++)

@@ -3,7 +3,7 @@
  * sFlow v5, NetFlow v9 and IPFIX (any of the three formats on any of the sockets: the
  * version field tells), an allowlist of exporters by source address, one decoder
  * (probes/flowexp) per exporter, and the step that turns observations into estimates in
- * the traffic table (the fx_ fields of struct traffic_ip, see traffic.h).
+ * the traffic table (struct flows_ip, which struct traffic_ip's fx points at).
  *
  * The rules it applies (user documentation in the report and SECURITY.md):
  *  - a datagram from an address not on the allowlist is counted and dropped; nothing is
@@ -42,6 +42,23 @@ struct loop;
 #define FLOWS_PORT_IPFIX	4739
 #define FLOWS_PORT_NETFLOW	2055
 #define FLOWS_LISTEN_MAX	3
+
+/* One IP's estimates from sampled flow data, never exact counts: each is the samples
+ * times the sampling rate, with the variance of that estimate. Made at the IP's first
+ * flow observation and owned by flows.c; struct traffic_ip's fx points at it. */
+struct flows_ip {
+	struct traffic_ip *ip;		/* the record it belongs to */
+	double sessions, sessions_var;	/* sessions (SYNs to :25) estimated */
+	double packets, packets_var;	/* packets to :25 estimated */
+	double rcpt;			/* sampled headers starting "RCPT " x rate: shown only */
+	uint32_t samples;		/* samples behind packets */
+	uint32_t syn_samples;		/* samples behind sessions */
+	uint32_t rate;			/* the largest sampling rate behind them (1: none) */
+	uint32_t fed;			/* of the sessions' lower bound, what is in sessions */
+	uint32_t stamp;			/* last_seen as flows.c left it (a pcap sensor moved it
+					 * when it differs) */
+	uint32_t pcap;			/* when a pcap sensor was last seen counting the IP */
+};
 
 struct flows_exporter {
 	struct rw_addr addr;

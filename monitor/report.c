@@ -133,7 +133,7 @@ mark_estimates(struct report *r, const struct model *m)
 		memcpy(a, r->evidence[i], n);
 		a[n] = '\0';
 		if (addr_parse(a, &addr) == -1 || (ip = traffic_get(t, &addr)) == NULL ||
-		    ip->fx_fed == 0)
+		    ip->fx == NULL || ip->fx->fed == 0)
 			continue;
 		flows_estimate_text(ip, text, sizeof text);
 		len = strlen(r->evidence[i]) + strlen(text) + 256;
@@ -141,8 +141,8 @@ mark_estimates(struct report *r, const struct model *m)
 			return -1;
 		snprintf(line, len, "%s (its SMTP connections include %.0f from flow exports, "
 		    "%s: the model counts the 95%% lower bound, %u; SMTP commands and replies "
-		    "are counted only by pcap sensors)", r->evidence[i], ip->fx_sessions, text,
-		    ip->fx_fed);
+		    "are counted only by pcap sensors)", r->evidence[i], ip->fx->sessions, text,
+		    ip->fx->fed);
 		free(r->evidence[i]);
 		r->evidence[i] = line;
 	}
@@ -246,7 +246,7 @@ addr_sent(struct gather *g, size_t i, const struct traffic_ip *t)
 	ad->first_seen = model_first_seen(g->m, i);
 	ad->last_seen = t->last_seen;
 	ad->sessions = t->sessions;
-	if (t->fx_samples > 0)
+	if (t->fx != NULL && t->fx->samples > 0)
 		flows_estimate_text(t, ad->estimate, sizeof ad->estimate);
 	ad->mail_from = t->mail_from;
 	ad->rcpt_to = t->rcpt_to;

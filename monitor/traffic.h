@@ -27,20 +27,12 @@ struct traffic_ip {
 	uint32_t cited;		/* 4xx/5xx replies naming a list or a capture word (once each) */
 	uint32_t *cites;	/* per list (its index in the lists file, traffic_ncite() of
 				 * them): 4xx/5xx replies naming it; NULL until one */
-	/* --- flow exports (monitor/flows.c owns these; zero for pcap-only IPs) ---
-	 * Estimates from sampled sFlow/IPFIX/NetFlow data, never exact counts: each is the
-	 * samples times the sampling rate, with the variance of that estimate. flows.c adds
-	 * only the 95% lower bound of the session estimate to syn and sessions above (and the
-	 * byte estimate to bytes_out), so the model weighs an estimate by its error. */
-	double fx_sessions, fx_sessions_var;	/* sessions (SYNs to :25) estimated */
-	double fx_packets, fx_packets_var;	/* packets to :25 estimated */
-	double fx_rcpt;		/* sampled headers starting "RCPT " x rate: shown, never fed */
-	uint32_t fx_samples;	/* samples behind fx_packets */
-	uint32_t fx_syn_samples;	/* samples behind fx_sessions */
-	uint32_t fx_rate;	/* the largest sampling rate behind them (1: unsampled) */
-	uint32_t fx_fed;	/* of the sessions' lower bound, what is in sessions already */
-	uint32_t fx_stamp;	/* last_seen as flows.c left it (pcap wrote it when not) */
-	uint32_t fx_pcap;	/* when a pcap sensor was last seen counting this IP */
+	/* --- flow exports: monitor/flows.c's estimates for this IP (struct flows_ip in
+	 * flows.h, owned by flows.c), NULL for an IP no flow export counted. flows.c adds
+	 * only the 95% lower bound of its session estimate to syn and sessions above (and
+	 * the byte estimate to bytes_out), so the model weighs an estimate by its error.
+	 * A record ever reused for another address must start with fx NULL. */
+	struct flows_ip *fx;
 };
 
 struct traffic;

@@ -195,12 +195,12 @@ test_scaled_estimate(void **state)
 	done(&b);
 	send_(&x, &x.exporter, &b, 1000);
 	assert_non_null(ip = ip_of(&x, ip4(203, 0, 113, 7)));
-	assert_true(fabs(ip->fx_sessions - 100000) < 1e-6);
-	assert_true(fabs(ip->fx_packets - 300000) < 1e-6);
-	assert_int_equal(ip->fx_samples, 300);
-	assert_int_equal(ip->fx_syn_samples, 100);
-	assert_int_equal(ip->fx_rate, 1000);
-	assert_true(fabs(flows_error_pct(ip->fx_sessions, ip->fx_sessions_var) -
+	assert_true(fabs(ip->fx->sessions - 100000) < 1e-6);
+	assert_true(fabs(ip->fx->packets - 300000) < 1e-6);
+	assert_int_equal(ip->fx->samples, 300);
+	assert_int_equal(ip->fx->syn_samples, 100);
+	assert_int_equal(ip->fx->rate, 1000);
+	assert_true(fabs(flows_error_pct(ip->fx->sessions, ip->fx->sessions_var) -
 	    196.0 / sqrt(100) * sqrt(0.999)) < 1e-9);
 	lb = 100000 - 1.96 * sqrt(100 * 1000.0 * 999);
 	assert_int_equal(ip->sessions, (uint32_t)lb);
@@ -232,9 +232,9 @@ test_few_samples_add_nothing(void **state)
 	done(&b);
 	send_(&x, &x.exporter, &b, 1000);
 	assert_non_null(ip = ip_of(&x, ip4(203, 0, 113, 8)));
-	assert_true(fabs(ip->fx_sessions - 300) < 1e-9);
+	assert_true(fabs(ip->fx->sessions - 300) < 1e-9);
 	assert_int_equal(ip->sessions, 0);
-	assert_int_equal(ip->fx_fed, 0);
+	assert_int_equal(ip->fx->fed, 0);
 	assert_int_equal(distinct_count(&ip->dst), 3);
 	fx_free(&x);
 }
@@ -266,8 +266,8 @@ test_unsampled_replies_strangers(void **state)
 	send_(&x, &stranger, &b, 1000);
 	assert_non_null(ip = ip_of(&x, ip4(203, 0, 113, 9)));
 	assert_int_equal(ip->sessions, 1);
-	assert_true(fabs(ip->fx_packets - 7) < 1e-9);
-	assert_true(ip->fx_sessions_var == 0);
+	assert_true(fabs(ip->fx->packets - 7) < 1e-9);
+	assert_true(ip->fx->sessions_var == 0);
 	flows_estimate_text(ip, text, sizeof text);
 	assert_string_equal(text, "from unsampled flow exports (exact as exported)");
 	assert_null(ip_of(&x, ip4(198, 18, 0, 25)));
@@ -299,19 +299,19 @@ test_pcap_wins(void **state)
 	done(&b);
 	send_(&x, &x.exporter, &b, 10000);
 	assert_non_null(ip = ip_of(&x, ip4(203, 0, 113, 10)));
-	assert_int_equal(ip->fx_samples, 2);
+	assert_int_equal(ip->fx->samples, 2);
 	/* the capture counts it (outbound.c moves last_seen to the packet time) */
 	ip->sessions++;
 	ip->last_seen = 10010;
 	s0 = ip->sessions;
 	send_(&x, &x.exporter, &b, 10020);
 	send_(&x, &x.exporter, &b, 10300);
-	assert_int_equal(ip->fx_samples, 2);
+	assert_int_equal(ip->fx->samples, 2);
 	assert_int_equal(ip->sessions, s0);
 	flows_get_counts(x.f, &c);
 	assert_int_equal(c.dedup, 2);
 	send_(&x, &x.exporter, &b, 10311);	/* past 300 s after the pcap's last count */
-	assert_int_equal(ip->fx_samples, 4);
+	assert_int_equal(ip->fx->samples, 4);
 	fx_free(&x);
 }
 
@@ -340,7 +340,7 @@ test_withdraw_redefine(void **state)
 	done(&b);
 	send_(&x, &x.exporter, &b, 1000);
 	assert_non_null(ip = ip_of(&x, ip4(203, 0, 113, 11)));
-	assert_int_equal(ip->fx_samples, 2);
+	assert_int_equal(ip->fx->samples, 2);
 	fx_free(&x);
 }
 
@@ -369,8 +369,8 @@ test_netflow_v9(void **state)
 	p8(&b, 0); p8(&b, 0);	/* padding */
 	send_(&x, &x.exporter, &b, 1000);
 	assert_non_null(ip = ip_of(&x, ip4(203, 0, 113, 12)));
-	assert_true(fabs(ip->fx_packets - 40) < 1e-9);
-	assert_int_equal(ip->fx_rate, 10);
+	assert_true(fabs(ip->fx->packets - 40) < 1e-9);
+	assert_int_equal(ip->fx->rate, 10);
 	fx_free(&x);
 }
 
@@ -421,11 +421,11 @@ test_sflow_raw_header(void **state)
 	}
 	send_(&x, &x.exporter, &b, 1000);
 	assert_non_null(ip = ip_of(&x, ip4(203, 0, 113, 13)));
-	assert_true(fabs(ip->fx_sessions - 512) < 1e-9);
-	assert_true(fabs(ip->fx_packets - 1024) < 1e-9);
-	assert_true(fabs(ip->fx_rcpt - 512) < 1e-9);
+	assert_true(fabs(ip->fx->sessions - 512) < 1e-9);
+	assert_true(fabs(ip->fx->packets - 1024) < 1e-9);
+	assert_true(fabs(ip->fx->rcpt - 512) < 1e-9);
 	assert_int_equal(ip->rcpt_to, 0);	/* exact counts: pcap sensors only */
-	assert_int_equal(ip->fx_rate, 512);
+	assert_int_equal(ip->fx->rate, 512);
 	flows_get_counts(x.f, &c);
 	assert_int_equal(c.samples, 2);
 	assert_int_equal(c.replies, 1);
