@@ -370,7 +370,8 @@ open_socket(const char *listen, uint16_t defport, int rcvbuf, char *err, size_t 
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	char msg[160];
-	int fd, one = 1;
+	int fd, one = 1, got = 0;
+	socklen_t gl = sizeof got;
 
 	if (flows_parse_listen(listen, defport, &ss, &sl, msg, sizeof msg) == -1) {
 		snprintf(err, errlen, "flows: %s: %s", listen, msg);
@@ -383,6 +384,12 @@ open_socket(const char *listen, uint16_t defport, int rcvbuf, char *err, size_t 
 	/* as root the buffer may pass rmem_max; otherwise the kernel caps it quietly */
 	if (rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) == -1)
 		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+	/* the kernel reports twice what it grants; short of the ask, bursts drop sooner */
+	if (rcvbuf > 0 && getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &gl) == 0 &&
+	    got / 2 < rcvbuf)
+		log_warnx("flows: %s: receive buffer %d bytes of %d asked (without "
+		    "CAP_NET_ADMIN the kernel caps it at net.core.rmem_max: raise that)", listen,
+		    got / 2, rcvbuf);
 	(void)setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one);
 	if (bind(fd, (struct sockaddr *)&ss, sl) == -1) {
 		snprintf(err, errlen, "flows: bind %s: %s", listen, strerror(errno));
