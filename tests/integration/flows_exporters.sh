@@ -19,7 +19,9 @@
 #  C. sFlow at 1:1000 (pmacct): equal to sfcapd's scaled counts, within the stated bound of
 #     the truth, and the words say "estimated from 1:1000 samples";
 #  D. dedup: the same clients replayed from a capture (a pcap sensor) and exported as
-#     sFlow: flow samples for them are dropped (counted), the IPs estimated from nothing.
+#     sFlow: flow samples for them are dropped (counted), the IPs estimated from nothing;
+#     meanwhile pmacct's other exporter (nfprobe: IPFIX with its own templates, no rate
+#     stated) of another capture: equal to nfdump's, exactly.
 . "$(dirname "$0")/dnsbl/lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root (the daemon drops to nobody)"
 id nobody >/dev/null 2>&1 || skip "no user nobody"
@@ -120,9 +122,22 @@ collector() {	# collector nfcapd|sfcapd DIR PORT [-R ...]
 	sleep 0.3
 }
 collector_stop() { kill "$cpid"; wait "$cpid" 2>/dev/null; }
-# sfprobe CAPTURE RATE OUT: pmacct's sFlow of CAPTURE at 1:RATE from 127.0.0.2, recorded
+# sfprobe CAPTURE RATE OUT: pmacct's sFlow of CAPTURE at 1:RATE from 127.0.0.2, recorded;
+# with PLUGIN=nfprobe its IPFIX (unsampled) from 127.0.0.1 instead
 sfprobe() {
-	cat >"$tmp/pm.conf" <<PM
+	if [ "${PLUGIN:-sfprobe}" = nfprobe ]; then
+		cat >"$tmp/pm.conf" <<PM
+daemonize: false
+pcap_savefile: $1
+plugins: nfprobe
+nfprobe_receiver: 127.0.0.1:$P_REC
+nfprobe_version: 10
+nfprobe_source_ip: 127.0.0.1
+plugin_buffer_size: 102400
+plugin_pipe_size: 102400000
+PM
+	else
+		cat >"$tmp/pm.conf" <<PM
 daemonize: false
 pcap_savefile: $1
 plugins: sfprobe
@@ -133,11 +148,15 @@ sampling_rate: $2
 plugin_buffer_size: 102400
 plugin_pipe_size: 102400000
 PM
-	# pmacctd sleeps 2 s before it reads a capture file
-	$UDP record "$P_REC" "$3" 5 >"$tmp/rec.log" &
+	fi
+	# recorded until pmacctd has exited (it has sent everything then)
+	: >"$tmp/rec.log"
+	$UDP record "$P_REC" "$3" 0 >"$tmp/rec.log" &
 	rp=$!
 	poll 10 grep -q ready "$tmp/rec.log"
 	timeout 60 pmacctd -f "$tmp/pm.conf" >"$tmp/pmacct.log" 2>&1
+	sleep 0.3
+	kill "$rp"
 	wait "$rp"
 	[ -s "$3" ] || bad "pmacctd exported nothing: $(tail -3 "$tmp/pmacct.log")"
 }
@@ -277,6 +296,7 @@ case $w in "estimated from 1:1000 samples, ±"*%) ok "the words: $w";; *) bad "t
 stop
 
 # ---------------------------------------------------------------- D: pcap and flows at once
+PLUGIN=nfprobe sfprobe "$tmp/caps/mixed.pcap" 1 "$tmp/nfprobe.bin"
 start "replay = $tmp/small.pcap
 replay_speed = 0"
 replayed() { [ "$(rwc status --json | js 'd["capture"]["replay"]["done"]')" = True ]; }
@@ -288,6 +308,25 @@ expect "clients counted by the pcap sensor get no flow estimate" "" "$(ours 203.
 want=$(ref "$tmp/sfA" "" | awk '{ n += $3 } END { print n }')
 expect "their flow samples dropped as counted by pcap (dedup) = sFlow's packets to :25" \
     "$want" "$(counter 'd["counts"]["dedup"]')"
+collector nfcapd "$tmp/nfD" "$P_REF3"
+$UDP send 127.0.0.1 "127.0.0.1:$P_REF3" "$tmp/nfprobe.bin" 2000 >/dev/null
+$UDP send 127.0.0.1 "127.0.0.1:$P_IPFIX" "$tmp/nfprobe.bin" 2000 >/dev/null
+sleep 0.5
+collector_stop
+flows
+n=$(ref "$tmp/nfD" "" | wc -l)
+[ "$n" -gt 15 ] && ok "pmacct nfprobe's IPFIX reference holds $n clients" || bad "nfprobe reference: $n clients"
+ref "$tmp/nfD" "" >"$tmp/want.txt"
+ours "" | LC_ALL=C sort >"$tmp/got.txt"
+if cmp -s "$tmp/want.txt" "$tmp/got.txt"; then
+	ok "pmacct nfprobe (IPFIX, 1:1): sessions and packets of all $n clients = nfdump's, exactly"
+else
+	bad "pmacct nfprobe: per client sessions/packets differ from nfdump (< want, > got):"
+	diff "$tmp/want.txt" "$tmp/got.txt" | head -20
+fi
+u=$(counter 'd["counts"]["unknown_rate"]')
+[ "$u" -gt 0 ] && ok "records of an exporter that states no rate, taken as 1:1 and counted: $u" ||
+    bad "no record without a rate counted"
 stop
 
 # the stated 95% bounds over all 24 sampled figures: at most 3 misses (1.2 expected; 4 or

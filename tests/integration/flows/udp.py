@@ -3,13 +3,16 @@
 
   udp.py record PORT FILE [IDLE_S]      keeps every datagram to 127.0.0.1:PORT in FILE (each
                                         a 4-byte big-endian length, then the bytes) until
-                                        IDLE_S (default 3) seconds pass without one
+                                        IDLE_S (default 3) seconds pass without one after
+                                        the first (which it awaits 20 s at most); IDLE_S 0:
+                                        until SIGTERM
   udp.py send SRC DST:PORT FILE [PPS]   sends FILE's datagrams from address SRC (bound, so
                                         that the daemon sees SRC as the exporter)
   udp.py relay SRC LPORT DST:PORT...    forwards every datagram to 127.0.0.1:LPORT to each
                                         DST:PORT from address SRC (a second exporter address
                                         for an exporter that cannot choose its own)
 """
+import signal
 import socket
 import struct
 import sys
@@ -35,7 +38,9 @@ def main():
     if cmd == "record":
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.bind(("127.0.0.1", int(sys.argv[2])))
-        s.settimeout(float(sys.argv[4]) if len(sys.argv) > 4 else 3)
+        idle = float(sys.argv[4]) if len(sys.argv) > 4 else 3
+        s.settimeout(20 if idle else None)
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         n = 0
         with open(sys.argv[3], "wb") as out:
             print("ready", flush=True)
@@ -44,9 +49,11 @@ def main():
                     d = s.recv(65535)
                     out.write(struct.pack("!I", len(d)) + d)
                     n += 1
-            except socket.timeout:
+                    if idle:
+                        s.settimeout(idle)
+            except (socket.timeout, SystemExit):
                 pass
-        print(n, "datagrams")
+        print(n, "datagrams", flush=True)
     elif cmd == "send":
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.bind((sys.argv[2], 0))
