@@ -14,6 +14,7 @@
 #include <string.h>
 
 #define VARLEN		0xffff	/* IPFIX: a variable-length field */
+#define MAX_DOMAINS	16	/* observation domains whose sampling rate we keep */
 #define NONE		0xffff
 
 /* The information elements we read (IANA IPFIX ids, the same numbers in NetFlow v9). */
@@ -64,7 +65,11 @@ struct flowexp {
 	struct tmpl *t;
 	size_t nt, cap, max;
 	size_t last;		/* the template found last (data sets come in runs) */
-	uint32_t rate;
+	uint32_t rate;		/* the rate stated last, whatever its domain */
+	struct {		/* per observation domain (line cards may differ) */
+		uint32_t domain, rate;
+	} drate[MAX_DOMAINS];
+	size_t ndrate;
 	struct flowexp_counts n;
 };
 
@@ -370,21 +375,45 @@ num(const uint8_t *p, const uint16_t *off, const uint16_t *len, int w)
 	return rdn(p + off[w], len[w]);
 }
 
-/* An options record: the sampling rate it states, if any. */
-static void
-options_record(struct flowexp *x, const uint8_t *p, const uint16_t *off, const uint16_t *len)
+/* The rate domain's options records stated, else the last one any domain stated. */
+static uint32_t
+rate_of(const struct flowexp *x, uint32_t domain)
 {
+	size_t i;
+
+	for (i = 0; i < x->ndrate; i++)
+		if (x->drate[i].domain == domain)
+			return x->drate[i].rate;
+	return x->rate;
+}
+
+/* An options record of domain: the sampling rate it states, if any. */
+static void
+options_record(struct flowexp *x, uint32_t domain, const uint8_t *p, const uint16_t *off,
+    const uint16_t *len)
+{
+	size_t i;
+
 	uint64_t iv = num(p, off, len, W_SINTERVAL), rnd = num(p, off, len, W_SRANDOM);
 	uint64_t pi = num(p, off, len, W_PINTERVAL), ps = num(p, off, len, W_PSPACE);
 	uint64_t r = iv ? iv : rnd ? rnd : pi ? (pi + ps) / pi : 0;
 
-	if (r > 0)
-		x->rate = r > UINT32_MAX ? UINT32_MAX : (uint32_t)r;
+	if (r == 0)
+		return;
+	x->rate = r > UINT32_MAX ? UINT32_MAX : (uint32_t)r;
+	for (i = 0; i < x->ndrate && x->drate[i].domain != domain; i++)
+		;
+	if (i == MAX_DOMAINS)
+		return;		/* more domains than we keep: they share the last rate */
+	if (i == x->ndrate)
+		x->ndrate++;
+	x->drate[i].domain = domain;
+	x->drate[i].rate = x->rate;
 }
 
 static void
-flow_record(struct flowexp *x, const uint8_t *p, const uint16_t *off, const uint16_t *len,
-    flowexp_cb cb, void *arg)
+flow_record(struct flowexp *x, uint32_t domain, const uint8_t *p, const uint16_t *off,
+    const uint16_t *len, flowexp_cb cb, void *arg)
 {
 	struct flowexp_obs o;
 	uint64_t r = num(p, off, len, W_SINTERVAL);
@@ -409,7 +438,7 @@ flow_record(struct flowexp *x, const uint8_t *p, const uint16_t *off, const uint
 	o.tcp_flags = (uint8_t)num(p, off, len, W_FLAGS);
 	o.packets = num(p, off, len, W_PKTS);
 	o.bytes = num(p, off, len, W_BYTES);
-	o.rate = r ? (r > UINT32_MAX ? UINT32_MAX : (uint32_t)r) : x->rate;
+	o.rate = r ? (r > UINT32_MAX ? UINT32_MAX : (uint32_t)r) : rate_of(x, domain);
 	x->n.records++;
 	cb(arg, &o);
 }
@@ -434,9 +463,9 @@ data_set(struct flowexp *x, uint32_t domain, uint16_t id, const uint8_t *p, size
 		if (record_layout(t, p, n, off, len, &rlen) == -1)
 			break;	/* a variable record cut short: padding or a lie, either way done */
 		if (opt && off[W_SRC4] == NONE && off[W_SRC6] == NONE)
-			options_record(x, p, off, len);
+			options_record(x, domain, p, off, len);
 		else
-			flow_record(x, p, off, len, cb, arg);
+			flow_record(x, domain, p, off, len, cb, arg);
 		p += rlen;
 		n -= rlen;
 	}

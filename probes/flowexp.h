@@ -70,7 +70,8 @@ void flowexp_free(struct flowexp *x);
  * 0, or -1 when (part of) it was malformed: what came before the damage was delivered. */
 int flowexp_datagram(struct flowexp *x, const uint8_t *buf, size_t len, flowexp_cb cb,
     void *arg);
-/* The sampling rate the exporter's options records announced last (0: none). */
+/* The sampling rate the exporter's options records announced last (0: none). A record
+ * takes its own rate if it carries one, else its observation domain's, else this. */
 uint32_t flowexp_rate(const struct flowexp *x);
 void flowexp_get_counts(const struct flowexp *x, struct flowexp_counts *out);
 /* Templates held, and bytes they use. */

@@ -103,7 +103,7 @@ fx_init(struct fx *x, uint32_t override)
 	memset(&o, 0, sizeof o);
 	o.exporters = &ex;
 	o.nexporters = 1;
-	o.max_templates = 4;
+	o.max_templates = 8;
 	o.pcap_window = 300;
 	x->t = traffic_new(100, 0);
 	x->f = flows_new(NULL, NULL, &o, err, sizeof err);
@@ -432,6 +432,50 @@ test_sflow_raw_header(void **state)
 	fx_free(&x);
 }
 
+/* Two observation domains (line cards) state different rates: each record takes its own
+ * domain's; a domain that stated none takes the last rate stated. */
+static void
+test_domain_rates(void **state)
+{
+	struct fx x;
+	struct buf b;
+	struct traffic_ip *ip;
+	uint32_t dom;
+
+	(void)state;
+	fx_init(&x, 0);
+	for (dom = 1; dom <= 2; dom++) {
+		ipfix_start(&b);
+		b.b[15] = (uint8_t)dom;
+		tmpl256(&b);
+		sampling(&b, dom == 1 ? 10 : 100);
+		p16(&b, 256); p16(&b, 4 + 18);
+		rec(&b, ip4(203, 0, 113, 20 + dom), ip4(198, 18, 0, 25), 40001, 25, 0x02, 1);
+		done(&b);
+		send_(&x, &x.exporter, &b, 1000);
+	}
+	ipfix_start(&b);
+	b.b[15] = 1;		/* domain 1 again, after domain 2 stated its rate */
+	p16(&b, 256); p16(&b, 4 + 18);
+	rec(&b, ip4(203, 0, 113, 21), ip4(198, 18, 0, 25), 40002, 25, 0x02, 1);
+	done(&b);
+	send_(&x, &x.exporter, &b, 1000);
+	ipfix_start(&b);
+	b.b[15] = 3;		/* a domain with a template but no rate of its own */
+	tmpl256(&b);
+	p16(&b, 256); p16(&b, 4 + 18);
+	rec(&b, ip4(203, 0, 113, 23), ip4(198, 18, 0, 25), 40003, 25, 0x02, 1);
+	done(&b);
+	send_(&x, &x.exporter, &b, 1000);
+	assert_non_null(ip = ip_of(&x, ip4(203, 0, 113, 21)));
+	assert_true(fabs(ip->fx->sessions - 20) < 1e-9);
+	assert_non_null(ip = ip_of(&x, ip4(203, 0, 113, 22)));
+	assert_true(fabs(ip->fx->sessions - 100) < 1e-9);
+	assert_non_null(ip = ip_of(&x, ip4(203, 0, 113, 23)));
+	assert_true(fabs(ip->fx->sessions - 100) < 1e-9);
+	fx_free(&x);
+}
+
 int
 main(void)
 {
@@ -444,6 +488,7 @@ main(void)
 		cmocka_unit_test(test_withdraw_redefine),
 		cmocka_unit_test(test_netflow_v9),
 		cmocka_unit_test(test_sflow_raw_header),
+		cmocka_unit_test(test_domain_rates),
 	};
 
 	addr_hash_set_key(0x5eed);
