@@ -208,13 +208,13 @@ static const struct cfg_key cfg_keys[] = {
 	KEY("hook", "retry_after", CFG_DURATION, hook_retry_after, "10m", 1, 86400, 1),
 	KEY("hook", "retries", CFG_INT, hook_retries, "6", 0, 1000, 1),
 
-	/* flow exports (monitor/flows.h): sockets are bound as root at start, and each
-	 * exporter's decoder lives as long as the daemon: restart only */
+	/* flow exports (monitor/flows.h): sockets are bound as root at start (restart
+	 * only); the allowlist and the window follow a reload */
 	KEY("flows", "sflow", CFG_LISTEN, flow_sflow, "", FLOWS_PORT_SFLOW, 0, 0),
 	KEY("flows", "ipfix", CFG_LISTEN, flow_ipfix, "", FLOWS_PORT_IPFIX, 0, 0),
 	KEY("flows", "netflow", CFG_LISTEN, flow_netflow, "", FLOWS_PORT_NETFLOW, 0, 0),
-	LIST("flows", "exporter", CFG_EXPORTERS, flow_exporters, nflow_exporters, "", 0),
-	KEY("flows", "pcap_window", CFG_DURATION, flow_pcap_window, "5m", 0, DAY, 0),
+	LIST("flows", "exporter", CFG_EXPORTERS, flow_exporters, nflow_exporters, "", 1),
+	KEY("flows", "pcap_window", CFG_DURATION, flow_pcap_window, "5m", 0, DAY, 1),
 	KEY("flows", "max_templates", CFG_LONG, flow_max_templates, "64", 1, 65536, 0),
 	KEY("flows", "receive_buffer", CFG_INT, flow_rcvbuf, "4194304", 65536, INT_MAX, 0),
 };

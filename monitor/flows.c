@@ -43,7 +43,7 @@ struct flows {
 	const struct customers *customers;
 	int all_space;
 	struct exporter *exp;
-	size_t nexp, last_exp;
+	size_t nexp, last_exp, max_templates;
 	uint32_t pcap_window;
 	int fd[FLOWS_LISTEN_MAX];
 	uint32_t ovfl[FLOWS_LISTEN_MAX];	/* the kernel's drop counter as last seen */
@@ -411,6 +411,7 @@ flows_new(const struct prefixes *p, const struct customers *c, const struct flow
 		goto nomem;
 	flows_set_space(f, p, c);
 	f->pcap_window = o->pcap_window;
+	f->max_templates = o->max_templates;
 	for (i = 0; i < FLOWS_LISTEN_MAX; i++)
 		f->fd[i] = -1;
 	if ((f->buf = malloc(DGRAM_MAX)) == NULL)
@@ -470,6 +471,54 @@ flows_set_space(struct flows *f, const struct prefixes *p, const struct customer
 	f->space = p;
 	f->customers = c;
 	f->all_space = p == NULL || prefixes_count(p) == 0;
+}
+
+int
+flows_set_exporters(struct flows *f, const struct flows_exporter *ex, size_t n,
+    uint32_t pcap_window)
+{
+	struct exporter *ne = NULL, *old;
+	size_t i, j;
+
+	if (n > 0 && (ne = calloc(n, sizeof *ne)) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		ne[i].addr = ex[i].addr;
+		for (j = 0; j < f->nexp; j++)
+			if (f->exp[j].dec != NULL &&
+			    memcmp(f->exp[j].addr.a, ex[i].addr.a, 16) == 0)
+				break;
+		if (j < f->nexp) {
+			/* kept: its templates and counters go on */
+			ne[i] = f->exp[j];
+			f->exp[j].dec = NULL;
+		} else if ((ne[i].dec = flowexp_new(f->max_templates)) == NULL)
+			goto nomem;
+		ne[i].sampling = ex[i].sampling;
+	}
+	for (j = 0; j < f->nexp; j++)
+		flowexp_free(f->exp[j].dec);
+	free(f->exp);
+	f->exp = ne;
+	f->nexp = n;
+	f->last_exp = 0;
+	f->pcap_window = pcap_window;
+	return 0;
+nomem:
+	/* put back what was taken: the old list stays as it was */
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < f->nexp; j++)
+			if (f->exp[j].dec == NULL && ne[i].dec != NULL &&
+			    memcmp(f->exp[j].addr.a, ne[i].addr.a, 16) == 0) {
+				old = &f->exp[j];
+				old->dec = ne[i].dec;
+				ne[i].dec = NULL;
+				break;
+			}
+		flowexp_free(ne[i].dec);
+	}
+	free(ne);
+	return -1;
 }
 
 size_t flows_nsockets(const struct flows *f) { return f->nfd; }

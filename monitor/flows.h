@@ -107,6 +107,11 @@ void flows_free(struct flows *f);
 int flows_start(struct flows *f, struct traffic *t, struct loop *l);
 /* A reload: new space and customers (not owned). */
 void flows_set_space(struct flows *f, const struct prefixes *p, const struct customers *c);
+/* A reload: the allowlist becomes ex (copied; an exporter kept keeps its templates and
+ * counters, sampling overrides follow the new list) and the pcap window pcap_window.
+ * -1 on ENOMEM, the old list unchanged. */
+int flows_set_exporters(struct flows *f, const struct flows_exporter *ex, size_t n,
+    uint32_t pcap_window);
 /* The number of sockets bound. */
 size_t flows_nsockets(const struct flows *f);
 /* Accounts one datagram from address `from` at time now (s): what the sockets do for each;

@@ -741,18 +741,16 @@ act_of(void *arg, const char *action, long c, const char *reason, const char *ac
 
 /* ------------------------------------------------------------------ flow exports */
 
-/* Binds the [flows] sockets (as root: before the drop), when the config names any. */
+/* The config's exporter lines as a list (they were checked when it was read); what the
+ * config says of them is said in the log. NULL with *n 0 when none; -1 on ENOMEM. */
 static int
-open_flows(struct rwd *d, char *err, size_t errlen)
+flow_exporters(const struct rw_config *c, struct flows_exporter **ex, size_t *n)
 {
-	const struct rw_config *c = d->f.cfg;
-	struct flows_exporter *ex = NULL;
-	struct flows_opts o;
+	char err[160];
 	size_t i;
-	int rc = -1;
 
-	if (!c->flow_sflow[0] && !c->flow_ipfix[0] && !c->flow_netflow[0])
-		return 0;
+	*ex = NULL;
+	*n = 0;
 	if (c->nflow_exporters == 0)
 		log_warnx("%s: [flows] listens but names no exporter: every datagram is "
 		    "dropped", c->path);
@@ -762,13 +760,32 @@ open_flows(struct rwd *d, char *err, size_t errlen)
 		log_warnx("%s: [hook] level = warn with auto_suspend and flow exports: forged flow "
 		    "datagrams could raise a customer to warn and so suspend it; level = act is "
 		    "safe", c->path);
-	if (c->nflow_exporters > 0 &&
-	    (ex = calloc(c->nflow_exporters, sizeof *ex)) == NULL) {
+	if (c->nflow_exporters == 0)
+		return 0;
+	if ((*ex = calloc(c->nflow_exporters, sizeof **ex)) == NULL)
+		return -1;
+	for (i = 0; i < c->nflow_exporters; i++)
+		(void)flows_parse_exporter(c->flow_exporters[i], &(*ex)[i], err, sizeof err);
+	*n = c->nflow_exporters;
+	return 0;
+}
+
+/* Binds the [flows] sockets (as root: before the drop), when the config names any. */
+static int
+open_flows(struct rwd *d, char *err, size_t errlen)
+{
+	const struct rw_config *c = d->f.cfg;
+	struct flows_exporter *ex = NULL;
+	struct flows_opts o;
+	size_t nex;
+	int rc = -1;
+
+	if (!c->flow_sflow[0] && !c->flow_ipfix[0] && !c->flow_netflow[0])
+		return 0;
+	if (flow_exporters(c, &ex, &nex) == -1) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	for (i = 0; i < c->nflow_exporters; i++)	/* checked when the config was read */
-		(void)flows_parse_exporter(c->flow_exporters[i], &ex[i], err, errlen);
 	memset(&o, 0, sizeof o);
 	o.listen[0] = c->flow_sflow;
 	o.port[0] = FLOWS_PORT_SFLOW;
@@ -777,7 +794,7 @@ open_flows(struct rwd *d, char *err, size_t errlen)
 	o.listen[2] = c->flow_netflow;
 	o.port[2] = FLOWS_PORT_NETFLOW;
 	o.exporters = ex;
-	o.nexporters = c->nflow_exporters;
+	o.nexporters = nex;
 	o.max_templates = (size_t)c->flow_max_templates;
 	o.pcap_window = (uint32_t)c->flow_pcap_window;
 	o.rcvbuf = c->flow_rcvbuf;
@@ -867,8 +884,16 @@ on_hup(void *arg)
 		log_warnx("reload: the alert settings stay as they were: %s", err);
 	more = actions_set_config(d->actions, nf.cfg);
 	outbound_set_space(d->outbound, nf.space, nf.customers);
-	if (d->flows != NULL)
+	if (d->flows != NULL) {
+		struct flows_exporter *ex;
+		size_t nex;
+
 		flows_set_space(d->flows, nf.space, nf.customers);
+		if (flow_exporters(nf.cfg, &ex, &nex) == -1 ||
+		    flows_set_exporters(d->flows, ex, nex, (uint32_t)nf.cfg->flow_pcap_window) == -1)
+			log_warnx("reload: out of memory: the flow exporters stay as they were");
+		free(ex);
+	}
 	if (d->replay != NULL)
 		replay_set_space(d->replay, nf.space);
 	/* the kernel's filter names the prefixes (up to CAPTURE_FILTER_NETS): new ones would

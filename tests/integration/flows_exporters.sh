@@ -12,7 +12,9 @@
 #     later data counts for nobody) and redefined in another field order; a variable-
 #     length field; damaged datagrams counted as malformed, nothing counted from them, the
 #     exporter still working after them; an exporter not on the allowlist (127.0.0.9)
-#     counted and dropped; replies (from :25) never counted;
+#     counted and dropped; replies (from :25) never counted; then a reload (SIGHUP) that
+#     drops 127.0.0.3 and allows 127.0.0.9 with a sampling override of 10: the kept
+#     exporters keep their counters, the new one's records count 10 times;
 #  B. NetFlow v9 sampled 1:100 (softflowd -s 100, the rate from its options template):
 #     the samples equal nfdump's records exactly, the estimates are within the error bound
 #     the daemon states of the generator's truth;
@@ -246,6 +248,22 @@ st=$(rwc status --json)
 expect "status shows the flows' datagrams" "$(counter 'd["counts"]["datagrams"]')" \
     "$(echo "$st" | js 'd["flows"]["counts"]["datagrams"]')"
 kill -0 "$dpid" && ok "the daemon is alive" || bad "the daemon died"
+# reload: 127.0.0.3 out, 127.0.0.9 in at 1:10 (the override: the datagrams state no rate)
+d1=$(exp_counter 127.0.0.1 datagrams)
+sed -i 's/^exporter = 127.0.0.3$/exporter = 127.0.0.9 sampling 10/' "$tmp/etc/rangewatch.conf"
+kill -HUP "$dpid"
+poll 10 grep -q "reloaded" "$tmp/daemon.log" || bad "no reload in the log"
+$UDP send 127.0.0.9 "127.0.0.1:$P_IPFIX" "$tmp/craft.bin" 500 >/dev/null
+$UDP send 127.0.0.3 "127.0.0.1:$P_IPFIX" "$tmp/craft.bin" 500 >/dev/null
+sleep 0.5
+flows
+expect "after the reload: the exporters" "127.0.0.1 127.0.0.2 127.0.0.9" \
+    "$(counter '" ".join(e["addr"] for e in d["exporters"])')"
+expect "127.0.0.1 kept its counters" "$d1" "$(exp_counter 127.0.0.1 datagrams)"
+expect "127.0.0.9 at its override" "10" "$(exp_counter 127.0.0.9 sampling_override)"
+expect "its records count 10 times (1 + 10 sessions, 2 + 20 packets)" "198.51.100.205 11 22" \
+    "$(ours 198.51.100.205)"
+expect "127.0.0.3, dropped from the list, is a stranger now" 26 "$(counter 'd["counts"]["unknown_exporter"]')"
 stop
 
 # ---------------------------------------------------------------- B: NetFlow v9 at 1:100
