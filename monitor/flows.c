@@ -226,7 +226,7 @@ ours(const struct flows *f, const struct rw_addr *a)
  * session when syn is set; at 1 in rate. The IP's record, NULL when not counted. */
 static struct traffic_ip *
 count(struct flows *f, const struct rw_addr *client, const struct rw_addr *server,
-    uint64_t packets, uint64_t bytes, int syn, uint32_t rate)
+    uint64_t packets, int syn, uint32_t rate)
 {
 	struct traffic_ip *ip;
 	struct flows_ip *x;
@@ -263,7 +263,8 @@ count(struct flows *f, const struct rw_addr *client, const struct rw_addr *serve
 	}
 	if (rate > x->rate)
 		x->rate = rate;
-	ip->bytes_out += bytes * rate;
+	/* not bytes_out: it counts TCP payload exactly (pcap), and a flow's octets, headers
+	 * included and scaled, are not that */
 	distinct_add(&ip->dst, distinct_key(server));
 	if (f->now > ip->last_seen)
 		ip->last_seen = f->now;
@@ -274,10 +275,10 @@ count(struct flows *f, const struct rw_addr *client, const struct rw_addr *serve
 /* Port 25 either way, one of ours as the client: counted; the other way: a reply. */
 static struct traffic_ip *
 tcp25(struct flows *f, const struct rw_addr *src, const struct rw_addr *dst, uint16_t sport,
-    uint16_t dport, uint64_t packets, uint64_t bytes, int syn, uint32_t rate)
+    uint16_t dport, uint64_t packets, int syn, uint32_t rate)
 {
 	if (dport == 25 && ours(f, src))
-		return count(f, src, dst, packets, bytes, syn, rate);
+		return count(f, src, dst, packets, syn, rate);
 	if (sport == 25 && ours(f, dst))
 		f->n.replies++;	/* a sample cannot prove the handshake: never evidence */
 	return NULL;
@@ -299,7 +300,7 @@ on_obs(void *arg, const struct flowexp_obs *o)
 		/* the same decoder as captured frames: TCP flags and ports from the header */
 		if (decode_frame(o->dlt, o->frame, o->caplen, o->wirelen, 25, &p) != DECODE_TCP)
 			return;
-		ip = tcp25(f, &p.src, &p.dst, p.sport, p.dport, 1, o->wirelen,
+		ip = tcp25(f, &p.src, &p.dst, p.sport, p.dport, 1,
 		    (p.flags & (TCP_SYN | TCP_ACK)) == TCP_SYN, rate);
 		/* the header may hold the segment's first bytes: a sampled RCPT is an estimate
 		 * for the eye, never the model's (its rcpt counts feed strong evidence) */
@@ -312,7 +313,7 @@ on_obs(void *arg, const struct flowexp_obs *o)
 		return;
 	/* a flow record: one session when it carries the SYN (a sampled flow: when the SYN
 	 * was among its sampled packets) */
-	(void)tcp25(f, &o->src, &o->dst, o->sport, o->dport, o->packets, o->bytes,
+	(void)tcp25(f, &o->src, &o->dst, o->sport, o->dport, o->packets,
 	    (o->tcp_flags & TCP_SYN) != 0, rate);
 }
 

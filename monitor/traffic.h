@@ -29,8 +29,8 @@ struct traffic_ip {
 				 * them): 4xx/5xx replies naming it; NULL until one */
 	/* --- flow exports: monitor/flows.c's estimates for this IP (struct flows_ip in
 	 * flows.h, owned by flows.c), NULL for an IP no flow export counted. flows.c adds
-	 * only the 95% lower bound of its session estimate to syn and sessions above (and
-	 * the byte estimate to bytes_out), so the model weighs an estimate by its error.
+	 * only the 95% lower bound of its session estimate to syn and sessions above, and
+	 * the sampled destinations to dst, so the model weighs an estimate by its error.
 	 * A record ever reused for another address must start with fx NULL. */
 	struct flows_ip *fx;
 };
