@@ -20,7 +20,7 @@ BUILD_DEBS := build-essential pkg-config libpcap-dev libc-ares-dev libcurl4-open
               libmicrohttpd-dev libgmime-3.0-dev
 TEST_DEBS  := clang tshark tcpdump tcpreplay swaks python3-aiosmtpd python3-scapy nftables \
               rbldnsd dnsperf tmux iproute2 prometheus curl mandoc man-db debhelper dpkg-dev \
-              lintian adduser
+              lintian adduser softflowd pmacct nfdump nfdump-sflow
 DEMO_DEBS  := rbldnsd tmux python3-aiosmtpd python3-scapy tcpreplay iproute2
 
 # VARIANT=asan builds everything again with AddressSanitizer+UBSan into build/asan, bin/asan.

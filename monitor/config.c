@@ -68,6 +68,8 @@ enum cfg_type {
 	CFG_LIST,	/* char ** + size_t count: blank-separated words */
 	CFG_PATHLIST,	/* the same, each word a PATH */
 	CFG_NAMELIST,	/* the same, each word a NAME or @NAME */
+	CFG_LISTEN,	/* char *: "" or ADDR[:PORT] to listen on (min: the default port) */
+	CFG_EXPORTERS,	/* char ** + count: one "ADDR [sampling N]" per occurrence */
 };
 
 _Static_assert(sizeof(uint32_t) == sizeof(unsigned), "CFG_UINT stores uint32_t fields");
@@ -100,6 +102,7 @@ static const struct cfg_section cfg_sections[] = {
 	{ "webhook", 0 },
 	{ "hook", 0 },
 	{ "snds", 0 },
+	{ "flows", 0 },
 };
 
 #define F(field)	offsetof(struct rw_config, field)
@@ -223,6 +226,16 @@ static const struct cfg_key cfg_keys[] = {
 	KEY("hook", "unsuspend_after", CFG_DURATION, hook_unsuspend_after, "0", 0, 31536000, 1),
 	KEY("hook", "retry_after", CFG_DURATION, hook_retry_after, "10m", 1, 86400, 1),
 	KEY("hook", "retries", CFG_INT, hook_retries, "6", 0, 1000, 1),
+
+	/* flow exports (monitor/flows.h): sockets are bound as root at start (restart
+	 * only); the allowlist and the window follow a reload */
+	KEY("flows", "sflow", CFG_LISTEN, flow_sflow, "", FLOWS_PORT_SFLOW, 0, 0),
+	KEY("flows", "ipfix", CFG_LISTEN, flow_ipfix, "", FLOWS_PORT_IPFIX, 0, 0),
+	KEY("flows", "netflow", CFG_LISTEN, flow_netflow, "", FLOWS_PORT_NETFLOW, 0, 0),
+	LIST("flows", "exporter", CFG_EXPORTERS, flow_exporters, nflow_exporters, "", 1),
+	KEY("flows", "pcap_window", CFG_DURATION, flow_pcap_window, "5m", 0, DAY, 1),
+	KEY("flows", "max_templates", CFG_LONG, flow_max_templates, "64", 1, 65536, 0),
+	KEY("flows", "receive_buffer", CFG_INT, flow_rcvbuf, "4194304", 65536, INT_MAX, 0),
 };
 
 #define NSECTIONS	(sizeof cfg_sections / sizeof cfg_sections[0])
@@ -540,6 +553,39 @@ oom:
 	return -1;
 }
 
+/* An exporter line: checked now (flows_parse_exporter), kept whole; each occurrence of
+ * the key adds one (the default is none). */
+static int
+set_lines(struct rw_config *c, const struct cfg_key *k, const char *label, const char *value,
+    int append, char *msg, size_t msglen)
+{
+	struct flows_exporter e;
+	char why[160], **v, ***lv = field_list(c, k);
+	size_t *count = field_count(c, k);
+
+	if (!append) {
+		free_list(*lv, *count);
+		*lv = NULL;
+		*count = 0;
+	}
+	if (value[0] == '\0')
+		return 0;
+	if (flows_parse_exporter(value, &e, why, sizeof why) == -1) {
+		snprintf(msg, msglen, "%s: %s", label, why);
+		return -1;
+	}
+	if ((v = realloc(*lv, (*count + 1) * sizeof *v)) == NULL)
+		goto oom;
+	*lv = v;
+	if ((v[*count] = strdup(value)) == NULL)
+		goto oom;
+	(*count)++;
+	return 0;
+oom:
+	snprintf(msg, msglen, "out of memory");
+	return -1;
+}
+
 /* Sets key k of c from value; the message (without FILE:LINE) goes to msg. `append` adds
  * to a list instead of replacing it. */
 static int
@@ -553,6 +599,20 @@ set_value(struct rw_config *c, const struct cfg_key *k, const char *value, int a
 
 	snprintf(label, sizeof label, "[%s] %s", k->section, k->name);
 	switch (k->type) {
+	case CFG_LISTEN:
+		if (value[0] != '\0') {
+			struct sockaddr_storage ss;
+			socklen_t sl;
+			char why[160];
+
+			if (flows_parse_listen(value, (uint16_t)k->min, &ss, &sl, why,
+			    sizeof why) == -1) {
+				text_escape(esc, sizeof esc, value, strlen(value));
+				snprintf(msg, msglen, "%s: '%s': %s", label, esc, why);
+				return -1;
+			}
+		}
+		/* FALLTHROUGH */
 	case CFG_STR:
 	case CFG_PATH:
 	case CFG_NAME:
@@ -619,6 +679,8 @@ set_value(struct rw_config *c, const struct cfg_key *k, const char *value, int a
 	case CFG_PATHLIST:
 	case CFG_NAMELIST:
 		return set_list(c, k, label, value, append, msg, msglen);
+	case CFG_EXPORTERS:
+		return set_lines(c, k, label, value, append, msg, msglen);
 	}
 	snprintf(msg, msglen, "%s: bad key type", label);
 	return -1;
@@ -1378,7 +1440,7 @@ cfg_key(struct inifile *ini, void *arg, const char *section, const char *name,
 		return -1;
 	}
 	if (l->seen[i] != 0 && k->type != CFG_LIST && k->type != CFG_PATHLIST &&
-	    k->type != CFG_NAMELIST) {
+	    k->type != CFG_NAMELIST && k->type != CFG_EXPORTERS) {
 		inifile_fail(ini, line, "[%s] %s is already set at line %u", k->section, k->name,
 		    l->seen[i]);
 		return -1;
@@ -1498,6 +1560,7 @@ same_value(const struct rw_config *a, const struct rw_config *b, const struct cf
 	case CFG_STR:
 	case CFG_PATH:
 	case CFG_NAME:
+	case CFG_LISTEN:
 		return strcmp(*(const char *const *)cfield(a, k->off),
 		    *(const char *const *)cfield(b, k->off)) == 0;
 	case CFG_INT:
@@ -1520,6 +1583,7 @@ same_value(const struct rw_config *a, const struct rw_config *b, const struct cf
 	case CFG_LIST:
 	case CFG_PATHLIST:
 	case CFG_NAMELIST:
+	case CFG_EXPORTERS:
 		n = *(const size_t *)cfield(a, k->count_off);
 		if (n != *(const size_t *)cfield(b, k->count_off))
 			return 0;
@@ -1572,11 +1636,13 @@ config_free(struct rw_config *c)
 		case CFG_STR:
 		case CFG_PATH:
 		case CFG_NAME:
+		case CFG_LISTEN:
 			free(*field_str(c, &cfg_keys[i]));
 			break;
 		case CFG_LIST:
 		case CFG_PATHLIST:
 		case CFG_NAMELIST:
+		case CFG_EXPORTERS:
 			free_list(*field_list(c, &cfg_keys[i]), *field_count(c, &cfg_keys[i]));
 			break;
 		default:

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 
+#include "flows.h"
 #include "risk.h"
 
 struct rw_config {
@@ -100,6 +101,16 @@ struct rw_config {
 				 * only by hand) */
 	long hook_retry_after;	/* a hook that exits 75 runs again after this long ... */
 	int hook_retries;	/* ... at most this many times */
+
+	/* [flows] (flows.h): sFlow / IPFIX / NetFlow v9 exports */
+	char *flow_sflow;	/* "" or ADDR[:PORT] (6343) */
+	char *flow_ipfix;	/* "" or ADDR[:PORT] (4739) */
+	char *flow_netflow;	/* "" or ADDR[:PORT] (2055) */
+	char **flow_exporters;	/* "ADDR [sampling N]" lines, checked (flows_parse_exporter) */
+	size_t nflow_exporters;
+	long flow_pcap_window;	/* seconds a pcap-counted IP ignores flow data */
+	long flow_max_templates;	/* per exporter */
+	int flow_rcvbuf;	/* bytes per socket */
 };
 
 /* The built-in defaults (no file). Never NULL (fatal on out of memory). */

@@ -34,6 +34,7 @@
 #include "control.h"
 #include "customers.h"
 #include "dnsbl_lists.h"
+#include "flows.h"
 #include "hook.h"
 #include "listings.h"
 #include "log.h"
@@ -80,6 +81,7 @@ struct rwd {
 	struct replay *replay;
 	struct traffic *traffic;
 	struct outbound *outbound;
+	struct flows *flows;		/* sFlow/IPFIX/NetFlow sockets, NULL when none */
 	struct store *store;
 	struct listings *listings;
 	struct prober *prober;
@@ -788,6 +790,8 @@ status_of(void *arg, json_t *o)
 		    (json_int_t)h.results[DNSBL_ERROR]));
 	}
 	json_object_set_new(o, "lists", lists);
+	if (d->flows != NULL)
+		json_object_set_new(o, "flows", flows_json(d->flows, 0));
 	if (d->alert != NULL) {
 		struct alert_stats as;
 		char err[160];
@@ -874,6 +878,92 @@ act_of(void *arg, const char *action, long c, const char *reason, const char *ac
 	return rc;
 }
 
+/* ------------------------------------------------------------------ flow exports */
+
+/* The config's exporter lines as a list (they were checked when it was read); what the
+ * config says of them is said in the log. NULL with *n 0 when none; -1 on ENOMEM. */
+static int
+flow_exporters(const struct rw_config *c, struct flows_exporter **ex, size_t *n)
+{
+	char err[160];
+	size_t i;
+
+	*ex = NULL;
+	*n = 0;
+	if (c->nflow_exporters == 0)
+		log_warnx("%s: [flows] listens but names no exporter: every datagram is "
+		    "dropped", c->path);
+	/* flow data can only be weak evidence, and a weak warn would suspend at this level:
+	 * UDP sources are forged easily (SECURITY.md) */
+	if (c->hook_auto_suspend && strcmp(c->hook_level, "warn") == 0)
+		log_warnx("%s: [hook] level = warn with auto_suspend and flow exports: forged flow "
+		    "datagrams could raise a customer to warn and so suspend it; level = act is "
+		    "safe", c->path);
+	if (c->nflow_exporters == 0)
+		return 0;
+	if ((*ex = calloc(c->nflow_exporters, sizeof **ex)) == NULL)
+		return -1;
+	for (i = 0; i < c->nflow_exporters; i++)
+		(void)flows_parse_exporter(c->flow_exporters[i], &(*ex)[i], err, sizeof err);
+	*n = c->nflow_exporters;
+	return 0;
+}
+
+/* Binds the [flows] sockets (as root: before the drop), when the config names any. */
+static int
+open_flows(struct rwd *d, char *err, size_t errlen)
+{
+	const struct rw_config *c = d->f.cfg;
+	struct flows_exporter *ex = NULL;
+	struct flows_opts o;
+	size_t nex;
+	int rc = -1;
+
+	if (!c->flow_sflow[0] && !c->flow_ipfix[0] && !c->flow_netflow[0])
+		return 0;
+	if (flow_exporters(c, &ex, &nex) == -1) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	memset(&o, 0, sizeof o);
+	o.listen[0] = c->flow_sflow;
+	o.port[0] = FLOWS_PORT_SFLOW;
+	o.listen[1] = c->flow_ipfix;
+	o.port[1] = FLOWS_PORT_IPFIX;
+	o.listen[2] = c->flow_netflow;
+	o.port[2] = FLOWS_PORT_NETFLOW;
+	o.exporters = ex;
+	o.nexporters = nex;
+	o.max_templates = (size_t)c->flow_max_templates;
+	o.pcap_window = (uint32_t)c->flow_pcap_window;
+	o.rcvbuf = c->flow_rcvbuf;
+	if ((d->flows = flows_new(d->f.space, d->f.customers, &o, err, errlen)) != NULL)
+		rc = 0;
+	free(ex);
+	return rc;
+}
+
+/* `flows`: the exporters, the counters and the estimated IPs (largest first, "limit"). */
+static int
+cmd_flows(void *arg, const json_t *req, const struct control_peer *peer, json_t **result,
+    char *err, size_t errlen)
+{
+	struct rwd *d = arg;
+	json_t *l = json_object_get(req, "limit");
+	json_int_t limit = json_is_integer(l) ? json_integer_value(l) : 1000;
+
+	(void)peer;
+	if (d->flows == NULL) {
+		snprintf(err, errlen, "no flow exports configured ([flows])");
+		return -1;
+	}
+	if ((*result = flows_json(d->flows, limit < 0 ? 0 : (size_t)limit)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 /* ------------------------------------------------------------------ reload */
 
 static int
@@ -935,6 +1025,16 @@ on_hup(void *arg)
 		log_warnx("reload: the alert settings stay as they were: %s", err);
 	more = actions_set_config(d->actions, nf.cfg);
 	outbound_set_space(d->outbound, nf.space, nf.customers);
+	if (d->flows != NULL) {
+		struct flows_exporter *ex;
+		size_t nex;
+
+		flows_set_space(d->flows, nf.space, nf.customers);
+		if (flow_exporters(nf.cfg, &ex, &nex) == -1 ||
+		    flows_set_exporters(d->flows, ex, nex, (uint32_t)nf.cfg->flow_pcap_window) == -1)
+			log_warnx("reload: out of memory: the flow exporters stay as they were");
+		free(ex);
+	}
 	if (d->replay != NULL)
 		replay_set_space(d->replay, nf.space);
 	/* the kernel's filter names the prefixes (up to CAPTURE_FILTER_NETS): new ones would
@@ -1054,6 +1154,7 @@ rwd_free(struct rwd *d)
 	store_close(d->store);
 	replay_free(d->replay);
 	outbound_free(d->outbound);
+	flows_free(d->flows);
 	traffic_free(d->traffic);
 	capture_close(d->cap);
 	loop_free(d->loop);
@@ -1136,6 +1237,10 @@ main(int argc, char **argv)
 	if (d.f.cfg->interface[0] &&
 	    (d.cap = capture_open_live(d.f.cfg->interface, d.f.cfg->snaplen,
 	    d.f.cfg->buffer_size, d.f.space, err, sizeof err)) == NULL) {
+		log_warnx("%s", err);
+		goto out;
+	}
+	if (open_flows(&d, err, sizeof err) == -1) {
 		log_warnx("%s", err);
 		goto out;
 	}
@@ -1257,7 +1362,9 @@ main(int argc, char **argv)
 	}
 	/* automatic suspensions the last stop cut off: asked again now, at today's levels */
 	reflag(&d, 1);
-	if (control_handle(d.control, "test-alert", CONTROL_ACT, cmd_test_alert, &d) == -1) {
+	if ((d.flows != NULL && (flows_start(d.flows, d.traffic, d.loop) == -1 ||
+	    control_handle(d.control, "flows", CONTROL_READ, cmd_flows, &d) == -1)) ||
+	    control_handle(d.control, "test-alert", CONTROL_ACT, cmd_test_alert, &d) == -1) {
 		log_warnx("out of memory");
 		goto out;
 	}

@@ -16,6 +16,7 @@
 
 #include "customers.h"
 #include "dnsbl.h"
+#include "flows.h"
 #include "listings.h"
 #include "text.h"
 #include "traffic.h"
@@ -110,6 +111,41 @@ copy_flag(struct report *r, const struct risk_flag *f)
 	for (i = 0; i < f->nnb; i++, r->nnb++)
 		if (copy_nb(&r->nb[i], f->nb[i]) == -1)
 			return -1;
+	return 0;
+}
+
+/* An evidence line that starts with an address whose connections include flow-export
+ * estimates (flows.h) says so: the model saw only the 95% lower bound of a sampled count,
+ * and SMTP commands and replies come only from pcap sensors. -1 on ENOMEM. */
+static int
+mark_estimates(struct report *r, const struct model *m)
+{
+	struct traffic *t = model_traffic(m);
+	const struct traffic_ip *ip;
+	char a[ADDR_STRLEN], text[96], *line;
+	struct rw_addr addr;
+	size_t i, n, len;
+
+	for (i = 0; t != NULL && i < r->nevidence; i++) {
+		n = strcspn(r->evidence[i], " ;/");
+		if (n == 0 || n >= sizeof a)
+			continue;
+		memcpy(a, r->evidence[i], n);
+		a[n] = '\0';
+		if (addr_parse(a, &addr) == -1 || (ip = traffic_get(t, &addr)) == NULL ||
+		    ip->fx == NULL || ip->fx->fed == 0)
+			continue;
+		flows_estimate_text(ip, text, sizeof text);
+		len = strlen(r->evidence[i]) + strlen(text) + 256;
+		if ((line = malloc(len)) == NULL)
+			return -1;
+		snprintf(line, len, "%s (its SMTP connections include %.0f from flow exports, "
+		    "%s: the model counts the 95%% lower bound, %u; SMTP commands and replies "
+		    "are counted only by pcap sensors)", r->evidence[i], ip->fx->sessions, text,
+		    ip->fx->fed);
+		free(r->evidence[i]);
+		r->evidence[i] = line;
+	}
 	return 0;
 }
 
@@ -210,6 +246,8 @@ addr_sent(struct gather *g, size_t i, const struct traffic_ip *t)
 	ad->first_seen = model_first_seen(g->m, i);
 	ad->last_seen = t->last_seen;
 	ad->sessions = t->sessions;
+	if (t->fx != NULL && t->fx->samples > 0)
+		flows_estimate_text(t, ad->estimate, sizeof ad->estimate);
 	ad->mail_from = t->mail_from;
 	ad->rcpt_to = t->rcpt_to;
 	ad->data = t->data;
@@ -286,7 +324,7 @@ report_new(const struct model *m, long c, enum risk_level previous, unsigned wha
 	(void)model_customer(m, c, &mc);
 	r->previous = previous;
 	if (copy_customer(r, customers_get(cs, (size_t)c)) == -1 || copy_flag(r, f) == -1 ||
-	    copy_model(r, &mc, f != NULL) == -1 ||
+	    mark_estimates(r, m) == -1 || copy_model(r, &mc, f != NULL) == -1 ||
 	    ((what & REPORT_ADDRESSES) && gather_addresses(r, m, c) == -1)) {
 		report_free(r);
 		return NULL;
@@ -458,7 +496,7 @@ addr_json(const struct report_addr *ad)
 		    "last_seen", "suspect", 0, "listings", listings_json(ad), "complaints",
 		    (json_int_t)ad->complaints, "snds_trap_hits", (json_int_t)ad->snds_traps);
 	return json_pack("{s:s, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, "
-	    "s:o, s:o, s:I, s:I}", "ip", ad->ip, "first_seen", time_json(ad->first_seen),
+	    "s:o, s:o, s:I, s:I, s:o}", "ip", ad->ip, "first_seen", time_json(ad->first_seen),
 	    "last_seen", time_json(ad->last_seen), "sessions", (json_int_t)ad->sessions,
 	    "mail_from", (json_int_t)ad->mail_from, "rcpt_to", (json_int_t)ad->rcpt_to,
 	    "data", (json_int_t)ad->data, "starttls", (json_int_t)ad->starttls,
@@ -466,7 +504,9 @@ addr_json(const struct report_addr *ad)
 	    "replies_5xx", (json_int_t)ad->replies_5xx, "cited", (json_int_t)ad->cited,
 	    "dst", (json_int_t)ad->dst, "suspect", ad->suspect,
 	    "rules", rules_json(ad->rules), "listings", listings_json(ad),
-	    "complaints", (json_int_t)ad->complaints, "snds_trap_hits", (json_int_t)ad->snds_traps);
+	    "complaints", (json_int_t)ad->complaints, "snds_trap_hits", (json_int_t)ad->snds_traps,
+	    /* sessions include flow-export estimates (their lower bound): say how good */
+	    "estimate", ad->estimate[0] ? json_string(ad->estimate) : json_null());
 }
 
 static json_t *

@@ -45,6 +45,8 @@ struct report_addr {
 	uint32_t snds_traps;		/* SNDS trap hits of rows within [risk] snds_for */
 	struct report_listing *listings;	/* ip-scope lists with a record of it */
 	size_t nlistings;
+	char estimate[96];		/* "" or its flow-export estimate's words (flows.h):
+					 * "estimated from 1:1000 samples, ±30%" */
 };
 
 /* One neighbourhood the customer contributes to (the fields of struct risk_nb_view that

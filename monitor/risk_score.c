@@ -14,6 +14,12 @@
  * with no history yet, a waking long-silent or unassigned IP, a listing on a list no policy
  * counts. Only strong evidence can make a customer act, and only the volume an IP sends
  * under strong evidence counts toward its estimated trap hits.
+ *
+ * Sampled flow exports (monitor/flows.h) reach this file only as connections (and new
+ * destinations): the 95% lower bound of their estimate, so an estimate is weighed by its
+ * error before it gets here, and they can only ever make weak evidence (rate, volume,
+ * fan-out, waking, unassigned). Recipients, 5xx replies and citations, on which strong
+ * evidence rests, come only from pcap sensors.
  */
 #include <math.h>
 #include <string.h>

@@ -27,6 +27,8 @@ struct traffic {
 	uint64_t evicted;
 	uint64_t dropped_seen;	/* dropped as of the last traffic_evict */
 	uint32_t *freeids;	/* forgotten records waiting for reuse */
+	void (*on_forget)(void *arg, struct traffic_ip *ip);	/* fx's owner (flows.c) */
+	void *on_forget_arg;
 	size_t nfree, capfree;
 	struct hidx idx;
 };
@@ -197,6 +199,13 @@ traffic_live(const struct traffic *t)
 	return t->count - t->nfree;
 }
 
+void
+traffic_on_forget(struct traffic *t, void (*cb)(void *arg, struct traffic_ip *ip), void *arg)
+{
+	t->on_forget = cb;
+	t->on_forget_arg = arg;
+}
+
 uint64_t
 traffic_evicted(const struct traffic *t)
 {
@@ -222,6 +231,8 @@ forget(struct traffic *t, uint32_t id, struct traffic_ip *ip, traffic_forget_cb 
 {
 	if (cb != NULL)
 		cb(arg, id, ip);
+	if (t->on_forget != NULL)
+		t->on_forget(t->on_forget_arg, ip);
 	hidx_remove(&t->idx, addr_hash(&ip->addr, HASH_SEED), id);
 	distinct_clear(&ip->dst);
 	free(ip->cites);

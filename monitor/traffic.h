@@ -32,6 +32,13 @@ struct traffic_ip {
 	uint32_t cited;		/* 4xx/5xx replies naming a list or a capture word (once each) */
 	uint32_t *cites;	/* per list (its index in the lists file, traffic_ncite() of
 				 * them): 4xx/5xx replies naming it; NULL until one */
+	/* --- flow exports: monitor/flows.c's estimates for this IP (struct flows_ip in
+	 * flows.h, owned by flows.c), NULL for an IP no flow export counted. flows.c adds
+	 * only the 95% lower bound of its session estimate to syn and sessions above, and
+	 * the sampled destinations to dst, so the model weighs an estimate by its error.
+	 * traffic_evict tells flows.c of a record it forgets (traffic_on_forget) before it
+	 * clears it, fx included, for reuse by another address. */
+	struct flows_ip *fx;
 };
 
 #define TRAFFIC_FREE	(-2)
@@ -40,6 +47,10 @@ struct traffic;
 
 /* Called by traffic_evict for each record it forgets, before the record is reused. */
 typedef void (*traffic_forget_cb)(void *arg, size_t i, const struct traffic_ip *ip);
+/* The owner of what a record's fx points at hears of each record forgotten (before it is
+ * cleared), whoever calls traffic_evict; NULL cb: no longer. */
+void traffic_on_forget(struct traffic *t, void (*cb)(void *arg, struct traffic_ip *ip),
+    void *arg);
 
 /* A table for at most max_ips sources and ncite lists. NULL when out of memory. */
 struct traffic *traffic_new(size_t max_ips, size_t ncite);

@@ -398,6 +398,20 @@ test_errors(void **state)
 	expect_error(fx, "# c\n[rangewatch]\nprefixes = p\n[capture]\nsnaplenn = 100\n", 0,
 	    ":5: unknown key 'snaplenn' in [capture]");
 	expect_error(fx, "[alert]\nsmtp = x\n", 0, ":2: unknown key 'smtp' in [alert]");
+	expect_error(fx, "[flows]\nexporter = 192.0.2.1\nexporter = router1\n", 0,
+	    ":3: [flows] exporter: "
+	    "expected ADDR or ADDR sampling N (an IP address; N from 1 to 10000000, the 1-in-N rate that overrides what the exporter says)");
+	expect_error(fx, "[flows]\nexporter = 192.0.2.1 sampling 0\n", 0,
+	    ":2: [flows] exporter: "
+	    "expected ADDR or ADDR sampling N (an IP address; N from 1 to 10000000, the 1-in-N rate that overrides what the exporter says)");
+	expect_error(fx, "[flows]\nsflow = flows.example:6343\n", 0,
+	    ":2: [flows] sflow: 'flows.example:6343': "
+	    "not an address to listen on: ADDR, ADDR:PORT or [V6ADDR]:PORT (an IP address, not a name)");
+	expect_error(fx, "[flows]\nipfix = 127.0.0.1:0\n", 0,
+	    ":2: [flows] ipfix: '127.0.0.1:0': "
+	    "not an address to listen on: ADDR, ADDR:PORT or [V6ADDR]:PORT (an IP address, not a name)");
+	expect_error(fx, "[flows]\npcap_window = 5m\npcap_window = 1m\n", 0,
+	    ":3: [flows] pcap_window is already set at line 2");
 	expect_error(fx, "user = x\n[rangewatch]\n", 0, ":1: key 'user' outside any section");
 	expect_error(fx, "[hook \"x\"]\npath = y\n", 0,
 	    ":1: section [hook] takes no name (found [hook \"x\"])");
