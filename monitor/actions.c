@@ -606,10 +606,10 @@ shell_id(const char *id, char *w, size_t len)
 
 /* 1 with why in line (empty below the level) when customer cu at level is due no automatic
  * suspension: below the hook's level, suspended already, one under way, the hook off or
- * absent, tagged never_suspend. 0 when it is. */
+ * absent, tagged never_suspend, or at warn on weak evidence alone. 0 when it is. */
 static int
-auto_refused(struct actions *a, const struct customer *cu, enum risk_level level, char *line,
-    size_t len)
+auto_refused(struct actions *a, const struct customer *cu, enum risk_level level,
+    const struct report *r, char *line, size_t len)
 {
 	const struct susp *s = susp_find(a, cu->id);
 	const struct job *j;
@@ -631,6 +631,12 @@ auto_refused(struct actions *a, const struct customer *cu, enum risk_level level
 		    "; no [hook] path configured" : "; auto_suspend is off");
 	else if (customer_has_tag(cu, "never_suspend"))
 		snprintf(line, len, "not suspended automatically: tagged never_suspend; "
+		    "recommended: look at it by hand");
+	else if (level < RISK_ACT && (r == NULL || r->strong_ips == 0))
+		/* [hook] level = warn: a warn on weak evidence alone (volume, fan-out, flow
+		 * estimates, complaint reports) is what an outsider can bring about, and the
+		 * flag itself says "no suspension"; act always has strong evidence */
+		snprintf(line, len, "not suspended automatically: weak evidence only; "
 		    "recommended: look at it by hand");
 	else
 		return 0;
@@ -780,7 +786,8 @@ actions_flag(struct actions *a, long c, enum risk_level level, int64_t event,
 	const char *range = r != NULL ? report_range(r) : "";
 
 	line[0] = '\0';
-	if (auto_refused(a, cu, level, line, len) || breaker_open(a, cu->id, range, line, len))
+	if (auto_refused(a, cu, level, r, line, len) ||
+	    breaker_open(a, cu->id, range, line, len))
 		return;
 	auto_suspend(a, cu, level, event, r, range, line, len);
 }

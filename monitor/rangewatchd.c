@@ -893,12 +893,6 @@ flow_exporters(const struct rw_config *c, struct flows_exporter **ex, size_t *n)
 	if (c->nflow_exporters == 0)
 		log_warnx("%s: [flows] listens but names no exporter: every datagram is "
 		    "dropped", c->path);
-	/* flow data can only be weak evidence, and a weak warn would suspend at this level:
-	 * UDP sources are forged easily (SECURITY.md) */
-	if (c->hook_auto_suspend && strcmp(c->hook_level, "warn") == 0)
-		log_warnx("%s: [hook] level = warn with auto_suspend and flow exports: forged flow "
-		    "datagrams could raise a customer to warn and so suspend it; level = act is "
-		    "safe", c->path);
 	if (c->nflow_exporters == 0)
 		return 0;
 	if ((*ex = calloc(c->nflow_exporters, sizeof **ex)) == NULL)

@@ -218,6 +218,7 @@ detail_of(const char *id, const char *name, enum risk_level level, const char *r
 	char buf[256], *tok, *save = NULL;
 
 	rf_evidence(r, "listed on bl");
+	r->strong_ips = level >= RISK_WARN;	/* a listing is strong evidence */
 	rf_nb(r, "asn-rep", RISK_SCOPE_ASN, "AS64500", 1, 10);
 	if (range != NULL) {
 		rf_nb(r, "range-rep", RISK_SCOPE_RANGE, range, 2, 4);
@@ -649,7 +650,7 @@ test_ips_and_no_range(void **state)
 }
 
 /* What keeps the hook from running: auto_suspend off, no hook, never_suspend; level warn
- * suspends at warn. */
+ * suspends at warn, but not a warn on weak evidence alone. */
 static void
 test_policy(void **state)
 {
@@ -682,10 +683,20 @@ test_policy(void **state)
 	assert_int_equal(audits(f, NULL)->n, 0);
 	assert_int_equal(suspensions(f)->n, 0);
 
-	/* [hook] level = warn: warn suspends */
+	/* [hook] level = warn: warn suspends, on strong evidence only */
 	set_str(&f->cfg->hook_level, "warn");
 	actions_set_config(f->a, f->cfg);
 	assert_string_equal(flag(f, "100", RISK_WATCH, 3, RANGE1, NULL), "");
+	{
+		struct report *d = detail_of("100", "Innocent", RISK_WARN, RANGE1, NULL);
+
+		d->strong_ips = 0;	/* volume or fan-out, flow estimates, complaints */
+		actions_flag(f->a, mf_cidx(&f->mf, "100"), RISK_WARN, 4, d, line, sizeof line);
+		report_free(d);
+		assert_string_equal(line, "not suspended automatically: weak evidence only; "
+		    "recommended: look at it by hand");
+		assert_int_equal(audits(f, NULL)->n, 0);
+	}
 	assert_int_equal(strncmp(flag(f, "100", RISK_WARN, 4, RANGE1, "203.0.113.70"),
 	    "suspend hook started (audit #", 29), 0);
 	wait_done(f, 1, 5000);
