@@ -444,6 +444,8 @@ fi
 [ -x bench/bench_daemon.sh ] && { say ""; say "running bench/bench_daemon.sh"; bench/bench_daemon.sh || fail=1; }	# the daemon at 1M IPs, 100k customers (appends its own section)
 # issue 17: flow exports, decode rate and UDP drops against nfcapd (appends its own section)
 [ -x bench/bench_flows.sh ] && { say ""; say "running bench/bench_flows.sh"; RW_BIN="$PWD/bin" bench/bench_flows.sh || fail=1; }
+# issue 14: a flood of 4M spoofed sources through the daemon (appends its own section)
+[ -x bench/flood.sh ] && { say ""; say "running bench/flood.sh"; RW_BIN="$PWD/bin" bench/flood.sh || fail=1; }
 # the detection scenario suite, long variants (appends its own section)
 [ -x bench/scenarios.sh ] && { say ""; say "running bench/scenarios.sh"; RW_BIN="$PWD/bin" bench/scenarios.sh || fail=1; }
 exit "$fail"
