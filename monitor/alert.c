@@ -33,6 +33,7 @@
 #include <curl/curl.h>
 
 #include "config.h"
+#include "curlloop.h"
 #include "log.h"
 #include "loop.h"
 #include "report.h"
@@ -680,8 +681,8 @@ struct alert {
 	struct loop *loop;
 	struct store *st;
 	struct acfg c;
-	CURLM *multi;
-	uint64_t curl_timer, pump_timer;
+	struct curlloop *curl;		/* the multi handle on the loop */
+	uint64_t pump_timer;
 	struct xfer *xfers;
 	size_t nxfers;
 	int start;		/* the first pump: every queued row is due */
@@ -811,70 +812,15 @@ recipients(const struct acfg *c, int li)
 	return buf_take(&b);
 }
 
-/* --- libcurl on the loop --- */
+/* --- libcurl on the loop (curlloop.c) --- */
 
 static void check_done(struct alert *a);
 static void pump(struct alert *a);
 
 static void
-on_sock(void *arg, int fd, short revents)
+curl_done(void *arg)
 {
-	struct alert *a = arg;
-	int running, flags = 0;
-
-	if (revents & POLLIN)
-		flags |= CURL_CSELECT_IN;
-	if (revents & POLLOUT)
-		flags |= CURL_CSELECT_OUT;
-	if (revents & (POLLERR | POLLHUP | POLLNVAL))
-		flags |= CURL_CSELECT_ERR;
-	curl_multi_socket_action(a->multi, fd, flags, &running);
-	check_done(a);
-}
-
-static int
-sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
-{
-	struct alert *a = userp;
-	short ev = 0;
-
-	(void)e;
-	(void)socketp;
-	if (what == CURL_POLL_REMOVE) {
-		loop_fd_del(a->loop, s);
-		return 0;
-	}
-	if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
-		ev |= POLLIN;
-	if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
-		ev |= POLLOUT;
-	return loop_fd(a->loop, s, ev, on_sock, a) == -1 ? -1 : 0;
-}
-
-static void
-on_curl_timer(void *arg)
-{
-	struct alert *a = arg;
-	int running;
-
-	a->curl_timer = 0;
-	curl_multi_socket_action(a->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	check_done(a);
-}
-
-static int
-timer_cb(CURLM *m, long timeout_ms, void *userp)
-{
-	struct alert *a = userp;
-
-	(void)m;
-	if (a->curl_timer != 0)
-		loop_timer_del(a->loop, a->curl_timer);
-	a->curl_timer = 0;
-	if (timeout_ms >= 0 && (a->curl_timer = loop_timer(a->loop, timeout_ms, on_curl_timer,
-	    a)) == 0)
-		return -1;
-	return 0;
+	check_done(arg);
 }
 
 static size_t
@@ -904,7 +850,7 @@ xfer_free(struct xfer *x)
 	if (x == NULL)
 		return;
 	if (x->e != NULL) {
-		curl_multi_remove_handle(x->a->multi, x->e);
+		curl_multi_remove_handle(curlloop_multi(x->a->curl), x->e);
 		curl_easy_cleanup(x->e);
 	}
 	curl_slist_free_all(x->list);
@@ -981,7 +927,7 @@ xfer_start(struct alert *a, const struct store_outbox *o)
 		curl_easy_setopt(e, CURLOPT_TIMEOUT, a->c.webhook_timeout);
 		curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, a->c.webhook_timeout);
 	}
-	if (curl_multi_add_handle(a->multi, e) != CURLM_OK)
+	if (curl_multi_add_handle(curlloop_multi(a->curl), e) != CURLM_OK)
 		goto fail;
 	x->next = a->xfers;
 	a->xfers = x;
@@ -1064,7 +1010,7 @@ check_done(struct alert *a)
 	CURLMsg *m;
 	int left, any = 0;
 
-	while ((m = curl_multi_info_read(a->multi, &left)) != NULL) {
+	while ((m = curl_multi_info_read(curlloop_multi(a->curl), &left)) != NULL) {
 		if (m->msg != CURLMSG_DONE)
 			continue;
 		x = NULL;
@@ -1149,7 +1095,6 @@ pump(struct alert *a)
 	char err[512];
 	int64_t now = a->start ? INT64_MAX : (int64_t)time(NULL);
 	size_t i;
-	int running;
 
 	if (a->nxfers >= ALERT_XFERS)
 		return;
@@ -1178,7 +1123,7 @@ pump(struct alert *a)
 	}
 	due_free(&d);
 	if (a->nxfers > 0)
-		curl_multi_socket_action(a->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+		curlloop_kick(a->curl);
 }
 
 static void
@@ -1551,12 +1496,8 @@ alert_new(struct loop *l, struct store *st, const struct rw_config *cfg, char *e
 	a->retry_max = 3600;
 	if (gethostname(a->host, sizeof a->host - 1) == -1)
 		snprintf(a->host, sizeof a->host, "localhost");
-	if (acfg_copy(&a->c, cfg) == -1 || (a->multi = curl_multi_init()) == NULL)
+	if (acfg_copy(&a->c, cfg) == -1 || (a->curl = curlloop_new(l, curl_done, a)) == NULL)
 		goto oom;
-	curl_multi_setopt(a->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
-	curl_multi_setopt(a->multi, CURLMOPT_SOCKETDATA, a);
-	curl_multi_setopt(a->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	curl_multi_setopt(a->multi, CURLMOPT_TIMERDATA, a);
 	if ((a->pump_timer = loop_timer(l, 0, on_pump, a)) == 0)
 		goto oom;
 	return a;
@@ -1593,10 +1534,7 @@ alert_free(struct alert *a)
 		a->xfers = x->next;
 		xfer_free(x);
 	}
-	if (a->multi != NULL)
-		curl_multi_cleanup(a->multi);
-	if (a->curl_timer != 0)
-		loop_timer_del(a->loop, a->curl_timer);
+	curlloop_free(a->curl);
 	if (a->pump_timer != 0)
 		loop_timer_del(a->loop, a->pump_timer);
 	for (i = 0; i < a->ncool; i++)

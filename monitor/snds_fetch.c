@@ -20,6 +20,7 @@
 
 #include <curl/curl.h>
 
+#include "curlloop.h"
 #include "dnsbl_lists.h"
 #include "listings.h"
 #include "log.h"
@@ -55,8 +56,8 @@ struct snds_fetch {
 	struct loop *loop;
 	struct model *model;
 	struct listings *listings;
-	CURLM *multi;
-	uint64_t curl_timer, timer;
+	struct curlloop *curl;		/* the multi handle on the loop */
+	uint64_t timer;
 	struct xfer *x[2];		/* in flight, per document */
 	/* [snds], copied */
 	char *file[2], *url[2], *key;
@@ -384,64 +385,9 @@ out:
 static void check_done(struct snds_fetch *s);
 
 static void
-on_sock(void *arg, int fd, short revents)
+curl_done(void *arg)
 {
-	struct snds_fetch *s = arg;
-	int running, flags = 0;
-
-	if (revents & POLLIN)
-		flags |= CURL_CSELECT_IN;
-	if (revents & POLLOUT)
-		flags |= CURL_CSELECT_OUT;
-	if (revents & (POLLERR | POLLHUP | POLLNVAL))
-		flags |= CURL_CSELECT_ERR;
-	curl_multi_socket_action(s->multi, fd, flags, &running);
-	check_done(s);
-}
-
-static int
-sock_cb(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
-{
-	struct snds_fetch *s = userp;
-	short ev = 0;
-
-	(void)e;
-	(void)socketp;
-	if (what == CURL_POLL_REMOVE) {
-		loop_fd_del(s->loop, fd);
-		return 0;
-	}
-	if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
-		ev |= POLLIN;
-	if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
-		ev |= POLLOUT;
-	return loop_fd(s->loop, fd, ev, on_sock, s) == -1 ? -1 : 0;
-}
-
-static void
-on_curl_timer(void *arg)
-{
-	struct snds_fetch *s = arg;
-	int running;
-
-	s->curl_timer = 0;
-	curl_multi_socket_action(s->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	check_done(s);
-}
-
-static int
-timer_cb(CURLM *m, long timeout_ms, void *userp)
-{
-	struct snds_fetch *s = userp;
-
-	(void)m;
-	if (s->curl_timer != 0)
-		loop_timer_del(s->loop, s->curl_timer);
-	s->curl_timer = 0;
-	if (timeout_ms >= 0 && (s->curl_timer = loop_timer(s->loop, timeout_ms, on_curl_timer,
-	    s)) == 0)
-		return -1;
-	return 0;
+	check_done(arg);
 }
 
 static size_t
@@ -467,7 +413,7 @@ xfer_free(struct xfer *x)
 	if (x == NULL)
 		return;
 	if (x->e != NULL) {
-		curl_multi_remove_handle(x->s->multi, x->e);
+		curl_multi_remove_handle(curlloop_multi(x->s->curl), x->e);
 		curl_easy_cleanup(x->e);
 	}
 	free(x->buf);
@@ -503,7 +449,7 @@ check_done(struct snds_fetch *s)
 	CURLMsg *m;
 	int left, d;
 
-	while ((m = curl_multi_info_read(s->multi, &left)) != NULL) {
+	while ((m = curl_multi_info_read(curlloop_multi(s->curl), &left)) != NULL) {
 		if (m->msg != CURLMSG_DONE)
 			continue;
 		for (d = 0; d < 2; d++)
@@ -553,7 +499,7 @@ start_fetch(struct snds_fetch *s, enum doc d)
 	curl_easy_setopt(x->e, CURLOPT_CONNECTTIMEOUT, s->timeout);
 	curl_easy_setopt(x->e, CURLOPT_USERAGENT, "rangewatch");
 	curl_easy_setopt(x->e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)BODY_MAX);
-	if (curl_multi_add_handle(s->multi, x->e) != CURLM_OK) {
+	if (curl_multi_add_handle(curlloop_multi(s->curl), x->e) != CURLM_OK) {
 		set_error(s, "%s: %s", docname[d], "libcurl refused the transfer");
 		xfer_free(x);
 	} else
@@ -639,15 +585,11 @@ snds_fetch_new(struct loop *l, struct model *m, struct listings *ls,
 	s->loop = l;
 	s->model = m;
 	s->listings = ls;
-	if ((s->multi = curl_multi_init()) == NULL) {
+	if ((s->curl = curlloop_new(l, curl_done, s)) == NULL) {
 		free(s);
 		snprintf(err, errlen, "snds: libcurl multi failed to start");
 		return NULL;
 	}
-	curl_multi_setopt(s->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
-	curl_multi_setopt(s->multi, CURLMOPT_SOCKETDATA, s);
-	curl_multi_setopt(s->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	curl_multi_setopt(s->multi, CURLMOPT_TIMERDATA, s);
 	if (snds_fetch_set_config(s, cfg) == -1) {
 		snds_fetch_free(s);
 		goto oom;
@@ -669,9 +611,7 @@ snds_fetch_free(struct snds_fetch *s)
 		xfer_free(s->x[d]);
 	if (s->timer != 0)
 		loop_timer_del(s->loop, s->timer);
-	if (s->curl_timer != 0)
-		loop_timer_del(s->loop, s->curl_timer);
-	curl_multi_cleanup(s->multi);
+	curlloop_free(s->curl);
 	opts_free(s);
 	free(s->held);
 	free(s->fresh);
