@@ -6,7 +6,6 @@
  */
 #include "complaints.h"
 
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,19 +27,6 @@ struct complaints {
 	struct control *ctl;
 	struct model *model;
 };
-
-/* "uid 1000 (alice)" */
-static void
-who(const struct control_peer *peer, char *buf, size_t len)
-{
-	struct passwd pw, *res = NULL;
-	char pwbuf[1024];
-
-	if (getpwuid_r(peer->uid, &pw, pwbuf, sizeof pwbuf, &res) == 0 && res != NULL)
-		snprintf(buf, len, "uid %lu (%s)", (unsigned long)peer->uid, res->pw_name);
-	else
-		snprintf(buf, len, "uid %lu", (unsigned long)peer->uid);
-}
 
 /* The optional text field name of req, escaped and cut into out; -1 when not a string. */
 static int
@@ -155,7 +141,7 @@ cmd_complaint(void *arg, const json_t *req, const struct control_peer *peer,
 		return -1;
 	if ((c = customers_lookup(cus, &o.ip)) >= 0)
 		cu = customers_get(cus, (size_t)c);
-	who(peer, actor, sizeof actor);
+	control_peer_name(peer, actor, sizeof actor);
 	memset(&sc, 0, sizeof sc);
 	sc.received = now;
 	sc.at = o.at;

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <malloc.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1208,4 +1209,16 @@ control_stats(const struct control *ctl, struct control_stats *st)
 {
 	*st = ctl->st;
 	st->clients = ctl->nclients;
+}
+
+void
+control_peer_name(const struct control_peer *peer, char *buf, size_t len)
+{
+	struct passwd pw, *res = NULL;
+	char pwbuf[1024];
+
+	if (getpwuid_r(peer->uid, &pw, pwbuf, sizeof pwbuf, &res) == 0 && res != NULL)
+		snprintf(buf, len, "uid %lu (%s)", (unsigned long)peer->uid, res->pw_name);
+	else
+		snprintf(buf, len, "uid %lu", (unsigned long)peer->uid);
 }

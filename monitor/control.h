@@ -77,6 +77,10 @@ struct control_peer {
 	int operator;		/* 1: may run acting commands (as of the last auth change) */
 };
 
+/* "uid 1000 (alice)" (the login name when the uid has one): who asked, for the audit
+ * log and the logs. */
+void control_peer_name(const struct control_peer *peer, char *buf, size_t len);
+
 enum control_access {
 	CONTROL_READ,		/* anyone who can connect */
 	CONTROL_ACT		/* uid 0, or a uid or gid of the operators' lists */

@@ -12,7 +12,6 @@
  */
 #include "views.h"
 
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -981,19 +980,6 @@ fail:
 
 /* ------------------------------------------------------------------ acting commands */
 
-/* "uid 1000 (alice)": who asked, for the audit log. */
-static void
-actor_of(const struct control_peer *peer, char *buf, size_t len)
-{
-	struct passwd pw, *res = NULL;
-	char pwbuf[1024];
-
-	if (getpwuid_r(peer->uid, &pw, pwbuf, sizeof pwbuf, &res) == 0 && res != NULL)
-		snprintf(buf, len, "uid %lu (%s)", (unsigned long)peer->uid, res->pw_name);
-	else
-		snprintf(buf, len, "uid %lu", (unsigned long)peer->uid);
-}
-
 static int
 act(struct views *v, const char *action, const json_t *req, const struct control_peer *peer,
     json_t **result, char *err, size_t errlen)
@@ -1013,7 +999,7 @@ act(struct views *v, const char *action, const json_t *req, const struct control
 		return -1;
 	}
 	cu = customers_get(model_customers(v->model), (size_t)c);
-	actor_of(peer, actor, sizeof actor);
+	control_peer_name(peer, actor, sizeof actor);
 	memset(&a, 0, sizeof a);
 	a.ts = (int64_t)time(NULL);	/* the audit log is of the real world: wall time */
 	a.actor = actor;
