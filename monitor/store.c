@@ -77,7 +77,10 @@
 #define STORE_SYNC	"NORMAL"	/* see "Durability" above */
 #define STORE_CACHE_KB	"131072"	/* page cache: 128 MiB at most */
 #define STORE_BUSY_MS	5000		/* another process (sqlite3 shell, backup) holds a lock */
-#define STORE_BATCH_MAX	50000		/* rows in one batch before it commits by itself */
+/* Rows in one batch before it commits by itself. A commit is part of one loop turn and
+ * may run SQLite's checkpoint of what the WAL holds: the minute's work writes 2048 rows a
+ * turn, so 8192 keeps what one commit carries (and copies) to a few turns' worth. */
+#define STORE_BATCH_MAX	8192
 #define STORE_PATH_MAX	4096
 #define STORE_OUTBOX_MAX	10000	/* queued outbox rows; see store_outbox_add() */
 

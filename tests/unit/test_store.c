@@ -1799,7 +1799,7 @@ test_hold(void **state)
 	store_close(s);
 }
 
-/* The batch commits by itself at STORE_BATCH_MAX (50000) rows: a traffic put is two. */
+/* The batch commits by itself at STORE_BATCH_MAX (8192) rows: a traffic put is two. */
 static void
 test_batch_max(void **state)
 {
@@ -1807,16 +1807,16 @@ test_batch_max(void **state)
 	struct store *s = open_ok(fx);
 	int i;
 
-	for (i = 0; i < 24999; i++)
+	for (i = 0; i < 4095; i++)
 		traffic_one(s, "192.0.2.1", (int64_t)i * 60);
 	assert_int_equal(sql_int(fx->db, "SELECT count(*) FROM traffic_minute"), 0);
-	traffic_one(s, "192.0.2.1", (int64_t)24999 * 60);
-	assert_int_equal(sql_int(fx->db, "SELECT count(*) FROM traffic_minute"), 25000);
-	assert_int_equal(sql_int(fx->db, "SELECT count(*) FROM traffic_hour"), 417);
-	traffic_one(s, "192.0.2.1", (int64_t)25000 * 60);
-	assert_int_equal(sql_int(fx->db, "SELECT count(*) FROM traffic_minute"), 25000);
+	traffic_one(s, "192.0.2.1", (int64_t)4095 * 60);
+	assert_int_equal(sql_int(fx->db, "SELECT count(*) FROM traffic_minute"), 4096);
+	assert_int_equal(sql_int(fx->db, "SELECT count(*) FROM traffic_hour"), 69);
+	traffic_one(s, "192.0.2.1", (int64_t)4096 * 60);
+	assert_int_equal(sql_int(fx->db, "SELECT count(*) FROM traffic_minute"), 4096);
 	store_close(s);
-	assert_int_equal(sql_int(fx->db, "SELECT count(*) FROM traffic_minute"), 25001);
+	assert_int_equal(sql_int(fx->db, "SELECT count(*) FROM traffic_minute"), 4097);
 }
 
 /* ---- untrusted strings */
