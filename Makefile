@@ -6,10 +6,10 @@ CC      ?= cc
 PKGS    := libpcap libcares libcurl ncursesw sqlite3 jansson inih
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE -Imonitor -Iprobes -Iui
+CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE -pthread -Imonitor -Iprobes -Iui
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-LDLIBS  += $(PKG_LIBS) -lm
+LDLIBS  += $(PKG_LIBS) -lm -pthread
 
 # Debian packages: what building needs, and what the tests and the demo run against.
 BUILD_DEBS := build-essential pkg-config libpcap-dev libc-ares-dev libcurl4-openssl-dev \
@@ -18,12 +18,19 @@ TEST_DEBS  := clang tshark tcpdump tcpreplay swaks python3-aiosmtpd python3-scap
               rbldnsd dnsperf tmux iproute2
 DEMO_DEBS  := rbldnsd tmux python3-aiosmtpd python3-scapy tcpreplay iproute2
 
-# VARIANT=asan builds everything again with AddressSanitizer+UBSan into build/asan, bin/asan.
+# VARIANT=asan builds everything again with AddressSanitizer+UBSan into build/asan, bin/asan;
+# VARIANT=tsan with ThreadSanitizer into build/tsan, bin/tsan (the daemon and the unit tests
+# of what its two threads share: `make tsan-test`).
 VARIANT ?= release
 ifeq ($(VARIANT),asan)
   CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
   LDFLAGS += -fsanitize=address,undefined
   BIN := bin/asan
+else ifeq ($(VARIANT),tsan)
+  # ThreadSanitizer: the capture thread and what it shares with the main loop (capthread.h)
+  CFLAGS  += -fsanitize=thread -fno-omit-frame-pointer
+  LDFLAGS += -fsanitize=thread
+  BIN := bin/tsan
 else
   BIN := bin
 endif
