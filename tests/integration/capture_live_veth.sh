@@ -42,8 +42,11 @@ ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 2>/dev/null
 
 fail=0
 # (captures with snaplen-cut frames are left out: a cut frame cannot be sent as it was)
-for cap in eth_basic vlan_8021q qinq_88a8 qinq_8100x2 ipv6_ext ipv4_options pipelining split \
-    starttls multiline_5xx syn_retrans long_line; do
+caps="eth_basic vlan_8021q qinq_88a8 qinq_8100x2 ipv6_ext ipv4_options pipelining split
+    starttls multiline_5xx syn_retrans long_line"
+# analyze has one thread: under ThreadSanitizer only the daemon's part is worth the time
+[ "${RW_VARIANT:-release}" = tsan ] && caps=
+for cap in $caps; do
 	f=$tmp/caps/$cap.pcap
 	# a fresh file each round, or the wait below could see the previous round's line
 	rm -f "$tmp/live.err" "$tmp/live.json"
@@ -90,7 +93,7 @@ sys.exit(1 if bad else 0)
 PYEOF
 	then :; else fail=1; fi
 done
-[ $fail = 0 ] && echo "PASS: live capture through veth equals offline reading for every capture"
+[ $fail = 0 ] && [ -n "$caps" ] && echo "PASS: live capture through veth equals offline reading for every capture"
 
 # --- the daemon's capture thread ------------------------------------------------------
 id nobody >/dev/null 2>&1 || { echo "skip the daemon part: no user nobody"; exit $fail; }
@@ -173,6 +176,11 @@ print("loop: %d turns, p50 %d us, p99 %d us, max %d us (%s); ring backlog p99 %d
     r["backlog_max"], r["capacity"]))
 sys.exit(1 if bad else 0)
 PYEOF
-then echo "PASS: the daemon's capture thread read every frame sent ($sent)"
+then :; else fail=1; fi
+if grep -q "ThreadSanitizer" "$d/daemon.log"; then
+	echo "FAIL: ThreadSanitizer reports:"; grep -A30 "WARNING: ThreadSanitizer" "$d/daemon.log" | head -60
+	fail=1
+fi
+if [ $fail = 0 ]; then echo "PASS: the daemon's capture thread read every frame sent ($sent)"
 else fail=1; echo "daemon log:"; tail -n 20 "$d/daemon.log"; fi
 exit $fail
