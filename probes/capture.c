@@ -3,13 +3,14 @@
  * to the outbound accounting it is given. Never decodes frames itself, never blocks in
  * live mode (the capture thread polls capture_fd()).
  *
- * A classic pcap file (the usual one: magic a1b2c3d4 or a1b23c4d, either byte order) is
- * read by this module itself: libpcap's file reader copies every record twice (the
- * kernel's copy into stdio's buffer, then fread into its own) and calls fread twice per
- * record, most of analyze's time. Here read(2) fills a 4 MiB buffer and each frame is
- * handed on where it lies; libpcap still opens the file (it validates the header and maps
- * the link type) and its BPF interpreter filters each frame (pcap_offline_filter), so the
- * frames and the filter are exactly libpcap's. pcapng and anything else go through libpcap.
+ * A classic pcap file (the usual one: version 2.4, magic a1b2c3d4 or a1b23c4d, either
+ * byte order) is read by this module itself: libpcap's file reader copies every record
+ * twice (the kernel's copy into stdio's buffer, then fread into its own) and calls fread
+ * twice per record, most of analyze's time. Here read(2) fills a 1 MiB buffer and each
+ * frame is handed on where it lies; libpcap still opens the file (it validates the header
+ * and maps the link type) and its BPF interpreter filters each frame (pcap_offline_filter),
+ * so the frames and the filter are exactly libpcap's (tests/fuzz/fuzz_pcapfile.c compares
+ * the two readers record by record). pcapng and anything else go through libpcap.
  */
 #include "capture.h"
 
@@ -198,7 +199,8 @@ fast_open(struct capture *c, const char *path)
 	uint32_t magic;
 	int fd;
 
-	if (pcap_major_version(c->pcap) != 2 ||
+	/* 2.4 only: libpcap reads older versions' lengths in the other order */
+	if (pcap_major_version(c->pcap) != 2 || pcap_minor_version(c->pcap) != 4 ||
 	    (fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return;
 	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) || read(fd, hdr, 24) != 24) {
@@ -304,8 +306,13 @@ fast_next(struct capture *c, struct pcap_pkthdr *h, const unsigned char **data, 
 		ff->off += 16 + (size_t)caplen;
 		/* as libpcap: a record longer than the file's snapshot is cut to it */
 		keep = ff->snap > 0 && caplen > ff->snap ? ff->snap : caplen;
-		h->ts.tv_sec = (time_t)get32(r, ff->swap);
-		h->ts.tv_usec = (suseconds_t)(get32(r + 4, ff->swap) / (ff->nsec ? 1000 : 1));
+		/* as libpcap 1.10 gives them: signed in the file's own byte order, unsigned
+		 * when it swapped them (it swaps after widening) */
+		h->ts.tv_sec = ff->swap ? (time_t)get32(r, 1) : (time_t)(int32_t)get32(r, 0);
+		h->ts.tv_usec = ff->swap ? (suseconds_t)get32(r + 4, 1) :
+		    (suseconds_t)(int32_t)get32(r + 4, 0);
+		if (ff->nsec)
+			h->ts.tv_usec /= 1000;
 		h->caplen = keep;
 		h->len = get32(r + 12, ff->swap);
 		*data = r + 16;
