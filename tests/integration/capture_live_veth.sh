@@ -9,7 +9,8 @@
 # captures while tcpreplay sends a provider's worth of handshakes and SMTP sessions
 # (bench/gen_daemon.py: 20k addresses of 2k customers, 3k sessions); the frames it read
 # must equal the frames tcpreplay sent (its own count, itself checked against the files),
-# with no kernel drop and no event lost in the hand-over ring, every address tracked;
+# with no kernel drop and no event lost in the hand-over ring, every address tracked, while
+# SIGHUP reloads park the capture thread every half second;
 # status shows the loop's turn histogram and the ring's backlog. Under ThreadSanitizer
 # (RW_VARIANT=tsan) the replay is paced to straddle a minute boundary so that the minute's
 # work (the model, the store) runs on the main loop while the thread captures; the other
@@ -127,7 +128,17 @@ else
 fi
 t0=$(date +%s)
 ip netns exec "$ns" tcpreplay $rate -i rwa "$d/gen/ingest.pcap" "$d/gen/load.pcap" \
-    >"$d/replay.log" 2>&1 || { echo "FAIL: tcpreplay"; cat "$d/replay.log"; exit 1; }
+    >"$d/replay.log" 2>&1 &
+rpid=$!
+# reloads while the frames come: each parks the capture thread (the kernel's ring keeps
+# the frames meanwhile) to change its space and filter, and must lose nothing
+hups=0
+sleep 0.1
+while kill -0 "$rpid" 2>/dev/null; do
+	kill -HUP "$dpid"; hups=$((hups + 1))
+	sleep 0.5
+done
+wait "$rpid" || { echo "FAIL: tcpreplay"; cat "$d/replay.log"; exit 1; }
 t1=$(date +%s)
 sent=$(awk '/Successful packets:/ {s += $3} END {print s + 0}' "$d/replay.log")
 # the thread hands over per retired block (at most 100 ms) and status is at most 100 ms old
@@ -141,11 +152,11 @@ st >"$d/status.json"
 kill -TERM "$dpid"; wait "$dpid"; drc=$?
 echo "--- rangewatch status"; sed 's/^/     /' "$d/status.txt"
 if $PY - "$d/status.json" "$sent" "$d/gen/truth.json" "$t0" "$t1" "$ev0" "${RW_VARIANT:-release}" \
-    "$drc" "$d/status.txt" <<'PYEOF'
+    "$drc" "$d/status.txt" "$hups" <<'PYEOF'
 import json, sys
 s = json.load(open(sys.argv[1])); sent = int(sys.argv[2]); truth = json.load(open(sys.argv[3]))
 t0, t1, ev0, variant, rc = int(sys.argv[4]), int(sys.argv[5]), int(float(sys.argv[6])), sys.argv[7], int(sys.argv[8])
-text = open(sys.argv[9]).read()
+text = open(sys.argv[9]).read(); hups = int(sys.argv[10])
 c = s["capture"]; k = c["kernel"]; r = c["ring"]; lp = s["loop"]
 bad = []
 def check(what, want, got):
@@ -168,6 +179,8 @@ check("status has the ring backlog's p50 <= p99 <= max", True,
 check("rangewatch status prints the loop and the ring", True,
       "loop turns" in text and "hand-over" in text)
 check("SIGTERM: clean exit", 0, rc)
+check("reloads during the replay parked the thread (%d SIGHUP sent)" % hups, True,
+      1 <= r["pauses"] <= hups)
 if variant == "tsan":
     ev = int(s.get("evaluated") or 0)
     check("the minute's work ran during the replay", True, ev > ev0 and t0 <= ev <= t1 + 1)
