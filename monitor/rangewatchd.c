@@ -497,9 +497,10 @@ status_capture(struct rwd *d, json_t *o, json_t *cap, const struct capthread_sta
 	    "ifdrops", (json_int_t)cs->kernel.ifdrop,
 	    "backlog_frames", (json_int_t)cs->kernel_backlog));
 	json_object_set_new(cap, "ring", json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-	    "s:I, s:I}", "thread", d->ct != NULL && cs->running,
+	    "s:I, s:I, s:I}", "thread", d->ct != NULL && cs->running,
 	    "capacity", (json_int_t)cs->capacity, "backlog", (json_int_t)cs->backlog,
-	    "events", (json_int_t)cs->events, "lost", (json_int_t)cs->lost,
+	    "events", (json_int_t)cs->events, "merged", (json_int_t)cs->merged,
+	    "lost", (json_int_t)cs->lost,
 	    "applied", (json_int_t)cs->applied, "backlog_p50",
 	    (json_int_t)hist_quantile(bh, 0.5), "backlog_p99", (json_int_t)hist_quantile(bh, 0.99),
 	    "backlog_max", (json_int_t)bh->max, "pauses", (json_int_t)cs->pauses));

@@ -45,6 +45,10 @@ struct capthread {
 	struct capture *cap;		/* borrowed */
 	struct outbound *o;
 	uint64_t errors;
+	struct flow_event pending;	/* the last event, not pushed yet: the next one of
+					 * the same client and second merges into it */
+	int have_pending;
+	uint64_t merged;
 	/* ------------------------------------------------ the main loop's own */
 	pthread_t tid;
 	int started;
@@ -62,13 +66,67 @@ mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The thread's emit function: into the ring, or counted lost. Never waits. */
+/* 1 when b can be added to a and the sum says exactly what the two said: the same client
+ * and second, no yes/no fact in both (two SYNs are two), no list named by both, no counter
+ * past its width. */
+static int
+mergeable(const struct flow_event *a, const struct flow_event *b)
+{
+	return a->sec == b->sec && memcmp(&a->client, &b->client, sizeof a->client) == 0 &&
+	    (a->flags & b->flags & (FE_SYN | FE_SESSION | FE_NEWDST | FE_TLS)) == 0 &&
+	    (a->lists & b->lists) == 0 && (a->list_hi == 0 || b->list_hi == 0) &&
+	    a->bytes <= UINT32_MAX - b->bytes &&
+	    (uint32_t)a->mail + b->mail <= FE_COUNT_MAX &&
+	    (uint32_t)a->rcpt + b->rcpt <= FE_COUNT_MAX &&
+	    (uint32_t)a->data + b->data <= FE_COUNT_MAX &&
+	    (uint32_t)a->r4xx + b->r4xx <= FE_COUNT_MAX &&
+	    (uint32_t)a->r5xx + b->r5xx <= FE_COUNT_MAX &&
+	    (uint32_t)a->cited + b->cited <= FE_COUNT_MAX;
+}
+
+static void
+merge(struct flow_event *a, const struct flow_event *b)
+{
+	if (b->flags & FE_NEWDST)
+		a->dst = b->dst;
+	a->flags |= b->flags;
+	a->lists |= b->lists;
+	if (b->list_hi)
+		a->list_hi = b->list_hi;
+	a->bytes += b->bytes;
+	a->mail += b->mail;
+	a->rcpt += b->rcpt;
+	a->data += b->data;
+	a->r4xx += b->r4xx;
+	a->r5xx += b->r5xx;
+	a->cited += b->cited;
+}
+
+/* Sends the pending event: into the ring, or counted lost. Never waits. */
+static void
+flush(struct capthread *ct)
+{
+	if (ct->have_pending)
+		(void)ring_push(ct->ring, &ct->pending);
+	ct->have_pending = 0;
+}
+
+/* The thread's emit function. The segments of one connection come one after the other
+ * (a handshake, a pipelined command and its replies): merged into one event while they
+ * are of the same client and second, they cost the main loop one lookup, not three. */
 static void
 push(void *arg, const struct flow_event *ev)
 {
 	struct capthread *ct = arg;
 
-	(void)ring_push(ct->ring, ev);
+	if (ct->have_pending && mergeable(&ct->pending, ev)) {
+		merge(&ct->pending, ev);
+		ct->merged++;
+		return;
+	}
+	flush(ct);
+	ct->pending = *ev;
+	ct->have_pending = 1;
 }
 
 /* Tells the main loop events are waiting, once until it has read the eventfd. Both sides
@@ -95,6 +153,7 @@ publish(struct capthread *ct)
 	memset(&s, 0, sizeof s);
 	outbound_get_counts(ct->o, &s.n);
 	outbound_get_flow_stats(ct->o, &s.flows);
+	s.merged = ct->merged;
 	capture_get_stats(ct->cap, &s.kernel);
 	if (s.kernel.recv > s.kernel.drop + s.n.total)
 		s.kernel_backlog = s.kernel.recv - s.kernel.drop - s.n.total;
@@ -136,6 +195,7 @@ read_frames(struct capthread *ct)
 			log_warnx("capture: %s", err);
 	} while (n == BATCH && !atomic_load_explicit(&ct->pause_req, memory_order_relaxed) &&
 	    !atomic_load_explicit(&ct->stop, memory_order_relaxed));
+	flush(ct);	/* nothing waits past a batch: the main loop sees it now */
 	if (ring_pushed(ct->ring) + ring_lost(ct->ring) != before)
 		wake_main(ct);
 }

@@ -42,6 +42,8 @@ struct capthread_stats {
 	uint64_t kernel_backlog;	/* frames the kernel's ring holds for us, estimated
 					 * as recv - drop - read at the last snapshot */
 	uint64_t events;		/* events handed to the main loop */
+	uint64_t merged;		/* events merged into the one before (same client,
+					 * same second) before the hand-over */
 	uint64_t lost;			/* events refused: the ring was full */
 	uint64_t applied;		/* events the main loop applied */
 	size_t backlog;			/* events waiting in the ring now */

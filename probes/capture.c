@@ -45,6 +45,7 @@ struct capture {
 	int live;
 	char *iobuf;		/* the file's stdio buffer, page-aligned; freed after pcap_close */
 	struct fastfile *ff;	/* a classic pcap file read by us; NULL otherwise */
+	char *filter;		/* the text of the filter set, NULL before the first */
 	struct pcap_pkthdr fh;	/* the last frame read by us (capture_next) */
 };
 
@@ -114,27 +115,38 @@ set_filter(struct capture *c, const struct prefixes *p, char *err, size_t errlen
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (capture_filter_text(p, c->dlt, text, tl) == -1 ||
-	    pcap_compile(c->pcap, &prog, text, 1, PCAP_NETMASK_UNKNOWN) == -1) {
+	if (capture_filter_text(p, c->dlt, text, tl) == -1) {
+		snprintf(err, errlen, "the capture filter is too long");
+		free(text);
+		return -1;
+	}
+	/* the same filter: nothing to do. A live handle's filter is swapped through a
+	 * drop-all one (libpcap drains the socket in between): frames arriving meanwhile
+	 * are lost without being counted, so a reload that keeps the prefixes keeps it */
+	if (c->filter != NULL && strcmp(c->filter, text) == 0) {
+		free(text);
+		return 0;
+	}
+	if (pcap_compile(c->pcap, &prog, text, 1, PCAP_NETMASK_UNKNOWN) == -1) {
 		snprintf(err, errlen, "cannot compile the capture filter: %s", pcap_geterr(c->pcap));
 		free(text);
 		return -1;
 	}
-	free(text);
 	if (c->ff != NULL) {
 		/* our own reader filters with libpcap's interpreter, program and all */
 		if (c->ff->have_prog)
 			pcap_freecode(&c->ff->prog);
 		c->ff->prog = prog;
 		c->ff->have_prog = 1;
-		return 0;
-	}
-	if (pcap_setfilter(c->pcap, &prog) == -1) {
+	} else if (pcap_setfilter(c->pcap, &prog) == -1) {
 		snprintf(err, errlen, "cannot set the capture filter: %s", pcap_geterr(c->pcap));
 		pcap_freecode(&prog);
+		free(text);
 		return -1;
-	}
-	pcap_freecode(&prog);
+	} else
+		pcap_freecode(&prog);
+	free(c->filter);
+	c->filter = text;
 	return 0;
 }
 
@@ -368,6 +380,7 @@ capture_close(struct capture *c)
 	if (c == NULL)
 		return;
 	fast_close(c->ff);
+	free(c->filter);
 	if (c->pcap)
 		pcap_close(c->pcap);	/* closes the FILE of a capture file too */
 	free(c->iobuf);
