@@ -19,7 +19,17 @@
  *     which the main loop may then change (a reload); the pause returns only once the
  *     thread is parked outside its per-frame work, and that is the grace period after
  *     which the old space may be freed.
- * Nothing else: no traffic record, no customer map, no model.
+ *   - read-only once the thread runs: the address hash key (addr_hash_init, set before
+ *     any table) and the logger's settings (log_init); the thread logs through log.h,
+ *     whose calls are whole lines (stdio's and syslog's own locks).
+ * Nothing else: no traffic record, no customer map, no model, no store, no socket.
+ *
+ * Bounds: the ring holds ring_events events of 64 bytes ([capture] ring_events, 131,072:
+ * 8 MiB); the main loop applies at most DRAIN_SLICE (32,768, rangewatchd.c) a turn; the
+ * thread reads at most 4,096 frames between two looks at a pause or stop request, and
+ * sleeps at most 100 ms in poll; a pause lasts as long as the main loop's change (a
+ * pointer and a filter: microseconds), the kernel's ring ([capture] buffer_size) holding
+ * the frames meanwhile.
  */
 #ifndef RW_CAPTHREAD_H
 #define RW_CAPTHREAD_H
