@@ -436,11 +436,6 @@ reload_capture(struct rwd *d, const struct files *nf)
 		capthread_pause(d->ct);
 		capthread_set_space(d->ct, nf->space);
 	}
-	/* the loop's accounting (the replay's) re-resolves every tracked IP's customer, the
-	 * live capture's included: they share the traffic table */
-	outbound_set_space(d->outbound, nf->space, nf->customers);
-	if (d->replay != NULL)
-		replay_set_space(d->replay, nf->space);
 	/* the kernel's filter names the prefixes (up to CAPTURE_FILTER_NETS): new ones would
 	 * never reach us without a new filter */
 	if (d->cap != NULL && capture_set_space(d->cap, nf->space, err, sizeof err) == -1)
@@ -458,6 +453,12 @@ reload_capture(struct rwd *d, const struct files *nf)
 	}
 	if (d->ct != NULL)
 		capthread_resume(d->ct);
+	/* after the pause, which it would make long (the thread has no part in it): the
+	 * loop's accounting (the replay's) re-resolves every tracked IP's customer, the live
+	 * capture's included, as they share the traffic table */
+	outbound_set_space(d->outbound, nf->space, nf->customers);
+	if (d->replay != NULL)
+		replay_set_space(d->replay, nf->space);
 }
 
 /* The capture's figures for status and the packet rate: the replay's and the thread's. */
