@@ -196,6 +196,32 @@ test_turn_stats(void **state)
 	loop_free(L);
 }
 
+/* The histogram the loop keeps: a quantile is never below the truth and at most 12.5%
+ * above it; the maximum is exact. */
+static void
+test_hist(void **state)
+{
+	struct hist h;
+	uint64_t v, q;
+
+	(void)state;
+	memset(&h, 0, sizeof h);
+	assert_int_equal(hist_quantile(&h, 0.5), 0);
+	for (v = 1; v <= 100000; v++)
+		hist_add(&h, v);
+	q = hist_quantile(&h, 0.5);
+	assert_true(q >= 50000 && q <= 50000 * 1.125);
+	q = hist_quantile(&h, 0.99);
+	assert_true(q >= 99000 && q <= 100000);		/* capped at the maximum */
+	assert_int_equal(h.max, 100000);
+	assert_int_equal(h.count, 100000);
+	memset(&h, 0, sizeof h);
+	hist_add(&h, 7);
+	hist_add(&h, UINT64_MAX);
+	assert_int_equal(hist_quantile(&h, 0.5), 7);	/* exact below 16 */
+	assert_true(hist_quantile(&h, 1.0) == UINT64_MAX);
+}
+
 int
 main(void)
 {
@@ -204,6 +230,7 @@ main(void)
 		cmocka_unit_test(test_fd_and_signal),
 		cmocka_unit_test(test_source),
 		cmocka_unit_test(test_turn_stats),
+		cmocka_unit_test(test_hist),
 	};
 	return cmocka_run_group_tests_name("loop", tests, NULL, NULL);
 }
