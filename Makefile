@@ -6,10 +6,10 @@ CC      ?= cc
 PKGS    := libpcap libcares libcurl ncursesw sqlite3 jansson inih libmicrohttpd
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE -Imonitor -Iprobes -Iui
+CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE -pthread -Imonitor -Iprobes -Iui
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-LDLIBS  += $(PKG_LIBS) -lm
+LDLIBS  += $(PKG_LIBS) -lm -pthread
 # GMime (MIME of complaint reports) only in the client: the daemon never parses mail
 GMIME_CFLAGS = $(shell pkg-config --cflags gmime-3.0 2>/dev/null)
 GMIME_LIBS   = $(shell pkg-config --libs gmime-3.0 2>/dev/null)
@@ -23,12 +23,19 @@ TEST_DEBS  := clang tshark tcpdump tcpreplay swaks python3-aiosmtpd python3-scap
               lintian adduser softflowd pmacct nfdump nfdump-sflow
 DEMO_DEBS  := rbldnsd tmux python3-aiosmtpd python3-scapy tcpreplay iproute2
 
-# VARIANT=asan builds everything again with AddressSanitizer+UBSan into build/asan, bin/asan.
+# VARIANT=asan builds everything again with AddressSanitizer+UBSan into build/asan, bin/asan;
+# VARIANT=tsan with ThreadSanitizer into build/tsan, bin/tsan (the daemon and the unit tests
+# of what its two threads share: `make tsan-test`).
 VARIANT ?= release
 ifeq ($(VARIANT),asan)
   CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
   LDFLAGS += -fsanitize=address,undefined
   BIN := bin/asan
+else ifeq ($(VARIANT),tsan)
+  # ThreadSanitizer: the capture thread and what it shares with the main loop (capthread.h)
+  CFLAGS  += -fsanitize=thread -fno-omit-frame-pointer
+  LDFLAGS += -fsanitize=thread
+  BIN := bin/tsan
 else
   BIN := bin
 endif
@@ -44,8 +51,8 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 
-.PHONY: all asan test unit integration fuzz fuzz-short bench demo soak deps deps-test deps-demo clean \
-        install uninstall deb
+.PHONY: all asan tsan-test test unit integration fuzz fuzz-short bench demo soak deps deps-test deps-demo \
+        clean install uninstall deb
 all: $(BIN)/rangewatchd $(BIN)/rangewatch
 
 # V=1 shows the whole commands.
@@ -101,8 +108,20 @@ test: deps-test
 	$(MAKE) unit integration
 	$(MAKE) VARIANT=asan all unit-bins
 	$(MAKE) VARIANT=asan unit integration
+	$(MAKE) tsan-test
 	$(MAKE) fuzz FUZZ_SECONDS=$${FUZZ_SECONDS:-10} FUZZ_RESULTS=
 	@echo "make test: all suites passed"
+
+# What the capture thread shares with the main loop, under ThreadSanitizer: the ring's unit
+# test and the daemon capturing live on a veth across a minute's work (the CLI that asks it
+# is the release one: it has no threads).
+TSAN_UNITS := test_ring test_capture
+tsan-test: all
+	$(MAKE) VARIANT=tsan bin/tsan/rangewatchd $(TSAN_UNITS:%=build/tsan/tests/%)
+	ln -sf ../rangewatch bin/tsan/rangewatch
+	@TSAN_OPTIONS="halt_on_error=1 exitcode=66" tests/run-unit.sh $(TSAN_UNITS:%=build/tsan/tests/%)
+	@TSAN_OPTIONS="halt_on_error=1 exitcode=66" RW_BIN=$(CURDIR)/bin/tsan RW_VARIANT=tsan \
+	    tests/integration/capture_live_veth.sh
 
 unit: $(UNIT_BIN)
 	@tests/run-unit.sh $(UNIT_BIN)

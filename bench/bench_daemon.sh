@@ -21,6 +21,11 @@
 #     100: the flagged customers, worst first) and 20 of all=true limit 0 (100k entries),
 #     one after the other on one connection, p50/p99/max; tcpreplay's rate (its own summary)
 #     and what the daemon saw of it (packets and drops from status, over the same wall time);
+#     the load goes on until BENCH_DAEMON_SUSTAIN_S (300) seconds have passed since it began
+#     (several minutes' work, a `customers` request every 10 s), and over that whole time:
+#     the kernel's drops (pcap_stats), the events the capture thread's hand-over ring lost,
+#     the loop's turns (p50, p99, max, how many over 100 ms) and, for each slow turn the
+#     daemon logged, the function that took most of it (addr2line on the daemon);
 #  4. the same latencies with the load stopped, for the ratio; then `rangewatch top`'s
 #     redraws against the daemon at this size (bench/bench_top.sh: 160x50 and 80x24, the
 #     flagged customers and a filter matching most of the 100k; goal < 50 ms a redraw);
@@ -32,6 +37,7 @@
 # answer is wrong, the daemon dies or a tool is missing; when not root, says so and exits 0.
 #
 # Knobs: BENCH_DAEMON_IPS (1000000), BENCH_DAEMON_N (200), BENCH_DAEMON_NALL (20),
+# BENCH_DAEMON_SUSTAIN_S (300: how long the load runs in all),
 # BENCH_DAEMON_ALL_BUDGET (90: no new all=true request after 90 s of a phase, so the whole
 # run stays near 5 minutes; 0: no limit), BENCH_DAEMON_LOAD_SESSIONS (12000), BENCH_SEED (1),
 # RW_BIN (bin), BENCH_RESULTS_FILE (bench/RESULTS.md; /dev/null: print only). Everything it makes (temp folder, namespace,
@@ -47,6 +53,7 @@ NALL=${BENCH_DAEMON_NALL:-20}
 LOADS=${BENCH_DAEMON_LOAD_SESSIONS:-12000}
 BUDGET=${BENCH_DAEMON_ALL_BUDGET:-90}	# s: no new all=true request after that (0: none)
 SEED=${BENCH_SEED:-1}
+SUSTAIN=${BENCH_DAEMON_SUSTAIN_S:-300}	# s: the load runs this long in all
 PY=/usr/bin/python3
 say() { printf '%s\n' "$*"; }
 die() { say "bench_daemon: $*" >&2; exit 1; }
@@ -146,9 +153,10 @@ user=$(awk '/^Uid:/ { print $2 }' "/proc/$dpid/status")
 [ "$user" = "$(id -u nobody)" ] || wrong "the daemon runs as uid $user, not nobody"
 
 # --- 1M addresses -------------------------------------------------------------------------
-# A pass must not straddle a minute boundary: the minute's work keeps the daemon from
-# reading the capture for as long as it takes (over a minute when 1M IPs are new: see
-# minute_ms), and what is sent meanwhile is lost. So a pass starts only with enough of the
+# A pass must not straddle a minute boundary: the minute's work keeps the main loop from
+# applying the capture thread's events for as long as it takes (tens of seconds when 1M
+# IPs are new: see minute_ms); the thread keeps reading, but its hand-over ring fills and
+# what comes meanwhile is counted lost (capture.ring.lost), so addresses would be missing. So a pass starts only with enough of the
 # minute left (the last pass's time and 10 s; 30 s before the first), else once that
 # boundary's work is done.
 passes=0 ips=0 need=30 rates=()
@@ -171,9 +179,10 @@ while [ "$passes" -lt 3 ] && [ "$ips" -lt "$IPS" ]; do
 	client wait-ips "$IPS" 10 >"$tmp/st1" || true
 	st=$(cat "$tmp/st1")
 	ips=$(js 'd["ips"]' "$st")
-	say "bench_daemon:   $(sed -n 's/^Rated: //p' "$tmp/ingest.$passes.txt" | head -n 1); daemon: ips $ips, packets $(js 'd["capture"]["packets"]' "$st"), drops $(js 'd["capture"]["drops"]' "$st")"
+	say "bench_daemon:   $(sed -n 's/^Rated: //p' "$tmp/ingest.$passes.txt" | head -n 1); daemon: ips $ips, packets $(js 'd["capture"]["packets"]' "$st"), drops $(js 'd["capture"]["drops"]' "$st"), ring lost $(js 'd["capture"]["ring"]["lost"]' "$st")"
 done
 ingest_drops=$(js 'd["capture"]["drops"]' "$st")
+ingest_lost=$(js 'd["capture"]["ring"]["lost"]' "$st")
 ingest_packets=$(js 'd["capture"]["packets"]' "$st")
 ingest_smtp=$(js 'd["capture"]["smtp"]' "$st")
 [ "$ips" = "$IPS" ] || wrong "status ips $ips after $passes passes, expected $IPS"
@@ -224,6 +233,14 @@ say "bench_daemon: customers latency under load ($NSMALL x limit 100, $NALL x al
 lat_small1=$(client latency "$NSMALL" 100 0) || die "customers under load failed: $lat_small1"
 lat_all1=$(client latency "$NALL" 0 1 "$NCUST" "$BUDGET") || wrong "customers all=true under load: $lat_all1"
 alive
+# sustained: the load goes on to SUSTAIN s in all, a socket client asking every 10 s
+say "bench_daemon: load sustained to ${SUSTAIN} s (minutes' work and a customers request every 10 s meanwhile)"
+while awk -v a="$lt0" -v b="$EPOCHREALTIME" -v s="$SUSTAIN" 'BEGIN { exit !(b - a < s) }'; do
+	alive
+	kill -0 "$trpid" 2>/dev/null || die "tcpreplay ended early: $(tail -n 5 "$tmp/load.txt")"
+	client latency 1 100 0 >/dev/null || wrong "customers under sustained load failed"
+	sleep 10
+done
 l1=$(client status) lt1=$EPOCHREALTIME
 kill -INT "$trpid"
 wait "$trpid" || true
@@ -241,8 +258,9 @@ import json, sys
 a, b = json.loads(sys.argv[1])["capture"], json.loads(sys.argv[3])["capture"]
 t = float(sys.argv[4]) - float(sys.argv[2])
 n = b["packets"] - a["packets"]
-print("%d packets in %.1f s = %.0f pps, kernel drops %d, interface drops %d" % (
-    n, t, n / t, b["drops"] - a["drops"], b["ifdrops"] - a["ifdrops"]))
+print("%d packets in %.1f s = %.0f pps, kernel drops %d, interface drops %d, hand-over ring lost %d" % (
+    n, t, n / t, b["drops"] - a["drops"], b["ifdrops"] - a["ifdrops"],
+    b["ring"]["lost"] - a["ring"]["lost"]))
 PYEOF
 }
 seen_all=$(window "$l0" "$lt0" "$l1" "$lt1")
@@ -250,6 +268,33 @@ seen_a=$(window "$l0" "$lt0" "$e2" "$lt2")
 seen_b=$(window "$e2" "$lt2" "$l1" "$lt1")
 veth=$(ip -n "$ns" -s link show rwb | awk '/RX:/ { getline; print $2 " packets, " $4 " dropped" }')
 levels=$(js '"watch %d, warn %d, act %d" % (d["levels"]["watch"], d["levels"]["warn"], d["levels"]["act"])' "$l1")
+# the loop's turns over the whole run, and the capture's hand-over ring at the end of the load
+loopfig=$(js '"%d turns: p50 %.2f ms, p99 %.1f ms, max %.1f ms, %d over 100 ms (the longest mostly in %s, %.1f ms)" % (d["loop"]["turns"], d["loop"]["p50_us"] / 1e3, d["loop"]["p99_us"] / 1e3, d["loop"]["max_us"] / 1e3, d["loop"]["over_100ms"], d["loop"]["slowest"], d["loop"]["slowest_us"] / 1e3)' "$l1")
+ringfig=$(js '"%d events handed over, %d lost, backlog at a drain p50 %d, p99 %d, max %d of %d; kernel ring %d MiB" % (d["capture"]["ring"]["events"], d["capture"]["ring"]["lost"], d["capture"]["ring"]["backlog_p50"], d["capture"]["ring"]["backlog_p99"], d["capture"]["ring"]["backlog_max"], d["capture"]["ring"]["capacity"], d["capture"]["kernel"]["ring_bytes"] >> 20)' "$l1")
+# each turn over 100 ms the daemon logged, by the function that took most of it
+slow_turns() {
+	"$PY" - "$tmp/daemon.log" "$RWD" <<'PYEOF'
+import collections, re, subprocess, sys
+n, worst, where = collections.Counter(), collections.defaultdict(int), {}
+for line in open(sys.argv[1], errors="replace"):
+    m = re.search(r"a turn took (\d+) ms, (\d+) ms of it in (\S+)", line)
+    if m:
+        n[m.group(3)] += 1
+        worst[m.group(3)] = max(worst[m.group(3)], int(m.group(1)))
+for k in n:
+    name = k
+    if k.startswith("rangewatchd+"):
+        try:
+            name = subprocess.run(["addr2line", "-f", "-e", sys.argv[2], k.split("+")[1]],
+                                  capture_output=True, text=True).stdout.split("\n")[0] + "()"
+        except OSError:
+            pass
+    where[k] = name
+print("; ".join("%d in %s (max %d ms)" % (n[k], where[k], worst[k])
+                for k in sorted(n, key=lambda k: -worst[k])) or "none")
+PYEOF
+}
+
 
 # --- socket latency, no load ------------------------------------------------------------
 sleep 1
@@ -305,13 +350,16 @@ daemon_size: $(fmt0 "$IPS") addresses (100.64.0.0/10), $(fmt0 "$NCUST") customer
 daemon_answers: $verdict
 daemon_start_s: $start_s (exec to the first status reply: config, customer map)
 daemon_rss_start: $(mib "$rss_start") (VmRSS, the customer map loaded, no traffic)
-daemon_ingest: ${tr_ingest[*]}: $passes pass(es) at ${rates[*]} pps; daemon: $ingest_packets packets, $ingest_smtp SMTP, $ingest_drops dropped by the kernel
+daemon_ingest: ${tr_ingest[*]}: $passes pass(es) at ${rates[*]} pps; daemon: $ingest_packets packets, $ingest_smtp SMTP, $ingest_drops dropped by the kernel, $ingest_lost events lost in the hand-over ring
 daemon_rss_1m: VmRSS $(mib "$rss_1m"), VmHWM $(mib "$hwm_1m") (at 1M IPs, after the first minute's work; $(awk -v a="$rss_start" -v b="$rss_1m" -v n="$IPS" 'BEGIN { printf "%.0f", (b - a) * 1024 / n }') bytes per IP over the start)
 daemon_minutes: $(evals)
 daemon_customers_all_first: $(js '"%.1f ms, %s bytes (the first 100k-customer reply, no load, nothing flagged yet)" % (d["max_ms"], format(d["reply_bytes"], ","))' "$check")
 daemon_load: ${tr_load[*]} ($(fmt0 "$LFRAMES") frames of whole SMTP sessions, avg $(awk -v s="$(stat -c %s "$tmp/in/load.pcap")" -v n="$LFRAMES" 'BEGIN { printf "%.0f", (s - 24) / n - 16 }') B)
 daemon_load_rate: tcpreplay $load_rate pps, $load_mbps Mbps ($lsent packets in $lsecs s, $load_failed failed)
-daemon_load_seen: the daemon read $seen_all (the whole load); veth rwb rx over the whole run: $veth
+daemon_load_seen: the daemon read $seen_all (the whole load, $(awk -v a="$lt0" -v b="$lt1" 'BEGIN { printf "%.0f", b - a }') s); veth rwb rx over the whole run: $veth
+daemon_loop_turns: $loopfig
+daemon_slow_turns: $(slow_turns)
+daemon_capture_ring: $ringfig
 daemon_load_seen_capture: $seen_a (from the start of the load to the end of the minute's work under load; status polled twice a second)
 daemon_load_seen_requests: $seen_b (while it answered the latency requests under load)
 daemon_customers_limit100_load: $(lat "$lat_small1")

@@ -27,7 +27,7 @@ command -v tmux >/dev/null || { echo "top_skipped: tmux is missing"; exit 0; }
 tmp=$(mktemp -d /tmp/rw-bench-top.XXXXXX)
 TM="tmux -S $tmp/none.sock"	# a server of its own for each phase: see start_top
 # shellcheck disable=SC2317  # called by the EXIT trap
-cleanup() { for s in "$tmp"/*.sock; do tmux -S "$s" kill-server 2>/dev/null; done; rm -rf "$tmp"; }
+cleanup() { for s in "$tmp"/*.sock; do tmux -S "$s" kill-server 2>/dev/null || true; done; rm -rf "$tmp"; }
 trap cleanup EXIT
 
 keys() { $TM send-keys -t '=top:' "$@"; sleep 0.15; }

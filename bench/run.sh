@@ -441,6 +441,8 @@ if [ -x bench/bench_dnsbl.sh ]; then
 	say "running bench/bench_dnsbl.sh"
 	BENCH_RUNS=3 bench/bench_dnsbl.sh || fail=1
 fi
+# issue 15: analyze against a bare libpcap loop with the same BPF filter (appends its own section)
+[ -x bench/bench_analyze.sh ] && { say ""; say "running bench/bench_analyze.sh"; bench/bench_analyze.sh || fail=1; }
 [ -x bench/bench_daemon.sh ] && { say ""; say "running bench/bench_daemon.sh"; bench/bench_daemon.sh || fail=1; }	# the daemon at 1M IPs, 100k customers (appends its own section)
 # issue 17: flow exports, decode rate and UDP drops against nfcapd (appends its own section)
 [ -x bench/bench_flows.sh ] && { say ""; say "running bench/bench_flows.sh"; RW_BIN="$PWD/bin" bench/bench_flows.sh || fail=1; }

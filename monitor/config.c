@@ -141,7 +141,8 @@ static const struct cfg_key cfg_keys[] = {
 	KEY("rangewatch", "metrics", CFG_STR, metrics, "", 0, 0, 0),
 
 	KEY("capture", "snaplen", CFG_INT, snaplen, "65535", 96, 262144, 0),
-	KEY("capture", "buffer_size", CFG_INT, buffer_size, "4194304", 65536, INT_MAX, 0),
+	KEY("capture", "buffer_size", CFG_INT, buffer_size, "33554432", 65536, INT_MAX, 0),
+	KEY("capture", "ring_events", CFG_SIZE, ring_events, "131072", 1024, 67108864, 0),
 	KEY("capture", "flow_timeout", CFG_INT, flow_timeout, "300", 5, 86400, 1),
 	KEY("capture", "max_flows", CFG_LONG, max_flows, "1000000", 1, 1e9, 0),
 	KEY("capture", "max_ips", CFG_LONG, max_ips, "4000000", 1, 1e9, 0),

@@ -41,6 +41,7 @@ struct rw_config {
 	/* [capture] */
 	int snaplen;
 	int buffer_size;	/* kernel ring, bytes */
+	size_t ring_events;	/* the capture thread's hand-over ring, events */
 	int flow_timeout;	/* seconds of silence before a flow is forgotten */
 	long max_flows;		/* bound of the flow table */
 	long max_ips;		/* bound of the per-IP table */

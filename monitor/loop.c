@@ -2,16 +2,24 @@
  * loop.c — poll(2) loop, timers and the signal self-pipe. Owns the self-pipe and its own
  * tables; never owns, reads or closes a watched descriptor. Signal handlers write one byte
  * and return: nothing else is async-signal-safe, so nothing else happens there.
+ * Measures its own turns: the work of each (from poll's return to the next poll, callbacks
+ * and sources' fill included) goes into a histogram, and a turn over LOOP_SLOW_MS is
+ * logged with the callback that took the most of it, as an address in the executable
+ * (`addr2line -f -e rangewatchd ADDR` names the function).
  */
 #include "loop.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "log.h"
 
 #define MAX_SOURCES	8
 #define MAX_SIGNALS	8
@@ -53,11 +61,51 @@ struct loop {
 	int stop;
 	struct pollfd *pfd;
 	size_t cappfd;
-	struct loop_stats st;	/* loop_get_stats (the metrics' loop-turn figures) */
+	/* the turn being measured: its slowest callback so far */
+	const void *turn_fn;
+	int64_t turn_fn_ns;
+	struct loop_stats st;
 };
 
 /* The signal handlers need to find the loop: there is one per process. */
 static struct loop *the_loop;
+
+static int64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Where fn is: its offset in the object that holds it (addr2line takes that for a PIE),
+ * written into buf. */
+static void
+describe(const void *fn, char *buf, size_t len)
+{
+	Dl_info di;
+
+	if (fn != NULL && dladdr(fn, &di) != 0 && di.dli_fname != NULL) {
+		const char *base = strrchr(di.dli_fname, '/');
+
+		snprintf(buf, len, "%s+0x%lx%s%s", base ? base + 1 : di.dli_fname,
+		    (unsigned long)((const char *)fn - (const char *)di.dli_fbase),
+		    di.dli_sname ? " " : "", di.dli_sname ? di.dli_sname : "");
+	} else
+		snprintf(buf, len, "%p", fn);
+}
+
+/* Times one callback of the turn (fn identifies it), keeping the turn's slowest. */
+#define TIMED(l, fn, call) do {						\
+	int64_t t0_ = now_ns();						\
+	call;								\
+	t0_ = now_ns() - t0_;						\
+	if (t0_ > (l)->turn_fn_ns) {					\
+		(l)->turn_fn_ns = t0_;					\
+		(l)->turn_fn = (const void *)(uintptr_t)(fn);		\
+	}								\
+} while (0)
 
 int64_t
 loop_now_ms(void)
@@ -66,31 +114,6 @@ loop_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t
-loop_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/* One turn's work (after poll returned): counted for loop_get_stats. */
-static void
-turn_account(struct loop *l, int64_t us)
-{
-	l->st.turns++;
-	l->st.busy_us += (uint64_t)us;
-	if ((uint64_t)us > l->st.max_turn_us)
-		l->st.max_turn_us = (uint64_t)us;
-}
-
-void
-loop_get_stats(const struct loop *l, struct loop_stats *out)
-{
-	*out = l->st;
 }
 
 struct loop *
@@ -256,7 +279,7 @@ run_timers(struct loop *l)
 		if (l->t[i].id < limit && l->t[i].when <= now) {
 			t = l->t[i];
 			l->t[i] = l->t[--l->nt];
-			t.cb(t.arg);
+			TIMED(l, t.cb, t.cb(t.arg));
 		} else
 			i++;
 	}
@@ -280,14 +303,44 @@ wait_ms(struct loop *l, int max_wait_ms)
 	return best == INT64_MAX ? -1 : (int)best;
 }
 
+/* Counts a turn of work_ns; a slow one is logged with its slowest callback. */
+static void
+end_turn(struct loop *l, int64_t work_ns)
+{
+	uint64_t us = work_ns > 0 ? (uint64_t)work_ns / 1000 : 0;
+	char where[160];
+
+	if (l->st.turns_us.count == 0 || us >= l->st.turns_us.max) {
+		/* the longest turn so far: say where its time went */
+		describe(l->turn_fn, l->st.slowest_fn, sizeof l->st.slowest_fn);
+		l->st.slowest_fn_us = (uint64_t)l->turn_fn_ns / 1000;
+	}
+	hist_add(&l->st.turns_us, us);
+	if (us > LOOP_SLOW_MS * 1000) {
+		l->st.slow_turns++;
+		describe(l->turn_fn, where, sizeof where);
+		log_warnx("loop: a turn took %llu ms, %llu ms of it in %s",
+		    (unsigned long long)(us / 1000),
+		    (unsigned long long)(l->turn_fn_ns / 1000000), where);
+	}
+	l->turn_fn = NULL;
+	l->turn_fn_ns = 0;
+}
+
+void
+loop_get_stats(const struct loop *l, struct loop_stats *out)
+{
+	*out = l->st;
+}
+
 int
 loop_once(struct loop *l, int max_wait_ms)
 {
 	size_t i, n = 0, need, base[MAX_SOURCES + 1], nwatch, nsrc = l->nsrc;
-	int64_t turn_start;
 	struct pollfd *p;
 	char buf[64];
 	int r;
+	int64_t t_start = now_ns(), t_poll;
 
 	/* compact removed watches between rounds, never during one */
 	for (i = 0, nwatch = 0; i < l->nw; i++)
@@ -309,27 +362,30 @@ loop_once(struct loop *l, int max_wait_ms)
 		n += (size_t)l->src[i].fill(l->src[i].arg, l->pfd + n, SOURCE_FDS);
 	}
 	base[nsrc] = n;
-	r = poll(l->pfd, n, wait_ms(l, max_wait_ms));
+	r = wait_ms(l, max_wait_ms);
+	t_poll = now_ns();
+	r = poll(l->pfd, n, r);
 	if (r == -1 && errno != EINTR)
 		return -1;
-	turn_start = loop_now_us();
+	t_start += now_ns() - t_poll;	/* the wait is not work */
 	if (l->pfd[0].revents & POLLIN)
 		while (read(l->pipe[0], buf, sizeof buf) > 0)
 			;
 	for (i = 0; i < l->nsig; i++)
 		if (l->sigs[i].pending) {
 			l->sigs[i].pending = 0;
-			l->sigs[i].cb(l->sigs[i].arg);
+			TIMED(l, l->sigs[i].cb, l->sigs[i].cb(l->sigs[i].arg));
 		}
 	for (i = 0; i < nwatch; i++) {
 		struct pollfd *pf = &l->pfd[1 + i];
 		if (pf->revents && i < l->nw && !l->w[i].dead && l->w[i].fd == pf->fd)
-			l->w[i].cb(l->w[i].arg, pf->fd, pf->revents);
+			TIMED(l, l->w[i].cb, l->w[i].cb(l->w[i].arg, pf->fd, pf->revents));
 	}
 	for (i = 0; i < nsrc && i < l->nsrc; i++)
-		l->src[i].dispatch(l->src[i].arg, l->pfd + base[i], (int)(base[i + 1] - base[i]));
+		TIMED(l, l->src[i].dispatch, l->src[i].dispatch(l->src[i].arg,
+		    l->pfd + base[i], (int)(base[i + 1] - base[i])));
 	run_timers(l);
-	turn_account(l, loop_now_us() - turn_start);
+	end_turn(l, now_ns() - t_start);
 	return 0;
 }
 

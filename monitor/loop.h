@@ -13,6 +13,8 @@
 #include <poll.h>
 #include <stdint.h>
 
+#include "hist.h"
+
 struct loop;
 
 typedef void (*loop_fd_cb)(void *arg, int fd, short revents);
@@ -51,13 +53,17 @@ int loop_once(struct loop *l, int max_wait_ms);
 /* Runs rounds until loop_stop(). */
 void loop_run(struct loop *l);
 void loop_stop(struct loop *l);
-/* What the turns cost: a turn is the work after poll returned (callbacks, sources,
- * timers), the wait itself not counted. */
+#define LOOP_SLOW_MS	100	/* a turn longer than this is logged and counted */
+
+/* How long the loop's turns worked (the wait in poll excluded), since loop_new. */
 struct loop_stats {
-	uint64_t turns;
-	uint64_t busy_us;	/* all turns together, microseconds */
-	uint64_t max_turn_us;	/* the longest turn since start */
+	struct hist turns_us;	/* each turn's work, microseconds */
+	uint64_t slow_turns;	/* turns over LOOP_SLOW_MS */
+	char slowest_fn[160];	/* the callback that took most of the longest turn:
+				 * "OBJECT+0xOFFSET [SYMBOL]", for addr2line */
+	uint64_t slowest_fn_us;	/* ... and how long it took */
 };
+
 void loop_get_stats(const struct loop *l, struct loop_stats *out);
 /* Milliseconds of CLOCK_MONOTONIC. */
 int64_t loop_now_ms(void);

@@ -27,6 +27,7 @@
 
 #include "actions.h"
 #include "alert.h"
+#include "capthread.h"
 #include "capture.h"
 #include "cite.h"
 #include "complaints.h"
@@ -36,6 +37,7 @@
 #include "dnsbl_lists.h"
 #include "flows.h"
 #include "hook.h"
+#include "ingest.h"
 #include "listings.h"
 #include "log.h"
 #include "loop.h"
@@ -63,6 +65,7 @@
  * new sources, each one a table insert). */
 #define REPLAY_TURN_MS	20
 #define REPLAY_CHUNK	1000
+#define DRAIN_SLICE	32768	/* capture events applied per loop turn (a few ms) */
 
 /* The files a config names, loaded together so that a reload swaps all or nothing. */
 struct files {
@@ -78,9 +81,11 @@ struct rwd {
 	struct files f;
 	struct loop *loop;
 	struct capture *cap;
+	struct capthread *ct;		/* the live capture's thread, once it runs */
+	uint64_t drain_timer;		/* a turn to drain more events is due */
 	struct replay *replay;
 	struct traffic *traffic;
-	struct outbound *outbound;
+	struct outbound *outbound;	/* the replay's, on the loop (the live one is ct's) */
 	struct flows *flows;		/* sFlow/IPFIX/NetFlow sockets, NULL when none */
 	struct store *store;
 	struct listings *listings;
@@ -381,16 +386,152 @@ stamp_clock(void *arg)
 
 /* ------------------------------------------------------------------ loop callbacks */
 
+/* ---- the live capture: its thread reads and follows the frames; the loop applies the
+ * events it hands over (capthread.h), DRAIN_SLICE a turn so no turn is long. */
+
+static void
+apply_event(void *arg, const struct flow_event *ev)
+{
+	struct rwd *d = arg;
+
+	ingest_apply(d->traffic, d->f.customers, ev);
+}
+
+static void drain_more(void *arg);
+
+static void
+drain(struct rwd *d)
+{
+	int more = 0;
+
+	capthread_drain(d->ct, DRAIN_SLICE, apply_event, d, &more);
+	/* the rest on the next turn, after whatever else is waiting */
+	if (more && d->drain_timer == 0)
+		d->drain_timer = loop_timer(d->loop, 0, drain_more, d);
+}
+
+static void
+drain_more(void *arg)
+{
+	struct rwd *d = arg;
+
+	d->drain_timer = 0;
+	drain(d);
+}
+
 static void
 on_capture(void *arg, int fd, short revents)
 {
-	struct rwd *d = arg;
-	char err[256];
-
 	(void)fd;
 	(void)revents;
-	if (capture_dispatch(d->cap, -1, d->outbound, err, sizeof err) == -1)
-		log_warnx("capture: %s", err);
+	drain(arg);
+}
+
+/* Starts the capture thread on the handle opened at start (as root). */
+static int
+start_live(struct rwd *d, char *err, size_t errlen)
+{
+	if ((d->ct = capthread_start(d->cap, d->f.space, (size_t)d->f.cfg->max_flows,
+	    (unsigned)d->f.cfg->flow_timeout, d->f.cfg->ring_events, err, errlen)) == NULL)
+		return -1;
+	if (loop_fd(d->loop, capthread_fd(d->ct), POLLIN, on_capture, d) == -1) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* A reload's part for the capture: the new space and filter, and the citation words the
+ * SMTP parser searches, changed while the thread is parked (its parser reads them), which
+ * is also the grace period after which the old space may be freed. */
+static void
+reload_capture(struct rwd *d, const struct files *nf)
+{
+	char err[256];
+
+	if (d->ct != NULL) {
+		capthread_pause(d->ct);
+		capthread_set_space(d->ct, nf->space);
+	}
+	/* the kernel's filter names the prefixes (up to CAPTURE_FILTER_NETS): new ones would
+	 * never reach us without a new filter */
+	if (d->cap != NULL && capture_set_space(d->cap, nf->space, err, sizeof err) == -1)
+		log_warnx("reload: the capture keeps its old filter (new prefixes are not seen "
+		    "until a restart): %s", err);
+	/* rejections naming a list count for it by its index: the table and the per-IP
+	 * counts follow the new lists, or no lists at all rather than the old ones */
+	if (cite_install(nf->lists, (const char *const *)nf->cfg->cite, nf->cfg->ncite,
+	    err, sizeof err) == -1) {
+		log_warnx("reload: rejections are not tied to lists: %s", err);
+		if (cite_install(NULL, (const char *const *)nf->cfg->cite,
+		    nf->cfg->ncite > CITE_PATTERNS_MAX ? CITE_PATTERNS_MAX : nf->cfg->ncite,
+		    err, sizeof err) == -1)
+			log_warnx("reload: the cite words stay as they were: %s", err);
+	}
+	if (d->ct != NULL)
+		capthread_resume(d->ct);
+	/* after the pause, which it would make long (the thread has no part in it): the
+	 * loop's accounting (the replay's) re-resolves every tracked IP's customer, the live
+	 * capture's included, as they share the traffic table */
+	outbound_set_space(d->outbound, nf->space, nf->customers);
+	if (d->replay != NULL)
+		replay_set_space(d->replay, nf->space);
+}
+
+/* The capture's figures for status and the packet rate: the replay's and the thread's. */
+static void
+capture_counts(struct rwd *d, struct outbound_counts *n, struct flow_stats *fs,
+    struct capthread_stats *cs)
+{
+	outbound_get_counts(d->outbound, n);
+	outbound_get_flow_stats(d->outbound, fs);
+	memset(cs, 0, sizeof *cs);
+	if (d->ct == NULL)
+		return;
+	capthread_get_stats(d->ct, cs);
+	n->total += cs->n.total;
+	n->smtp += cs->n.smtp;
+	n->malformed += cs->n.malformed;
+	n->truncated += cs->n.truncated;
+	n->fragments += cs->n.fragments;
+	n->unsupported += cs->n.unsupported;
+	n->unsolicited += cs->n.unsolicited;
+	*fs = cs->flows;
+}
+
+/* Status: the capture thread's ring and the kernel's (in cap), the loop's turns (in o). */
+static void
+status_capture(struct rwd *d, json_t *o, json_t *cap, const struct capthread_stats *cs)
+{
+	const struct hist *bh = d->ct != NULL ? capthread_backlog_hist(d->ct) : NULL;
+	static const struct hist empty;
+	struct loop_stats ls;
+
+	if (bh == NULL)
+		bh = &empty;
+	json_object_set_new(cap, "kernel", json_pack("{s:I, s:I, s:I, s:I, s:I}",
+	    "ring_bytes", (json_int_t)d->f.cfg->buffer_size,
+	    "received", (json_int_t)cs->kernel.recv, "drops", (json_int_t)cs->kernel.drop,
+	    "ifdrops", (json_int_t)cs->kernel.ifdrop,
+	    "backlog_frames", (json_int_t)cs->kernel_backlog));
+	json_object_set_new(cap, "ring", json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+	    "s:I, s:I, s:I}", "thread", d->ct != NULL && cs->running,
+	    "capacity", (json_int_t)cs->capacity, "backlog", (json_int_t)cs->backlog,
+	    "events", (json_int_t)cs->events, "merged", (json_int_t)cs->merged,
+	    "lost", (json_int_t)cs->lost,
+	    "applied", (json_int_t)cs->applied, "backlog_p50",
+	    (json_int_t)hist_quantile(bh, 0.5), "backlog_p99", (json_int_t)hist_quantile(bh, 0.99),
+	    "backlog_max", (json_int_t)bh->max, "pauses", (json_int_t)cs->pauses));
+	loop_get_stats(d->loop, &ls);
+	json_object_set_new(o, "loop", json_pack("{s:I, s:I, s:I, s:I, s:I, s:s, s:I, s:f, "
+	    "s:f}", "turns", (json_int_t)ls.turns_us.count,
+	    "p50_us", (json_int_t)hist_quantile(&ls.turns_us, 0.5),
+	    "p99_us", (json_int_t)hist_quantile(&ls.turns_us, 0.99),
+	    "max_us", (json_int_t)ls.turns_us.max, "over_100ms", (json_int_t)ls.slow_turns,
+	    "slowest", ls.slowest_fn, "slowest_us", (json_int_t)ls.slowest_fn_us,
+	    /* the metrics' loop figures, in seconds */
+	    "busy_seconds", (double)ls.turns_us.sum / 1e6,
+	    "max_turn_seconds", (double)ls.turns_us.max / 1e6));
 }
 
 /* The rest of the minute's work, a slice per loop turn, so that the socket, the capture
@@ -436,6 +577,7 @@ on_replay(void *arg)
 {
 	struct rwd *d = arg;
 	int64_t wait, next, t0 = loop_now_ms();
+	char err[256];
 
 	while (loop_now_ms() - t0 < REPLAY_TURN_MS && (next = replay_next_time(d->replay)) >= 0) {
 		/* the minute before next is complete: its work, and no more in this loop turn
@@ -469,8 +611,8 @@ on_replay(void *arg)
 			    "its clock to come back", (long long)(d->replay_end_clock -
 			    d->replay_end_wall));
 		/* the live capture was opened at start (as root) and waited: it takes over */
-		if (d->cap && loop_fd(d->loop, capture_fd(d->cap), POLLIN, on_capture, d) == -1)
-			log_warnx("out of memory: no live capture");
+		if (d->cap && start_live(d, err, sizeof err) == -1)
+			log_warnx("no live capture: %s", err);
 		return;
 	}
 	wait = replay_wait_ms(d->replay, loop_now_ms());
@@ -484,14 +626,18 @@ on_tick(void *arg)
 {
 	struct rwd *d = arg;
 	struct outbound_counts n;
+	struct flow_stats fs;
+	struct capthread_stats cs;
 	int64_t ms = loop_now_ms();
 
-	if (capturing_live(d))
-		outbound_tick(d->outbound, (uint32_t)wall_now());
+	/* idle flows of the live capture expire on its own thread; here the minute's counts
+	 * are made complete, whatever the wake-ups did */
+	if (d->ct != NULL && d->drain_timer == 0)
+		drain(d);
 	if (d->replay == NULL || d->replay_end_wall != 0)
 		tick(d);
 	actions_tick(d->actions, wall_now());	/* hooks due again, quiet customers resumed */
-	outbound_get_counts(d->outbound, &n);
+	capture_counts(d, &n, &fs, &cs);
 	if (d->last_rate_ms != 0 && ms > d->last_rate_ms)
 		d->pps = (double)(n.total - d->last_packets) * 1000.0 / (double)(ms - d->last_rate_ms);
 	d->last_packets = n.total;
@@ -703,7 +849,6 @@ status_ops(struct rwd *d, json_t *o)
 {
 	json_t *lists = json_object_get(o, "lists");
 	struct prober_stats ps;
-	struct loop_stats ls;
 	json_t *e;
 	size_t i;
 
@@ -719,10 +864,6 @@ status_ops(struct rwd *d, json_t *o)
 	    "error", (json_int_t)ps.results[DNSBL_ERROR]));
 	json_object_set_new(json_object_get(o, "dnsbl"), "skipped_unhealthy",
 	    json_integer((json_int_t)ps.skipped_unhealthy));
-	loop_get_stats(d->loop, &ls);
-	json_object_set_new(o, "loop", json_pack("{s:I, s:f, s:f}", "turns",
-	    (json_int_t)ls.turns, "busy_seconds", ls.busy_us / 1e6, "max_turn_seconds",
-	    ls.max_turn_us / 1e6));
 	json_object_set_new(o, "store", json_pack("{s:I, s:I, s:I, s:f, s:f}", "bytes",
 	    (json_int_t)metrics_store_bytes(d->f.cfg->state_dir), "flushes",
 	    (json_int_t)d->flushes, "flush_errors", (json_int_t)d->flush_errors,
@@ -735,16 +876,12 @@ status_of(void *arg, json_t *o)
 	struct rwd *d = arg;
 	struct outbound_counts n;
 	struct flow_stats fs;
-	struct capture_stats cs;
+	struct capthread_stats ts;
 	struct prober_stats ps;
 	json_t *lists = json_array(), *rep = json_null(), *cap;
 	size_t i, nl = d->f.lists != NULL ? dnsbl_lists_count(d->f.lists) : 0;
 
-	outbound_get_counts(d->outbound, &n);
-	outbound_get_flow_stats(d->outbound, &fs);
-	memset(&cs, 0, sizeof cs);
-	if (d->cap != NULL)
-		capture_get_stats(d->cap, &cs);
+	capture_counts(d, &n, &fs, &ts);
 	if (d->replay != NULL) {
 		struct replay_stats rs;
 
@@ -760,8 +897,8 @@ status_of(void *arg, json_t *o)
 	    "s:I, s:o}", "source", capturing_live(d) ? "interface" : d->replay != NULL ?
 	    "replay" : "none", "interface", d->f.cfg->interface, "packets", (json_int_t)n.total, "smtp",
 	    (json_int_t)n.smtp, "malformed", (json_int_t)n.malformed, "truncated",
-	    (json_int_t)n.truncated, "pps", d->pps, "drops", (json_int_t)cs.drop, "ifdrops",
-	    (json_int_t)cs.ifdrop, "replay", rep));
+	    (json_int_t)n.truncated, "pps", d->pps, "drops", (json_int_t)ts.kernel.drop, "ifdrops",
+	    (json_int_t)ts.kernel.ifdrop, "replay", rep));
 	/* the capture's bounds ([capture] max_flows, max_ips): what went past them */
 	cap = json_object_get(o, "capture");
 	json_object_set_new(cap, "unsolicited", json_integer((json_int_t)n.unsolicited));
@@ -773,6 +910,7 @@ status_of(void *arg, json_t *o)
 	    d->traffic)));
 	json_object_set_new(cap, "sources_evicted", json_integer((json_int_t)traffic_evicted(
 	    d->traffic)));
+	status_capture(d, o, cap, &ts);
 	for (i = 0; lists != NULL && i < nl; i++) {
 		const struct dnsbl_list *l = dnsbl_lists_get(d->f.lists, i);
 		struct prober_health h = { .list = l, .health = DNSBL_H_UNTESTED, .reason = "" };
@@ -1018,7 +1156,7 @@ on_hup(void *arg)
 	if (alert_set_config(d->alert, nf.cfg, err, sizeof err) == -1)
 		log_warnx("reload: the alert settings stay as they were: %s", err);
 	more = actions_set_config(d->actions, nf.cfg);
-	outbound_set_space(d->outbound, nf.space, nf.customers);
+	reload_capture(d, &nf);
 	if (d->flows != NULL) {
 		struct flows_exporter *ex;
 		size_t nex;
@@ -1029,13 +1167,6 @@ on_hup(void *arg)
 			log_warnx("reload: out of memory: the flow exporters stay as they were");
 		free(ex);
 	}
-	if (d->replay != NULL)
-		replay_set_space(d->replay, nf.space);
-	/* the kernel's filter names the prefixes (up to CAPTURE_FILTER_NETS): new ones would
-	 * never reach us without a new filter */
-	if (d->cap != NULL && capture_set_space(d->cap, nf.space, err, sizeof err) == -1)
-		log_warnx("reload: the capture keeps its old filter (new prefixes are not seen "
-		    "until a restart): %s", err);
 	control_set_operators(d->control, uids, nuids, gids, ngids);
 	free(uids);
 	free(gids);
@@ -1046,16 +1177,6 @@ on_hup(void *arg)
 	d->f = nf;
 	if (start_prober(d, err, sizeof err) == -1)
 		log_warnx("reload: the DNSBL probe could not restart: %s", err);
-	/* rejections naming a list count for it by its index: the table and the per-IP
-	 * counts follow the new lists, or no lists at all rather than the old ones */
-	if (cite_install(d->f.lists, (const char *const *)d->f.cfg->cite, d->f.cfg->ncite,
-	    err, sizeof err) == -1) {
-		log_warnx("reload: rejections are not tied to lists: %s", err);
-		if (cite_install(NULL, (const char *const *)d->f.cfg->cite,
-		    d->f.cfg->ncite > CITE_PATTERNS_MAX ? CITE_PATTERNS_MAX : d->f.cfg->ncite,
-		    err, sizeof err) == -1)
-			log_warnx("reload: the cite words stay as they were: %s", err);
-	}
 	if (traffic_set_ncite(d->traffic, cite_nlists()) == -1)
 		log_warnx("reload: out of memory for the per-list rejection counts");
 	files_free(&old);
@@ -1134,6 +1255,7 @@ out:
 static void
 rwd_free(struct rwd *d)
 {
+	capthread_stop(d->ct);		/* before the handle it reads is closed */
 	hook_runner_free(d->hook);	/* ends running hooks (at most ~2 s) */
 	metrics_free(d->metrics);
 	control_free(d->control);
@@ -1375,9 +1497,8 @@ main(int argc, char **argv)
 		loop_timer(d.loop, 0, on_replay, &d);
 	}
 	/* with a replay too, the capture waits for its end (on_replay) */
-	if (d.cap && d.replay == NULL &&
-	    loop_fd(d.loop, capture_fd(d.cap), POLLIN, on_capture, &d) == -1) {
-		log_warnx("out of memory");
+	if (d.cap && d.replay == NULL && start_live(&d, err, sizeof err) == -1) {
+		log_warnx("%s", err);
 		goto out;
 	}
 	loop_signal(d.loop, SIGTERM, on_stop, &d);
@@ -1395,6 +1516,12 @@ main(int argc, char **argv)
 	    d.f.cfg->nreplay ? "replay" : "off", d.f.cfg->socket,
 	    pw ? pw->pw_name : "(not root)");
 	loop_run(d.loop);
+	if (d.ct != NULL) {
+		int more = 0;
+
+		/* what the thread handed over before the stop counts */
+		capthread_drain(d.ct, SIZE_MAX, apply_event, &d, &more);
+	}
 	model_save(d.model);
 	if (store_flush(d.store, err, sizeof err) == -1)
 		log_warnx("store: %s", err);

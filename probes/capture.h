@@ -38,8 +38,9 @@ struct capture *capture_open_file(const char *path, int use_filter, const struct
     char *err, size_t errlen);
 /* Compiles and sets the filter for a new provider space p (a reload's): for a live
  * capture, and a file opened with use_filter. Needs no privilege (the filter is attached to
- * the handle's own socket), so the daemon calls it after the drop. -1 with err: the old
- * filter stays. */
+ * the handle's own socket), so the daemon calls it after the drop. A filter of the same
+ * text is left as it is: libpcap swaps a live filter through a drop-all one, and frames
+ * arriving in between are lost uncounted. -1 with err: the old filter stays. */
 int capture_set_space(struct capture *c, const struct prefixes *p, char *err, size_t errlen);
 /* NULL-safe. */
 void capture_close(struct capture *c);

@@ -6,8 +6,10 @@
  * is not due, so it costs what it forgets (a sweep of the whole table every few seconds of
  * packet time was seconds of work for a replay of a million flows); a full table makes room
  * by forgetting the connection idle the longest, in constant time.
- * It writes the counters of the traffic records it is handed but never creates or frees
- * them. Never buffers out-of-order data: a hole is reported to the SMTP parser as a gap.
+ * It touches no per-IP record: what segments do to their client's counters leaves as one
+ * struct flow_event per segment (when there is anything to say) through the table's emit
+ * function, keyed by address. Never buffers out-of-order data: a hole is reported to the
+ * SMTP parser as a gap.
  * Never believes a server's segment on its own: what the server side says counts only on a
  * connection whose handshake it saw from our side (our SYN, the SYN-ACK answering it), and
  * only when its sequence and acknowledgement numbers fit that connection. Anything else
@@ -21,6 +23,7 @@
 
 #include "chunk.h"
 #include "cite.h"
+#include "distinct.h"
 #include "hidx.h"
 #include "log.h"
 #include "smtp.h"
@@ -40,7 +43,6 @@ struct flow {
 	struct rw_addr server;
 	struct rw_addr caddr;		/* the client's address, kept here so that a lookup
 					 * touches one record, not two */
-	struct traffic_ip *client;	/* not owned */
 	uint32_t c_next, s_next;	/* next expected sequence number per direction */
 	uint32_t c_isn;			/* the client's SYN sequence number */
 	uint32_t s_isn;			/* the server's SYN-ACK sequence number */
@@ -54,11 +56,14 @@ struct flow {
 	uint8_t fin;			/* SEEN_C | SEEN_S: FIN sent by that side */
 	uint8_t verified;		/* our SYN and the SYN-ACK answering it were seen */
 	uint8_t list;			/* the activity list it is on: L_OPEN or L_CLOSED */
+	uint8_t fresh;			/* created: its destination not told yet */
 	struct smtp_state smtp;
 };
 
 struct flow_table {
-	struct traffic *traffic;	/* not owned */
+	flow_emit_fn emit;
+	void *emit_arg;
+	struct flow_event ev;		/* what the segment being accounted did */
 	struct flow *chunk[CHUNK_MAX];
 	unsigned nchunk;
 	size_t nslots;			/* slots handed out so far */
@@ -81,8 +86,10 @@ slot_at(const struct flow_table *ft, uint32_t i)
 	return &ft->chunk[c][i - chunk_first(c)];
 }
 
+_Static_assert(sizeof(struct flow_event) == 64, "an event is one cache line");
+
 struct flow_table *
-flow_new(struct traffic *t, size_t max_flows, unsigned timeout)
+flow_new(size_t max_flows, unsigned timeout, flow_emit_fn emit, void *arg)
 {
 	struct flow_table *ft = calloc(1, sizeof *ft);
 
@@ -92,7 +99,8 @@ flow_new(struct traffic *t, size_t max_flows, unsigned timeout)
 		free(ft);
 		return NULL;
 	}
-	ft->traffic = t;
+	ft->emit = emit;
+	ft->emit_arg = arg;
 	ft->max = max_flows < UINT32_MAX - 1 ? max_flows : UINT32_MAX - 1;
 	ft->timeout = timeout;
 	ft->free_head = NO_FREE;
@@ -139,8 +147,6 @@ key_hash(const struct rw_addr *client, const struct rw_addr *server, uint16_t cp
 	return addr_hash(client, addr_hash(server, HASH_SEED ^ cport));
 }
 
-static void forget(struct flow_table *ft, uint32_t id);
-
 struct flow *
 flow_find(struct flow_table *ft, const struct pkt *p, int from_client)
 {
@@ -154,17 +160,9 @@ flow_find(struct flow_table *ft, const struct pkt *p, int from_client)
 	pos = h & ft->idx.mask;
 	while ((id = hidx_next(&ft->idx, h, &pos)) != HIDX_NONE) {
 		f = slot_at(ft, id);
-		if (f->cport != cport || memcmp(f->server.a, s->a, 16) != 0 ||
-		    memcmp(f->caddr.a, c->a, 16) != 0)
-			continue;
-		if (traffic_is_free(f->client) || memcmp(f->client->addr.a, c->a, 16) != 0) {
-			/* the traffic table forgot its client (an idle or spoofed source, to
-			 * make room): the record may be another source's now */
-			forget(ft, id);
-			ft->st.expired++;
-			return NULL;
-		}
-		return f;
+		if (f->cport == cport && memcmp(f->server.a, s->a, 16) == 0 &&
+		    memcmp(f->caddr.a, c->a, 16) == 0)
+			return f;
 	}
 	return NULL;
 }
@@ -273,8 +271,7 @@ idlest(const struct flow_table *ft, uint32_t now)
 }
 
 struct flow *
-flow_create(struct flow_table *ft, const struct pkt *p, int from_client,
-    struct traffic_ip *client, uint32_t now)
+flow_create(struct flow_table *ft, const struct pkt *p, int from_client, uint32_t now)
 {
 	const struct rw_addr *c, *s;
 	uint16_t cport;
@@ -317,7 +314,7 @@ flow_create(struct flow_table *ft, const struct pkt *p, int from_client,
 	memset(f, 0, sizeof *f);
 	f->server = *s;
 	f->caddr = *c;
-	f->client = client;
+	f->fresh = 1;
 	f->cport = cport;
 	f->hash = key_hash(c, s, cport);
 	f->id = id;
@@ -332,37 +329,66 @@ flow_create(struct flow_table *ft, const struct pkt *p, int from_client,
 	lru_push(ft, f);
 	ft->st.active++;
 	ft->st.created++;
-	distinct_add(&client->dst, distinct_key(s));
 	return f;
 }
 
-struct traffic_ip *
-flow_client(const struct flow *f)
+/* ---- the segment's event: begun per segment, sent when it says anything */
+
+static int
+ev_empty(const struct flow_event *e)
 {
-	return f->client;
+	return e->flags == 0 && e->bytes == 0 && e->mail == 0 && e->rcpt == 0 &&
+	    e->data == 0 && e->r4xx == 0 && e->r5xx == 0 && e->cited == 0 && e->lists == 0 &&
+	    e->list_hi == 0;
 }
 
-/* What the SMTP parser reports lands in the connection's client record. */
-struct sink_ctx {
-	struct flow_table *ft;
-	struct traffic_ip *ip;
-};
+static void
+ev_begin(struct flow_table *ft, const struct flow *f, uint32_t now)
+{
+	memset(&ft->ev, 0, sizeof ft->ev);
+	ft->ev.client = f->caddr;
+	ft->ev.sec = now;
+}
 
+/* Sends what the event holds and starts an empty one for the same client and time. */
+static void
+ev_flush(struct flow_table *ft)
+{
+	struct rw_addr c = ft->ev.client;
+	uint32_t sec = ft->ev.sec;
+
+	if (!ev_empty(&ft->ev))
+		ft->emit(ft->emit_arg, &ft->ev);
+	memset(&ft->ev, 0, sizeof ft->ev);
+	ft->ev.client = c;
+	ft->ev.sec = sec;
+}
+
+/* One more of a counter of the event (a full counter sends the event first). */
+static void
+bump(struct flow_table *ft, uint16_t *n)
+{
+	if (*n == FE_COUNT_MAX)
+		ev_flush(ft);	/* *n is zero again: it points into ft->ev */
+	(*n)++;
+}
+
+/* What the SMTP parser reports lands in the event of the segment being accounted. */
 static void
 on_command(void *v, enum smtp_cmd cmd)
 {
-	struct traffic_ip *ip = ((struct sink_ctx *)v)->ip;
+	struct flow_table *ft = v;
 
 	switch (cmd) {
 	case SMTP_CMD_MAIL:
-		ip->mail_from++;
+		bump(ft, &ft->ev.mail);
 		break;
 	case SMTP_CMD_RCPT:
-		ip->rcpt_to++;
+		bump(ft, &ft->ev.rcpt);
 		break;
 	case SMTP_CMD_DATA:
 	case SMTP_CMD_BDAT_LAST:
-		ip->data++;
+		bump(ft, &ft->ev.data);
 		break;
 	default:
 		break;
@@ -370,37 +396,51 @@ on_command(void *v, enum smtp_cmd cmd)
 }
 
 /* A reply's pattern bits (cite.c's words) become the lists it names: counted once per
- * reply in `cited`, and once per list named. */
+ * reply in `cited`, and once per list named (a list already named in this event by an
+ * earlier reply of the same segment sends the event first, so each reply counts). */
 static void
 on_reply(void *v, int code, uint64_t hits)
 {
-	struct sink_ctx *k = v;
+	struct flow_table *ft = v;
 	size_t w, n;
 
 	if (code >= 500)
-		k->ip->replies_5xx++;
+		bump(ft, &ft->ev.r5xx);
 	else if (code >= 400)
-		k->ip->replies_4xx++;
+		bump(ft, &ft->ev.r4xx);
 	if (hits == 0 || !cite_any(hits))
 		return;
-	if (k->ip->cited < UINT32_MAX)
-		k->ip->cited++;
+	bump(ft, &ft->ev.cited);
 	n = cite_nlists();
-	for (w = 0; w < n; w++)
-		if (cite_names(hits, w))
-			traffic_cite(k->ft->traffic, k->ip, (unsigned)w);
+	for (w = 0; w < n; w++) {
+		if (!cite_names(hits, w))
+			continue;
+		if (w < 64) {
+			if (ft->ev.lists & (UINT64_C(1) << w))
+				ev_flush(ft);
+			ft->ev.lists |= UINT64_C(1) << w;
+		} else {
+			if (ft->ev.list_hi != 0)
+				ev_flush(ft);
+			ft->ev.list_hi = (uint16_t)(w + 1);
+		}
+	}
 }
 
 static void
 on_tls(void *v)
 {
-	((struct sink_ctx *)v)->ip->starttls++;
+	struct flow_table *ft = v;
+
+	if (ft->ev.flags & FE_TLS)
+		ev_flush(ft);
+	ft->ev.flags |= FE_TLS;
 }
 
 static void
 on_long_line(void *v)
 {
-	((struct sink_ctx *)v)->ft->st.long_lines++;
+	((struct flow_table *)v)->st.long_lines++;
 }
 
 static const struct smtp_sink sink = { on_command, on_reply, on_tls, on_long_line };
@@ -414,7 +454,6 @@ deliver(struct flow_table *ft, struct flow *f, const struct pkt *p, int from_cli
 	const uint8_t *data = p->payload;
 	uint32_t len = p->paylen, skip;
 	int32_t diff;
-	struct sink_ctx k = { ft, f->client };
 	void (*feed)(struct smtp_state *, const uint8_t *, size_t, const struct smtp_sink *,
 	    void *) = from_client ? smtp_client_data : smtp_server_data;
 
@@ -440,12 +479,12 @@ deliver(struct flow_table *ft, struct flow *f, const struct pkt *p, int from_cli
 		/* cut by the snaplen: read the whole lines captured, then it is a gap */
 		uint32_t got = p->capped > (uint32_t)(data - p->payload) ?
 		    p->capped - (uint32_t)(data - p->payload) : 0;
-		feed(&f->smtp, data, got, &sink, &k);
+		feed(&f->smtp, data, got, &sink, ft);
 		ft->st.gaps++;
 		smtp_gap(&f->smtp, from_client);
 		return;
 	}
-	feed(&f->smtp, data, len, &sink, &k);
+	feed(&f->smtp, data, len, &sink, ft);
 }
 
 /* 1 when a server segment fits a connection whose handshake we saw: its sequence number
@@ -475,18 +514,18 @@ advance(uint32_t *next, uint32_t end)
 		*next = end;
 }
 
-int
-flow_segment(struct flow_table *ft, struct flow *f, const struct pkt *p, int from_client,
+static int
+segment(struct flow_table *ft, struct flow *f, const struct pkt *p, int from_client,
     uint32_t now)
 {
-	struct traffic_ip *ip = f->client;
+	struct flow_event *ev = &ft->ev;
 
 	if (from_client) {
 		touch(ft, f, now);
-		ip->last_seen = now;
-		ip->bytes_out += p->paylen;
+		ev->flags |= FE_SEEN;
+		ev->bytes = p->paylen;
 		if ((p->flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
-			ip->syn++;
+			ev->flags |= FE_SYN;
 			if ((f->state == ST_SYN || f->state == ST_SYNACK) &&
 			    p->seq + 1 == f->c_next)
 				return 0;	/* a retransmitted SYN */
@@ -506,7 +545,7 @@ flow_segment(struct flow_table *ft, struct flow *f, const struct pkt *p, int fro
 		if (f->state == ST_SYNACK && (p->flags & TCP_ACK) &&
 		    (int32_t)(p->ack - (f->s_isn + 1)) >= 0) {
 			f->state = ST_OPEN;
-			ip->sessions++;
+			ev->flags |= FE_SESSION;
 		}
 	} else if ((p->flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK)) {
 		if (f->state == ST_SYN && p->ack == f->c_next) {
@@ -547,9 +586,27 @@ flow_segment(struct flow_table *ft, struct flow *f, const struct pkt *p, int fro
 		if (f->fin == (SEEN_C | SEEN_S))
 			set_state(ft, f, ST_CLOSED);
 	}
+	return 0;
+}
+
+int
+flow_segment(struct flow_table *ft, struct flow *f, const struct pkt *p, int from_client,
+    uint32_t now)
+{
+	int rc;
+
+	ev_begin(ft, f, now);
+	if (f->fresh) {
+		f->fresh = 0;
+		ft->ev.flags |= FE_NEWDST;
+		ft->ev.dst = distinct_key(&f->server);
+	}
+	rc = segment(ft, f, p, from_client, now);
+	ev_flush(ft);
+	/* after the event: expiry may forget f */
 	if ((int32_t)(now - ft->next_sweep) >= 0)
 		flow_expire(ft, now);
-	return 0;
+	return rc;
 }
 
 void

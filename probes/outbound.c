@@ -1,57 +1,86 @@
 /*
- * outbound.c — frame in, counters out. Owns the flow table; borrows the traffic table,
- * the provider space and the customer map. This is the per-packet hot path: one decode,
- * one flow lookup for a known connection, and space/customer lookups only for a new one.
+ * outbound.c — frame in, events out. Owns the flow table; borrows the provider space (and,
+ * made with outbound_new, the traffic table and the customer map it applies events to).
+ * This is the per-packet hot path: one decode, one flow lookup for a known connection, and
+ * a space lookup only for a new one. It runs on the capture thread in the daemon: nothing
+ * here may touch a traffic record except through the emit function.
  */
 #include "outbound.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "decode.h"
+#include "ingest.h"
 
 struct outbound {
-	struct traffic *traffic;
-	const struct prefixes *space;
+	struct traffic *traffic;		/* outbound_new: events applied here */
 	const struct customers *customers;
+	const struct prefixes *space;
 	int all_space;			/* no prefixes configured: every client is ours */
 	struct flow_table *flows;
+	flow_emit_fn emit;
+	void *emit_arg;
 	struct outbound_counts n;
 };
 
-struct outbound *
-outbound_new(struct traffic *t, const struct prefixes *p, const struct customers *c,
-    size_t max_flows, unsigned flow_timeout)
+/* outbound_new's emit: straight into the table. */
+static void
+apply(void *arg, const struct flow_event *ev)
+{
+	struct outbound *o = arg;
+
+	ingest_apply(o->traffic, o->customers, ev);
+}
+
+static struct outbound *
+make(const struct prefixes *p, size_t max_flows, unsigned flow_timeout, flow_emit_fn emit,
+    void *arg)
 {
 	struct outbound *o = calloc(1, sizeof *o);
 
 	if (o == NULL)
 		return NULL;
-	if ((o->flows = flow_new(t, max_flows, flow_timeout)) == NULL) {
+	o->emit = emit != NULL ? emit : apply;
+	o->emit_arg = emit != NULL ? arg : o;
+	if ((o->flows = flow_new(max_flows, flow_timeout, o->emit, o->emit_arg)) == NULL) {
 		free(o);
 		return NULL;
 	}
-	o->traffic = t;
 	o->space = p;
-	o->customers = c;
 	o->all_space = p == NULL || prefixes_count(p) == 0;
 	return o;
+}
+
+struct outbound *
+outbound_new(struct traffic *t, const struct prefixes *p, const struct customers *c,
+    size_t max_flows, unsigned flow_timeout)
+{
+	struct outbound *o = make(p, max_flows, flow_timeout, NULL, NULL);
+
+	if (o != NULL) {
+		o->traffic = t;
+		o->customers = c;
+	}
+	return o;
+}
+
+struct outbound *
+outbound_new_emit(const struct prefixes *p, size_t max_flows, unsigned flow_timeout,
+    flow_emit_fn emit, void *arg)
+{
+	return make(p, max_flows, flow_timeout, emit, arg);
 }
 
 void
 outbound_set_space(struct outbound *o, const struct prefixes *p, const struct customers *c)
 {
-	size_t i, n = traffic_count(o->traffic);
-	struct traffic_ip *ip;
-
 	o->space = p;
-	o->customers = c;
 	o->all_space = p == NULL || prefixes_count(p) == 0;
-	/* flows point at traffic records, never into the maps: they carry on as they are */
-	for (i = 0; i < n; i++) {
-		ip = traffic_at(o->traffic, i);
-		if (traffic_is_free(ip))
-			continue;
-		ip->customer = c ? (int32_t)customers_lookup(c, &ip->addr) : -1;
+	/* flows hold addresses, never records or map entries: they carry on as they are */
+	if (o->traffic != NULL) {
+		o->customers = c;
+		ingest_set_customers(o->traffic, c);
 	}
 }
 
@@ -78,9 +107,9 @@ outbound_frame(struct outbound *o, int dlt, uint32_t sec, const uint8_t *frame,
 {
 	struct pkt p;
 	struct flow *f;
-	struct traffic_ip *ip;
+	struct flow_event ev;
 	const struct rw_addr *client, *server;
-	int from_client, created;
+	int from_client;
 
 	o->n.total++;
 	if (caplen < wirelen)
@@ -127,19 +156,18 @@ outbound_frame(struct outbound *o, int dlt, uint32_t sec, const uint8_t *frame,
 		o->n.unsolicited++;
 		return;
 	}
-	if ((ip = traffic_add(o->traffic, client, &created)) == NULL)
-		return;
-	if (created && o->customers)
-		ip->customer = (int32_t)customers_lookup(o->customers, client);
-	if ((f = flow_create(o->flows, &p, from_client, ip, sec)) != NULL) {
+	if ((f = flow_create(o->flows, &p, from_client, sec)) != NULL) {
 		flow_segment(o->flows, f, &p, from_client, sec);
 		return;
 	}
-	/* the flow table is full: still count what one segment says on its own */
-	ip->last_seen = sec;
-	ip->bytes_out += p.paylen;
-	if ((p.flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
-		ip->syn++;
+	/* no room for the connection (out of memory, max_flows 0): still count what one
+	 * segment says on its own */
+	memset(&ev, 0, sizeof ev);
+	ev.client = *client;
+	ev.sec = sec;
+	ev.bytes = p.paylen;
+	ev.flags = FE_SEEN | ((p.flags & (TCP_SYN | TCP_ACK)) == TCP_SYN ? FE_SYN : 0);
+	o->emit(o->emit_arg, &ev);
 }
 
 void

@@ -3,6 +3,10 @@
  * decoded, kept when it is TCP port 25 with an endpoint in provider space, followed in its
  * connection and counted for the provider IP that opened it (and so for its customer).
  * Counts what it skips: malformed, truncated, fragments.
+ *
+ * Two ways out: outbound_new() applies each event to a traffic table at once (analyze, the
+ * replay, tests: one thread); outbound_new_emit() hands the events to a function (the live
+ * capture's thread pushes them into its ring, capthread.h) and touches no table at all.
  */
 #ifndef RW_OUTBOUND_H
 #define RW_OUTBOUND_H
@@ -32,8 +36,13 @@ struct outbound;
  * of them is owned. NULL when out of memory. */
 struct outbound *outbound_new(struct traffic *t, const struct prefixes *p,
     const struct customers *c, size_t max_flows, unsigned flow_timeout);
+/* Accounting for the space p (not owned) whose per-IP effects go to emit(arg, ...) as
+ * events (flow.h); no traffic table, no customers. NULL when out of memory. */
+struct outbound *outbound_new_emit(const struct prefixes *p, size_t max_flows,
+    unsigned flow_timeout, flow_emit_fn emit, void *arg);
 /* A reload: new space and customers (not owned; the old ones may be freed after return).
- * Every tracked IP's customer is resolved again; flows in progress keep counting. */
+ * With a table (outbound_new), every tracked IP's customer is resolved again; flows in
+ * progress keep counting. c is unused by an outbound_new_emit() accounting. */
 void outbound_set_space(struct outbound *o, const struct prefixes *p, const struct customers *c);
 /* NULL-safe. */
 void outbound_free(struct outbound *o);

@@ -419,6 +419,51 @@ status_limits(FILE *f, const json_t *r)
 	fprintf(f, "%s\n", any ? "" : " none reached");
 }
 
+/* "1.2 ms" for a count of microseconds. */
+static const char *
+usec(char *buf, size_t len, long long us)
+{
+	if (us < 1000)
+		snprintf(buf, len, "%lld us", us);
+	else if (us < 10000000)
+		snprintf(buf, len, "%.1f ms", (double)us / 1000.0);
+	else
+		snprintf(buf, len, "%.1f s", (double)us / 1e6);
+	return buf;
+}
+
+/* The capture thread's hand-over ring, the kernel's ring, and the loop's turns (a daemon
+ * without them, an older one, prints nothing of them). */
+static void
+status_capture(FILE *f, const json_t *cap, const json_t *loop)
+{
+	const json_t *k = json_object_get(cap, "kernel"), *ring = json_object_get(cap, "ring");
+	char a[64], b[64], c[64], e[64], h[64], g[CELL];
+
+	if (json_is_object(k))
+		fprintf(f, "          kernel ring %s MiB, %s frames waiting in it\n",
+		    count(a, sizeof a, show_inum(k, "ring_bytes") >> 20),
+		    count(b, sizeof b, show_inum(k, "backlog_frames")));
+	if (json_is_object(ring) && json_is_true(json_object_get(ring, "thread")))
+		fprintf(f, "          hand-over: %s events, %s lost, backlog p50 %s p99 %s max %s "
+		    "of %s\n", count(a, sizeof a, show_inum(ring, "events")),
+		    count(b, sizeof b, show_inum(ring, "lost")),
+		    count(c, sizeof c, show_inum(ring, "backlog_p50")),
+		    count(e, sizeof e, show_inum(ring, "backlog_p99")),
+		    count(g, sizeof g, show_inum(ring, "backlog_max")),
+		    count(h, sizeof h, show_inum(ring, "capacity")));
+	if (json_is_object(loop)) {
+		fprintf(f, "loop turns %s: p50 %s, p99 %s, max %s", count(a, sizeof a,
+		    show_inum(loop, "turns")), usec(b, sizeof b, show_inum(loop, "p50_us")),
+		    usec(c, sizeof c, show_inum(loop, "p99_us")),
+		    usec(e, sizeof e, show_inum(loop, "max_us")));
+		fprintf(f, ", %s over 100 ms\n", count(a, sizeof a, show_inum(loop, "over_100ms")));
+		if (show_inum(loop, "over_100ms") > 0)
+			fprintf(f, "          longest in %s (%s)\n", show_str(loop, "slowest", g,
+			    sizeof g), usec(b, sizeof b, show_inum(loop, "slowest_us")));
+	}
+}
+
 int
 show_status(FILE *f, const json_t *r, time_t now)
 {
@@ -450,6 +495,7 @@ show_status(FILE *f, const json_t *r, time_t now)
 	    count(g, sizeof g, show_inum(cap, "truncated")));
 	fprintf(f, "          %s dropped, %s by the interface\n",
 	    count(b, sizeof b, show_inum(cap, "drops")), count(c, sizeof c, show_inum(cap, "ifdrops")));
+	status_capture(f, cap, json_object_get(r, "loop"));
 	if (json_is_object(rep = json_object_get(cap, "replay"))) {
 		snprintf(e, sizeof e, "at speed %.1f", num(rep, "speed"));
 		fprintf(f, "          replay: %s files %s, %s frames, %s\n",

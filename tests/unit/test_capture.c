@@ -1,12 +1,15 @@
 /*
  * test_capture.c — the BPF filter the capture compiles, run by libpcap's own filter engine
  * on hand-built frames: it must keep port-25 TCP untagged, under 802.1Q, under QinQ and
- * in IPv6 with extension headers, and drop what is not SMTP or not the provider's.
+ * in IPv6 with extension headers, and drop what is not SMTP or not the provider's. And the
+ * module's own reader of classic pcap files, against libpcap's on the same file: a
+ * big-endian nanosecond file with a record longer than the snapshot and a cut at the end.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -176,6 +179,66 @@ test_set_space(void **state)
 	testdir_remove(dir);
 }
 
+static void
+put32be(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/* Frame for frame what libpcap reads, and the same error at the same place. */
+static void
+test_own_reader(void **state)
+{
+	static const uint32_t hdr[6] = { 0xa1b23c4du, 0x00020004u, 0, 0, 100, 1 };
+	uint8_t file[24 + 16 + 60 + 16 + 120 + 10], *r;
+	char dir[128], path[256], err[256], ebuf[PCAP_ERRBUF_SIZE];
+	struct capture_frame f;
+	struct pcap_pkthdr *h;
+	const u_char *bytes;
+	struct capture *c;
+	pcap_t *p;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(testdir_make(dir, sizeof dir, "reader"), 0);
+	memset(file, 0xab, sizeof file);
+	for (i = 0; i < 6; i++)
+		put32be(file + 4 * i, hdr[i]);
+	file[4] = 0, file[5] = 2, file[6] = 0, file[7] = 4;	/* 16-bit version fields */
+	r = file + 24;
+	put32be(r, 5), put32be(r + 4, 123456789), put32be(r + 8, 60), put32be(r + 12, 60);
+	r += 16 + 60;
+	put32be(r, 6), put32be(r + 4, 999), put32be(r + 8, 120), put32be(r + 12, 150);
+	snprintf(path, sizeof path, "%s/be_ns.pcap", dir);
+	write_file(path, file, sizeof file);
+	c = capture_open_file(path, 0, NULL, err, sizeof err);
+	p = pcap_open_offline(path, ebuf);
+	assert_non_null(c);
+	assert_non_null(p);
+	assert_int_equal(capture_next(c, &f, err, sizeof err), 1);
+	assert_int_equal(pcap_next_ex(p, &h, &bytes), 1);
+	assert_int_equal(f.sec, 5);
+	assert_int_equal(f.usec, 123456);	/* nanoseconds rounded down */
+	assert_int_equal(f.caplen, 60);
+	assert_int_equal(f.sec, h->ts.tv_sec);
+	assert_int_equal(f.usec, h->ts.tv_usec);
+	assert_int_equal(capture_next(c, &f, err, sizeof err), 1);
+	assert_int_equal(pcap_next_ex(p, &h, &bytes), 1);
+	assert_int_equal(f.caplen, 100);	/* cut to the snapshot, as libpcap does */
+	assert_int_equal(f.wirelen, 150);
+	assert_int_equal(f.caplen, h->caplen);
+	assert_int_equal(f.wirelen, h->len);
+	assert_memory_equal(f.data, bytes, 100);
+	assert_int_equal(capture_next(c, &f, err, sizeof err), -1);
+	assert_int_equal(pcap_next_ex(p, &h, &bytes), PCAP_ERROR);
+	assert_string_equal(err, pcap_geterr(p));
+	print_message("a cut file: \"%s\" (libpcap: \"%s\")\n", err, pcap_geterr(p));
+	capture_close(c);
+	pcap_close(p);
+	testdir_remove(dir);
+}
+
 int
 main(void)
 {
@@ -183,6 +246,7 @@ main(void)
 		cmocka_unit_test(test_tags_and_ext_headers),
 		cmocka_unit_test(test_provider_space),
 		cmocka_unit_test(test_set_space),
+		cmocka_unit_test(test_own_reader),
 	};
 	return cmocka_run_group_tests_name("capture", tests, NULL, NULL);
 }

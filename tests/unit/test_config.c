@@ -116,7 +116,8 @@ check_defaults(const struct rw_config *c)
 	assert_int_equal(c->nreplay, 0);
 	assert_true(c->replay_speed == 1.0);
 	assert_int_equal(c->snaplen, 65535);
-	assert_int_equal(c->buffer_size, 4194304);
+	assert_int_equal(c->buffer_size, 33554432);
+	assert_int_equal(c->ring_events, 131072);
 	assert_int_equal(c->flow_timeout, 300);
 	assert_int_equal(c->max_flows, 1000000);
 	assert_int_equal(c->max_ips, 4000000);

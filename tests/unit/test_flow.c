@@ -168,7 +168,8 @@ test_expiry_costs_what_it_forgets(void **state)
 }
 
 /* A connection whose client the traffic table forgot (traffic_evict, the minute's room
- * making) never counts into the record's next owner: it is dropped at its next segment. */
+ * making) never counts into the record's next owner: its events name the client's
+ * address, not a record. */
 static void
 test_evicted_client(void **state)
 {

@@ -1,7 +1,8 @@
 /*
  * test_loop.c — the event loop: timers fire in time order and not early, a descriptor's
  * callback runs when it is readable, a signal becomes an ordinary callback in the loop,
- * sources get their pollfds back, and callbacks may remove what is being dispatched.
+ * sources get their pollfds back, and callbacks may remove what is being dispatched; each
+ * turn's work (not its wait) is measured: a slow turn is counted with its slowest callback.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -153,6 +154,74 @@ test_source(void **state)
 	loop_free(L);
 }
 
+static void
+slow_cb(void *arg)
+{
+	(void)arg;
+	usleep(120 * 1000);
+}
+
+static void
+quick_cb(void *arg)
+{
+	(void)arg;
+}
+
+/* Nine quick turns after waits of 30 ms, one of 120 ms of work: the histogram holds ten
+ * turns, the wait counts for none of them, the slow one is counted and named. */
+static void
+test_turn_stats(void **state)
+{
+	struct loop_stats st;
+	int i;
+
+	(void)state;
+	L = loop_new();
+	for (i = 0; i < 9; i++) {
+		loop_timer(L, 30, quick_cb, NULL);
+		assert_int_equal(loop_once(L, 1000), 0);
+	}
+	loop_timer(L, 0, slow_cb, NULL);
+	assert_int_equal(loop_once(L, 1000), 0);
+	loop_get_stats(L, &st);
+	assert_int_equal(st.turns_us.count, 10);
+	assert_int_equal(st.slow_turns, 1);
+	assert_true(st.turns_us.max >= 120000 && st.turns_us.max < 1000000);
+	assert_true(hist_quantile(&st.turns_us, 0.5) < 10000);	/* the 30 ms waits: not work */
+	assert_true(hist_quantile(&st.turns_us, 0.99) >= 120000);
+	assert_true(st.slowest_fn_us >= 120000);
+	assert_true(strstr(st.slowest_fn, "test_loop+0x") != NULL);
+	print_message("slowest: %s, %llu us\n", st.slowest_fn,
+	    (unsigned long long)st.slowest_fn_us);
+	loop_free(L);
+}
+
+/* The histogram the loop keeps: a quantile is never below the truth and at most 12.5%
+ * above it; the maximum is exact. */
+static void
+test_hist(void **state)
+{
+	struct hist h;
+	uint64_t v, q;
+
+	(void)state;
+	memset(&h, 0, sizeof h);
+	assert_int_equal(hist_quantile(&h, 0.5), 0);
+	for (v = 1; v <= 100000; v++)
+		hist_add(&h, v);
+	q = hist_quantile(&h, 0.5);
+	assert_true(q >= 50000 && q <= 50000 * 1.125);
+	q = hist_quantile(&h, 0.99);
+	assert_true(q >= 99000 && q <= 100000);		/* capped at the maximum */
+	assert_int_equal(h.max, 100000);
+	assert_int_equal(h.count, 100000);
+	memset(&h, 0, sizeof h);
+	hist_add(&h, 7);
+	hist_add(&h, UINT64_MAX);
+	assert_int_equal(hist_quantile(&h, 0.5), 7);	/* exact below 16 */
+	assert_true(hist_quantile(&h, 1.0) == UINT64_MAX);
+}
+
 int
 main(void)
 {
@@ -160,6 +229,8 @@ main(void)
 		cmocka_unit_test(test_timers),
 		cmocka_unit_test(test_fd_and_signal),
 		cmocka_unit_test(test_source),
+		cmocka_unit_test(test_turn_stats),
+		cmocka_unit_test(test_hist),
 	};
 	return cmocka_run_group_tests_name("loop", tests, NULL, NULL);
 }

@@ -3,7 +3,9 @@
  * IP's customer follows the new customer map (to another customer, to unassigned), its
  * counters stay, a connection in progress keeps counting, new connections are judged by the
  * new provider space, and nothing points into the old maps (they are freed before the
- * traffic goes on, so ASan sees any use).
+ * traffic goes on, so ASan sees any use). And the live capture's way out
+ * (outbound_new_emit): a session leaves as events keyed by the client's address that,
+ * applied with ingest_apply, give the very counters the direct accounting gives.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +19,7 @@
 
 #include "customers.h"
 #include "decode.h"
+#include "ingest.h"
 #include "outbound.h"
 #include "prefixes.h"
 #include "traffic.h"
@@ -212,10 +215,91 @@ setup(void **state)
 	return testfile_setup(state, "outbound", "unused");
 }
 
+/* What an emit accounting handed over, copied. */
+static struct flow_event evs[64];
+static size_t nev;
+
+static void
+collect(void *arg, const struct flow_event *ev)
+{
+	(void)arg;
+	assert_true(nev < sizeof evs / sizeof evs[0]);
+	evs[nev++] = *ev;
+}
+
+/* One session with a pipelined MAIL and two RCPTs, a 550 naming nothing and STARTTLS: the
+ * events (client address, time, flags, counts) and, applied, the same counters as the
+ * accounting that applies at once. */
+static void
+test_emit_events(void **state)
+{
+	static const uint8_t cl[4] = { 192, 0, 2, 9 };
+	struct outbound *o = outbound_new_emit(NULL, 16, 300, collect, NULL);
+	struct traffic *t = traffic_new(16, 0), *t2 = traffic_new(16, 0);
+	struct outbound *d = outbound_new(t2, NULL, NULL, 16, 300);
+	const struct traffic_ip *a, *b;
+	struct rw_addr addr;
+	size_t i;
+	int k;
+
+	(void)state;
+	assert_non_null(o);
+	nev = 0;
+	for (k = 0; k < 2; k++) {
+		struct outbound *x = k ? d : o;
+
+		open_session(x, 1000, cl, 40000);
+		feed(x, 1001, cl, 1, 40000, 101, 9009, TCP_ACK | TCP_PSH,
+		    "MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nRCPT TO:<e@f>\r\n");
+		feed(x, 1001, cl, 0, 40000, 9009, 148, TCP_ACK | TCP_PSH,
+		    "250 ok\r\n250 ok\r\n550 no\r\n");
+		feed(x, 1002, cl, 1, 40000, 148, 9033, TCP_ACK | TCP_PSH, "STARTTLS\r\n");
+		feed(x, 1002, cl, 0, 40000, 9033, 158, TCP_ACK | TCP_PSH, "220 go\r\n");
+	}
+	addr_from_v4(&addr, cl);
+	/* SYN; handshake ACK; the commands; the replies; STARTTLS; its 220 (the server's
+	 * SYN-ACK and banner change no counter: no event) */
+	assert_int_equal(nev, 6);
+	for (i = 0; i < nev; i++)
+		assert_memory_equal(&evs[i].client, &addr, sizeof addr);
+	assert_int_equal(evs[0].flags, FE_SEEN | FE_SYN | FE_NEWDST);
+	assert_int_equal(evs[0].sec, 1000);
+	assert_int_equal(evs[1].flags, FE_SEEN | FE_SESSION);
+	assert_int_equal(evs[2].mail, 1);
+	assert_int_equal(evs[2].rcpt, 2);
+	assert_int_equal(evs[2].bytes, 47);
+	assert_int_equal(evs[3].flags, 0);	/* a server's segment: not a sign of life */
+	assert_int_equal(evs[3].r5xx, 1);
+	assert_int_equal(evs[5].flags, FE_TLS);
+	for (i = 0; i < nev; i++)
+		ingest_apply(t, NULL, &evs[i]);
+	a = traffic_get(t, &addr);
+	b = traffic_get(t2, &addr);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_equal(a->syn, b->syn);
+	assert_int_equal(a->sessions, 1);
+	assert_int_equal(a->sessions, b->sessions);
+	assert_int_equal(a->mail_from, b->mail_from);
+	assert_int_equal(a->rcpt_to, 2);
+	assert_int_equal(a->rcpt_to, b->rcpt_to);
+	assert_int_equal(a->replies_5xx, b->replies_5xx);
+	assert_int_equal(a->starttls, 1);
+	assert_int_equal(a->starttls, b->starttls);
+	assert_int_equal(a->bytes_out, b->bytes_out);
+	assert_int_equal(a->last_seen, b->last_seen);
+	assert_int_equal(distinct_count(&a->dst), 1);
+	outbound_free(o);
+	outbound_free(d);
+	traffic_free(t);
+	traffic_free(t2);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_emit_events),
 		cmocka_unit_test_setup_teardown(test_reload_follows_customer_and_space, setup,
 		    testfile_teardown),
 		cmocka_unit_test_setup_teardown(test_reload_resolves_records_made_without_customers,
