@@ -109,7 +109,7 @@ test: deps-test
 	$(MAKE) VARIANT=asan all unit-bins
 	$(MAKE) VARIANT=asan unit integration
 	$(MAKE) tsan-test
-	$(MAKE) fuzz FUZZ_SECONDS=$${FUZZ_SECONDS:-10} FUZZ_RESULTS=
+	$(MAKE) fuzz FUZZ_SECONDS=$${FUZZ_SECONDS:-8} FUZZ_RESULTS=
 	@echo "make test: all suites passed"
 
 # What the capture thread shares with the main loop, under ThreadSanitizer: the ring's unit

@@ -3,7 +3,8 @@
 # (byte for byte), and analyze with the example config in etc/ agrees with tshark on it,
 # attributes the spammers to customers 1001 and 1008 and reports 203.0.113.200 unassigned.
 # Also runs the demo script itself without a terminal, as CI would, and checks how its story
-# ends (below).
+# ends (below). release-only: under ASan the demo's daemon, replay and top are what
+# daemon_replay.sh and top_tmux.sh run there already; it would add 50 s of the same.
 set -u
 : "${RW_BIN:?RW_BIN must name the folder holding rangewatch}"
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
