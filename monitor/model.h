@@ -80,7 +80,7 @@ int model_set_risk(struct model *m, const struct risk_config *rc, char *err, siz
 /* Retention of the traffic rows, seconds. */
 void model_set_retention(struct model *m, long minute_retention, long hour_retention);
 /* Lets the clock reach now: the minute's work when a minute boundary was crossed, its
- * first slice now (a slice is a loop turn's share: ~65k records looked at, ~2k rows
+ * first slice now (a slice is a loop turn's share: ~65k records looked at, 512 rows
  * written), the rest by model_step; while that work lasts, ticks wait. Returns 1 when it
  * evaluated, 0 when not (yet), -1 on a store error (logged; retried). */
 int model_tick(struct model *m, int64_t now);
@@ -90,7 +90,7 @@ int model_busy(const struct model *m);
 /* The next slice of the minute's work; same returns as model_tick (1 when this slice
  * finished it with the evaluation). A reload, a flush and the stop finish it at once. */
 int model_step(struct model *m);
-/* A slice's share: records looked at and rows written (0: the defaults, 65536 and 2048). */
+/* A slice's share: records looked at and rows written (0: the defaults, 65536 and 512). */
 void model_set_step(struct model *m, size_t scan, size_t rows);
 /* Writes the counts of the minute in progress now (their row adds up with the rest of the
  * minute's later) and has the next tick evaluate: the end of a replay. */
