@@ -385,6 +385,29 @@ columns_ok(const struct fields *f, struct snds_result *res, unsigned a, unsigned
 	return -1;
 }
 
+/* The next row of l with a columns to b columns, split into f; blank lines are skipped,
+ * and a line too long or of another column count is reported and skipped. 0 at the end. */
+static int
+next_record(struct lines *l, struct fields *f, struct snds_result *res, unsigned a,
+    unsigned b, snds_err_fn err, void *arg)
+{
+	const char *s;
+	size_t n;
+
+	while (next_line(l, &s, &n)) {
+		if (blank(s, n))
+			continue;
+		if (n > SNDS_LINE_MAX) {
+			bad(err, arg, l->row, res, "line longer than 4096 bytes%s", "");
+			continue;
+		}
+		split(s, n, f);
+		if (columns_ok(f, res, a, b, err, arg, l->row) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 void
 snds_parse_data(const char *buf, size_t len, snds_row_fn row, snds_err_fn err, void *arg,
     struct snds_result *res)
@@ -392,20 +415,10 @@ snds_parse_data(const char *buf, size_t len, snds_row_fn row, snds_err_fn err, v
 	struct fields f;		/* 8 KiB */
 	struct lines l = { buf, len, 0, 0 };
 	struct snds_row r;
-	const char *s, *what, *val;
-	size_t n;
+	const char *what, *val;
 
 	memset(res, 0, sizeof *res);
-	while (next_line(&l, &s, &n)) {
-		if (blank(s, n))
-			continue;
-		if (n > SNDS_LINE_MAX) {
-			bad(err, arg, l.row, res, "line longer than 4096 bytes%s", "");
-			continue;
-		}
-		split(s, n, &f);
-		if (columns_ok(&f, res, 11, 14, err, arg, l.row) == -1)
-			continue;
+	while (next_record(&l, &f, res, 11, 14, err, arg)) {
 		if ((what = data_row(&f, &r, &val)) != NULL) {
 			char fmt[96];
 			snprintf(fmt, sizeof fmt, "bad %s: '%%s'", what);
@@ -425,20 +438,9 @@ snds_parse_status(const char *buf, size_t len, snds_range_fn range, snds_err_fn 
 	struct fields f;
 	struct lines l = { buf, len, 0, 0 };
 	struct snds_range r;
-	const char *s;
-	size_t n;
 
 	memset(res, 0, sizeof *res);
-	while (next_line(&l, &s, &n)) {
-		if (blank(s, n))
-			continue;
-		if (n > SNDS_LINE_MAX) {
-			bad(err, arg, l.row, res, "line longer than 4096 bytes%s", "");
-			continue;
-		}
-		split(s, n, &f);
-		if (columns_ok(&f, res, 4, 4, err, arg, l.row) == -1)
-			continue;
+	while (next_record(&l, &f, res, 4, 4, err, arg)) {
 		memset(&r, 0, sizeof r);
 		if (addr_parse(f.v[0], &r.first) == -1) {
 			bad(err, arg, l.row, res, "bad first IP: '%s'", f.v[0]);
