@@ -921,7 +921,7 @@ evaluate(struct model *m, int64_t now)
 	return rc;
 }
 
-/* Starts the minute's work at now for the rows of minute ts: the records there are now. */
+/* Sets up accounting the records there are now into rows of minute ts, at clock now. */
 static void
 work_begin(struct model *m, int64_t ts, int64_t now)
 {
@@ -938,7 +938,6 @@ work_begin(struct model *m, int64_t ts, int64_t now)
 		m->wcount = 0;
 		m->wrc = -1;
 	}
-	m->phase = W_ACCOUNT;
 }
 
 /* One slice of the minute's work: accounting the records, then writing the risk engine's
@@ -1036,6 +1035,7 @@ model_tick(struct model *m, int64_t now)
 		return evaluate(m, now) == -1 ? -1 : 1;
 	}
 	work_begin(m, m->minute * MINUTE, now);
+	m->phase = W_ACCOUNT;
 	m->minute = minute;
 	return model_step(m);
 }
@@ -1047,8 +1047,7 @@ account_now(struct model *m)
 	work_finish(m);
 	if (m->minute == 0)
 		return -1;
-	work_begin(m, m->minute * MINUTE, m->now);
-	m->phase = W_IDLE;	/* the accounting alone */
+	work_begin(m, m->minute * MINUTE, m->now);	/* the accounting alone */
 	return account(m, SIZE_MAX, SIZE_MAX) == 1 ? 0 : -1;
 }
 

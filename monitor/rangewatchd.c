@@ -584,8 +584,8 @@ on_replay(void *arg)
 		 * (a slice can span hours of packet time, each minute of a big table costs
 		 * milliseconds, and the socket waits meanwhile); no frame of the next minute
 		 * until that work is done, or its counts would land in the minute before */
-		if (replay_clock(d->replay) > 0 && (model_busy(d->model) ||
-		    model_tick(d->model, next) == 1 || model_busy(d->model))) {
+		if (replay_clock(d->replay) > 0 && (model_tick(d->model, next) == 1 ||
+		    model_busy(d->model))) {	/* a busy model's tick does nothing */
 			step_soon(d);
 			loop_timer(d->loop, model_busy(d->model) ? 1 : 0, on_replay, d);
 			return;
