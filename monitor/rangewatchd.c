@@ -534,21 +534,10 @@ status_capture(struct rwd *d, json_t *o, json_t *cap, const struct capthread_sta
 	    "max_turn_seconds", (double)ls.turns_us.max / 1e6));
 }
 
+static void on_step(void *arg);
+
 /* The rest of the minute's work, a slice per loop turn, so that the socket, the capture
  * and DNS are served between slices. */
-static void
-on_step(void *arg)
-{
-	struct rwd *d = arg;
-
-	d->stepping = 0;
-	(void)model_step(d->model);
-	if (model_busy(d->model)) {
-		d->stepping = 1;
-		loop_timer(d->loop, 0, on_step, d);
-	}
-}
-
 static void
 step_soon(struct rwd *d)
 {
@@ -556,6 +545,16 @@ step_soon(struct rwd *d)
 		d->stepping = 1;
 		loop_timer(d->loop, 0, on_step, d);
 	}
+}
+
+static void
+on_step(void *arg)
+{
+	struct rwd *d = arg;
+
+	d->stepping = 0;
+	(void)model_step(d->model);
+	step_soon(d);
 }
 
 static void
