@@ -283,9 +283,8 @@ addr_listed(void *arg, const struct store_listing *s)
 	if ((ad = addr_push(g)) == NULL)
 		return;
 	snprintf(ad->ip, sizeof ad->ip, "%s", s->key);
-	if (addr_parse(ad->ip, &a) == 0)
-		risk_ip_reports(model_risk(g->m), &a, model_now(g->m), &ad->complaints,
-		    &ad->snds_traps);
+	risk_ip_reports(model_risk(g->m), &a, model_now(g->m), &ad->complaints,
+	    &ad->snds_traps);
 	if (addr_listings(g->m, ad) == -1)
 		g->oom = 1;
 }
