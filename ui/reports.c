@@ -83,7 +83,7 @@ one(struct client *cl, const char *name, FILE *f, int json, int dry)
 	}
 	if (dry) {
 		if (json)
-			json_dumpf(args, stdout, JSON_COMPACT);
+			text_json_dumpf(args, stdout, JSON_COMPACT);
 		else
 			printf("%s: %s %s from %s at %s (not sent: --dry-run)", nesc,
 			    arf_kind_name(r.kind), r.feedback_type[0] ? r.feedback_type : "report",
@@ -99,17 +99,19 @@ one(struct client *cl, const char *name, FILE *f, int json, int dry)
 	}
 	json_decref(args);
 	if (json) {
-		json_dumpf(res, stdout, JSON_COMPACT);
+		/* the daemon's name and id are a third party's text: ASCII, DEL escaped */
+		text_json_dumpf(res, stdout, JSON_COMPACT);
 		printf("\n");
 	} else {
 		const json_t *cu = json_object_get(res, "customer");
+		const char *id = json_string_value(cu), *cn = json_string_value(
+		    json_object_get(res, "name"));
 		char cid[80], cname[160];
-		text_escape(cid, sizeof cid, json_string_value(cu) ? json_string_value(cu) : "",
-		    strlen(json_string_value(cu) ? json_string_value(cu) : ""));
-		text_escape(cname, sizeof cname, json_string_value(json_object_get(res, "name")) ?
-		    json_string_value(json_object_get(res, "name")) : "", strnlen(
-		    json_string_value(json_object_get(res, "name")) ?
-		    json_string_value(json_object_get(res, "name")) : "", 150));
+
+		id = id != NULL ? id : "";
+		cn = cn != NULL ? cn : "";
+		text_escape(cid, sizeof cid, id, strlen(id));
+		text_escape(cname, sizeof cname, cn, strnlen(cn, 150));
 		if (json_is_string(cu))
 			printf("%s: %s %s from %s at %s: customer %s %s, %lld complaint(s) in the "
 			    "last day (stored as %lld)\n", nesc, arf_kind_name(r.kind),
