@@ -273,6 +273,13 @@ prefixes_count(const struct prefixes *p)
 	return p->n;
 }
 
+int
+prefixes_ours(const struct prefixes *p, const struct rw_addr *a)
+{
+	return p == NULL || p->n == 0 || prefixes_announced(p, a) != NULL ||
+	    prefixes_alloc(p, a) != NULL;
+}
+
 /* Prefix i in file order. */
 const struct prefix *
 prefixes_get(const struct prefixes *p, size_t i)

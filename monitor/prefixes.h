@@ -35,6 +35,10 @@ const struct prefix *prefixes_get(const struct prefixes *p, size_t i);
 const struct prefix *prefixes_announced(const struct prefixes *p, const struct rw_addr *a);
 /* The most specific alloc block holding a, or NULL. */
 const struct prefix *prefixes_alloc(const struct prefixes *p, const struct rw_addr *a);
+/* 1 when a is in the provider's space: in an announced prefix or an allocation block
+ * (a file may list only those), or when there is no space (p NULL or empty: every
+ * address is ours). */
+int prefixes_ours(const struct prefixes *p, const struct rw_addr *a);
 /* The range (neighbourhood) of a: its alloc block when there is one, else its /24
  * (IPv4) or /48 (IPv6). */
 void prefixes_range(const struct prefixes *p, const struct rw_addr *a, struct rw_cidr *out);

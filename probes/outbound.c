@@ -17,7 +17,6 @@ struct outbound {
 	struct traffic *traffic;		/* outbound_new: events applied here */
 	const struct customers *customers;
 	const struct prefixes *space;
-	int all_space;			/* no prefixes configured: every client is ours */
 	struct flow_table *flows;
 	flow_emit_fn emit;
 	void *emit_arg;
@@ -48,7 +47,6 @@ make(const struct prefixes *p, size_t max_flows, unsigned flow_timeout, flow_emi
 		return NULL;
 	}
 	o->space = p;
-	o->all_space = p == NULL || prefixes_count(p) == 0;
 	return o;
 }
 
@@ -76,7 +74,6 @@ void
 outbound_set_space(struct outbound *o, const struct prefixes *p, const struct customers *c)
 {
 	o->space = p;
-	o->all_space = p == NULL || prefixes_count(p) == 0;
 	/* flows hold addresses, never records or map entries: they carry on as they are */
 	if (o->traffic != NULL) {
 		o->customers = c;
@@ -96,9 +93,7 @@ outbound_free(struct outbound *o)
 static int
 ours(const struct outbound *o, const struct rw_addr *a)
 {
-	/* an allocation block is ours too, announced or not (a file may list only those) */
-	return o->all_space || prefixes_announced(o->space, a) != NULL ||
-	    prefixes_alloc(o->space, a) != NULL;
+	return prefixes_ours(o->space, a);
 }
 
 void
