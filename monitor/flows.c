@@ -21,6 +21,7 @@
 
 #include "decode.h"
 #include "flowexp.h"
+#include "ingest.h"
 #include "log.h"
 #include "loop.h"
 
@@ -41,7 +42,6 @@ struct flows {
 	struct traffic *traffic;
 	const struct prefixes *space;
 	const struct customers *customers;
-	int all_space;
 	struct exporter *exp;
 	size_t nexp, last_exp, max_templates;
 	uint32_t pcap_window;
@@ -250,8 +250,7 @@ fx_of(struct flows *f, struct traffic_ip *ip)
 static int
 ours(const struct flows *f, const struct rw_addr *a)
 {
-	return f->all_space || prefixes_announced(f->space, a) != NULL ||
-	    prefixes_alloc(f->space, a) != NULL;
+	return prefixes_ours(f->space, a);
 }
 
 /* One outbound sample for client: `packets` sampled packets, of which one opened a
@@ -263,12 +262,9 @@ count(struct flows *f, const struct rw_addr *client, const struct rw_addr *serve
 	struct traffic_ip *ip;
 	struct flows_ip *x;
 	double r = rate, v = r * (r - 1);
-	int created;
 
-	if ((ip = traffic_add(f->traffic, client, &created)) == NULL)
+	if ((ip = ingest_record(f->traffic, f->customers, client)) == NULL)
 		return NULL;
-	if (created && f->customers)
-		ip->customer = (int32_t)customers_lookup(f->customers, client);
 	if ((x = fx_of(f, ip)) == NULL)
 		return NULL;
 	/* whoever else moved last_seen is a pcap sensor: its exact counts win (dedup). The
@@ -507,7 +503,6 @@ flows_set_space(struct flows *f, const struct prefixes *p, const struct customer
 {
 	f->space = p;
 	f->customers = c;
-	f->all_space = p == NULL || prefixes_count(p) == 0;
 }
 
 int

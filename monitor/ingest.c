@@ -7,18 +7,26 @@
 
 #include "distinct.h"
 
+struct traffic_ip *
+ingest_record(struct traffic *t, const struct customers *c, const struct rw_addr *a)
+{
+	struct traffic_ip *ip;
+	int created;
+
+	if ((ip = traffic_add(t, a, &created)) != NULL && created && c != NULL)
+		ip->customer = (int32_t)customers_lookup(c, a);
+	return ip;
+}
+
 void
 ingest_apply(struct traffic *t, const struct customers *c, const struct flow_event *ev)
 {
 	struct traffic_ip *ip;
 	uint64_t lists;
-	int created;
 	unsigned w;
 
-	if ((ip = traffic_add(t, &ev->client, &created)) == NULL)
+	if ((ip = ingest_record(t, c, &ev->client)) == NULL)
 		return;
-	if (created && c != NULL)
-		ip->customer = (int32_t)customers_lookup(c, &ev->client);
 	if (ev->flags & FE_SEEN)
 		ip->last_seen = ev->sec;
 	ip->bytes_out += ev->bytes;

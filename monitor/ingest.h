@@ -18,6 +18,11 @@
 /* Applies ev to t; a new record gets its customer from c (NULL: unassigned). A full table
  * drops the event (traffic_dropped() counts the source). */
 void ingest_apply(struct traffic *t, const struct customers *c, const struct flow_event *ev);
+/* The record of a, made when new with its customer from c (NULL: unassigned): what every
+ * source of per-IP counts (the capture's events, flow exports) starts from. NULL when the
+ * table is full or out of memory. */
+struct traffic_ip *ingest_record(struct traffic *t, const struct customers *c,
+    const struct rw_addr *a);
 /* A reload: every tracked IP's customer is resolved again in c (NULL: none). */
 void ingest_set_customers(struct traffic *t, const struct customers *c);
 
