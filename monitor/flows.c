@@ -81,7 +81,6 @@ flows_parse_listen(const char *s, uint16_t defport, struct sockaddr_storage *ss,
 		if ((end = strchr(s, ']')) == NULL)
 			goto bad;
 		hl = (size_t)(end - s - 1);
-		memcpy(host, s + 1, hl < sizeof host ? hl : 0);
 		if (end[1] == ':')
 			port = end + 2;
 		else if (end[1] != '\0')

@@ -56,7 +56,6 @@ struct tmpl {
 	uint16_t nfields;
 	uint16_t minlen;	/* a record's length (fixed) or least length (variable) */
 	uint8_t varlen;		/* has a variable-length field: offsets are found per record */
-	uint8_t used;
 	uint16_t off[NW], len[NW];	/* fixed-length templates: where each wanted field is */
 	struct field f[FLOWEXP_MAX_FIELDS];
 };
@@ -290,7 +289,6 @@ tmpl_record(struct flowexp *x, uint32_t domain, const uint8_t *p, size_t n, int 
 		x->n.refused++;
 		return 0;
 	}
-	tmp.used = 1;
 	if ((t = tmpl_slot(x, domain, id)) == NULL) {
 		x->n.refused++;
 		return 0;
@@ -443,7 +441,9 @@ flow_record(struct flowexp *x, uint32_t domain, const uint8_t *p, const uint16_t
 	cb(arg, &o);
 }
 
-static int
+/* The records of a data set; what a template cannot read (none, a record cut short) ends
+ * the set, never the datagram. */
+static void
 data_set(struct flowexp *x, uint32_t domain, uint16_t id, const uint8_t *p, size_t n,
     flowexp_cb cb, void *arg)
 {
@@ -454,7 +454,7 @@ data_set(struct flowexp *x, uint32_t domain, uint16_t id, const uint8_t *p, size
 
 	if (t == NULL) {
 		x->n.no_template++;
-		return 0;
+		return;
 	}
 	opt = t->off[W_SINTERVAL] != NONE || t->off[W_SRANDOM] != NONE ||
 	    t->off[W_PINTERVAL] != NONE;
@@ -469,7 +469,6 @@ data_set(struct flowexp *x, uint32_t domain, uint16_t id, const uint8_t *p, size
 		p += rlen;
 		n -= rlen;
 	}
-	return 0;
 }
 
 /* NetFlow v9 (ipfix 0) or IPFIX (1): the sets after the header. */
@@ -485,8 +484,7 @@ sets(struct flowexp *x, uint32_t domain, const uint8_t *p, size_t n, int ipfix,
 		if (len < 4 || len > n)
 			return -1;
 		if (id >= 256) {
-			if (data_set(x, domain, id, p + 4, len - 4u, cb, arg) == -1)
-				return -1;
+			data_set(x, domain, id, p + 4, len - 4u, cb, arg);
 		} else if ((ipfix && (id == 2 || id == 3)) || (!ipfix && id <= 1)) {
 			if (tmpl_set(x, domain, p + 4, len - 4u, ipfix, ipfix ? id == 3 : id == 1)
 			    == -1)
