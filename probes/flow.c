@@ -148,7 +148,7 @@ key_hash(const struct rw_addr *client, const struct rw_addr *server, uint16_t cp
 }
 
 struct flow *
-flow_find(struct flow_table *ft, const struct pkt *p, int from_client)
+flow_find(struct flow_table *ft, const struct pkt *p, int from_client, uint32_t *hash)
 {
 	const struct rw_addr *c, *s;
 	uint16_t cport;
@@ -156,7 +156,7 @@ flow_find(struct flow_table *ft, const struct pkt *p, int from_client)
 	struct flow *f;
 
 	key_of(p, from_client, &c, &s, &cport);
-	h = key_hash(c, s, cport);
+	*hash = h = key_hash(c, s, cport);
 	pos = h & ft->idx.mask;
 	while ((id = hidx_next(&ft->idx, h, &pos)) != HIDX_NONE) {
 		f = slot_at(ft, id);
@@ -271,7 +271,8 @@ idlest(const struct flow_table *ft, uint32_t now)
 }
 
 struct flow *
-flow_create(struct flow_table *ft, const struct pkt *p, int from_client, uint32_t now)
+flow_create(struct flow_table *ft, const struct pkt *p, int from_client, uint32_t hash,
+    uint32_t now)
 {
 	const struct rw_addr *c, *s;
 	uint16_t cport;
@@ -316,7 +317,7 @@ flow_create(struct flow_table *ft, const struct pkt *p, int from_client, uint32_
 	f->caddr = *c;
 	f->fresh = 1;
 	f->cport = cport;
-	f->hash = key_hash(c, s, cport);
+	f->hash = hash;
 	f->id = id;
 	f->last = now;
 	f->state = ST_OPEN;	/* picked up mid-stream until a SYN says otherwise */

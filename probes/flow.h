@@ -68,14 +68,17 @@ struct flow_table *flow_new(size_t max_flows, unsigned timeout, flow_emit_fn emi
 void flow_free(struct flow_table *ft);
 struct flow;
 
-/* The tracked connection this segment belongs to, or NULL. */
-struct flow *flow_find(struct flow_table *ft, const struct pkt *p, int from_client);
+/* The tracked connection this segment belongs to, or NULL; *hash gets the connection's
+ * key hash, for flow_create when it is new (a SYN flood is all new connections: the key
+ * is hashed once a segment). */
+struct flow *flow_find(struct flow_table *ft, const struct pkt *p, int from_client,
+    uint32_t *hash);
 /* Starts tracking the connection of this segment, opened by the provider IP (p->src when
  * from_client, else p->dst). A full table first forgets the connection idle the longest
  * (counted in dropped unless it had timed out), in constant time. The new destination is
  * told with the first flow_segment(). NULL when out of memory. */
 struct flow *flow_create(struct flow_table *ft, const struct pkt *p, int from_client,
-    uint32_t now);
+    uint32_t hash, uint32_t now);
 /* Accounts one segment of f. now is the packet's time in seconds. -1 when it is a server's
  * segment that does not belong: f's handshake was not seen from our side (our SYN, the
  * SYN-ACK answering it), or its sequence or acknowledgement number does not fit. Such a

@@ -104,6 +104,7 @@ outbound_frame(struct outbound *o, int dlt, uint32_t sec, const uint8_t *frame,
 	struct flow *f;
 	struct flow_event ev;
 	const struct rw_addr *client, *server;
+	uint32_t hash;
 	int from_client;
 
 	o->n.total++;
@@ -130,7 +131,7 @@ outbound_frame(struct outbound *o, int dlt, uint32_t sec, const uint8_t *frame,
 		from_client = 0;
 	else
 		return;
-	if ((f = flow_find(o->flows, &p, from_client)) != NULL) {
+	if ((f = flow_find(o->flows, &p, from_client, &hash)) != NULL) {
 		o->n.smtp++;
 		if (flow_segment(o->flows, f, &p, from_client, sec) == -1)
 			o->n.unsolicited++;
@@ -151,7 +152,7 @@ outbound_frame(struct outbound *o, int dlt, uint32_t sec, const uint8_t *frame,
 		o->n.unsolicited++;
 		return;
 	}
-	if ((f = flow_create(o->flows, &p, from_client, sec)) != NULL) {
+	if ((f = flow_create(o->flows, &p, from_client, hash, sec)) != NULL) {
 		flow_segment(o->flows, f, &p, from_client, sec);
 		return;
 	}
