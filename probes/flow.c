@@ -351,6 +351,14 @@ ev_begin(struct flow_table *ft, const struct flow *f, uint32_t now)
 	ft->ev.sec = now;
 }
 
+/* Sends what the event holds, if anything. */
+static void
+ev_emit(struct flow_table *ft)
+{
+	if (!ev_empty(&ft->ev))
+		ft->emit(ft->emit_arg, &ft->ev);
+}
+
 /* Sends what the event holds and starts an empty one for the same client and time. */
 static void
 ev_flush(struct flow_table *ft)
@@ -358,8 +366,7 @@ ev_flush(struct flow_table *ft)
 	struct rw_addr c = ft->ev.client;
 	uint32_t sec = ft->ev.sec;
 
-	if (!ev_empty(&ft->ev))
-		ft->emit(ft->emit_arg, &ft->ev);
+	ev_emit(ft);
 	memset(&ft->ev, 0, sizeof ft->ev);
 	ft->ev.client = c;
 	ft->ev.sec = sec;
@@ -603,7 +610,7 @@ flow_segment(struct flow_table *ft, struct flow *f, const struct pkt *p, int fro
 		ft->ev.dst = distinct_key(&f->server);
 	}
 	rc = segment(ft, f, p, from_client, now);
-	ev_flush(ft);
+	ev_emit(ft);	/* the next segment's ev_begin clears it */
 	/* after the event: expiry may forget f */
 	if ((int32_t)(now - ft->next_sweep) >= 0)
 		flow_expire(ft, now);
