@@ -10,6 +10,7 @@
 #include "snds_fetch.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,12 +99,16 @@ grow(void *pp, size_t *cap, size_t need, size_t el)
 	return 0;
 }
 
-static void
-set_error(struct snds_fetch *s, const char *fmt, const char *a, const char *b)
+static void __attribute__((format(printf, 2, 3)))
+set_error(struct snds_fetch *s, const char *fmt, ...)
 {
 	char msg[1024];
-	int n = snprintf(msg, sizeof msg, fmt, a, b);
+	va_list ap;
+	int n;
 
+	va_start(ap, fmt);
+	n = vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
 	if (n < 0)
 		msg[0] = '\0';
 	text_escape(s->st.last_error, sizeof s->st.last_error, msg, strlen(msg));
@@ -223,8 +228,7 @@ take_data(struct snds_fetch *s, const char *buf, size_t len, const char *src)
 	if (res.bad > ERRS_LOGGED)
 		log_warnx("snds: data: %zu more bad rows", res.bad - ERRS_LOGGED);
 	if (res.rows == 0 && res.bad > 0) {
-		set_error(s, "data from %s: no row could be read (the previous data stays)%s",
-		    src, "");
+		set_error(s, "data from %s: no row could be read (the previous data stays)", src);
 		return;
 	}
 	s->st.reads++;
@@ -303,8 +307,7 @@ take_status(struct snds_fetch *s, const char *buf, size_t len, const char *src)
 	snds_parse_status(buf, len, on_range, on_bad_row, s, &res);
 	s->st.status_bad += res.bad;
 	if (res.rows == 0 && res.bad > 0) {
-		set_error(s, "IP status from %s: no row could be read (the listings stay)%s",
-		    src, "");
+		set_error(s, "IP status from %s: no row could be read (the listings stay)", src);
 		return;
 	}
 	s->st.reads++;
@@ -435,11 +438,9 @@ xfer_done(struct snds_fetch *s, struct xfer *x, CURLcode res)
 	else if (res != CURLE_OK)
 		set_error(s, "%s: %s (the previous data stays)", what, x->errbuf[0] ?
 		    x->errbuf : curl_easy_strerror(res));
-	else if (code != 200) {
-		char c[32];
-		snprintf(c, sizeof c, "HTTP %ld", code);
-		set_error(s, "%s: %s (the previous data stays)", what, c);
-	} else
+	else if (code != 200)
+		set_error(s, "%s: HTTP %ld (the previous data stays)", what, code);
+	else
 		take(s, x->doc, x->buf != NULL ? x->buf : "", x->len, what);
 }
 
